@@ -1,0 +1,1 @@
+"""iep-followup."""

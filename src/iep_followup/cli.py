@@ -1,0 +1,281 @@
+"""The `iep-followup` command line: readable tables for people, --json for scripts."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from iep_followup.balance import BalanceReport, role_label
+from iep_followup.config import Settings, load_settings
+from iep_followup.domain import ItemStatus, UpdateInput, UpdateSource, parse_enum
+from iep_followup.errors import IepFollowupError
+from iep_followup.meetingfile import load_meeting_file
+from iep_followup.tracker import Tracker
+from iep_followup.views import ItemView
+
+
+class Context:
+    def __init__(self, verbose: bool, env_file: Path | None) -> None:
+        self.verbose = verbose
+        self.env_file = env_file
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.env_file)
+        return self._settings
+
+    def tracker(self, *, migrated: bool = True) -> Tracker:
+        tracker = Tracker(self.settings)
+        if migrated:
+            tracker.database.require_current()
+        return tracker
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Show debug logs and full tracebacks.")
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(".env"),
+    show_default=True,
+    help="Settings file read before the environment.",
+)
+@click.version_option(package_name="iep-followup")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool, env_file: Path) -> None:
+    """Follow-through for IEP meetings: who does what, asked by email, reported to the case manager."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = Context(verbose, env_file)
+
+
+@cli.command()
+@pass_context
+def init(ctx: Context) -> None:
+    """Create the database, or upgrade it to this version. Safe to run again."""
+    with ctx.tracker(migrated=False) as tracker:
+        applied = tracker.init_database()
+        target = tracker.database.engine.url.render_as_string(hide_password=True)
+    if applied:
+        click.echo(f"Database ready at {target} (applied {', '.join(applied)}).")
+    else:
+        click.echo(f"Database at {target} is already up to date.")
+
+
+@cli.command("import")
+@click.argument("meeting_file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_context
+def import_meeting(ctx: Context, meeting_file: Path) -> None:
+    """Record what a meeting decided, from a YAML meeting file (see examples/)."""
+    record = load_meeting_file(meeting_file)
+    with ctx.tracker() as tracker:
+        result = tracker.record_meeting(record)
+        reports = tracker.balance(record.student.external_id)
+    if not result.changes:
+        click.echo(f"{meeting_file}: nothing changed (already imported).")
+    else:
+        verb = "Imported" if result.created else "Updated"
+        click.echo(f"{verb} {meeting_file} for student {result.student_external_id}:")
+        for change in result.changes:
+            click.echo(f"  - {change}")
+    click.echo()
+    _print_balance(reports)
+
+
+@cli.command()
+@click.option("--student", "student", metavar="ID", help="Only this student (the district's id).")
+@click.option("--owner", metavar="EMAIL", help="Only items owned by this person.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_context
+def status(ctx: Context, student: str | None, owner: str | None, as_json: bool) -> None:
+    """Action items with their owner, due date and progress."""
+    with ctx.tracker() as tracker:
+        today = tracker.now().date()
+        if student and not owner:
+            view = tracker.student_status(student)
+            if as_json:
+                _echo_json(view)
+                return
+            click.echo(
+                f"{view.name} ({view.external_id}), grade {view.grade or '?'}, {view.school or 'school not set'}"
+            )
+            if view.meeting_on and view.meeting_kind:
+                click.echo(
+                    f"Last meeting: {view.meeting_kind.value.replace('_', ' ')} on {view.meeting_on.isoformat()}"
+                )
+            for strength in view.strengths:
+                click.echo(f"  + {strength}")
+            click.echo()
+            _print_items(view.items, today)
+            return
+        items = tracker.items(student=student, owner=owner)
+    if as_json:
+        _echo_json(items)
+    elif not items:
+        click.echo("No action items yet. Import a meeting file first: iep-followup import FILE")
+    else:
+        _print_items(items, today)
+
+
+@cli.command()
+@click.option("--student", metavar="ID", help="Only this student.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_context
+def balance(ctx: Context, student: str | None, as_json: bool) -> None:
+    """Who carries what on each team, and who carries nothing or too much."""
+    with ctx.tracker() as tracker:
+        reports = tracker.balance(student)
+    if as_json:
+        _echo_json(reports)
+    elif not reports:
+        click.echo("No students yet. Import a meeting file first: iep-followup import FILE")
+    else:
+        _print_balance(reports)
+
+
+@cli.command()
+@click.argument("item_id", type=int)
+@click.option(
+    "--status", "status_", metavar="STATUS", help="open, in_progress, blocked, done or dropped."
+)
+@click.option("--percent", type=click.IntRange(0, 100), help="How far along, 0-100.")
+@click.option(
+    "--due", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="A new due date."
+)
+@click.option("--note", help="A note for the item's history (the reason, when blocked).")
+@click.option("--by", metavar="EMAIL", help="Who is reporting (a team member).")
+@pass_context
+def update(
+    ctx: Context,
+    item_id: int,
+    status_: str | None,
+    percent: int | None,
+    due: datetime | None,
+    note: str | None,
+    by: str | None,
+) -> None:
+    """Record an update on one action item."""
+    change = UpdateInput(
+        status=parse_enum(ItemStatus, status_, "status") if status_ else None,
+        percent=percent,
+        due_on=due.date() if due else None,
+        note=note,
+    )
+    with ctx.tracker() as tracker:
+        item = tracker.record_update(item_id, change, by=by, source=UpdateSource.CLI)
+    click.echo(
+        f"Recorded. Item {item.id} ({item.title}) is now {item.status.value.replace('_', ' ')}, {item.percent}% done, due {item.due_on.isoformat()}."
+    )
+
+
+# --- output helpers ---------------------------------------------------------------
+
+
+def _print_items(items: Sequence[ItemView], today: date) -> None:
+    rows = [
+        [
+            str(i.id),
+            i.student_external_id,
+            _cut(i.title, 48),
+            f"{i.owner_name} ({role_label(i.owner_role)})",
+            i.due_on.isoformat() + (" overdue" if i.is_overdue(today) else ""),
+            i.status.value.replace("_", " "),
+            f"{i.percent}%",
+        ]
+        for i in items
+    ]
+    _print_table(["ID", "STUDENT", "ITEM", "OWNER", "DUE", "STATUS", "DONE"], rows)
+
+
+def _print_balance(reports: Sequence[BalanceReport]) -> None:
+    for report in reports:
+        click.echo(
+            f"Balance for {report.student_name} ({report.student_external_id}): {report.open_items} open items"
+        )
+        rows = [
+            [load.name, role_label(load.role), str(load.open_items), f"{load.share:.0%}"]
+            for load in report.loads
+        ]
+        _print_table(["MEMBER", "ROLE", "OPEN", "SHARE"], rows)
+        if report.warnings:
+            click.echo("Warnings:")
+            for warning in report.warnings:
+                click.echo(f"  ! {warning.message}")
+        else:
+            click.echo("Everyone has a part, and no one carries too much.")
+        click.echo()
+
+
+def _print_table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [
+        max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)
+    ]
+    for row in [headers, *rows]:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(_jsonable(value), ensure_ascii=False, indent=2))
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Entry point: library errors become one line on stderr and exit code 1."""
+    verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="iep-followup", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except IepFollowupError as exc:
+        _fail(str(exc), verbose)
+    except Exception as exc:
+        _fail(f"unexpected {type(exc).__name__}: {exc} (run with -v for details)", verbose)
+    sys.exit(0)
+
+
+def _fail(message: str, verbose: bool) -> NoReturn:
+    if verbose:
+        traceback.print_exc()
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+_: Callable[..., Any] = cli  # keep the group importable for tests (click.testing)

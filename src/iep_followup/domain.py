@@ -1,0 +1,408 @@
+"""The IEP domain: enums and frozen, self-validating value objects.
+
+Nothing here does I/O; everything that enters the library is checked here once.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# Syntax check only (no DNS): pure computation despite being a third-party package.
+from email_validator import EmailNotValidError, validate_email
+
+from iep_followup.errors import ValidationError
+
+SUPPORTED_LANGUAGES = ("en", "es")
+
+E = TypeVar("E", bound=enum.StrEnum)
+
+
+class Role(enum.StrEnum):
+    CASE_MANAGER = "case_manager"
+    CLASSROOM_TEACHER = "classroom_teacher"
+    SPECIAL_EDUCATION_TEACHER = "special_education_teacher"
+    SCHOOL_PSYCHOLOGIST = "school_psychologist"
+    SPEECH_LANGUAGE_PATHOLOGIST = "speech_language_pathologist"
+    OCCUPATIONAL_THERAPIST = "occupational_therapist"
+    PHYSICAL_THERAPIST = "physical_therapist"
+    PARENT = "parent"
+    GUARDIAN = "guardian"
+    ADVOCATE = "advocate"
+    NOTE_TAKER = "note_taker"
+    ADMINISTRATOR = "administrator"
+    STUDENT = "student"
+    OTHER = "other"
+
+    @property
+    def is_family(self) -> bool:
+        return self in (Role.PARENT, Role.GUARDIAN)
+
+
+class MeetingKind(enum.StrEnum):
+    INITIAL = "initial"
+    ANNUAL_REVIEW = "annual_review"
+    AMENDMENT = "amendment"
+    RE_EVALUATION = "re_evaluation"
+
+
+class Cadence(enum.StrEnum):
+    WEEKLY = "weekly"
+    EVERY_TWO_WEEKS = "every_two_weeks"
+    MONTHLY = "monthly"
+    NONE = "none"
+
+    @property
+    def interval(self) -> timedelta | None:
+        """How long after the last check-in an item is due for the next one."""
+        return _CADENCE_INTERVALS[self]
+
+
+_CADENCE_INTERVALS: dict[Cadence, timedelta | None] = {
+    Cadence.WEEKLY: timedelta(days=7),
+    Cadence.EVERY_TWO_WEEKS: timedelta(days=14),
+    # A school month: four weeks keeps the check-in on the same weekday.
+    Cadence.MONTHLY: timedelta(days=28),
+    Cadence.NONE: None,
+}
+
+
+class ItemStatus(enum.StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    BLOCKED = "blocked"
+    DONE = "done"
+    DROPPED = "dropped"
+
+    @property
+    def is_closed(self) -> bool:
+        return self in (ItemStatus.DONE, ItemStatus.DROPPED)
+
+
+OPEN_STATUSES = frozenset(s for s in ItemStatus if not s.is_closed)
+
+
+class UpdateSource(enum.StrEnum):
+    EMAIL = "email"
+    CLI = "cli"
+    API = "api"
+    IMPORT = "import"
+
+
+def parse_enum(kind: type[E], value: object, field_name: str) -> E:
+    """Read an enum from user text, forgiving case, spaces and hyphens."""
+    text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+    try:
+        return kind(text)
+    except ValueError:
+        allowed = ", ".join(m.value for m in kind)
+        raise ValidationError(
+            f"unknown {field_name} {value!r}; use one of: {allowed}", field=field_name
+        ) from None
+
+
+def normalize_email(address: str, field_name: str = "email") -> str:
+    """Return the address lowercased after a syntax check; addresses compare case-insensitively."""
+    text = address.strip()
+    try:
+        checked = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValidationError(
+            f"{address!r} is not a valid email address ({exc})", field=field_name
+        ) from None
+    return checked.normalized.lower()
+
+
+def check_timezone(name: str, field_name: str = "timezone") -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            f"unknown time zone {name!r}; use an IANA name such as America/Chicago",
+            field=field_name,
+        ) from None
+    return name
+
+
+def check_language(code: str, field_name: str = "language") -> str:
+    lang = code.strip().lower().replace("_", "-").split("-")[0]
+    if lang not in SUPPORTED_LANGUAGES:
+        raise ValidationError(
+            f"language {code!r} is not supported yet; use one of: {', '.join(SUPPORTED_LANGUAGES)}",
+            field=field_name,
+        )
+    return lang
+
+
+def check_percent(value: int, field_name: str = "percent") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+        raise ValidationError(
+            f"percent must be a whole number from 0 to 100, not {value!r}", field=field_name
+        )
+    return value
+
+
+def check_text(value: str, field_name: str, *, max_length: int = 500) -> str:
+    text = " ".join(str(value).split())
+    if not text:
+        raise ValidationError(f"{field_name} must not be empty", field=field_name)
+    if len(text) > max_length:
+        raise ValidationError(
+            f"{field_name} is longer than {max_length} characters", field=field_name
+        )
+    return text
+
+
+def require_aware(moment: datetime, field_name: str = "now") -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValidationError(f"{field_name} must be timezone-aware", field=field_name)
+    return moment
+
+
+@dataclass(frozen=True)
+class StudentInfo:
+    external_id: str
+    name: str
+    school: str = ""
+    grade: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "external_id", check_text(self.external_id, "id", max_length=64))
+        object.__setattr__(self, "name", check_text(self.name, "name", max_length=200))
+        object.__setattr__(self, "school", " ".join(self.school.split()))
+        object.__setattr__(self, "grade", " ".join(str(self.grade).split()))
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    name: str
+    email: str
+    role: Role
+    language: str = "en"
+    timezone: str | None = None
+    away_until: date | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", check_text(self.name, "name", max_length=200))
+        object.__setattr__(self, "email", normalize_email(self.email))
+        object.__setattr__(self, "role", parse_enum(Role, self.role, "role"))
+        object.__setattr__(self, "language", check_language(self.language))
+        if self.timezone is not None:
+            check_timezone(self.timezone)
+
+
+@dataclass(frozen=True)
+class StrengthInfo:
+    text: str
+    said_by: str | None = None  # email of the member who said it
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", check_text(self.text, "text"))
+        if self.said_by is not None:
+            object.__setattr__(self, "said_by", normalize_email(self.said_by, "said_by"))
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    """One action item as the meeting agreed it: one owner, a due date, a cadence."""
+
+    key: str  # stable id chosen in the meeting file, so re-imports update instead of adding
+    title: str
+    owner: str  # email
+    due_on: date
+    cadence: Cadence = Cadence.WEEKLY
+    service_minutes_per_week: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", _check_key(self.key))
+        object.__setattr__(self, "title", check_text(self.title, "title", max_length=300))
+        object.__setattr__(self, "owner", normalize_email(self.owner, "owner"))
+        object.__setattr__(self, "cadence", parse_enum(Cadence, self.cadence, "cadence"))
+        if not isinstance(self.due_on, date) or isinstance(self.due_on, datetime):
+            raise ValidationError(
+                f"due must be a date like 2027-01-15, not {self.due_on!r}", field="due"
+            )
+        minutes = self.service_minutes_per_week
+        if minutes is not None and (
+            isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 < minutes <= 3000
+        ):
+            raise ValidationError(
+                f"service minutes per week must be a whole number from 1 to 3000, not {minutes!r}",
+                field="service_minutes_per_week",
+            )
+
+
+@dataclass(frozen=True)
+class ConcernInfo:
+    key: str
+    text: str
+    raised_by: str | None = None
+    items: tuple[ItemInfo, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", _check_key(self.key))
+        object.__setattr__(self, "text", check_text(self.text, "text"))
+        if self.raised_by is not None:
+            object.__setattr__(self, "raised_by", normalize_email(self.raised_by, "raised_by"))
+        object.__setattr__(self, "items", tuple(self.items))
+
+
+@dataclass(frozen=True)
+class MeetingRecord:
+    """Everything one meeting decided, checked as a whole before anything is stored."""
+
+    student: StudentInfo
+    held_on: date
+    kind: MeetingKind
+    members: tuple[MemberInfo, ...]
+    strengths: tuple[StrengthInfo, ...] = ()
+    concerns: tuple[ConcernInfo, ...] = ()
+    notes: str = field(default="")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", parse_enum(MeetingKind, self.kind, "kind"))
+        object.__setattr__(self, "members", tuple(self.members))
+        object.__setattr__(self, "strengths", tuple(self.strengths))
+        object.__setattr__(self, "concerns", tuple(self.concerns))
+        for where, problem in meeting_problems(self):
+            problem.location = where
+            raise problem
+
+    @property
+    def items(self) -> tuple[ItemInfo, ...]:
+        return tuple(item for concern in self.concerns for item in concern.items)
+
+
+Location = tuple[str | int, ...]
+
+
+def meeting_problems(record: MeetingRecord) -> Iterator[tuple[Location, ValidationError]]:
+    """Cross-field rules of a meeting, in reading order, each with where it happened.
+
+    A location is a path such as ("concerns", 0, "items", 1, "owner"), so a file
+    importer can point at the line.
+    """
+    emails: set[str] = set()
+    for i, member in enumerate(record.members):
+        if member.email in emails:
+            yield (
+                ("team", i, "email"),
+                ValidationError(f"{member.email} is listed twice on the team", field="email"),
+            )
+        emails.add(member.email)
+    if not record.members:
+        yield ("team",), ValidationError("the team has no members", field="team")
+    elif not any(m.role is Role.CASE_MANAGER for m in record.members):
+        yield (
+            ("team",),
+            ValidationError(
+                "the team needs a case_manager (they receive the digest)", field="team"
+            ),
+        )
+    for i, strength in enumerate(record.strengths):
+        if strength.said_by is not None and strength.said_by not in emails:
+            yield (
+                ("strengths", i, "said_by"),
+                ValidationError(f"{strength.said_by} is not on the team", field="said_by"),
+            )
+    concern_keys: set[str] = set()
+    item_keys: set[str] = set()
+    for i, concern in enumerate(record.concerns):
+        if concern.key in concern_keys:
+            yield (
+                ("concerns", i, "id"),
+                ValidationError(f"concern id {concern.key!r} is used twice", field="id"),
+            )
+        concern_keys.add(concern.key)
+        if concern.raised_by is not None and concern.raised_by not in emails:
+            yield (
+                ("concerns", i, "raised_by"),
+                ValidationError(f"{concern.raised_by} is not on the team", field="raised_by"),
+            )
+        for j, item in enumerate(concern.items):
+            where: Location = ("concerns", i, "items", j)
+            if item.key in item_keys:
+                yield (
+                    (*where, "id"),
+                    ValidationError(f"action item id {item.key!r} is used twice", field="id"),
+                )
+            item_keys.add(item.key)
+            if item.owner not in emails:
+                yield (
+                    (*where, "owner"),
+                    ValidationError(
+                        f"owner {item.owner} is not on the student's team; add them to the team first",
+                        field="owner",
+                    ),
+                )
+            if item.due_on < record.held_on:
+                yield (
+                    (*where, "due"),
+                    ValidationError(
+                        f"due date {item.due_on.isoformat()} is before the meeting ({record.held_on.isoformat()})",
+                        field="due",
+                    ),
+                )
+
+
+def _check_key(value: str) -> str:
+    key = str(value).strip().lower()
+    if not key or len(key) > 64 or not all(c.isalnum() or c in "-_." for c in key):
+        raise ValidationError(
+            f"id {value!r} must be a short name of letters, digits, '-' or '_' (like homework-check)",
+            field="id",
+        )
+    return key
+
+
+@dataclass(frozen=True)
+class UpdateInput:
+    """What an owner reports about one item. At least one field is set."""
+
+    status: ItemStatus | None = None
+    percent: int | None = None
+    due_on: date | None = None
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status is not None:
+            object.__setattr__(self, "status", parse_enum(ItemStatus, self.status, "status"))
+        if self.percent is not None:
+            check_percent(self.percent)
+        if self.note is not None:
+            note = self.note.strip()
+            if len(note) > 4000:
+                raise ValidationError("note is longer than 4000 characters", field="note")
+            object.__setattr__(self, "note", note or None)
+        if (
+            self.status is None
+            and self.percent is None
+            and self.due_on is None
+            and self.note is None
+        ):
+            raise ValidationError(
+                "an update needs a status, a percent, a new due date or a note", field="update"
+            )
+
+
+def resolve_progress(
+    current: ItemStatus, current_percent: int, update: UpdateInput
+) -> tuple[ItemStatus, int]:
+    """The item's status and percent after an update: 100% means done, done means 100%."""
+    status = update.status
+    percent = update.percent
+    if status is ItemStatus.DONE:
+        return ItemStatus.DONE, 100
+    if percent == 100 and status in (None, ItemStatus.IN_PROGRESS, ItemStatus.OPEN):
+        return ItemStatus.DONE, 100
+    new_percent = current_percent if percent is None else percent
+    if status is not None:
+        return status, new_percent
+    if percent is not None and current in (ItemStatus.OPEN, ItemStatus.DONE, ItemStatus.BLOCKED):
+        # Reporting progress on a blocked or closed item means work has resumed.
+        return (ItemStatus.IN_PROGRESS if percent > 0 else ItemStatus.OPEN), new_percent
+    return current, new_percent

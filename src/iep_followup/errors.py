@@ -1,0 +1,55 @@
+"""The library's exceptions: one root, specific subclasses, messages that say what to do."""
+
+from __future__ import annotations
+
+
+class IepFollowupError(Exception):
+    """Root of every error the library raises on purpose."""
+
+
+class ValidationError(IepFollowupError, ValueError):
+    """Input that breaks a rule of the domain (bad email, unknown role, ...).
+
+    `field` names the offending field and `location` (when known) the path to it,
+    such as ("concerns", 0, "items", 1, "owner"), so a file importer can show the line.
+    """
+
+    def __init__(
+        self, message: str, *, field: str | None = None, location: tuple[str | int, ...] = ()
+    ) -> None:
+        self.field = field
+        self.location = location
+        super().__init__(message)
+
+
+class NotFoundError(IepFollowupError, LookupError):
+    """A student, person or item that the caller named does not exist."""
+
+
+class ConfigError(IepFollowupError):
+    """A setting is missing or unsafe; the message names the variable to set."""
+
+
+class MeetingFileError(IepFollowupError):
+    """A meeting file cannot be imported; the message names file, line and field."""
+
+    def __init__(self, path: str, line: int | None, field: str | None, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.field = field
+        self.problem = problem
+        where = path if line is None else f"{path}:{line}"
+        what = f"{field}: {problem}" if field else problem
+        super().__init__(f"{where}: {what}")
+
+
+class DatabaseError(IepFollowupError):
+    """The database could not be reached or refused the operation."""
+
+
+class DeliveryError(IepFollowupError):
+    """Mail could not be handed to the outgoing transport."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        self.permanent = permanent
+        super().__init__(message)

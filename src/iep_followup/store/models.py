@@ -1,0 +1,146 @@
+"""The database tables (SQLModel). Every datetime column is aware UTC; dates are dates."""
+
+# No `from __future__ import annotations` here: SQLModel reads the annotations at class creation.
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from iep_followup.domain import Cadence, ItemStatus, MeetingKind, Role, UpdateSource
+from iep_followup.store.types import TextEnum, UTCDateTime
+
+
+def _utc(*, nullable: bool = False, index: bool = False) -> Column[datetime]:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+def _fk(
+    target: str, *, nullable: bool = False, index: bool = True, ondelete: str = "CASCADE"
+) -> Column[int]:
+    return Column(Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index)
+
+
+class Student(SQLModel, table=True):
+    __tablename__ = "student"
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    name: str = Field(max_length=200)
+    school: str = Field(default="", max_length=200)
+    grade: str = Field(default="", max_length=32)
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class Person(SQLModel, table=True):
+    __tablename__ = "person"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    # Stored lowercased: addresses compare case-insensitively.
+    email: str = Field(sa_column=Column(String(320), nullable=False, unique=True))
+    language: str = Field(default="en", max_length=8)
+    timezone: str | None = Field(default=None, max_length=64)
+    away_until: date | None = None
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class Membership(SQLModel, table=True):
+    __tablename__ = "membership"
+    __table_args__ = (
+        UniqueConstraint("student_id", "person_id", name="uq_membership_student_person"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    student_id: int = Field(sa_column=_fk("student.id"))
+    person_id: int = Field(sa_column=_fk("person.id"))
+    role: Role = Field(sa_column=Column(TextEnum(Role), nullable=False))
+
+
+class Meeting(SQLModel, table=True):
+    __tablename__ = "meeting"
+    __table_args__ = (
+        UniqueConstraint("student_id", "held_on", "kind", name="uq_meeting_student_date_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    student_id: int = Field(sa_column=_fk("student.id"))
+    held_on: date
+    kind: MeetingKind = Field(sa_column=Column(TextEnum(MeetingKind), nullable=False))
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class Strength(SQLModel, table=True):
+    __tablename__ = "strength"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(sa_column=_fk("meeting.id"))
+    position: int
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    said_by_id: int | None = Field(
+        default=None, sa_column=_fk("person.id", nullable=True, ondelete="SET NULL")
+    )
+
+
+class Concern(SQLModel, table=True):
+    __tablename__ = "concern"
+    __table_args__ = (UniqueConstraint("meeting_id", "key", name="uq_concern_meeting_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(sa_column=_fk("meeting.id"))
+    key: str = Field(max_length=64)
+    position: int
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    raised_by_id: int | None = Field(
+        default=None, sa_column=_fk("person.id", nullable=True, ondelete="SET NULL")
+    )
+
+
+class ActionItem(SQLModel, table=True):
+    __tablename__ = "action_item"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "key", name="uq_item_meeting_key"),
+        # Planning scans open items by owner; the digest by student.
+        Index("ix_item_owner_status", "owner_id", "status"),
+        Index("ix_item_student_status", "student_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(sa_column=_fk("meeting.id", index=False))
+    concern_id: int = Field(sa_column=_fk("concern.id"))
+    student_id: int = Field(sa_column=_fk("student.id", index=False))
+    owner_id: int = Field(sa_column=_fk("person.id", index=False, ondelete="RESTRICT"))
+    key: str = Field(max_length=64)
+    title: str = Field(max_length=300)
+    due_on: date
+    cadence: Cadence = Field(sa_column=Column(TextEnum(Cadence), nullable=False))
+    status: ItemStatus = Field(sa_column=Column(TextEnum(ItemStatus), nullable=False))
+    percent: int = 0
+    service_minutes_per_week: int | None = None
+    created_at: datetime = Field(sa_column=_utc())
+    closed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class Update(SQLModel, table=True):
+    """One entry in an item's history. Append-only: rows are never edited."""
+
+    __tablename__ = "item_update"
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(sa_column=_fk("action_item.id"))
+    author_id: int | None = Field(
+        default=None, sa_column=_fk("person.id", nullable=True, index=False, ondelete="SET NULL")
+    )
+    created_at: datetime = Field(sa_column=_utc(index=True))
+    status: ItemStatus | None = Field(
+        default=None, sa_column=Column(TextEnum(ItemStatus), nullable=True)
+    )
+    percent: int | None = None
+    due_on: date | None = None
+    owner_id: int | None = Field(
+        default=None, sa_column=_fk("person.id", nullable=True, index=False, ondelete="SET NULL")
+    )
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    source: UpdateSource = Field(sa_column=Column(TextEnum(UpdateSource), nullable=False))

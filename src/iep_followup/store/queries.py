@@ -1,0 +1,205 @@
+"""Reads for status and balance. Each function runs a fixed number of queries, whatever the size."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, func
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from iep_followup.domain import ItemStatus, Role
+from iep_followup.errors import NotFoundError
+from iep_followup.store.models import (
+    ActionItem,
+    Concern,
+    Meeting,
+    Membership,
+    Person,
+    Strength,
+    Student,
+    Update,
+)
+from iep_followup.views import ItemView, MemberView, StudentStatus, UpdateView
+
+
+def _items_query() -> Select[ActionItem, Student, str, Person, Role, Update]:
+    last = (
+        select(Update.item_id, func.max(Update.id).label("update_id"))
+        .group_by(col(Update.item_id))
+        .subquery("last_update")
+    )
+    last_update = aliased(Update)
+    return (
+        sa_select(ActionItem, Student, col(Concern.text), Person, col(Membership.role), last_update)
+        .join(Student, col(Student.id) == ActionItem.student_id)
+        .join(Concern, col(Concern.id) == ActionItem.concern_id)
+        .join(Person, col(Person.id) == ActionItem.owner_id)
+        .join(
+            Membership,
+            (col(Membership.student_id) == ActionItem.student_id)
+            & (col(Membership.person_id) == ActionItem.owner_id),
+        )
+        .outerjoin(last, last.c.item_id == ActionItem.id)
+        .outerjoin(last_update, col(last_update.id) == last.c.update_id)
+        .order_by(col(Student.external_id), col(ActionItem.due_on), col(ActionItem.id))
+    )
+
+
+def _item_view(row: Sequence[Any]) -> ItemView:
+    item, student, concern_text, owner, role, last = row
+    return ItemView(
+        id=item.id,
+        key=item.key,
+        student_external_id=student.external_id,
+        student_name=student.name,
+        concern=concern_text,
+        title=item.title,
+        owner_name=owner.name,
+        owner_email=owner.email,
+        owner_role=role,
+        due_on=item.due_on,
+        cadence=item.cadence,
+        status=item.status,
+        percent=item.percent,
+        service_minutes_per_week=item.service_minutes_per_week,
+        last_update_at=last.created_at if last else None,
+        last_update_note=last.note if last else None,
+    )
+
+
+def get_student(session: Session, external_id: str) -> Student:
+    student = session.exec(select(Student).where(Student.external_id == external_id)).first()
+    if student is None:
+        raise NotFoundError(f"no student with id {external_id!r}; `iep-followup status` lists them")
+    return student
+
+
+def get_person(session: Session, email: str) -> Person:
+    person = session.exec(select(Person).where(Person.email == email.strip().lower())).first()
+    if person is None:
+        raise NotFoundError(f"nobody with email {email!r} is on any team")
+    return person
+
+
+def get_item(session: Session, item_id: int) -> ActionItem:
+    item = session.get(ActionItem, item_id)
+    if item is None:
+        raise NotFoundError(f"no action item {item_id}; `iep-followup status` lists them")
+    return item
+
+
+def item_views(
+    session: Session,
+    *,
+    student_id: int | None = None,
+    owner_id: int | None = None,
+    open_only: bool = False,
+) -> list[ItemView]:
+    query = _items_query()
+    if student_id is not None:
+        query = query.where(col(ActionItem.student_id) == student_id)
+    if owner_id is not None:
+        query = query.where(col(ActionItem.owner_id) == owner_id)
+    if open_only:
+        query = query.where(col(ActionItem.status).not_in([ItemStatus.DONE, ItemStatus.DROPPED]))
+    return [_item_view(row) for row in session.execute(query).all()]
+
+
+def item_view(session: Session, item_id: int) -> ItemView:
+    row = session.execute(_items_query().where(col(ActionItem.id) == item_id)).first()
+    if row is None:
+        raise NotFoundError(f"no action item {item_id}; `iep-followup status` lists them")
+    return _item_view(row)
+
+
+def members_by_student(
+    session: Session, student_ids: Sequence[int] | None = None
+) -> dict[int, list[MemberView]]:
+    query = (
+        select(Membership.student_id, Person, Membership.role)
+        .join(Person, col(Person.id) == Membership.person_id)
+        .order_by(col(Membership.student_id), col(Membership.id))
+    )
+    if student_ids is not None:
+        query = query.where(col(Membership.student_id).in_(student_ids))
+    grouped: dict[int, list[MemberView]] = defaultdict(list)
+    for student_id, person, role in session.exec(query).all():
+        assert person.id is not None
+        grouped[student_id].append(
+            MemberView(person.id, person.name, person.email, Role(role), person.language)
+        )
+    return grouped
+
+
+def students(session: Session, external_id: str | None = None) -> list[Student]:
+    query = select(Student).order_by(col(Student.external_id))
+    if external_id is not None:
+        query = query.where(Student.external_id == external_id)
+    found = list(session.exec(query).all())
+    if external_id is not None and not found:
+        raise NotFoundError(f"no student with id {external_id!r}; `iep-followup status` lists them")
+    return found
+
+
+def item_owners_by_student(
+    session: Session, student_ids: Sequence[int]
+) -> dict[int, list[tuple[str, ItemStatus]]]:
+    query = (
+        select(ActionItem.student_id, Person.email, ActionItem.status)
+        .join(Person, col(Person.id) == ActionItem.owner_id)
+        .where(col(ActionItem.student_id).in_(student_ids))
+    )
+    grouped: dict[int, list[tuple[str, ItemStatus]]] = defaultdict(list)
+    for student_id, email, status in session.exec(query).all():
+        grouped[student_id].append((email, ItemStatus(status)))
+    return grouped
+
+
+def student_status(session: Session, external_id: str) -> StudentStatus:
+    student = get_student(session, external_id)
+    assert student.id is not None
+    meeting = session.exec(
+        select(Meeting)
+        .where(Meeting.student_id == student.id)
+        .order_by(col(Meeting.held_on).desc(), col(Meeting.id).desc())
+    ).first()
+    strengths: tuple[str, ...] = ()
+    if meeting is not None:
+        strengths = tuple(
+            session.exec(
+                select(Strength.text)
+                .where(Strength.meeting_id == meeting.id)
+                .order_by(col(Strength.position))
+            ).all()
+        )
+    return StudentStatus(
+        external_id=student.external_id,
+        name=student.name,
+        school=student.school,
+        grade=student.grade,
+        meeting_on=meeting.held_on if meeting else None,
+        meeting_kind=meeting.kind if meeting else None,
+        strengths=strengths,
+        members=tuple(members_by_student(session, [student.id]).get(student.id, [])),
+        items=tuple(item_views(session, student_id=student.id)),
+    )
+
+
+def item_history(session: Session, item_id: int) -> list[UpdateView]:
+    get_item(session, item_id)
+    rows = session.exec(
+        select(Update, Person.name)
+        .outerjoin(Person, col(Person.id) == Update.author_id)
+        .where(Update.item_id == item_id)
+        .order_by(col(Update.id))
+    ).all()
+    return [
+        UpdateView(
+            u.item_id, u.created_at, name, u.source.value, u.status, u.percent, u.due_on, u.note
+        )
+        for u, name in rows
+    ]

@@ -1,0 +1,489 @@
+"""Writes: recording a meeting (idempotent upsert) and an item's updates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlmodel import Session, col, select
+
+from iep_followup.domain import (
+    ConcernInfo,
+    ItemInfo,
+    ItemStatus,
+    MeetingKind,
+    MeetingRecord,
+    MemberInfo,
+    StrengthInfo,
+    StudentInfo,
+    UpdateInput,
+    UpdateSource,
+    resolve_progress,
+)
+from iep_followup.errors import NotFoundError, ValidationError
+from iep_followup.store.models import (
+    ActionItem,
+    Concern,
+    Meeting,
+    Membership,
+    Person,
+    Strength,
+    Student,
+    Update,
+)
+
+
+def record_meeting(
+    session: Session, record: MeetingRecord, now: datetime
+) -> tuple[Meeting, bool, list[str]]:
+    """Create or bring up to date everything the meeting decided. Returns (meeting, created, changes)."""
+    changes: list[str] = []
+    student = upsert_student(session, record.student, now, changes)
+    assert student.id is not None
+    people = {m.email: upsert_member(session, student.id, m, now, changes) for m in record.members}
+
+    meeting = session.exec(
+        select(Meeting).where(
+            Meeting.student_id == student.id,
+            Meeting.held_on == record.held_on,
+            Meeting.kind == record.kind,
+        )
+    ).first()
+    created = meeting is None
+    if meeting is None:
+        meeting = Meeting(
+            student_id=student.id,
+            held_on=record.held_on,
+            kind=record.kind,
+            notes=record.notes,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(meeting)
+        session.flush()
+        changes.append(
+            f"added the {record.kind.value.replace('_', ' ')} meeting of {record.held_on.isoformat()}"
+        )
+    elif meeting.notes != record.notes:
+        meeting.notes = record.notes
+        changes.append("changed the meeting notes")
+    assert meeting.id is not None
+
+    _sync_strengths(session, meeting.id, record.strengths, people, changes)
+    seen_items: set[str] = set()
+    for position, concern_info in enumerate(record.concerns):
+        concern = upsert_concern(session, meeting.id, position, concern_info, people, changes)
+        assert concern.id is not None
+        for item_info in concern_info.items:
+            seen_items.add(item_info.key)
+            upsert_item(session, meeting, concern.id, item_info, people, now, changes)
+    _drop_missing_items(session, meeting.id, seen_items, now, changes)
+    _remove_departed_members(session, student.id, set(people), changes)
+    if changes and not created:
+        meeting.updated_at = now
+    return meeting, created, changes
+
+
+def upsert_student(
+    session: Session, info: StudentInfo, now: datetime, changes: list[str]
+) -> Student:
+    student = session.exec(select(Student).where(Student.external_id == info.external_id)).first()
+    if student is None:
+        student = Student(
+            external_id=info.external_id,
+            name=info.name,
+            school=info.school,
+            grade=info.grade,
+            created_at=now,
+        )
+        session.add(student)
+        session.flush()
+        changes.append(f"added student {info.external_id}")
+        return student
+    for name in ("name", "school", "grade"):
+        if getattr(student, name) != getattr(info, name):
+            setattr(student, name, getattr(info, name))
+            changes.append(f"changed the student's {name}")
+    return student
+
+
+def upsert_member(
+    session: Session, student_id: int, info: MemberInfo, now: datetime, changes: list[str]
+) -> Person:
+    person = session.exec(select(Person).where(Person.email == info.email)).first()
+    if person is None:
+        person = Person(
+            name=info.name,
+            email=info.email,
+            language=info.language,
+            timezone=info.timezone,
+            away_until=info.away_until,
+            created_at=now,
+        )
+        session.add(person)
+        session.flush()
+    else:
+        for name in ("name", "language", "timezone", "away_until"):
+            if getattr(person, name) != getattr(info, name):
+                setattr(person, name, getattr(info, name))
+                changes.append(f"changed {info.email}'s {name.replace('_', ' ')}")
+    assert person.id is not None
+    membership = session.exec(
+        select(Membership).where(
+            Membership.student_id == student_id, Membership.person_id == person.id
+        )
+    ).first()
+    if membership is None:
+        session.add(Membership(student_id=student_id, person_id=person.id, role=info.role))
+        changes.append(f"added {info.name} <{info.email}> to the team as {info.role.value.replace('_', ' ')}")
+    elif membership.role is not info.role:
+        membership.role = info.role
+        changes.append(f"changed {info.email}'s role to {info.role.value}")
+    return person
+
+
+def _sync_strengths(
+    session: Session,
+    meeting_id: int,
+    strengths: tuple[StrengthInfo, ...],
+    people: dict[str, Person],
+    changes: list[str],
+) -> None:
+    existing = list(
+        session.exec(
+            select(Strength)
+            .where(Strength.meeting_id == meeting_id)
+            .order_by(col(Strength.position))
+        )
+    )
+    wanted = [(s.text, people[s.said_by].id if s.said_by else None) for s in strengths]
+    if [(s.text, s.said_by_id) for s in existing] == wanted:
+        return
+    for old in existing:
+        session.delete(old)
+    session.flush()
+    for position, (text, said_by_id) in enumerate(wanted):
+        session.add(
+            Strength(meeting_id=meeting_id, position=position, text=text, said_by_id=said_by_id)
+        )
+    changes.append(f"recorded {len(wanted)} strengths")
+
+
+def upsert_concern(
+    session: Session,
+    meeting_id: int,
+    position: int,
+    info: ConcernInfo,
+    people: dict[str, Person],
+    changes: list[str],
+) -> Concern:
+    raised_by_id = people[info.raised_by].id if info.raised_by else None
+    concern = session.exec(
+        select(Concern).where(Concern.meeting_id == meeting_id, Concern.key == info.key)
+    ).first()
+    if concern is None:
+        concern = Concern(
+            meeting_id=meeting_id,
+            key=info.key,
+            position=position,
+            text=info.text,
+            raised_by_id=raised_by_id,
+        )
+        session.add(concern)
+        session.flush()
+        changes.append(f"added concern {info.key}")
+        return concern
+    if (concern.text, concern.raised_by_id, concern.position) != (
+        info.text,
+        raised_by_id,
+        position,
+    ):
+        concern.text, concern.raised_by_id, concern.position = info.text, raised_by_id, position
+        changes.append(f"changed concern {info.key}")
+    return concern
+
+
+def upsert_item(
+    session: Session,
+    meeting: Meeting,
+    concern_id: int,
+    info: ItemInfo,
+    people: dict[str, Person],
+    now: datetime,
+    changes: list[str],
+) -> ActionItem:
+    owner = people[info.owner]
+    assert meeting.id is not None and owner.id is not None
+    item = session.exec(
+        select(ActionItem).where(ActionItem.meeting_id == meeting.id, ActionItem.key == info.key)
+    ).first()
+    if item is None:
+        item = ActionItem(
+            meeting_id=meeting.id,
+            concern_id=concern_id,
+            student_id=meeting.student_id,
+            owner_id=owner.id,
+            key=info.key,
+            title=info.title,
+            due_on=info.due_on,
+            cadence=info.cadence,
+            status=ItemStatus.OPEN,
+            percent=0,
+            service_minutes_per_week=info.service_minutes_per_week,
+            created_at=now,
+        )
+        session.add(item)
+        session.flush()
+        changes.append(f"added item {info.key}")
+        return item
+    if item.owner_id != owner.id:
+        reassign(session, item, owner, None, UpdateSource.IMPORT, now)
+        changes.append(f"reassigned item {info.key} to {owner.email}")
+    if item.due_on != info.due_on:
+        apply_update(session, item, None, UpdateInput(due_on=info.due_on), UpdateSource.IMPORT, now)
+        changes.append(f"moved item {info.key} to {info.due_on.isoformat()}")
+    for name in ("title", "cadence", "service_minutes_per_week", "concern_id"):
+        new = concern_id if name == "concern_id" else getattr(info, name)
+        if getattr(item, name) != new:
+            setattr(item, name, new)
+            changes.append(f"changed item {info.key}'s {name.replace('_', ' ').replace(' id', '')}")
+    return item
+
+
+def _drop_missing_items(
+    session: Session, meeting_id: int, keep: set[str], now: datetime, changes: list[str]
+) -> None:
+    for item in session.exec(select(ActionItem).where(ActionItem.meeting_id == meeting_id)):
+        if item.key not in keep and not item.status.is_closed:
+            apply_update(
+                session,
+                item,
+                None,
+                UpdateInput(status=ItemStatus.DROPPED, note="Removed from the meeting file."),
+                UpdateSource.IMPORT,
+                now,
+            )
+            changes.append(f"dropped item {item.key}")
+
+
+def _remove_departed_members(
+    session: Session, student_id: int, emails: set[str], changes: list[str]
+) -> None:
+    rows = session.exec(
+        select(Membership, Person)
+        .join(Person, col(Person.id) == Membership.person_id)
+        .where(Membership.student_id == student_id)
+    ).all()
+    for membership, person in rows:
+        if person.email in emails:
+            continue
+        still_open = session.exec(
+            select(ActionItem.key).where(
+                ActionItem.student_id == student_id,
+                ActionItem.owner_id == person.id,
+                col(ActionItem.status).not_in([ItemStatus.DONE, ItemStatus.DROPPED]),
+            )
+        ).all()
+        if still_open:
+            raise ValidationError(
+                f"{person.email} left the team but still owns open items ({', '.join(still_open)}); reassign them first",
+                field="team",
+            )
+        session.delete(membership)
+        changes.append(f"removed {person.email} from the team")
+
+
+def apply_update(
+    session: Session,
+    item: ActionItem,
+    author_id: int | None,
+    update: UpdateInput,
+    source: UpdateSource,
+    now: datetime,
+) -> Update:
+    """Append one history entry and move the item to its new state, in the caller's transaction."""
+    if update.due_on is not None and update.due_on < _meeting_date(session, item):
+        raise ValidationError(
+            f"new due date {update.due_on.isoformat()} is before the meeting", field="due"
+        )
+    old_status, old_percent = item.status, item.percent
+    status, percent = resolve_progress(old_status, old_percent, update)
+    if status.is_closed and not old_status.is_closed:
+        item.closed_at = now
+    elif not status.is_closed:
+        item.closed_at = None
+    item.status, item.percent = status, percent
+    if update.due_on is not None:
+        item.due_on = update.due_on
+    # The history row holds what changed, including what the rules derived
+    # (100% closes the item, so the row says "done" as well).
+    row = Update(
+        item_id=item.id or 0,
+        author_id=author_id,
+        created_at=now,
+        status=status if status is not old_status else update.status,
+        percent=percent if percent != old_percent else update.percent,
+        due_on=update.due_on,
+        note=update.note,
+        source=source,
+    )
+    session.add(row)
+    return row
+
+
+def reassign(
+    session: Session,
+    item: ActionItem,
+    owner: Person,
+    author_id: int | None,
+    source: UpdateSource,
+    now: datetime,
+) -> Update:
+    assert owner.id is not None
+    member = session.exec(
+        select(Membership).where(
+            Membership.student_id == item.student_id, Membership.person_id == owner.id
+        )
+    ).first()
+    if member is None:
+        raise ValidationError(
+            f"{owner.email} is not on this student's team; add them first", field="owner"
+        )
+    previous = session.get(Person, item.owner_id)
+    item.owner_id = owner.id
+    row = Update(
+        item_id=item.id or 0,
+        author_id=author_id,
+        created_at=now,
+        owner_id=owner.id,
+        source=source,
+        note=f"Reassigned from {previous.name if previous else 'nobody'} to {owner.name}.",
+    )
+    session.add(row)
+    return row
+
+
+def _meeting_date(session: Session, item: ActionItem) -> date:
+    meeting = session.get(Meeting, item.meeting_id)
+    if meeting is None:
+        raise NotFoundError(f"meeting {item.meeting_id} is missing")
+    return meeting.held_on
+
+
+# --- step by step (the library's incremental API) ---------------------------------------
+
+
+def start_meeting(
+    session: Session,
+    student: StudentInfo,
+    held_on: date,
+    kind: MeetingKind,
+    notes: str,
+    now: datetime,
+) -> Meeting:
+    row = upsert_student(session, student, now, [])
+    assert row.id is not None
+    meeting = session.exec(
+        select(Meeting).where(
+            Meeting.student_id == row.id, Meeting.held_on == held_on, Meeting.kind == kind
+        )
+    ).first()
+    if meeting is None:
+        meeting = Meeting(
+            student_id=row.id,
+            held_on=held_on,
+            kind=kind,
+            notes=notes,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(meeting)
+        session.flush()
+    return meeting
+
+
+def add_strength(session: Session, meeting_id: int, strength: StrengthInfo) -> None:
+    meeting = get_meeting(session, meeting_id)
+    said_by = (
+        team_member(session, meeting.student_id, strength.said_by) if strength.said_by else None
+    )
+    position = len(session.exec(select(Strength.id).where(Strength.meeting_id == meeting_id)).all())
+    session.add(
+        Strength(
+            meeting_id=meeting_id,
+            position=position,
+            text=strength.text,
+            said_by_id=said_by.id if said_by else None,
+        )
+    )
+
+
+def add_concern(
+    session: Session, meeting_id: int, concern: ConcernInfo, now: datetime
+) -> list[int]:
+    """Add a concern with its action items; owners must already be on the team. Returns item ids."""
+    meeting = get_meeting(session, meeting_id)
+    emails = {e for e in [concern.raised_by, *(i.owner for i in concern.items)] if e}
+    people = {e: team_member(session, meeting.student_id, e) for e in emails}
+    position = len(session.exec(select(Concern.id).where(Concern.meeting_id == meeting_id)).all())
+    row = upsert_concern(session, meeting_id, position, concern, people, [])
+    assert row.id is not None
+    return [_new_item(session, meeting, row.id, info, people, now) for info in concern.items]
+
+
+def add_item(
+    session: Session, meeting_id: int, concern_key: str, item: ItemInfo, now: datetime
+) -> int:
+    meeting = get_meeting(session, meeting_id)
+    concern = session.exec(
+        select(Concern).where(
+            Concern.meeting_id == meeting_id, Concern.key == concern_key.strip().lower()
+        )
+    ).first()
+    if concern is None or concern.id is None:
+        raise NotFoundError(
+            f"meeting {meeting_id} has no concern {concern_key!r}; add the concern first"
+        )
+    owner = team_member(session, meeting.student_id, item.owner)
+    return _new_item(session, meeting, concern.id, item, {owner.email: owner}, now)
+
+
+def _new_item(
+    session: Session,
+    meeting: Meeting,
+    concern_id: int,
+    item: ItemInfo,
+    people: dict[str, Person],
+    now: datetime,
+) -> int:
+    if item.due_on < meeting.held_on:
+        raise ValidationError(
+            f"due date {item.due_on} is before the meeting ({meeting.held_on})", field="due"
+        )
+    row = upsert_item(session, meeting, concern_id, item, people, now, [])
+    assert row.id is not None
+    return row.id
+
+
+def get_meeting(session: Session, meeting_id: int) -> Meeting:
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise NotFoundError(f"no meeting {meeting_id}")
+    return meeting
+
+
+def team_member(session: Session, student_id: int, email: str) -> Person:
+    person = session.exec(select(Person).where(Person.email == email.strip().lower())).first()
+    if person is None:
+        raise NotFoundError(
+            f"nobody with email {email!r} is on any team; add them to the team first"
+        )
+    on_team = session.exec(
+        select(Membership).where(
+            Membership.student_id == student_id, Membership.person_id == person.id
+        )
+    ).first()
+    if on_team is None:
+        raise ValidationError(
+            f"{person.email} is not on this student's team; add them first", field="owner"
+        )
+    return person

@@ -1,0 +1,208 @@
+"""The library's front door: record what a meeting decided, keep items current, read status and balance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from iep_followup.balance import BalanceReport, check_balance
+from iep_followup.config import Settings, load_settings
+from iep_followup.domain import (
+    ConcernInfo,
+    ItemInfo,
+    ItemStatus,
+    MeetingKind,
+    MeetingRecord,
+    MemberInfo,
+    StrengthInfo,
+    StudentInfo,
+    UpdateInput,
+    UpdateSource,
+    parse_enum,
+    require_aware,
+)
+from iep_followup.store import queries, records
+from iep_followup.store.db import Database
+from iep_followup.views import ItemView, RecordedMeeting, StudentStatus, UpdateView
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class Tracker:
+    """Typed facade over the store. Every method is one transaction.
+
+    >>> tracker = Tracker.from_settings()          # reads IEP_FOLLOWUP_* and .env
+    >>> tracker.record_meeting(record)             # a MeetingRecord, e.g. from load_meeting_file()
+    >>> tracker.balance("S-1042")
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        clock: Clock = system_clock,
+        database: Database | None = None,
+    ) -> None:
+        self.settings = settings or load_settings()
+        self.database = database or Database(self.settings.database_url)
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, **overrides: Any) -> Tracker:
+        """Settings from the environment and `.env`, with keyword overrides (database_url=...)."""
+        return cls(load_settings(**overrides))
+
+    def now(self) -> datetime:
+        return require_aware(self._clock()).astimezone(UTC)
+
+    def close(self) -> None:
+        self.database.dispose()
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- set-up -------------------------------------------------------------------
+
+    def init_database(self) -> list[str]:
+        """Create or upgrade the schema. Safe to run any number of times."""
+        return self.database.migrate()
+
+    # --- recording a meeting ------------------------------------------------------
+
+    def record_meeting(self, record: MeetingRecord) -> RecordedMeeting:
+        """Record (or bring up to date) everything one meeting decided, all or nothing."""
+        with self.database.transaction() as session:
+            meeting, created, changes = records.record_meeting(session, record, self.now())
+            assert meeting.id is not None
+            return RecordedMeeting(meeting.id, record.student.external_id, created, tuple(changes))
+
+    def start_meeting(
+        self, student: StudentInfo, held_on: date, kind: MeetingKind | str, notes: str = ""
+    ) -> int:
+        """Step by step: create the student (if new) and the meeting; returns the meeting id."""
+        kind = parse_enum(MeetingKind, kind, "kind")
+        with self.database.transaction() as session:
+            meeting = records.start_meeting(session, student, held_on, kind, notes, self.now())
+            assert meeting.id is not None
+            return meeting.id
+
+    def add_member(self, student_external_id: str, member: MemberInfo) -> None:
+        with self.database.transaction() as session:
+            student = queries.get_student(session, student_external_id)
+            assert student.id is not None
+            records.upsert_member(session, student.id, member, self.now(), [])
+
+    def add_strength(self, meeting_id: int, strength: StrengthInfo) -> None:
+        with self.database.transaction() as session:
+            records.add_strength(session, meeting_id, strength)
+
+    def add_concern(self, meeting_id: int, concern: ConcernInfo) -> list[ItemView]:
+        """Add a concern with its action items (their owners must already be on the team)."""
+        with self.database.transaction() as session:
+            ids = records.add_concern(session, meeting_id, concern, self.now())
+            return [queries.item_view(session, item_id) for item_id in ids]
+
+    def add_item(self, meeting_id: int, concern_key: str, item: ItemInfo) -> ItemView:
+        with self.database.transaction() as session:
+            item_id = records.add_item(session, meeting_id, concern_key, item, self.now())
+            return queries.item_view(session, item_id)
+
+    # --- keeping items current ----------------------------------------------------
+
+    def record_update(
+        self,
+        item_id: int,
+        update: UpdateInput,
+        *,
+        by: str | None = None,
+        source: UpdateSource = UpdateSource.API,
+    ) -> ItemView:
+        """Append an update to an item's history and move the item along."""
+        with self.database.transaction() as session:
+            item = queries.get_item(session, item_id)
+            author = queries.get_person(session, by) if by else None
+            records.apply_update(
+                session, item, author.id if author else None, update, source, self.now()
+            )
+            session.flush()
+            return queries.item_view(session, item_id)
+
+    def reassign_item(
+        self,
+        item_id: int,
+        owner_email: str,
+        *,
+        by: str | None = None,
+        source: UpdateSource = UpdateSource.API,
+    ) -> ItemView:
+        with self.database.transaction() as session:
+            item = queries.get_item(session, item_id)
+            owner = queries.get_person(session, owner_email)
+            author = queries.get_person(session, by) if by else None
+            records.reassign(
+                session, item, owner, author.id if author else None, source, self.now()
+            )
+            session.flush()
+            return queries.item_view(session, item_id)
+
+    def reschedule_item(
+        self, item_id: int, due_on: date, *, by: str | None = None, note: str | None = None
+    ) -> ItemView:
+        return self.record_update(item_id, UpdateInput(due_on=due_on, note=note), by=by)
+
+    def close_item(
+        self, item_id: int, *, dropped: bool = False, note: str | None = None, by: str | None = None
+    ) -> ItemView:
+        status = ItemStatus.DROPPED if dropped else ItemStatus.DONE
+        return self.record_update(item_id, UpdateInput(status=status, note=note), by=by)
+
+    # --- reading ------------------------------------------------------------------
+
+    def student_status(self, external_id: str) -> StudentStatus:
+        with self.database.transaction() as session:
+            return queries.student_status(session, external_id)
+
+    def items(
+        self, *, student: str | None = None, owner: str | None = None, open_only: bool = False
+    ) -> list[ItemView]:
+        """Items filtered by student id and/or owner email."""
+        with self.database.transaction() as session:
+            student_id = queries.get_student(session, student).id if student else None
+            owner_id = queries.get_person(session, owner).id if owner else None
+            return queries.item_views(
+                session, student_id=student_id, owner_id=owner_id, open_only=open_only
+            )
+
+    def open_items(self, email: str) -> list[ItemView]:
+        """One person's open items across all their students."""
+        return self.items(owner=email, open_only=True)
+
+    def history(self, item_id: int) -> list[UpdateView]:
+        with self.database.transaction() as session:
+            return queries.item_history(session, item_id)
+
+    def balance(self, student: str | None = None) -> list[BalanceReport]:
+        """Per student: each member's open items and share, with warnings."""
+        with self.database.transaction() as session:
+            rows = queries.students(session, student)
+            ids = [s.id for s in rows if s.id is not None]
+            members = queries.members_by_student(session, ids)
+            items = queries.item_owners_by_student(session, ids)
+            return [
+                check_balance(
+                    s.external_id,
+                    s.name,
+                    members.get(s.id or 0, []),
+                    items.get(s.id or 0, []),
+                    self.settings.max_share,
+                )
+                for s in rows
+            ]
