@@ -1,0 +1,142 @@
+"""The command line as a user runs it: a real process, a real SQLite file in a working folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE
+
+CLI = Path(sys.executable).with_name("iep-followup")
+
+
+class RunCli:
+    """Runs the installed `iep-followup` in a scratch working folder with a clean environment."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("IEP_FOLLOWUP_")}
+        self.env["IEP_FOLLOWUP_TIMEZONE"] = "America/Chicago"
+
+    def __call__(
+        self, *args: str, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [str(CLI), *args],
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            input=stdin,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(
+                f"{args} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+            )
+        return done
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> RunCli:
+    return RunCli(tmp_path)
+
+
+def test_commands_refuse_an_uninitialised_database(run: RunCli) -> None:
+    done = run("status", check=False)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "error: the database is not set up: run `iep-followup init`"
+
+
+def test_init_is_idempotent(run: RunCli) -> None:
+    assert "applied 0001" in run("init").stdout
+    assert "already up to date" in run("init").stdout
+
+
+def test_import_then_balance_warns_and_reimport_changes_nothing(run: RunCli) -> None:
+    run("init")
+    first = run("import", str(EXAMPLE)).stdout
+    assert "added item reading-one-on-one" in first
+    assert "Tom Okafor (classroom teacher) has no action item" in first
+    second = run("import", str(EXAMPLE)).stdout
+    assert "nothing changed" in second
+    balance = run("balance").stdout
+    for name in ("Dana Whitfield", "Tom Okafor", "Alan Brooks", "Priya Nair", "Jamie Cole"):
+        assert f"! {name} (" in balance
+    assert "! Rosa Herrera" not in balance
+    report = json.loads(run("balance", "--json").stdout)
+    assert report[0]["open_items"] == 3
+    items = json.loads(run("status", "--json").stdout)
+    assert len(items) == 3
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        ("role: note_taker", "role: secretary", "team[7].role: unknown role 'secretary'"),
+        ("owner: karen.liu@", "owner: karen.lu@", "concerns[3].actions[1].owner: owner karen.lu@"),
+        ("due: 2027-03-05", "due: 2027-02-30", "concerns[2].actions[1].due:"),
+        ("  grade: 3\n", "  grade: [3\n", "not valid YAML"),
+    ],
+)
+def test_a_broken_file_exits_non_zero_and_changes_nothing(
+    run: RunCli, tmp_path: Path, old: str, new: str, where: str
+) -> None:
+    run("init")
+    run("import", str(EXAMPLE))
+    before = run("status", "--json").stdout
+    broken = tmp_path / "broken.yaml"
+    text = EXAMPLE.read_text(encoding="utf-8").replace("Lucía Herrera", "Changed Name")
+    assert old in text
+    broken.write_text(text.replace(old, new), encoding="utf-8")
+    done = run("import", str(broken), check=False)
+    assert done.returncode == 1
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: {broken}:")
+    assert where in line
+    assert "Traceback" not in done.stderr
+    assert run("status", "--json").stdout == before
+
+
+def test_update_and_status_for_one_student_and_owner(run: RunCli) -> None:
+    run("init")
+    run("import", str(EXAMPLE))
+    items = json.loads(
+        run("status", "--owner", "Megan.Torres@lincoln.example.org", "--json").stdout
+    )
+    [grip] = items
+    out = run(
+        "update", str(grip["id"]), "--percent", "100", "--note", "Holds the pencil well"
+    ).stdout
+    assert "is now done, 100% done" in out
+    student = run("status", "--student", "S-2026-0417").stdout
+    assert student.startswith("Lucía Herrera (S-2026-0417), grade 3, Lincoln Elementary")
+    assert "+ Lucía is polite" in student
+    bad = run("update", str(grip["id"]), "--status", "finished", check=False)
+    assert bad.returncode == 1 and "unknown status 'finished'" in bad.stderr
+    usage = run("update", str(grip["id"]), "--percent", "150", check=False)
+    assert usage.returncode == 2
+
+
+def test_verbose_shows_the_traceback(run: RunCli) -> None:
+    done = run("-v", "status", check=False)
+    assert done.returncode == 1
+    assert "Traceback" in done.stderr
+
+
+def test_a_bad_setting_names_the_variable(run: RunCli, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("IEP_FOLLOWUP_MAX_SHARE=2\n", encoding="utf-8")
+    done = run("status", check=False)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: IEP_FOLLOWUP_MAX_SHARE:")
+    (tmp_path / ".env").write_text("IEP_FOLLOWUP_TIMEZONE=Mars/Olympus\n", encoding="utf-8")
+    run.env.pop("IEP_FOLLOWUP_TIMEZONE")  # the environment wins over .env
+    done = run("status", check=False)
+    assert done.returncode == 1
+    assert "IEP_FOLLOWUP_TIMEZONE" in done.stderr and "Mars/Olympus" in done.stderr

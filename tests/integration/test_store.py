@@ -1,0 +1,210 @@
+"""Recording meetings and updates against a real SQLite file and a real PostgreSQL database."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, timedelta
+
+import pytest
+
+from iep_followup.domain import ConcernInfo, ItemInfo, ItemStatus, Role, UpdateInput, UpdateSource
+from iep_followup.errors import NotFoundError, ValidationError
+from iep_followup.meetingfile import load_meeting_file
+from iep_followup.tracker import Tracker
+from tests.conftest import EXAMPLE, Clock, make_member, make_record
+
+
+def _item(tracker: Tracker, key: str) -> int:
+    return next(i.id for i in tracker.items() if i.key == key)
+
+
+def test_recording_a_meeting_stores_team_strengths_and_items(tracker: Tracker) -> None:
+    result = tracker.record_meeting(make_record())
+    assert result.created
+    status = tracker.student_status("S-1")
+    assert status.strengths == ("Lucía is polite.",)
+    assert {m.role for m in status.members} >= {Role.CASE_MANAGER, Role.PARENT}
+    assert sorted(i.key for i in status.items) == ["grip", "homework-check", "reading"]
+    homework = next(i for i in status.items if i.key == "homework-check")
+    assert (homework.owner_email, homework.owner_role, homework.status) == (
+        "rosa@home.example.com",
+        Role.PARENT,
+        ItemStatus.OPEN,
+    )
+
+
+def test_recording_the_same_meeting_twice_changes_nothing(tracker: Tracker) -> None:
+    tracker.record_meeting(make_record())
+    before = tracker.items()
+    again = tracker.record_meeting(make_record())
+    assert (again.created, again.changes) == (False, ())
+    assert tracker.items() == before
+
+
+def test_a_changed_meeting_updates_without_duplicating(tracker: Tracker, clock: Clock) -> None:
+    tracker.record_meeting(make_record())
+    base = make_record()
+    homework, reading = base.concerns
+    grip = reading.items[1]
+    changed_reading = dataclasses.replace(
+        reading,
+        items=(
+            dataclasses.replace(reading.items[0], due_on=date(2027, 5, 28)),
+            dataclasses.replace(
+                grip, owner="karen.sped@school.example.org", title="Pencil grip practice"
+            ),
+        ),
+    )
+    new_concern = ConcernInfo(
+        "math",
+        "Math facts",
+        None,
+        (ItemInfo("flash", "Flash cards", "tom.teacher@school.example.org", date(2027, 2, 1)),),
+    )
+    clock.now += timedelta(days=1)
+    result = tracker.record_meeting(
+        dataclasses.replace(base, concerns=(changed_reading, new_concern))
+    )
+    assert not result.created
+    assert "added item flash" in result.changes and "dropped item homework-check" in result.changes
+    items = {i.key: i for i in tracker.items()}
+    assert len(items) == 4
+    assert items["reading"].due_on == date(2027, 5, 28)
+    assert (items["grip"].owner_email, items["grip"].title) == (
+        "karen.sped@school.example.org",
+        "Pencil grip practice",
+    )
+    assert items["homework-check"].status is ItemStatus.DROPPED
+    history = tracker.history(items["grip"].id)
+    assert history[-1].note == "Reassigned from Megan Ot to Karen Sped."
+    assert homework.key == "homework"
+
+
+def test_a_rejected_meeting_writes_nothing(tracker: Tracker) -> None:
+    tracker.record_meeting(make_record())
+    # An amendment gives Rosa an open item of its own...
+    tracker.record_meeting(make_record(held_on=date(2026, 12, 1), kind="amendment"))
+    before = tracker.items()
+    # ...so a new version of the first meeting cannot take her off the team. Nothing of it is kept,
+    # not even the student's new name that came before the failing step.
+    without_rosa = make_record(
+        members=tuple(m for m in make_record().members if m.role is not Role.PARENT),
+        concerns=(make_record().concerns[1],),
+        student=dataclasses.replace(make_record().student, name="Renamed"),
+    )
+    with pytest.raises(ValidationError, match="still owns open items"):
+        tracker.record_meeting(without_rosa)
+    assert tracker.student_status("S-1").name == "Lucía Herrera"
+    assert tracker.items() == before
+
+
+def test_updates_move_the_item_and_keep_history(tracker: Tracker, clock: Clock) -> None:
+    tracker.record_meeting(make_record())
+    item_id = _item(tracker, "reading")
+    tracker.record_update(item_id, UpdateInput(percent=50), by="karen.sped@school.example.org")
+    clock.now += timedelta(hours=1)
+    view = tracker.record_update(
+        item_id, UpdateInput(percent=100, note="Reads at grade level"), source=UpdateSource.CLI
+    )
+    assert (view.status, view.percent, view.last_update_note) == (
+        ItemStatus.DONE,
+        100,
+        "Reads at grade level",
+    )
+    history = tracker.history(item_id)
+    assert [(h.status, h.percent, h.source) for h in history] == [
+        (ItemStatus.IN_PROGRESS, 50, "api"),
+        (ItemStatus.DONE, 100, "cli"),
+    ]
+    assert history[0].author_name == "Karen Sped"
+    assert tracker.open_items("karen.sped@school.example.org") == []
+
+
+def test_blocked_then_rescheduled_then_closed(tracker: Tracker) -> None:
+    tracker.record_meeting(make_record())
+    item_id = _item(tracker, "grip")
+    assert (
+        tracker.record_update(
+            item_id, UpdateInput(status=ItemStatus.BLOCKED, note="no slant board")
+        ).status
+        is ItemStatus.BLOCKED
+    )
+    assert tracker.reschedule_item(item_id, date(2027, 4, 1)).due_on == date(2027, 4, 1)
+    with pytest.raises(ValidationError, match="before the meeting"):
+        tracker.reschedule_item(item_id, date(2026, 1, 1))
+    assert (
+        tracker.close_item(item_id, dropped=True, note="moved to a new plan").status
+        is ItemStatus.DROPPED
+    )
+
+
+def test_one_person_across_several_students(tracker: Tracker) -> None:
+    tracker.record_meeting(make_record())
+    second = make_record(
+        student=dataclasses.replace(make_record().student, external_id="S-2", name="Marco")
+    )
+    tracker.record_meeting(second)
+    karen = tracker.open_items("KAREN.SPED@school.example.org")
+    assert sorted(i.student_external_id for i in karen) == ["S-1", "S-2"]
+
+
+def test_step_by_step_recording(tracker: Tracker) -> None:
+    meeting_id = tracker.start_meeting(make_record().student, date(2026, 11, 16), "annual review")
+    for member in make_record().members:
+        tracker.add_member("S-1", member)
+    tracker.add_strength(meeting_id, make_record().strengths[0])
+    [item] = tracker.add_concern(meeting_id, make_record().concerns[0])
+    assert item.owner_role is Role.PARENT
+    extra = tracker.add_item(
+        meeting_id,
+        "homework",
+        ItemInfo(
+            "folder", "Send the folder home", "tom.teacher@school.example.org", date(2027, 1, 8)
+        ),
+    )
+    assert extra.concern == "Does not turn in homework."
+    with pytest.raises(NotFoundError, match="is on any team"):
+        tracker.add_item(
+            meeting_id, "homework", ItemInfo("x", "x", "nobody@else.example.org", date(2027, 1, 8))
+        )
+    with pytest.raises(NotFoundError):
+        tracker.add_item(
+            meeting_id,
+            "nope",
+            ItemInfo("y", "y", "tom.teacher@school.example.org", date(2027, 1, 8)),
+        )
+    assert (
+        tracker.start_meeting(make_record().student, date(2026, 11, 16), "annual_review")
+        == meeting_id
+    )
+
+
+def test_reassigning_to_someone_off_the_team_is_refused(tracker: Tracker) -> None:
+    tracker.record_meeting(make_record())
+    tracker.record_meeting(
+        make_record(
+            student=dataclasses.replace(make_record().student, external_id="S-2"),
+            members=(*make_record().members, make_member("Other Kid Parent", Role.PARENT)),
+        )
+    )
+    item_id = _item(tracker, "grip")
+    with pytest.raises(ValidationError, match="not on this student's team"):
+        tracker.reassign_item(item_id, "other.kid.parent@school.example.org")
+    assert (
+        tracker.reassign_item(item_id, "tom.teacher@school.example.org").owner_role
+        is Role.CLASSROOM_TEACHER
+    )
+
+
+def test_balance_from_the_example_file(tracker: Tracker) -> None:
+    tracker.record_meeting(load_meeting_file(EXAMPLE))
+    [report] = tracker.balance()
+    without = {w.email.split("@")[0] for w in report.warnings}
+    assert without == {"dana.whitfield", "tom.okafor", "alan.brooks", "priya.nair", "jamie.cole"}
+    with pytest.raises(NotFoundError):
+        tracker.balance("S-unknown")
+
+
+def test_unknown_item_is_a_clear_error(tracker: Tracker) -> None:
+    with pytest.raises(NotFoundError, match="no action item 999"):
+        tracker.record_update(999, UpdateInput(note="x"))
