@@ -1,1 +1,76 @@
-"""iep-followup."""
+"""iep-followup: follow-through for IEP meetings.
+
+The public API is re-exported here; modules not listed are internal.
+"""
+
+from iep_followup.balance import (
+    BalanceReport,
+    BalanceWarning,
+    MemberLoad,
+    WarningKind,
+    check_balance,
+)
+from iep_followup.config import Settings, load_settings
+from iep_followup.domain import (
+    Cadence,
+    ConcernInfo,
+    ItemInfo,
+    ItemStatus,
+    MeetingKind,
+    MeetingRecord,
+    MemberInfo,
+    Role,
+    StrengthInfo,
+    StudentInfo,
+    UpdateInput,
+    UpdateSource,
+)
+from iep_followup.errors import (
+    ConfigError,
+    DatabaseError,
+    DeliveryError,
+    IepFollowupError,
+    MeetingFileError,
+    NotFoundError,
+    ValidationError,
+)
+from iep_followup.meetingfile import load_meeting_file, parse_meeting
+from iep_followup.tracker import Tracker
+from iep_followup.views import ItemView, MemberView, RecordedMeeting, StudentStatus, UpdateView
+
+__all__ = [
+    "BalanceReport",
+    "BalanceWarning",
+    "Cadence",
+    "ConcernInfo",
+    "ConfigError",
+    "DatabaseError",
+    "DeliveryError",
+    "IepFollowupError",
+    "ItemInfo",
+    "ItemStatus",
+    "ItemView",
+    "MeetingFileError",
+    "MeetingKind",
+    "MeetingRecord",
+    "MemberInfo",
+    "MemberLoad",
+    "MemberView",
+    "NotFoundError",
+    "RecordedMeeting",
+    "Role",
+    "Settings",
+    "StrengthInfo",
+    "StudentInfo",
+    "StudentStatus",
+    "Tracker",
+    "UpdateInput",
+    "UpdateSource",
+    "UpdateView",
+    "ValidationError",
+    "WarningKind",
+    "check_balance",
+    "load_meeting_file",
+    "load_settings",
+    "parse_meeting",
+]

@@ -134,7 +134,9 @@ def upsert_member(
     ).first()
     if membership is None:
         session.add(Membership(student_id=student_id, person_id=person.id, role=info.role))
-        changes.append(f"added {info.name} <{info.email}> to the team as {info.role.value.replace('_', ' ')}")
+        changes.append(
+            f"added {info.name} <{info.email}> to the team as {info.role.value.replace('_', ' ')}"
+        )
     elif membership.role is not info.role:
         membership.role = info.role
         changes.append(f"changed {info.email}'s role to {info.role.value}")

@@ -1,0 +1,36 @@
+# The two commands of the README. Each creates .venv (Python 3.11+) on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: run test lint typecheck unit clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+## run: import the example meeting into ./demo and show its status and balance
+run: $(BIN)/.installed
+	mkdir -p demo
+	cd demo && ../$(BIN)/iep-followup init
+	cd demo && ../$(BIN)/iep-followup import ../examples/lucia-annual-review.yaml
+	cd demo && ../$(BIN)/iep-followup status
+
+## test: lint, type-check and run the whole test suite
+test: lint typecheck
+	$(BIN)/pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+unit: $(BIN)/.installed
+	$(BIN)/pytest tests/unit
+
+clean:
+	rm -rf $(VENV) demo dist build .pytest_cache .mypy_cache .ruff_cache

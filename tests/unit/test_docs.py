@@ -1,0 +1,31 @@
+"""The README and .env.example list every setting, with the default the code really uses."""
+
+from __future__ import annotations
+
+import re
+
+from iep_followup.config import ENV_PREFIX, Settings
+from tests.conftest import ROOT
+
+
+def _names() -> set[str]:
+    return {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+
+
+def test_readme_settings_table_lists_every_setting_with_its_default() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(IEP_FOLLOWUP_\w+)` \| (.+?) \|", readme, flags=re.MULTILINE))
+    assert set(rows) == _names()
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = rows[ENV_PREFIX + name.upper()]
+        if default is None:
+            assert shown == "unset", name
+        else:
+            value = default.get_secret_value() if hasattr(default, "get_secret_value") else default
+            assert shown == f"`{value}`", name
+
+
+def test_env_example_lists_every_setting() -> None:
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert set(re.findall(r"(IEP_FOLLOWUP_\w+)=", example)) == _names()
