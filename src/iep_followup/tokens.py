@@ -1,0 +1,58 @@
+"""Reply keys: short, lowercase, unguessable tokens that bind a reply to one request and its owner.
+
+A key is `r<request id>-<mac>`, where the MAC is an HMAC-SHA256 of the request id, the
+owner's id and the expiry, keyed with IEP_FOLLOWUP_SECRET_KEY. Nothing secret is stored:
+a copy of the database alone cannot forge a reply, and changing the secret revokes every
+outstanding key. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from datetime import datetime
+
+MAC_LENGTH = 20  # base32 characters: 100 bits
+_KEY = re.compile(rf"\b(r(\d{{1,18}})-([a-z2-7]{{{MAC_LENGTH}}}))\b")
+
+
+def make_reply_key(secret: str, request_id: int, person_id: int, expires_at: datetime) -> str:
+    return f"r{request_id}-{_mac(secret, request_id, person_id, expires_at)}"
+
+
+def request_id_of(key: str) -> int | None:
+    """The request a key claims to belong to (unverified), or None if it is not shaped like a key."""
+    match = _KEY.fullmatch(key.strip().lower())
+    return int(match.group(2)) if match else None
+
+
+def verify_reply_key(
+    secret: str, key: str, request_id: int, person_id: int, expires_at: datetime
+) -> bool:
+    expected = make_reply_key(secret, request_id, person_id, expires_at)
+    return hmac.compare_digest(expected.encode(), key.strip().lower().encode())
+
+
+def find_keys(text: str) -> list[str]:
+    """Every key-shaped token in a header value (addresses, Message-IDs), in order."""
+    return [m.group(1) for m in _KEY.finditer(text.lower())]
+
+
+def reply_to_address(reply_address: str, key: str) -> str:
+    """`local+key@domain` for the configured reply address."""
+    local, _, domain = reply_address.rpartition("@")
+    return f"{local.split('+', 1)[0]}+{key}@{domain}"
+
+
+def make_message_id(key: str | None, unique: str, domain: str) -> str:
+    """A Message-ID that carries the key, so a reply's In-Reply-To finds the request."""
+    middle = f"{key}.{unique}" if key else unique
+    return f"<iep.{middle}@{domain}>"
+
+
+def _mac(secret: str, request_id: int, person_id: int, expires_at: datetime) -> str:
+    message = f"{request_id}:{person_id}:{int(expires_at.timestamp())}".encode()
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().lower()[:MAC_LENGTH]

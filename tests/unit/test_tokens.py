@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from iep_followup.tokens import (
+    find_keys,
+    make_message_id,
+    make_reply_key,
+    reply_to_address,
+    request_id_of,
+    verify_reply_key,
+)
+
+EXPIRES = datetime(2027, 1, 20, tzinfo=UTC)
+
+
+def test_key_is_lowercase_and_bound_to_request_owner_and_expiry() -> None:
+    key = make_reply_key("secret", 42, 7, EXPIRES)
+    assert key == key.lower() and key.startswith("r42-")
+    assert verify_reply_key("secret", key, 42, 7, EXPIRES)
+    assert verify_reply_key("secret", key.upper(), 42, 7, EXPIRES)
+    assert not verify_reply_key("secret", key, 42, 8, EXPIRES)  # another owner
+    assert not verify_reply_key("secret", key, 43, 7, EXPIRES)  # another request
+    assert not verify_reply_key("secret", key, 42, 7, EXPIRES.replace(day=21))  # another expiry
+    assert not verify_reply_key("other secret", key, 42, 7, EXPIRES)
+
+
+def test_an_altered_key_does_not_verify() -> None:
+    key = make_reply_key("secret", 42, 7, EXPIRES)
+    altered = key[:-1] + ("a" if key[-1] != "a" else "b")
+    assert request_id_of(altered) == 42
+    assert not verify_reply_key("secret", altered, 42, 7, EXPIRES)
+
+
+def test_keys_are_found_in_plus_addresses_and_message_ids() -> None:
+    key = make_reply_key("secret", 5, 1, EXPIRES)
+    address = reply_to_address("iep-replies@district.example.org", key)
+    assert address == f"iep-replies+{key}@district.example.org"
+    assert find_keys(f"Rosa <{address.upper()}>") == [key]
+    assert find_keys(make_message_id(key, "9", "district.example.org")) == [key]
+    assert find_keys("iep-replies@district.example.org") == []
+    assert request_id_of("not-a-key") is None
+
+
+def test_reply_address_replaces_an_existing_plus_part() -> None:
+    assert reply_to_address("a+old@x.org", "r1-abc") == "a+r1-abc@x.org"
