@@ -34,11 +34,13 @@ def item(
 
 
 def owner(
-    *items: ItemState, tz: str = CHICAGO, last: RequestState | None = None, **kw: object
+    *items: ItemState,
+    tz: str = CHICAGO,
+    last: RequestState | None = None,
+    away_until: date | None = None,
+    failing: bool = False,
 ) -> OwnerState:
-    return OwnerState(
-        1, tz, kw.get("away_until"), bool(kw.get("failing")), items or (item(),), last
-    )  # type: ignore[arg-type]
+    return OwnerState(1, tz, away_until, failing, items or (item(),), last)
 
 
 def decide(
