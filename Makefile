@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: run test lint typecheck unit clean
+.PHONY: run test lint typecheck unit clean i18n
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,9 @@ unit: $(BIN)/.installed
 
 clean:
 	rm -rf $(VENV) demo dist build .pytest_cache .mypy_cache .ruff_cache
+
+## i18n: refresh the message catalog template and merge it into each language's .po
+i18n: $(BIN)/.installed
+	$(BIN)/pybabel extract -F email_templates/babel.cfg -k N_ --sort-by-file \
+		-o email_templates/locale/messages.pot email_templates src/iep_followup/mail
+	$(BIN)/pybabel update -i email_templates/locale/messages.pot -d email_templates/locale

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import enum
 import json
@@ -12,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -20,7 +22,7 @@ from iep_followup.config import Settings, load_settings
 from iep_followup.domain import ItemStatus, UpdateInput, UpdateSource, parse_enum
 from iep_followup.errors import IepFollowupError
 from iep_followup.meetingfile import load_meeting_file
-from iep_followup.tracker import Tracker
+from iep_followup.tracker import Tracker, system_clock
 from iep_followup.views import ItemView
 
 
@@ -36,14 +38,35 @@ class Context:
             self._settings = load_settings(self.env_file)
         return self._settings
 
-    def tracker(self, *, migrated: bool = True) -> Tracker:
-        tracker = Tracker(self.settings)
+    def tracker(self, *, migrated: bool = True, now: str | None = None) -> Tracker:
+        clock = fixed_clock(now, self.settings.timezone) if now else system_clock
+        tracker = Tracker(self.settings, clock=clock)
         if migrated:
             tracker.database.require_current()
         return tracker
 
 
 pass_context = click.make_pass_decorator(Context)
+
+
+def fixed_clock(text: str, timezone: str) -> Callable[[], datetime]:
+    """--now: an ISO date-time; without an offset it is read in the district's time zone."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not an ISO date-time like 2026-11-23T08:30", param_hint="--now"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return lambda: moment
+
+
+now_option = click.option(
+    "--now",
+    metavar="ISO",
+    help="Act as if it were this moment (replay, testing). Default: the real time.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -81,11 +104,12 @@ def init(ctx: Context) -> None:
 
 @cli.command("import")
 @click.argument("meeting_file", type=click.Path(dir_okay=False, path_type=Path))
+@now_option
 @pass_context
-def import_meeting(ctx: Context, meeting_file: Path) -> None:
-    """Record what a meeting decided, from a YAML meeting file (see examples/)."""
+def import_meeting(ctx: Context, meeting_file: Path, now: str | None) -> None:
+    """Record what a meeting decided, from a YAML meeting file (see examples/), and queue the summaries."""
     record = load_meeting_file(meeting_file)
-    with ctx.tracker() as tracker:
+    with ctx.tracker(now=now) as tracker:
         result = tracker.record_meeting(record)
         reports = tracker.balance(record.student.external_id)
     if not result.changes:
@@ -95,6 +119,10 @@ def import_meeting(ctx: Context, meeting_file: Path) -> None:
         click.echo(f"{verb} {meeting_file} for student {result.student_external_id}:")
         for change in result.changes:
             click.echo(f"  - {change}")
+    if result.summaries_queued:
+        click.echo(
+            f"Queued {result.summaries_queued} meeting summary email(s); `iep-followup deliver` sends them."
+        )
     click.echo()
     _print_balance(reports)
 
@@ -126,12 +154,19 @@ def status(ctx: Context, student: str | None, owner: str | None, as_json: bool) 
             _print_items(view.items, today)
             return
         items = tracker.items(student=student, owner=owner)
+        failing = tracker.failing_addresses()
     if as_json:
         _echo_json(items)
-    elif not items:
+        return
+    if not items:
         click.echo("No action items yet. Import a meeting file first: iep-followup import FILE")
     else:
         _print_items(items, today)
+    if failing:
+        click.echo()
+        click.echo("Email addresses that fail (fix them in the meeting file and import it again):")
+        for name, email, reason in failing:
+            click.echo(f"  ! {name} <{email}>: {reason}")
 
 
 @cli.command()
@@ -161,6 +196,7 @@ def balance(ctx: Context, student: str | None, as_json: bool) -> None:
 )
 @click.option("--note", help="A note for the item's history (the reason, when blocked).")
 @click.option("--by", metavar="EMAIL", help="Who is reporting (a team member).")
+@now_option
 @pass_context
 def update(
     ctx: Context,
@@ -170,6 +206,7 @@ def update(
     due: datetime | None,
     note: str | None,
     by: str | None,
+    now: str | None,
 ) -> None:
     """Record an update on one action item."""
     change = UpdateInput(
@@ -178,11 +215,83 @@ def update(
         due_on=due.date() if due else None,
         note=note,
     )
-    with ctx.tracker() as tracker:
+    with ctx.tracker(now=now) as tracker:
         item = tracker.record_update(item_id, change, by=by, source=UpdateSource.CLI)
     click.echo(
         f"Recorded. Item {item.id} ({item.title}) is now {item.status.value.replace('_', ' ')}, {item.percent}% done, due {item.due_on.isoformat()}."
     )
+
+
+@cli.command("request-updates")
+@now_option
+@click.option("--dry-run", is_flag=True, help="Show who would be asked and why; send nothing.")
+@pass_context
+def request_updates(ctx: Context, now: str | None, dry_run: bool) -> None:
+    """Queue the update requests and reminders that are due now."""
+    with ctx.tracker(now=now) as tracker:
+        run = tracker.request_updates(dry_run=dry_run)
+    if dry_run:
+        rows = [
+            [line.name, line.email, line.action, str(line.items or ""), line.reason]
+            for line in run.lines
+        ]
+        if rows:
+            _print_table(["OWNER", "EMAIL", "WOULD", "ITEMS", "WHY"], rows)
+        else:
+            click.echo("Nobody has open items with a check-in cadence.")
+        return
+    click.echo(
+        f"Queued {run.asked} request(s) and {run.reminded} reminder(s); {run.waiting} owner(s) not due now."
+    )
+    if run.failed:
+        click.echo(f"{run.failed} could not be queued (see the log with -v).", err=True)
+    if run.asked or run.reminded:
+        click.echo("`iep-followup deliver` sends them.")
+
+
+@cli.command()
+@now_option
+@pass_context
+def deliver(ctx: Context, now: str | None) -> None:
+    """Send the queued emails that are due (SMTP, or .eml files when no server is set)."""
+    with ctx.tracker(now=now) as tracker:
+        target = "SMTP" if ctx.settings.smtp_url else f"files in {ctx.settings.mail_dir}/"
+        report = asyncio.run(tracker.deliver())
+    click.echo(
+        f"Sent {report.sent} to {target}; {report.retried} will be retried; {report.failed} failed."
+    )
+    if report.error:
+        click.echo(f"Stopped early: {report.error}", err=True)
+        sys.exit(1)
+
+
+@cli.command("outbox")
+@click.option("--failed", is_flag=True, help="Only messages that could not be delivered.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_context
+def outbox_command(ctx: Context, failed: bool, as_json: bool) -> None:
+    """The newest queued, sent and failed emails (not their content)."""
+    with ctx.tracker() as tracker:
+        rows = tracker.outbox(failed_only=failed)
+    if as_json:
+        _echo_json(rows)
+        return
+    if not rows:
+        click.echo("No failed messages." if failed else "The outbox is empty.")
+        return
+    table = [
+        [
+            str(m.id),
+            m.kind.value,
+            m.to_address,
+            m.status.value,
+            str(m.attempts),
+            (m.sent_at or m.next_attempt_at).strftime("%Y-%m-%d %H:%M"),
+            _cut(m.last_error or "", 50),
+        ]
+        for m in rows
+    ]
+    _print_table(["ID", "KIND", "TO", "STATUS", "TRIES", "WHEN (UTC)", "LAST ERROR"], table)
 
 
 # --- output helpers ---------------------------------------------------------------
@@ -276,6 +385,3 @@ def _fail(message: str, verbose: bool) -> NoReturn:
         traceback.print_exc()
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
-
-
-_: Callable[..., Any] = cli  # keep the group importable for tests (click.testing)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -57,12 +58,45 @@ class Settings(BaseSettings):
         default="America/New_York",
         description="District time zone (IANA name): the default for people and schedules.",
     )
+    quiet_hours: str = Field(
+        default="19:00-07:00",
+        description="No email is sent in these hours, in each recipient's time zone.",
+    )
+    send_on_weekends: bool = Field(default=False, description="Also send on Saturdays and Sundays.")
+    school_calendar: Path | None = Field(
+        default=None,
+        description="Holidays and breaks: an .ics file, or one date or range per line.",
+    )
+    reminder_after_school_days: int = Field(
+        default=3,
+        ge=1,
+        le=30,
+        description="One reminder after this many school days without an answer.",
+    )
+    silent_after_school_days: int = Field(
+        default=3,
+        ge=1,
+        le=30,
+        description="Counted as silent this many school days after the reminder.",
+    )
+    reply_key_days: int = Field(
+        default=60, ge=1, le=365, description="A reply key stops working after this many days."
+    )
+    templates_dir: Path | None = Field(
+        default=None, description="Your own email templates; any missing file falls back to ours."
+    )
     max_share: float = Field(
         default=0.4,
         gt=0,
         le=1,
         description="Balance warning when one member holds more than this share.",
     )
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        parse_quiet_hours(value)
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -80,3 +114,27 @@ def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Set
         first = exc.errors()[0]
         name = ENV_PREFIX + "_".join(str(part) for part in first["loc"]).upper()
         raise ConfigError(f"{name}: {first['msg']}") from None
+
+
+def parse_quiet_hours(value: str) -> tuple[time, time]:
+    """'19:00-07:00' -> (19:00, 07:00): the start and end of the quiet period."""
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in value.split("-"))
+    except ValueError:
+        raise ValueError("write it as HH:MM-HH:MM, like 19:00-07:00") from None
+    return start, end
+
+
+def require_secret(settings: Settings) -> str:
+    """The signing secret, or a ConfigError that says how to make one."""
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    if not secret:
+        raise ConfigError(
+            'IEP_FOLLOWUP_SECRET_KEY is not set; set it to a long random string, e.g. python -c "import secrets; '
+            'print(secrets.token_urlsafe(32))"'
+        )
+    if len(secret) < 16:
+        raise ConfigError(
+            "IEP_FOLLOWUP_SECRET_KEY is too short to be safe; use at least 16 random characters"
+        )
+    return secret

@@ -53,3 +53,10 @@ class DeliveryError(IepFollowupError):
     def __init__(self, message: str, *, permanent: bool) -> None:
         self.permanent = permanent
         super().__init__(message)
+
+
+class TransportUnavailable(DeliveryError):
+    """The mail server (or mail folder) cannot be reached at all: every message waits."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=False)

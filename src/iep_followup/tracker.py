@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from iep_followup.balance import BalanceReport, check_balance
-from iep_followup.config import Settings, load_settings
+from iep_followup.config import Settings, load_settings, require_secret
 from iep_followup.domain import (
     ConcernInfo,
     ItemInfo,
@@ -22,8 +23,16 @@ from iep_followup.domain import (
     parse_enum,
     require_aware,
 )
-from iep_followup.store import queries, records
+from iep_followup.mail.transport import FileTransport, SmtpTransport, Transport, parse_smtp_url
+from iep_followup.planning import SendPolicy
+from iep_followup.services.delivery import DeliveryReport, RetryPolicy, deliver
+from iep_followup.services.outgoing import Mailer
+from iep_followup.services.requests import RequestRun, run_requests
+from iep_followup.services.setup import send_policy
+from iep_followup.services.summaries import queue_summaries
+from iep_followup.store import outbox, queries, records
 from iep_followup.store.db import Database
+from iep_followup.store.outbox import OutboxView
 from iep_followup.views import ItemView, RecordedMeeting, StudentStatus, UpdateView
 
 Clock = Callable[[], datetime]
@@ -78,11 +87,21 @@ class Tracker:
     # --- recording a meeting ------------------------------------------------------
 
     def record_meeting(self, record: MeetingRecord) -> RecordedMeeting:
-        """Record (or bring up to date) everything one meeting decided, all or nothing."""
+        """Record (or bring up to date) everything one meeting decided, all or nothing.
+
+        In the same transaction, every team member's summary email is queued (once per
+        member and meeting: a re-import queues one only for someone new on the team).
+        """
         with self.database.transaction() as session:
-            meeting, created, changes = records.record_meeting(session, record, self.now())
+            now = self.now()
+            meeting, created, changes = records.record_meeting(session, record, now)
             assert meeting.id is not None
-            return RecordedMeeting(meeting.id, record.student.external_id, created, tuple(changes))
+            queued = queue_summaries(
+                session, self.mailer, meeting.id, now, self.policy, self.settings.timezone
+            )
+            return RecordedMeeting(
+                meeting.id, record.student.external_id, created, tuple(changes), queued
+            )
 
     def start_meeting(
         self, student: StudentInfo, held_on: date, kind: MeetingKind | str, notes: str = ""
@@ -114,6 +133,57 @@ class Tracker:
         with self.database.transaction() as session:
             item_id = records.add_item(session, meeting_id, concern_key, item, self.now())
             return queries.item_view(session, item_id)
+
+    # --- asking and delivering ----------------------------------------------------------
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        return Mailer(self.settings)
+
+    @cached_property
+    def policy(self) -> SendPolicy:
+        """When people may be emailed: quiet hours, weekends, the school calendar."""
+        return send_policy(self.settings)
+
+    def request_updates(self, *, dry_run: bool = False) -> RequestRun:
+        """Queue every update request and reminder that is due now (dry run: only say who and why)."""
+        return run_requests(
+            self.database,
+            self.mailer,
+            secret="" if dry_run else require_secret(self.settings),
+            now=self.now(),
+            policy=self.policy,
+            default_timezone=self.settings.timezone,
+            key_ttl=timedelta(days=self.settings.reply_key_days),
+            dry_run=dry_run,
+        )
+
+    def transport(self) -> Transport:
+        """SMTP when IEP_FOLLOWUP_SMTP_URL is set, otherwise .eml files in IEP_FOLLOWUP_MAIL_DIR."""
+        if self.settings.smtp_url is not None:
+            return SmtpTransport(parse_smtp_url(self.settings.smtp_url.get_secret_value()))
+        return FileTransport(self.settings.mail_dir)
+
+    async def deliver(
+        self, transport: Transport | None = None, *, policy: RetryPolicy | None = None
+    ) -> DeliveryReport:
+        """Send what the outbox holds and is due."""
+        return await deliver(
+            self.database,
+            transport or self.transport(),
+            envelope_sender=self.mailer.sender.addr_spec,
+            clock=self.now,
+            policy=policy,
+        )
+
+    def outbox(self, *, failed_only: bool = False) -> list[OutboxView]:
+        with self.database.transaction() as session:
+            return outbox.messages(session, failed_only=failed_only)
+
+    def failing_addresses(self) -> list[tuple[str, str, str]]:
+        """(name, email, reason) for everyone whose address the mail server refused."""
+        with self.database.transaction() as session:
+            return queries.failing_addresses(session)
 
     # --- keeping items current ----------------------------------------------------
 

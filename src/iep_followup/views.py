@@ -73,3 +73,41 @@ class RecordedMeeting:
     student_external_id: str
     created: bool
     changes: tuple[str, ...]
+    summaries_queued: int = 0
+
+
+@dataclass(frozen=True)
+class Recipient:
+    person_id: int
+    name: str
+    email: str
+    language: str
+    timezone: str
+    is_family: bool  # a parent or guardian on at least one of the teams
+
+
+@dataclass(frozen=True)
+class LastUpdate:
+    at: datetime
+    status: ItemStatus | None
+    percent: int | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class ItemDetail:
+    item_id: int
+    student_id: int
+    student_name: str
+    title: str
+    concern: str
+    due_on: date
+    status: ItemStatus
+    percent: int
+    last: LastUpdate | None
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str

@@ -208,3 +208,19 @@ def test_balance_from_the_example_file(tracker: Tracker) -> None:
 def test_unknown_item_is_a_clear_error(tracker: Tracker) -> None:
     with pytest.raises(NotFoundError, match="no action item 999"):
         tracker.record_update(999, UpdateInput(note="x"))
+
+
+def test_migrations_match_the_models(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    from iep_followup.store.db import Database
+
+    database = Database(database_url)
+    with database.engine.connect() as conn:
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata
+        )
+    database.dispose()
+    assert diff == []

@@ -20,6 +20,8 @@ from sqlmodel import Session
 
 from iep_followup.errors import DatabaseError
 
+__all__ = ["Database", "Session", "create_db_engine"]
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -4,10 +4,20 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from iep_followup.domain import Cadence, ItemStatus, MeetingKind, Role, UpdateSource
+from iep_followup.mailkinds import MailKind, OutboxStatus
 from iep_followup.store.types import TextEnum, UTCDateTime
 
 
@@ -43,6 +53,10 @@ class Person(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     away_until: date | None = None
     created_at: datetime = Field(sa_column=_utc())
+    # Set when the mail server refused the address for good (5xx or a hard bounce).
+    mail_failing_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    mail_failure_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    soft_bounces: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Membership(SQLModel, table=True):
@@ -144,3 +158,60 @@ class Update(SQLModel, table=True):
     )
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     source: UpdateSource = Field(sa_column=Column(TextEnum(UpdateSource), nullable=False))
+
+
+class UpdateRequest(SQLModel, table=True):
+    """One email to one owner for one cycle (their local date), listing their items as A1, A2, ..."""
+
+    __tablename__ = "update_request"
+    __table_args__ = (UniqueConstraint("person_id", "cycle_on", name="uq_request_person_cycle"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(sa_column=_fk("person.id", index=False))
+    cycle_on: date
+    created_at: datetime = Field(sa_column=_utc())
+    expires_at: datetime = Field(sa_column=_utc())
+    reminded_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    answered_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class RequestItem(SQLModel, table=True):
+    __tablename__ = "request_item"
+    __table_args__ = (
+        UniqueConstraint("request_id", "ref", name="uq_request_item_ref"),
+        UniqueConstraint("request_id", "item_id", name="uq_request_item_item"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(sa_column=_fk("update_request.id", index=False))
+    item_id: int = Field(sa_column=_fk("action_item.id"))
+    ref: str = Field(max_length=8)  # "A1", what the owner's reply names
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A rendered email waiting to be sent. Written in the same transaction as what caused it."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: MailKind = Field(sa_column=Column(TextEnum(MailKind), nullable=False))
+    # owner + cycle for requests, member + meeting for summaries, ...: a rerun cannot queue twice.
+    idempotency_key: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    person_id: int | None = Field(
+        default=None, sa_column=_fk("person.id", nullable=True, index=True, ondelete="SET NULL")
+    )
+    request_id: int | None = Field(
+        default=None, sa_column=_fk("update_request.id", nullable=True, ondelete="SET NULL")
+    )
+    to_address: str = Field(max_length=320)
+    message_id: str = Field(sa_column=Column(String(300), nullable=False, unique=True))
+    subject: str = Field(max_length=500)
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: OutboxStatus = Field(sa_column=Column(TextEnum(OutboxStatus), nullable=False))
+    attempts: int = 0
+    created_at: datetime = Field(sa_column=_utc())
+    next_attempt_at: datetime = Field(sa_column=_utc())
+    lease_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

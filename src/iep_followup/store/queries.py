@@ -135,6 +135,13 @@ def members_by_student(
     return grouped
 
 
+def student_name(session: Session, student_id: int) -> str:
+    student = session.get(Student, student_id)
+    if student is None:
+        raise NotFoundError(f"no student {student_id}")
+    return student.name
+
+
 def students(session: Session, external_id: str | None = None) -> list[Student]:
     query = select(Student).order_by(col(Student.external_id))
     if external_id is not None:
@@ -203,3 +210,10 @@ def item_history(session: Session, item_id: int) -> list[UpdateView]:
         )
         for u, name in rows
     ]
+
+
+def failing_addresses(session: Session) -> list[tuple[str, str, str]]:
+    rows = session.exec(
+        select(Person).where(col(Person.mail_failing_at).is_not(None)).order_by(col(Person.name))
+    ).all()
+    return [(p.name, p.email, p.mail_failure_reason or "") for p in rows]

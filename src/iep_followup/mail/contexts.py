@@ -1,0 +1,103 @@
+"""What each email template receives. Pure: plain data in, plain dicts out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from iep_followup.domain import Cadence, Role
+from iep_followup.mail.labels import terms_in
+from iep_followup.views import Contact, ItemDetail, Recipient
+
+
+def contact_list(contacts: Sequence[Contact], recipient_email: str) -> list[dict[str, str]]:
+    """Who to ask: the case managers of the recipient's students (not the recipient)."""
+    seen = {c.email: c for c in contacts if c.email != recipient_email}
+    return [{"name": c.name, "email": c.email} for c in seen.values()]
+
+
+def request_context(
+    recipient: Recipient,
+    refs: Sequence[tuple[str, int]],
+    details: Mapping[int, ItemDetail],
+    strengths: Mapping[int, Sequence[str]],
+    contacts: Mapping[int, Contact],
+    *,
+    today: date,
+    rotation: int,
+    reminder: bool,
+) -> dict[str, Any]:
+    """Items grouped by student, each student opening with one of their strengths."""
+    by_student: dict[int, list[dict[str, Any]]] = {}
+    names: dict[int, str] = {}
+    for ref, item_id in refs:
+        item = details[item_id]
+        names[item.student_id] = item.student_name
+        by_student.setdefault(item.student_id, []).append(
+            {
+                "ref": ref,
+                "title": item.title,
+                "due_on": item.due_on,
+                "overdue": item.due_on < today and not item.status.is_closed,
+                "status": item.status,
+                "percent": item.percent,
+                "last": None
+                if item.last is None
+                else {
+                    "at": item.last.at,
+                    "status": item.last.status,
+                    "percent": item.last.percent,
+                    "note": item.last.note,
+                },
+            }
+        )
+    students = []
+    for student_id, items in by_student.items():
+        said = strengths.get(student_id, [])
+        students.append(
+            {
+                "name": names[student_id],
+                "strength": said[rotation % len(said)] if said else None,
+                "actions": items,
+            }
+        )
+    who = contact_list([contacts[s] for s in by_student if s in contacts], recipient.email)
+    texts = [details[i].title for _, i in refs] + [details[i].concern for _, i in refs]
+    return {
+        "recipient": {"name": recipient.name},
+        "students": students,
+        "refs": [ref for ref, _ in refs],
+        "reminder": reminder,
+        "contacts": who,
+        "glossary": terms_in(*texts, "case manager" if who else "") if recipient.is_family else [],
+    }
+
+
+def summary_context(
+    recipient: Recipient,
+    recipient_role: Role,
+    *,
+    student_name: str,
+    held_on: date,
+    strengths: Sequence[str],
+    team: Sequence[tuple[str, str, Role, list[str]]],
+    my_items: Sequence[tuple[str, date, Cadence, str]],
+    contact: Contact | None,
+) -> dict[str, Any]:
+    """`team` is (name, email, role, their item titles); `my_items` (title, due, cadence, concern)."""
+    texts = [title for _, _, _, titles in team for title in titles] + [
+        role.value for _, _, role, _ in team
+    ]
+    return {
+        "recipient": {"name": recipient.name, "role": recipient_role},
+        "student": {"name": student_name},
+        "meeting": {"held_on": held_on},
+        "strengths": list(strengths),
+        "my_items": [
+            {"title": t, "due_on": d, "cadence": c.value, "concern": k} for t, d, c, k in my_items
+        ],
+        "team": [{"name": n, "role": r, "parts": titles} for n, _, r, titles in team],
+        "contacts": contact_list([contact] if contact else [], recipient.email),
+        "glossary": terms_in(*texts) if recipient_role.is_family else [],
+    }

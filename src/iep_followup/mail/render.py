@@ -1,0 +1,134 @@
+"""Rendering emails: Jinja2 templates (subject, text, HTML) in the recipient's language, with Babel formats."""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_percent
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+
+from iep_followup.domain import Cadence, ItemStatus, Role
+from iep_followup.errors import ConfigError
+from iep_followup.mail.i18n import load_translations
+from iep_followup.mail.labels import CADENCE_LABELS, ROLE_LABELS, STATUS_LABELS
+from iep_followup.mailkinds import MailKind
+from iep_followup.markers import REPLY_MARKERS
+from iep_followup.resources import templates_dir
+
+LOCALES = {"en": "en_US", "es": "es_US"}
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+class Renderer:
+    """Renders every kind of email. A district's own template folder wins; ours fills the gaps."""
+
+    def __init__(self, override: Path | None = None) -> None:
+        if override is not None and not override.is_dir():
+            raise ConfigError(f"IEP_FOLLOWUP_TEMPLATES_DIR: {override} is not a folder")
+        self.folders = tuple(p for p in (override, templates_dir()) if p is not None)
+        self._environments: dict[str, Environment] = {}
+
+    def render(self, kind: MailKind, language: str, context: Mapping[str, Any]) -> RenderedEmail:
+        env = self._environment(language)
+        values = {
+            **context,
+            "language": language,
+            "marker": REPLY_MARKERS.get(language, REPLY_MARKERS["en"]),
+        }
+        try:
+            subject = env.get_template(f"{kind.value}/subject.txt").render(values)
+            text = env.get_template(f"{kind.value}/body.txt").render(values)
+            html = env.get_template(f"{kind.value}/body.html").render(values)
+        except (TemplateError, TypeError, ValueError, LookupError, AttributeError) as exc:
+            # A district's own template can fail in many ways; say which one, never crash a job.
+            raise ConfigError(
+                f"email template {kind.value} ({language}) failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        # A subject is one line, whatever a template or a student's name contains.
+        return RenderedEmail(" ".join(subject.split()), text.strip() + "\n", html)
+
+    def _environment(self, language: str) -> Environment:
+        if language not in self._environments:
+            self._environments[language] = self._build(language)
+        return self._environments[language]
+
+    def _build(self, language: str) -> Environment:
+        env = Environment(
+            loader=FileSystemLoader([str(f) for f in self.folders]),
+            autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            extensions=["jinja2.ext.i18n"],
+        )
+        translations = load_translations(language, self.folders)
+        env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+        env.filters.update(_Filters(LOCALES.get(language, "en_US"), translations).as_dict())
+        return env
+
+
+class _Filters:
+    """Locale-aware formatting used by the templates."""
+
+    def __init__(self, locale: str, translations: gettext.NullTranslations) -> None:
+        self.locale = locale
+        self._ = translations.gettext
+
+    @cached_property
+    def _short(self) -> str:
+        return "MMM d" if self.locale.startswith("en") else "d MMM"
+
+    def date(self, value: date, style: str = "long") -> str:
+        if style == "short":
+            return format_date(value, self._short, locale=self.locale)
+        if style == "weekday":
+            return format_date(
+                value,
+                "EEEE, MMMM d" if self.locale.startswith("en") else "EEEE d 'de' MMMM",
+                locale=self.locale,
+            )
+        return format_date(value, "long", locale=self.locale)
+
+    def datetime(self, value: datetime, timezone: str) -> str:
+        return format_datetime(value, "medium", tzinfo=ZoneInfo(timezone), locale=self.locale)
+
+    def percent(self, value: int) -> str:
+        return format_percent(value / 100, locale=self.locale)
+
+    def role(self, value: Role) -> str:
+        return self._(ROLE_LABELS[Role(value)])
+
+    def status(self, value: ItemStatus) -> str:
+        return self._(STATUS_LABELS[ItemStatus(value)])
+
+    def cadence(self, value: Cadence) -> str:
+        return self._(CADENCE_LABELS[Cadence(value)])
+
+    def translate(self, message_id: str) -> str:
+        return self._(message_id)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "date": self.date,
+            "datetime": self.datetime,
+            "percent": self.percent,
+            "role": self.role,
+            "status": self.status,
+            "cadence": self.cadence,
+            "translate": self.translate,
+        }

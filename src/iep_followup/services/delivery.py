@@ -1,0 +1,118 @@
+"""Delivering the outbox: claim due messages, send them over one connection, record each outcome."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from iep_followup.errors import DeliveryError, TransportUnavailable
+from iep_followup.mail.transport import Transport
+from iep_followup.store import outbox
+from iep_followup.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base_delay: timedelta = timedelta(minutes=1)
+    max_delay: timedelta = timedelta(hours=1)
+    max_attempts: int = 12  # about seven hours of retrying before a message is given up
+    lease: timedelta = timedelta(minutes=5)
+    batch_size: int = 100
+
+
+def backoff(attempt: int, policy: RetryPolicy, rng: random.Random) -> timedelta:
+    """Exponential backoff with jitter ('equal jitter': between half and all of the delay)."""
+    delay = min(policy.max_delay, policy.base_delay * (1 << min(attempt, 30)))
+    return delay / 2 + delay / 2 * rng.random()
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    error: str | None = None  # why the pass stopped early (server unreachable)
+
+
+async def deliver(
+    database: Database,
+    transport: Transport,
+    *,
+    envelope_sender: str,
+    clock: Callable[[], datetime],
+    policy: RetryPolicy | None = None,
+    rng: random.Random | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> DeliveryReport:
+    """Send everything that is due now. A message is marked sent only after the server took it."""
+    policy = policy or RetryPolicy()
+    rng = rng or random.Random()  # noqa: S311  (jitter, not security)
+    report = DeliveryReport()
+    async with transport:
+        while not should_stop():
+            with database.transaction() as session:
+                claimed = outbox.claim(session, clock(), policy.lease, policy.batch_size)
+            if not claimed:
+                break
+            for position, message in enumerate(claimed):
+                if should_stop():
+                    _release(database, claimed[position:], clock())
+                    return report
+                try:
+                    await transport.send(
+                        envelope_sender, message.to_address, message.body, message.message_id
+                    )
+                except TransportUnavailable as exc:
+                    # Nothing will get through now: put this batch back with backoff and stop.
+                    report.error = str(exc)
+                    for waiting in claimed[position:]:
+                        _retry_or_fail(database, waiting, str(exc), clock(), policy, rng, report)
+                    log.warning("delivery paused: %s", exc)
+                    return report
+                except DeliveryError as exc:
+                    if exc.permanent:
+                        with database.transaction() as session:
+                            outbox.mark_failed(
+                                session, message.id, clock(), str(exc), address_failing=True
+                            )
+                        report.failed += 1
+                        log.warning("message %s refused for good: %s", message.id, exc)
+                    else:
+                        _retry_or_fail(database, message, str(exc), clock(), policy, rng, report)
+                    continue
+                with database.transaction() as session:
+                    outbox.mark_sent(session, message.id, clock())
+                report.sent += 1
+    return report
+
+
+def _retry_or_fail(
+    database: Database,
+    message: outbox.Claimed,
+    error: str,
+    now: datetime,
+    policy: RetryPolicy,
+    rng: random.Random,
+    report: DeliveryReport,
+) -> None:
+    with database.transaction() as session:
+        if message.attempts + 1 >= policy.max_attempts:
+            reason = f"gave up after {message.attempts + 1} attempts: {error}"
+            outbox.mark_failed(session, message.id, now, reason, address_failing=False)
+            report.failed += 1
+        else:
+            outbox.mark_retry(
+                session, message.id, now + backoff(message.attempts, policy, rng), error
+            )
+            report.retried += 1
+
+
+def _release(database: Database, messages: list[outbox.Claimed], now: datetime) -> None:
+    """Hand unsent messages back at once on shutdown instead of waiting for their lease."""
+    with database.transaction() as session:
+        outbox.release(session, [m.id for m in messages], now)

@@ -1,0 +1,79 @@
+"""Composing outgoing mail: render in the recipient's language, then build the message once."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from typing import Any
+
+from iep_followup.config import Settings
+from iep_followup.mail.message import Attachment, build_message, mailbox, parse_configured_address
+from iep_followup.mail.render import Renderer
+from iep_followup.mailkinds import MailKind
+from iep_followup.tokens import make_message_id, reply_to_address
+from iep_followup.views import Contact
+
+
+@dataclass(frozen=True)
+class Composed:
+    message_id: str
+    subject: str
+    body: bytes
+
+
+class Mailer:
+    """Knows our addresses and the templates; turns a context into a ready-to-send message."""
+
+    def __init__(self, settings: Settings, renderer: Renderer | None = None) -> None:
+        self.renderer = renderer or Renderer(settings.templates_dir)
+        self.sender = parse_configured_address(settings.from_address, "IEP_FOLLOWUP_FROM_ADDRESS")
+        self.reply_base = parse_configured_address(
+            settings.reply_address, "IEP_FOLLOWUP_REPLY_ADDRESS"
+        ).addr_spec
+        self.domain = self.reply_base.rpartition("@")[2]
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        return frozenset({self.sender.addr_spec.lower(), self.reply_base.lower()})
+
+    def reply_address(self, key: str) -> Address:
+        return mailbox(self.sender.display_name, reply_to_address(self.reply_base, key))
+
+    def reply_address_for_contact(self, contact: Contact | None) -> Address:
+        """Replies to a summary reach a person (the case manager), or our inbox for review."""
+        if contact is None:
+            return mailbox(self.sender.display_name, self.reply_base)
+        return mailbox(contact.name, contact.email)
+
+    def compose(
+        self,
+        kind: MailKind,
+        *,
+        language: str,
+        to_name: str,
+        to_address: str,
+        context: Mapping[str, Any],
+        now: datetime,
+        key: str | None = None,
+        reply_to: Address | None = None,
+        attachments: tuple[Attachment, ...] = (),
+        in_reply_to: str | None = None,
+    ) -> Composed:
+        rendered = self.renderer.render(kind, language, context)
+        # Generated once and stored with the message: every retry reuses it.
+        message_id = make_message_id(key, secrets.token_hex(6), self.domain)
+        body = build_message(
+            rendered,
+            kind=kind,
+            sender=self.sender,
+            to=mailbox(to_name, to_address),
+            reply_to=self.reply_address(key) if key else reply_to,
+            message_id=message_id,
+            date=now,
+            attachments=attachments,
+            in_reply_to=in_reply_to,
+        )
+        return Composed(message_id, rendered.subject, body)

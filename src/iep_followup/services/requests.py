@@ -1,0 +1,187 @@
+"""Asking for updates: plan who is due, then write each request and its rendered email in one transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from iep_followup.errors import IepFollowupError
+from iep_followup.mail.contexts import request_context
+from iep_followup.mailkinds import MailKind
+from iep_followup.planning import Ask, Decision, Remind, SendPolicy, Wait, local_now, plan_requests
+from iep_followup.services.outgoing import Mailer
+from iep_followup.store import asking, outbox
+from iep_followup.store.db import Database, Session
+from iep_followup.tokens import make_reply_key
+from iep_followup.views import ItemDetail, Recipient
+
+log = logging.getLogger(__name__)
+
+BATCH = 200  # owners per transaction: bounded memory, and one bad owner costs at most a savepoint
+
+
+@dataclass(frozen=True)
+class PlannedLine:
+    person_id: int
+    name: str
+    email: str
+    action: str  # "ask", "remind" or "wait"
+    reason: str
+    items: int = 0
+
+
+@dataclass
+class RequestRun:
+    asked: int = 0
+    reminded: int = 0
+    waiting: int = 0
+    failed: int = 0
+    lines: list[PlannedLine] = field(default_factory=list)
+
+
+def run_requests(
+    database: Database,
+    mailer: Mailer,
+    *,
+    secret: str,
+    now: datetime,
+    policy: SendPolicy,
+    default_timezone: str,
+    key_ttl: timedelta,
+    dry_run: bool = False,
+) -> RequestRun:
+    """Plan at `now` and queue every request and reminder that is due. Safe to run again."""
+    with database.transaction() as session:
+        owners = asking.owner_states(session, default_timezone)
+    decisions = plan_requests(now, owners, policy)
+    run = RequestRun()
+    for start in range(0, len(decisions), BATCH):
+        batch = decisions[start : start + BATCH]
+        with database.transaction() as session:
+            people = asking.recipients(session, [d.person_id for d in batch], default_timezone)
+            for decision in batch:
+                person = people[decision.person_id]
+                action = (
+                    "wait"
+                    if isinstance(decision, Wait)
+                    else "ask"
+                    if isinstance(decision, Ask)
+                    else "remind"
+                )
+                count = len(decision.item_ids) if isinstance(decision, Ask) else 0
+                run.lines.append(
+                    PlannedLine(
+                        person.person_id, person.name, person.email, action, decision.reason, count
+                    )
+                )
+            if dry_run:
+                run.waiting += sum(isinstance(d, Wait) for d in batch)
+                continue
+            _queue_batch(
+                session, mailer, batch, people, run, secret=secret, now=now, key_ttl=key_ttl
+            )
+    return run
+
+
+def _queue_batch(
+    session: Session,
+    mailer: Mailer,
+    batch: Sequence[Decision],
+    people: dict[int, Recipient],
+    run: RequestRun,
+    *,
+    secret: str,
+    now: datetime,
+    key_ttl: timedelta,
+) -> None:
+    # Reminders reuse their request's items; fetch every item this batch shows in one go.
+    reminders = {
+        d.request_id: asking.request_with_refs(session, d.request_id)
+        for d in batch
+        if isinstance(d, Remind)
+    }
+    item_ids = {i for d in batch if isinstance(d, Ask) for i in d.item_ids}
+    item_ids |= {i for found in reminders.values() if found for _, i in found[1]}
+    details = asking.item_details(session, sorted(item_ids))
+    student_ids = sorted({d.student_id for d in details.values()})
+    strengths = asking.strengths_by_student(session, student_ids)
+    contacts = asking.case_managers(session, student_ids)
+
+    for decision in batch:
+        if isinstance(decision, Wait):
+            run.waiting += 1
+            continue
+        person = people[decision.person_id]
+        try:
+            with session.begin_nested():
+                if isinstance(decision, Ask):
+                    created = asking.create_request(
+                        session,
+                        person.person_id,
+                        decision.cycle_on,
+                        _ordered(decision.item_ids, details),
+                        now,
+                        now + key_ttl,
+                    )
+                    if created is None:  # another run got there first
+                        continue
+                    request, refs = created
+                    kind, reminder = MailKind.REQUEST, False
+                else:
+                    found = reminders.get(decision.request_id)
+                    if found is None:
+                        continue
+                    request, refs = found
+                    request.reminded_at = now
+                    kind, reminder = MailKind.REMINDER, True
+                assert request.id is not None
+                key = make_reply_key(secret, request.id, person.person_id, request.expires_at)
+                context = request_context(
+                    person,
+                    refs,
+                    details,
+                    strengths,
+                    contacts,
+                    today=local_now(now, person.timezone).date(),
+                    rotation=request.id,
+                    reminder=reminder,
+                )
+                composed = mailer.compose(
+                    kind,
+                    language=person.language,
+                    to_name=person.name,
+                    to_address=person.email,
+                    context=context,
+                    now=now,
+                    key=key,
+                )
+                outbox.queue(
+                    session,
+                    kind=kind,
+                    idempotency_key=f"{kind.value}:{person.person_id}:{request.cycle_on.isoformat()}",
+                    to_address=person.email,
+                    message_id=composed.message_id,
+                    subject=composed.subject,
+                    body=composed.body,
+                    now=now,
+                    person_id=person.person_id,
+                    request_id=request.id,
+                )
+        except (IepFollowupError, ValueError, KeyError) as exc:
+            run.failed += 1
+            log.warning("request for person %s not queued: %s", person.person_id, exc)
+            continue
+        if reminder:
+            run.reminded += 1
+        else:
+            run.asked += 1
+
+
+def _ordered(item_ids: Sequence[int], details: dict[int, ItemDetail]) -> list[int]:
+    """A1, A2, ... grouped by student, soonest due first: the order the email shows them."""
+    return sorted(
+        item_ids,
+        key=lambda i: (details[i].student_name, details[i].student_id, details[i].due_on, i),
+    )

@@ -1,0 +1,202 @@
+"""The transactional outbox: queue rendered mail with its cause, claim it with a lease, record the outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from iep_followup.mailkinds import MailKind, OutboxStatus
+from iep_followup.store.models import OutboxMessage, Person
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    message_id: str
+    to_address: str
+    body: bytes
+    attempts: int
+
+
+@dataclass(frozen=True)
+class OutboxView:
+    id: int
+    kind: MailKind
+    to_address: str
+    subject: str
+    status: OutboxStatus
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+
+def queue(
+    session: Session,
+    *,
+    kind: MailKind,
+    idempotency_key: str,
+    to_address: str,
+    message_id: str,
+    subject: str,
+    body: bytes,
+    now: datetime,
+    person_id: int | None = None,
+    request_id: int | None = None,
+    not_before: datetime | None = None,
+) -> bool:
+    """Queue one message unless its idempotency key was queued before. True when queued now."""
+    row = OutboxMessage(
+        kind=kind,
+        idempotency_key=idempotency_key,
+        person_id=person_id,
+        request_id=request_id,
+        to_address=to_address,
+        message_id=message_id,
+        subject=subject,
+        body=body,
+        status=OutboxStatus.QUEUED,
+        created_at=now,
+        next_attempt_at=not_before or now,
+    )
+    try:
+        # A savepoint: a duplicate (another daemon got there first) must not undo the caller's work.
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def is_queued(session: Session, idempotency_key: str) -> bool:
+    return (
+        session.exec(
+            select(OutboxMessage.id).where(OutboxMessage.idempotency_key == idempotency_key)
+        ).first()
+        is not None
+    )
+
+
+def claim(session: Session, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
+    """Take up to `limit` due messages for this worker until `now + lease`.
+
+    Rows another worker holds are skipped (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite
+    serialises writers). A worker that dies leaves its lease to expire, then the row is
+    claimed again and re-sent with the same Message-ID.
+    """
+    due = (
+        select(OutboxMessage.id)
+        .where(
+            or_(
+                (col(OutboxMessage.status) == OutboxStatus.QUEUED)
+                & (col(OutboxMessage.next_attempt_at) <= now),
+                (col(OutboxMessage.status) == OutboxStatus.SENDING)
+                & (col(OutboxMessage.lease_until) < now),
+            )
+        )
+        .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(session.exec(due).all())
+    if not ids:
+        return []
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(ids))
+        .values(status=OutboxStatus.SENDING, lease_until=now + lease)
+    )
+    rows = session.exec(
+        select(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).order_by(col(OutboxMessage.id))
+    ).all()
+    return [Claimed(m.id or 0, m.message_id, m.to_address, m.body, m.attempts) for m in rows]
+
+
+def mark_sent(session: Session, message_id: int, now: datetime) -> None:
+    # The body is dropped once the server has it: the recipient has the email, and the
+    # database should not keep a second copy of a student's record (or its reply key).
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(status=OutboxStatus.SENT, sent_at=now, lease_until=None, body=b"", last_error=None)
+    )
+
+
+def mark_retry(session: Session, message_id: int, next_attempt_at: datetime, error: str) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(
+            status=OutboxStatus.QUEUED,
+            attempts=OutboxMessage.attempts + 1,
+            next_attempt_at=next_attempt_at,
+            lease_until=None,
+            last_error=error,
+        )
+    )
+
+
+def release(session: Session, ids: list[int], now: datetime) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == OutboxStatus.SENDING)
+        .values(status=OutboxStatus.QUEUED, lease_until=None, next_attempt_at=now)
+    )
+
+
+def mark_failed(
+    session: Session, message_id: int, now: datetime, error: str, *, address_failing: bool
+) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(
+            status=OutboxStatus.FAILED,
+            attempts=OutboxMessage.attempts + 1,
+            lease_until=None,
+            last_error=error,
+        )
+    )
+    if address_failing:
+        person_id = session.exec(
+            select(OutboxMessage.person_id).where(OutboxMessage.id == message_id)
+        ).first()
+        if person_id is not None:
+            session.execute(
+                update(Person)
+                .where(col(Person.id) == person_id)
+                .values(mail_failing_at=now, mail_failure_reason=error)
+            )
+
+
+def messages(session: Session, *, failed_only: bool = False, limit: int = 200) -> list[OutboxView]:
+    query = select(OutboxMessage).order_by(col(OutboxMessage.id).desc()).limit(limit)
+    if failed_only:
+        query = query.where(OutboxMessage.status == OutboxStatus.FAILED)
+    return [
+        OutboxView(
+            m.id or 0,
+            m.kind,
+            m.to_address,
+            m.subject,
+            m.status,
+            m.attempts,
+            m.created_at,
+            m.next_attempt_at,
+            m.sent_at,
+            m.last_error,
+        )
+        for m in session.exec(query).all()
+    ]
+
+
+def counts(session: Session) -> dict[OutboxStatus, int]:
+    rows = session.exec(
+        select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status))
+    ).all()
+    return {OutboxStatus(status): total for status, total in rows}
