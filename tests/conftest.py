@@ -196,3 +196,31 @@ def make_record(**overrides: Any) -> MeetingRecord:
     }
     values.update(overrides)
     return MeetingRecord(**values)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Any]:
+    """A real SMTP server on loopback that records what it receives."""
+    from tests.smtp_server import SmtpServer
+
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_tracker(
+    database_url: str, make_settings: Callable[..., Settings], clock: Clock
+) -> Iterator[Callable[..., Tracker]]:
+    """Trackers on the test database with settings overrides; all closed at the end of the test."""
+    made: list[Tracker] = []
+
+    def make(**overrides: Any) -> Tracker:
+        tracker = Tracker(make_settings(database_url=database_url, **overrides), clock=clock)
+        made.append(tracker)
+        return tracker
+
+    yield make
+    for tracker in made:
+        tracker.close()

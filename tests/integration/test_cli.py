@@ -140,3 +140,59 @@ def test_a_bad_setting_names_the_variable(run: RunCli, tmp_path: Path) -> None:
     done = run("status", check=False)
     assert done.returncode == 1
     assert "IEP_FOLLOWUP_TIMEZONE" in done.stderr and "Mars/Olympus" in done.stderr
+
+
+def test_request_updates_then_deliver_sends_one_email_per_owner_once(
+    run: RunCli, tmp_path: Path
+) -> None:
+    from tests.smtp_server import SmtpServer
+
+    server = SmtpServer()
+    server.start()
+    try:
+        run.env["IEP_FOLLOWUP_SMTP_URL"] = server.url
+        run.env["IEP_FOLLOWUP_SECRET_KEY"] = "a-long-enough-secret-for-the-test"
+        (tmp_path / "holidays.txt").write_text("2026-12-01 Staff day\n", encoding="utf-8")
+        run.env["IEP_FOLLOWUP_SCHOOL_CALENDAR"] = str(tmp_path / "holidays.txt")
+        run("init")
+        assert (
+            "Queued 8 meeting summary"
+            in run("import", "--now", "2026-11-16T15:00", str(EXAMPLE)).stdout
+        )
+        assert run("deliver", "--now", "2026-11-16T15:01").stdout.startswith("Sent 8 to SMTP")
+        server.received.clear()
+
+        assert "Queued 0 request(s)" in run("request-updates", "--now", "2026-11-30T23:00").stdout
+        assert (
+            "Queued 0 request(s)" in run("request-updates", "--now", "2026-12-01T09:00").stdout
+        )  # the staff day
+        dry = run("request-updates", "--now", "2026-11-30T08:30", "--dry-run").stdout
+        assert dry.count(" ask ") == 3
+        assert "Queued 3 request(s)" in run("request-updates", "--now", "2026-11-30T08:30").stdout
+        assert run("deliver", "--now", "2026-11-30T08:31").stdout.startswith("Sent 3 to SMTP")
+        assert "Queued 0 request(s)" in run("request-updates", "--now", "2026-11-30T08:40").stdout
+        assert run("deliver", "--now", "2026-11-30T08:41").stdout.startswith("Sent 0 to SMTP")
+    finally:
+        server.stop()
+    owners = sorted(r.rcpt_tos[0] for r in server.received)
+    assert owners == [
+        "karen.liu@lincoln.example.org",
+        "megan.torres@lincoln.example.org",
+        "rosa.herrera@example.com",
+    ]
+    for received in server.received:
+        message = received.message
+        assert message.get_content_type() == "multipart/alternative"
+        assert "+r" in message["Reply-To"].addresses[0].addr_spec
+    rosa = next(r.message for r in server.received if r.rcpt_tos == ["rosa.herrera@example.com"])
+    assert rosa["Subject"] == "¿Cómo va todo con Lucía Herrera?"
+    failed = run("outbox", "--failed").stdout
+    assert failed.strip() == "No failed messages."
+
+
+def test_request_updates_without_a_secret_says_what_to_set(run: RunCli) -> None:
+    run("init")
+    run("import", str(EXAMPLE))
+    done = run("request-updates", check=False)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: IEP_FOLLOWUP_SECRET_KEY is not set")

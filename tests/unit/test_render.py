@@ -27,13 +27,47 @@ ROSA_EN = Recipient(8, "Rosa Herrera", "rosa@home.example.com", "en", "America/C
 KAREN = Recipient(3, "Karen Liu", "karen@school.example.org", "en", "America/Chicago", False)
 TODAY = date(2026, 11, 23)
 DETAILS = {
-    1: ItemDetail(1, 10, "Lucía Herrera", "Check Lucía's homework each night and sign her planner", "Does not turn in homework.", date(2027, 1, 29), ItemStatus.OPEN, 0, None),
-    2: ItemDetail(2, 10, "Lucía Herrera", "Read one-on-one in the resource room", "Reads below grade level.", date(2026, 11, 20), ItemStatus.IN_PROGRESS, 40,
-                  LastUpdate(datetime(2026, 11, 18, 15, tzinfo=UTC), ItemStatus.IN_PROGRESS, 40, "We read two books.")),
-    3: ItemDetail(3, 11, "Marco Díaz", "Practice the S sound", "Speech.", date(2027, 2, 1), ItemStatus.OPEN, 0, None),
+    1: ItemDetail(
+        1,
+        10,
+        "Lucía Herrera",
+        "Check Lucía's homework each night and sign her planner",
+        "Does not turn in homework.",
+        date(2027, 1, 29),
+        ItemStatus.OPEN,
+        0,
+        None,
+    ),
+    2: ItemDetail(
+        2,
+        10,
+        "Lucía Herrera",
+        "Read one-on-one in the resource room",
+        "Reads below grade level.",
+        date(2026, 11, 20),
+        ItemStatus.IN_PROGRESS,
+        40,
+        LastUpdate(
+            datetime(2026, 11, 18, 15, tzinfo=UTC), ItemStatus.IN_PROGRESS, 40, "We read two books."
+        ),
+    ),
+    3: ItemDetail(
+        3,
+        11,
+        "Marco Díaz",
+        "Practice the S sound",
+        "Speech.",
+        date(2027, 2, 1),
+        ItemStatus.OPEN,
+        0,
+        None,
+    ),
 }
 STRENGTHS = {10: ["Lucía is kind to her classmates."], 11: ["Marco loves to draw."]}
-CONTACTS = {10: Contact("Dana Whitfield", "dana@school.example.org"), 11: Contact("Dana Whitfield", "dana@school.example.org")}
+CONTACTS = {
+    10: Contact("Dana Whitfield", "dana@school.example.org"),
+    11: Contact("Dana Whitfield", "dana@school.example.org"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +75,12 @@ def renderer() -> Renderer:
     return Renderer()
 
 
-def _request(recipient: Recipient, refs: list[tuple[str, int]], *, reminder: bool = False) -> dict[str, object]:
-    return request_context(recipient, refs, DETAILS, STRENGTHS, CONTACTS, today=TODAY, rotation=0, reminder=reminder)
+def _request(
+    recipient: Recipient, refs: list[tuple[str, int]], *, reminder: bool = False
+) -> dict[str, object]:
+    return request_context(
+        recipient, refs, DETAILS, STRENGTHS, CONTACTS, today=TODAY, rotation=0, reminder=reminder
+    )
 
 
 def _summary(recipient: Recipient, role: Role, mine: bool = True) -> dict[str, object]:
@@ -54,10 +92,22 @@ def _summary(recipient: Recipient, role: Role, mine: bool = True) -> dict[str, o
         strengths=["Lucía is polite.", "She turns in her classwork every day."],
         team=[
             ("Dana Whitfield", "dana@school.example.org", Role.CASE_MANAGER, []),
-            ("Megan Torres", "megan@school.example.org", Role.OCCUPATIONAL_THERAPIST, ["Work on pencil grip"]),
-            ("Rosa Herrera", "rosa@home.example.com", Role.PARENT, ["Check homework each night"] if mine else []),
+            (
+                "Megan Torres",
+                "megan@school.example.org",
+                Role.OCCUPATIONAL_THERAPIST,
+                ["Work on pencil grip"],
+            ),
+            (
+                "Rosa Herrera",
+                "rosa@home.example.com",
+                Role.PARENT,
+                ["Check homework each night"] if mine else [],
+            ),
         ],
-        my_items=[("Check homework each night", date(2027, 1, 29), Cadence.WEEKLY, "Homework")] if mine else [],
+        my_items=[("Check homework each night", date(2027, 1, 29), Cadence.WEEKLY, "Homework")]
+        if mine
+        else [],
         contact=Contact("Dana Whitfield", "dana@school.example.org"),
     )
 
@@ -65,7 +115,9 @@ def _summary(recipient: Recipient, role: Role, mine: bool = True) -> dict[str, o
 def _readable_text(text: str) -> str:
     """Each line is a sentence to a reader (list items have no full stop); addresses are not words."""
     lines = [re.sub(r"\S+@\S+", "", line).strip(" -=—") for line in text.splitlines()]
-    return " ".join(line if line.endswith((".", "?", "!", ":")) else line + "." for line in lines if line)
+    return " ".join(
+        line if line.endswith((".", "?", "!", ":")) else line + "." for line in lines if line
+    )
 
 
 def test_request_text_and_html_list_items_with_references(renderer: Renderer) -> None:
@@ -78,11 +130,18 @@ def test_request_text_and_html_list_items_with_references(renderer: Renderer) ->
         assert "this date has passed" in part  # A1 is overdue
         assert "We read two books." in part
     # The strength comes before the items, for each student.
-    assert out.text.index("Lucía is kind") < out.text.index("A1.") < out.text.index("Marco loves to draw") < out.text.index("A2.")
+    assert (
+        out.text.index("Lucía is kind")
+        < out.text.index("A1.")
+        < out.text.index("Marco loves to draw")
+        < out.text.index("A2.")
+    )
 
 
 def test_reply_instructions_sit_below_the_marker(renderer: Renderer) -> None:
-    out = renderer.render(MailKind.REQUEST, "en", _request(KAREN, [("A1", 1), ("A2", 2), ("A3", 3)]))
+    out = renderer.render(
+        MailKind.REQUEST, "en", _request(KAREN, [("A1", 1), ("A2", 2), ("A3", 3)])
+    )
     marker = out.text.index(REPLY_MARKERS["en"])
     assert out.text.index("A1 done") > marker
     assert out.text.index("A3 blocked: we need the workbook") > marker
@@ -111,9 +170,20 @@ def test_reminder_is_gentle_and_different(renderer: Renderer) -> None:
 
 def test_html_escapes_what_people_typed(renderer: Renderer) -> None:
     details = dict(DETAILS)
-    details[1] = ItemDetail(1, 10, "Lucía <b>", "<script>alert(1)</script>", "c", date(2027, 1, 1), ItemStatus.OPEN, 0,
-                            LastUpdate(datetime(2026, 11, 18, tzinfo=UTC), None, None, 'a "note" <img src=x>'))
-    context = request_context(KAREN, [("A1", 1)], details, STRENGTHS, CONTACTS, today=TODAY, rotation=0, reminder=False)
+    details[1] = ItemDetail(
+        1,
+        10,
+        "Lucía <b>",
+        "<script>alert(1)</script>",
+        "c",
+        date(2027, 1, 1),
+        ItemStatus.OPEN,
+        0,
+        LastUpdate(datetime(2026, 11, 18, tzinfo=UTC), None, None, 'a "note" <img src=x>'),
+    )
+    context = request_context(
+        KAREN, [("A1", 1)], details, STRENGTHS, CONTACTS, today=TODAY, rotation=0, reminder=False
+    )
     out = renderer.render(MailKind.REQUEST, "en", context)
     assert "<script>" not in out.html and "&lt;script&gt;" in out.html
     assert "<img src=x>" not in out.html
@@ -133,12 +203,18 @@ def test_summary_opens_with_strengths_and_shows_who_does_what(renderer: Renderer
     out = renderer.render(MailKind.SUMMARY, "en", _summary(ROSA_EN, Role.PARENT))
     assert out.subject == "The plan for Lucía Herrera: who does what"
     text = out.text
-    assert text.index("Lucía is polite.") < text.index("Your part of the plan:") < text.index("Who does what:")
+    assert (
+        text.index("Lucía is polite.")
+        < text.index("Your part of the plan:")
+        < text.index("Who does what:")
+    )
     assert "We will check in every week" in text
     assert "Megan Torres (occupational therapist): Work on pencil grip" in text
     assert "Dana Whitfield (case manager): no part yet" in text
     assert "An occupational therapist helps children with hand skills" in text
-    staff = renderer.render(MailKind.SUMMARY, "en", _summary(KAREN, Role.SPECIAL_EDUCATION_TEACHER, mine=False))
+    staff = renderer.render(
+        MailKind.SUMMARY, "en", _summary(KAREN, Role.SPECIAL_EDUCATION_TEACHER, mine=False)
+    )
     assert "You do not have a part of the plan yet" in staff.text
     assert "Words you may see" not in staff.text  # staff know the words
 
@@ -153,7 +229,9 @@ def test_summary_opens_with_strengths_and_shows_who_does_what(renderer: Renderer
         (MailKind.SUMMARY, lambda: _summary(ROSA_EN, Role.PARENT, mine=False)),
     ],
 )
-def test_parent_emails_read_at_or_below_sixth_grade(renderer: Renderer, kind: MailKind, context: object) -> None:
+def test_parent_emails_read_at_or_below_sixth_grade(
+    renderer: Renderer, kind: MailKind, context: object
+) -> None:
     out = renderer.render(kind, "en", context())  # type: ignore[operator]
     grade = textstat.flesch_kincaid_grade(_readable_text(out.text))
     assert grade <= 6.0, f"{kind.value} reads at grade {grade}:\n{out.text}"
@@ -177,7 +255,10 @@ def test_message_is_multipart_with_safe_headers() -> None:
     assert message["Bcc"] is None
     assert b"\nBcc:" not in raw
     [to] = message["To"].addresses
-    assert (to.display_name, to.addr_spec) == ("Rosa Bcc: victim@example.com Herrera Núñez", "rosa@home.example.com")
+    assert (to.display_name, to.addr_spec) == (
+        "Rosa Bcc: victim@example.com Herrera Núñez",
+        "rosa@home.example.com",
+    )
     assert b"=?utf-8?" in raw  # the non-ASCII name is encoded, not raw
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["X-Auto-Response-Suppress"] == "All"
@@ -189,13 +270,20 @@ def test_every_message_has_a_spanish_translation() -> None:
     root = templates_dir()
     wanted: set[str] = set()
     method_map = [("**.txt", "jinja2"), ("**.html", "jinja2")]
-    options = {"**.txt": {"trim_blocks": "true", "lstrip_blocks": "true"}, "**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}}
-    for _file, _line, message, _comments, _context in extract_from_dir(root, method_map, options_map=options):
+    options = {
+        "**.txt": {"trim_blocks": "true", "lstrip_blocks": "true"},
+        "**.html": {"trim_blocks": "true", "lstrip_blocks": "true"},
+    }
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        root, method_map, options_map=options
+    ):
         wanted.add(message if isinstance(message, str) else message[0])
     labels = root.parent / "src" / "iep_followup" / "mail"
     if not labels.is_dir():
         labels = root.parent / "mail"
-    for _file, _line, message, _comments, _context in extract_from_dir(labels, [("**.py", "python")], keywords={"N_": None}):
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        labels, [("**.py", "python")], keywords={"N_": None}
+    ):
         wanted.add(message if isinstance(message, str) else message[0])
     with (root / "locale" / "es" / "LC_MESSAGES" / "messages.po").open("rb") as source:
         catalog = read_po(source)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from iep_followup.domain import (
@@ -26,9 +27,11 @@ from iep_followup.store.models import (
     Meeting,
     Membership,
     Person,
+    RequestItem,
     Strength,
     Student,
     Update,
+    UpdateRequest,
 )
 
 
@@ -329,7 +332,23 @@ def apply_update(
         source=source,
     )
     session.add(row)
+    if author_id is not None and author_id == item.owner_id and item.id is not None:
+        _mark_answered(session, item.id, author_id, now)
     return row
+
+
+def _mark_answered(session: Session, item_id: int, owner_id: int, now: datetime) -> None:
+    """The owner said something about an item: any open request that asked about it is answered."""
+    asked = select(RequestItem.request_id).where(RequestItem.item_id == item_id)
+    session.execute(
+        update(UpdateRequest)
+        .where(
+            col(UpdateRequest.id).in_(asked),
+            col(UpdateRequest.person_id) == owner_id,
+            col(UpdateRequest.answered_at).is_(None),
+        )
+        .values(answered_at=now)
+    )
 
 
 def reassign(

@@ -1,0 +1,337 @@
+"""Summaries, update requests and reminders, delivered to a real SMTP server, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from iep_followup.domain import Role, UpdateInput
+from iep_followup.mail.transport import SmtpTransport, parse_smtp_url
+from iep_followup.mailkinds import OutboxStatus
+from iep_followup.markers import REPLY_MARKERS
+from iep_followup.meetingfile import load_meeting_file
+from iep_followup.services.delivery import RetryPolicy
+from iep_followup.tokens import find_keys, request_id_of, verify_reply_key
+from iep_followup.tracker import Tracker
+from tests.conftest import EXAMPLE, Clock, make_member
+from tests.smtp_server import SmtpServer
+
+MEETING_AFTERNOON = datetime(2026, 11, 16, 21, 0, tzinfo=UTC)  # Monday 15:00 in Chicago
+NEXT_MONDAY_MORNING = datetime(2026, 11, 23, 14, 30, tzinfo=UTC)  # 08:30 in Chicago
+SECRET = "test-secret-key-with-enough-length-0123456789"
+
+
+@pytest.fixture
+def district(
+    make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer
+) -> Tracker:
+    clock.now = MEETING_AFTERNOON
+    tracker = make_tracker(smtp_url=smtp_server.url)
+    tracker.record_meeting(load_meeting_file(EXAMPLE))
+    return tracker
+
+
+def _deliver(
+    tracker: Tracker, server: SmtpServer, policy: RetryPolicy | None = None
+) -> tuple[int, int, int]:
+    report = asyncio.run(tracker.deliver(SmtpTransport(parse_smtp_url(server.url)), policy=policy))
+    return report.sent, report.retried, report.failed
+
+
+def _by_recipient(server: SmtpServer) -> dict[str, EmailMessage]:
+    return {r.rcpt_tos[0]: r.message for r in server.received}
+
+
+def _text(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def _html(message: EmailMessage) -> str:
+    part = message.get_body(("html",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def test_every_member_gets_one_summary_with_strengths_first(
+    district: Tracker, smtp_server: SmtpServer
+) -> None:
+    assert _deliver(district, smtp_server) == (8, 0, 0)
+    mail = _by_recipient(smtp_server)
+    assert len(mail) == 8
+    rosa = mail["rosa.herrera@example.com"]
+    assert rosa["Subject"] == "El plan para Lucía Herrera: quién hace qué"
+    text = _text(rosa)
+    assert text.index("Lucía is polite") < text.index("Su parte del plan:")
+    assert "Check Lucía&#39;s homework each night" in _html(rosa)
+    [calendar] = [p for p in rosa.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert b"DTSTART;VALUE=DATE:20270129" in calendar.get_payload(decode=True)
+    tom = mail["tom.okafor@lincoln.example.org"]
+    assert "You do not have a part of the plan yet" in _text(tom)
+    assert not list(tom.iter_attachments())
+    # Replies to a summary go to the case manager, a person.
+    assert tom["Reply-To"].addresses[0].addr_spec == "dana.whitfield@lincoln.example.org"
+    # Importing again queues nothing new.
+    district.record_meeting(load_meeting_file(EXAMPLE))
+    assert _deliver(district, smtp_server) == (0, 0, 0)
+
+
+def test_summaries_wait_for_the_morning(
+    make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer
+) -> None:
+    clock.now = datetime(2026, 11, 17, 3, 0, tzinfo=UTC)  # 21:00 in Chicago
+    tracker = make_tracker(smtp_url=smtp_server.url)
+    tracker.record_meeting(load_meeting_file(EXAMPLE))
+    assert _deliver(tracker, smtp_server) == (0, 0, 0)
+    clock.now = datetime(2026, 11, 17, 13, 0, tzinfo=UTC)  # 07:00
+    assert _deliver(tracker, smtp_server)[0] == 8
+
+
+def test_requests_carry_a_working_reply_key_and_run_once(
+    district: Tracker, clock: Clock, smtp_server: SmtpServer
+) -> None:
+    _deliver(district, smtp_server)
+    smtp_server.received.clear()
+    clock.now = NEXT_MONDAY_MORNING
+    run = district.request_updates()
+    assert (run.asked, run.reminded) == (
+        2,
+        0,
+    )  # the occupational therapist checks in every two weeks
+    assert _deliver(district, smtp_server) == (2, 0, 0)
+    assert district.request_updates().asked == 0
+    assert _deliver(district, smtp_server) == (0, 0, 0)
+
+    mail = _by_recipient(smtp_server)
+    assert set(mail) == {"rosa.herrera@example.com", "karen.liu@lincoln.example.org"}
+    for address, message in mail.items():
+        assert message.get_content_type() == "multipart/alternative"
+        [reply_to] = message["Reply-To"].addresses
+        [key] = find_keys(reply_to.addr_spec)
+        assert reply_to.addr_spec == f"iep-replies+{key}@localhost"
+        assert find_keys(message["Message-ID"]) == [key]
+        request_id = request_id_of(key)
+        assert request_id is not None
+        with district.database.transaction() as session:
+            from iep_followup.store.models import Person, UpdateRequest
+
+            request = session.get(UpdateRequest, request_id)
+            assert request is not None
+            person = session.get(Person, request.person_id)
+            assert person is not None and person.email == address
+            assert verify_reply_key(SECRET, key, request_id, request.person_id, request.expires_at)
+            assert request.expires_at - request.created_at == timedelta(days=60)
+    rosa = mail["rosa.herrera@example.com"]
+    assert rosa["Subject"] == "¿Cómo va todo con Lucía Herrera?"
+    assert REPLY_MARKERS["es"] in _text(rosa) and "A1 listo" in _text(rosa)
+    assert "A1" in _html(rosa) and "Fecha límite: 29 de enero de 2027" in _html(rosa)
+    assert "Last update: none yet" in _text(mail["karen.liu@lincoln.example.org"])
+
+
+def test_one_email_for_an_owner_with_items_on_several_students(
+    district: Tracker, clock: Clock, smtp_server: SmtpServer
+) -> None:
+    record = load_meeting_file(EXAMPLE)
+    other = dataclasses.replace(
+        record,
+        student=dataclasses.replace(record.student, external_id="S-2", name="Marco Díaz"),
+        members=(
+            *[m for m in record.members if m.role is not Role.PARENT],
+            make_member("Ana Díaz", Role.PARENT, email="ana@home.example.com"),
+        ),
+        concerns=(
+            dataclasses.replace(
+                record.concerns[2],
+                items=(dataclasses.replace(record.concerns[2].items[0], key="marco-reading"),),
+            ),
+        ),
+        strengths=(),
+    )
+    district.record_meeting(other)
+    _deliver(district, smtp_server)
+    smtp_server.received.clear()
+    clock.now = NEXT_MONDAY_MORNING
+    district.request_updates()
+    _deliver(district, smtp_server)
+    karen = [r for r in smtp_server.received if r.rcpt_tos == ["karen.liu@lincoln.example.org"]]
+    assert len(karen) == 1
+    text = _text(karen[0].message)
+    assert karen[0].message["Subject"] == "Quick check-in about 2 students"
+    assert "== Lucía Herrera ==" in text and "== Marco Díaz ==" in text
+    assert "A1." in text and "A2." in text
+
+
+@pytest.mark.parametrize(
+    ("now", "why"),
+    [
+        (datetime(2026, 11, 24, 5, 0, tzinfo=UTC), "quiet hours"),  # Monday 23:00 in Chicago
+        (datetime(2026, 11, 28, 15, 0, tzinfo=UTC), "weekend"),
+        (
+            datetime(2026, 11, 26, 15, 0, tzinfo=UTC),
+            "school holiday",
+        ),  # Thanksgiving, from the calendar file
+    ],
+)
+def test_nothing_is_sent_at_night_on_weekends_or_holidays(
+    make_tracker: Callable[..., Tracker], clock: Clock, tmp_path: Path, now: datetime, why: str
+) -> None:
+    calendar = tmp_path / "calendar.txt"
+    calendar.write_text("2026-11-26..2026-11-27 Thanksgiving break\n", encoding="utf-8")
+    clock.now = MEETING_AFTERNOON
+    tracker = make_tracker(school_calendar=calendar)
+    tracker.record_meeting(load_meeting_file(EXAMPLE))
+    clock.now = now
+    run = tracker.request_updates()
+    assert (run.asked, run.reminded) == (0, 0)
+    assert all(why in line.reason for line in run.lines)
+
+
+def test_away_until_postpones(district: Tracker, clock: Clock) -> None:
+    record = load_meeting_file(EXAMPLE)
+    members = tuple(
+        dataclasses.replace(m, away_until=date(2026, 11, 30)) if m.role is Role.PARENT else m
+        for m in record.members
+    )
+    district.record_meeting(dataclasses.replace(record, members=members))
+    clock.now = NEXT_MONDAY_MORNING
+    lines = {line.email: line for line in district.request_updates().lines}
+    assert lines["rosa.herrera@example.com"].reason == "away until 2026-11-30"
+    assert lines["karen.liu@lincoln.example.org"].action == "ask"
+
+
+def test_one_reminder_then_silence(
+    district: Tracker, clock: Clock, smtp_server: SmtpServer
+) -> None:
+    clock.now = NEXT_MONDAY_MORNING
+    district.request_updates()
+    _deliver(district, smtp_server)
+    smtp_server.received.clear()
+    karen = next(i for i in district.items() if i.owner_email.startswith("karen"))
+    clock.now = NEXT_MONDAY_MORNING + timedelta(days=1)
+    district.record_update(karen.id, UpdateInput(percent=30), by="karen.liu@lincoln.example.org")
+    clock.now = NEXT_MONDAY_MORNING + timedelta(days=2)  # Wednesday: too soon
+    assert district.request_updates().reminded == 0
+    clock.now = NEXT_MONDAY_MORNING + timedelta(days=3)  # Thursday: three school days
+    run = district.request_updates()
+    assert run.reminded == 1  # Karen answered (her update counts); Rosa did not
+    _deliver(district, smtp_server)
+    [reminder] = smtp_server.received
+    assert reminder.rcpt_tos == ["rosa.herrera@example.com"]
+    assert reminder.message["Subject"].startswith("Recordatorio:")
+    assert find_keys(reminder.message["Reply-To"].addresses[0].addr_spec)  # the same key works
+    smtp_server.received.clear()
+    clock.now = NEXT_MONDAY_MORNING + timedelta(days=4)
+    assert district.request_updates().reminded == 0  # one reminder, never a second
+
+
+def test_temporary_failure_is_retried_then_delivered(
+    district: Tracker, clock: Clock, smtp_server: SmtpServer
+) -> None:
+    smtp_server.handler.defer_next = 3
+    policy = RetryPolicy(base_delay=timedelta(minutes=1))
+    assert _deliver(district, smtp_server, policy) == (5, 3, 0)
+    assert _deliver(district, smtp_server, policy) == (0, 0, 0)  # not due yet: backoff is honoured
+    clock.now += timedelta(minutes=5)
+    assert _deliver(district, smtp_server, policy) == (3, 0, 0)
+    ids = [r.message["Message-ID"] for r in smtp_server.received]
+    assert len(ids) == len(set(ids)) == 8
+
+
+def test_permanent_failure_marks_the_message_and_the_address(
+    district: Tracker, smtp_server: SmtpServer
+) -> None:
+    smtp_server.handler.refuse["jamie.cole@lincoln.example.org"] = "550 5.1.1 No such user here"
+    assert _deliver(district, smtp_server) == (7, 0, 1)
+    [failed] = district.outbox(failed_only=True)
+    assert (failed.to_address, failed.status) == (
+        "jamie.cole@lincoln.example.org",
+        OutboxStatus.FAILED,
+    )
+    assert failed.last_error == "550 5.1.1 No such user here"
+    assert district.failing_addresses() == [
+        ("Jamie Cole", "jamie.cole@lincoln.example.org", "550 5.1.1 No such user here")
+    ]
+
+
+def test_server_down_then_back(district: Tracker, clock: Clock, smtp_server: SmtpServer) -> None:
+    smtp_server.stop()
+    sent, retried, failed = _deliver(district, smtp_server)
+    assert (sent, failed) == (0, 0) and retried == 8
+    smtp_server.start()
+    assert _deliver(district, smtp_server) == (0, 0, 0)  # still backing off
+    clock.now += timedelta(hours=1)
+    assert _deliver(district, smtp_server) == (8, 0, 0)
+
+
+def test_gives_up_after_the_last_attempt(
+    district: Tracker, clock: Clock, smtp_server: SmtpServer
+) -> None:
+    smtp_server.handler.defer_every = 1
+    policy = RetryPolicy(
+        max_attempts=2, base_delay=timedelta(seconds=1), max_delay=timedelta(seconds=1)
+    )
+    _deliver(district, smtp_server, policy)
+    clock.now += timedelta(minutes=1)
+    assert _deliver(district, smtp_server, policy) == (0, 0, 8)
+    assert all(
+        m.last_error and m.last_error.startswith("gave up after 2 attempts: 451")
+        for m in district.outbox(failed_only=True)
+    )
+    assert district.failing_addresses() == []  # a busy server says nothing about the address
+
+
+def test_a_crashed_deliverer_leaves_its_lease_to_expire(
+    district: Tracker, clock: Clock, smtp_server: SmtpServer
+) -> None:
+    from iep_followup.store import outbox
+
+    with district.database.transaction() as session:
+        claimed = outbox.claim(session, clock(), timedelta(minutes=5), 3)
+    assert len(claimed) == 3
+    assert (
+        _deliver(district, smtp_server)[0] == 5
+    )  # the three claimed ones are someone else's for now
+    clock.now += timedelta(minutes=6)
+    assert _deliver(district, smtp_server)[0] == 3
+
+
+def test_a_name_cannot_inject_headers(
+    make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer
+) -> None:
+    record = load_meeting_file(EXAMPLE)
+    evil = "Rosa\r\nBcc: everyone@example.net"
+    members = tuple(
+        dataclasses.replace(m, name="Rosa") if m.role is Role.PARENT else m for m in record.members
+    )
+    record = dataclasses.replace(record, members=members)
+    object.__setattr__(
+        record.members[-1], "name", evil
+    )  # past the domain's own cleaning, as a hostile import could
+    clock.now = MEETING_AFTERNOON
+    tracker = make_tracker()
+    tracker.record_meeting(record)
+    asyncio.run(tracker.deliver(SmtpTransport(parse_smtp_url(smtp_server.url))))
+    assert all(r.rcpt_tos != ["everyone@example.net"] for r in smtp_server.received)
+    rosa = next(r for r in smtp_server.received if r.rcpt_tos == ["rosa.herrera@example.com"])
+    headers = rosa.data.split(b"\r\n\r\n", 1)[0]
+    assert b"\r\nBcc:" not in headers
+    assert rosa.message["To"].addresses[0].display_name == "Rosa Bcc: everyone@example.net"
+
+
+def test_file_transport_is_the_embedded_default(
+    make_tracker: Callable[..., Tracker], clock: Clock, tmp_path: Path
+) -> None:
+    clock.now = MEETING_AFTERNOON
+    tracker = make_tracker(mail_dir=tmp_path / "mail")
+    tracker.record_meeting(load_meeting_file(EXAMPLE))
+    report = asyncio.run(tracker.deliver())
+    files = sorted((tmp_path / "mail").glob("*.eml"))
+    assert report.sent == len(files) == 8
+    assert not list((tmp_path / "mail").glob(".*"))  # no partial files left behind

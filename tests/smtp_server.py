@@ -1,0 +1,93 @@
+"""A real SMTP server for tests (aiosmtpd on loopback) that records what it receives.
+
+It can refuse recipients (5xx), defer messages (4xx), and stop and start again on the
+same port, so delivery is tested against the real protocol, not a mock.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        parsed = message_from_bytes(self.data, policy=default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+@dataclass
+class RecordingHandler:
+    received: list[Received] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)  # recipient -> "550 5.1.1 ..." at RCPT
+    defer_next: int = 0  # answer 451 to this many DATA commands
+    defer_every: int = 0  # answer 451 to every n-th DATA command (0: never)
+    _count: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:  # noqa: N802
+        if address.lower() in self.refuse:
+            return self.refuse[address.lower()]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        with self._lock:
+            self._count += 1
+            if self.defer_next > 0:
+                self.defer_next -= 1
+                return "451 4.3.0 Please try again later"
+            if self.defer_every and self._count % self.defer_every == 0:
+                return "451 4.3.0 Please try again later"
+            self.received.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+            )
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        self.handler = RecordingHandler()
+        self.port = free_port()
+        self._controller: Controller | None = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}?timeout=5"
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
+
+    def start(self) -> None:
+        self._controller = Controller(
+            self.handler, hostname="127.0.0.1", port=self.port, ready_timeout=5
+        )
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
