@@ -1,0 +1,393 @@
+"""The reply grammar: "A1 done", "A2 50%", "A3 blocked: …", "nueva fecha 15 de enero".
+
+One line at a time, English and Spanish, case- and accent-insensitive. Pure and total:
+what cannot be read is kept as a note and flagged, never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from babel.dates import get_day_names, get_month_names
+
+from iep_followup.domain import ItemStatus
+
+
+@dataclass(frozen=True)
+class ItemCommands:
+    """What one reply said about one item; blocked keeps its reason in `note`."""
+
+    status: ItemStatus | None = None
+    percent: int | None = None
+    due_on: date | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedReply:
+    items: dict[str, ItemCommands] = field(default_factory=dict)  # keyed by the request's refs
+    notes: tuple[str, ...] = ()  # general notes, one per paragraph
+    not_understood: tuple[str, ...] = ()  # lines kept as notes that looked like commands
+    unknown_refs: tuple[str, ...] = ()  # refs the request did not list
+
+
+def _fold_map(text: str) -> tuple[str, list[int]]:
+    """Fold case and accents, remembering where each folded character came from."""
+    folded: list[str] = []
+    where: list[int] = []
+    for i, char in enumerate(text):
+        for part in unicodedata.normalize("NFKD", char):
+            if not unicodedata.combining(part):
+                for c in part.casefold():
+                    folded.append(c)
+                    where.append(i)
+    where.append(len(text))
+    return "".join(folded), where
+
+
+def _names(kind: str) -> dict[str, int]:
+    getter = get_month_names if kind == "month" else get_day_names
+    found: dict[str, int] = {}
+    for locale in ("en", "es"):
+        for width in ("wide", "abbreviated"):
+            for number, name in getter(width, "format", locale).items():
+                found[_fold_map(str(name).rstrip("."))[0]] = int(number)
+    return found
+
+
+_MONTHS = {**_names("month"), "sep": 9, "sept": 9, "setiembre": 9}
+
+
+def _alternation(words: Iterable[str]) -> str:
+    return "|".join(sorted(map(re.escape, words), key=len, reverse=True))
+
+
+_MONTH = rf"(?P<mon>{_alternation(_MONTHS)})(?![a-z])\.?"
+_WEEKDAY = rf"(?:(?:{_alternation(_names('day'))})(?![a-z])\.?,?\s+)?"
+_ORDINAL = r"(?:st|nd|rd|th|o|º)?"
+_DATES = (
+    re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?!\d)"),
+    re.compile(r"(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})(?:[/.-](?P<y>\d{4}|\d{2}))?(?![\d/.-]\d)"),
+    re.compile(rf"{_WEEKDAY}{_MONTH}\s*(?P<d>\d{{1,2}}){_ORDINAL}(?:,?\s*(?P<y>\d{{4}}))?(?!\d)"),
+    re.compile(
+        rf"{_WEEKDAY}(?P<d>\d{{1,2}}){_ORDINAL}\s*(?:de\s+)?{_MONTH}"
+        rf"(?:,?\s*(?:de\s+|del\s+)?(?P<y>\d{{4}}))?(?!\d)"
+    ),
+)
+
+_DONE = re.compile(
+    r"(?:all done|done|finished|completed?|listos?|listas?|hech[oa]s?|terminad[oa]s?|termine"
+    r"|terminamos|completad[oa]s?|complet[oa]|finalizad[oa]s?|acabad[oa]s?|acabe|acabamos)"
+    r"(?![a-z0-9])"
+)
+_IN_PROGRESS = re.compile(
+    r"(?:in[ -]progress|ongoing|working on it|started|en progreso|en proceso|en curso"
+    r"|empezad[oa]|comenzad[oa]|iniciad[oa])(?![a-z0-9])"
+)
+_BLOCKED = re.compile(r"(?:blocked|bloquead[oa]s?|stuck|atascad[oa]s?)(?![a-z0-9])")
+_PERCENT = re.compile(
+    r"(?:(?:about|around|approx\.?|approximately|aprox\.?|aproximadamente|~)\s*)?"
+    r"(?P<n>\d{1,4})\s*(?:%|percent(?![a-z])|per cent(?![a-z])|pct(?![a-z])|por ?ciento(?![a-z]))"
+    r"(?:\s+(?:done|complete|completed|finished|hecho|completado|completada|terminado|terminada"
+    r"|listo|lista)(?![a-z]))?"
+)
+# Keywords that announce a date: a failure to read the date after them is reported.
+_NEW_DATE = re.compile(
+    r"(?:new (?:due )?date|due date|nueva fecha(?: limite)?|fecha nueva|fecha limite|nuevo plazo"
+    r"|(?:moved?|postponed|pushed) to|pospuesto (?:para|a|al)|cambiar? (?:la )?fecha)"
+    r"(?![a-z])\s*[:\-–—]?\s*(?:(?:on|to|for|el|al|a|para el|para)\s+)?"
+)
+# Softer ones: "due to the holidays" is a note, not a bad date.
+_DUE = re.compile(r"(?:due(?: on| by)?|para el|vence(?: el)?)(?![a-z])\s*[:\-–—]?\s*")
+_FILLER = re.compile(
+    r"(?:and|y|is|was|are|it's|its|now|already|ya|ahora|esta|estan|at|al|lo|also|tambien)"
+    r"(?![a-z0-9])"
+)
+_PUNCT = re.compile(r"[\s,;.!?¡¿:()\[\]…\-–—=/+*]+")
+_BULLET = re.compile(r"\s*(?:[-*•·‣◦▪+–—]|\d{1,2}[.)]|\(\d{1,2}\)|\[[ x✓✔]?\])\s+")
+_KEYWORD = re.compile(
+    rf"{_DONE.pattern}|{_IN_PROGRESS.pattern}|{_BLOCKED.pattern}|\d\s*%|{_NEW_DATE.pattern}"
+)
+_REF_SHAPE = re.compile(r"[#(\[]?(?P<letters>[a-z]{1,3})-?(?P<digits>\d{1,3})(?![a-z0-9%])[)\]]?")
+_REF_GLUE = re.compile(r"\s*(?:,|&|/|\+|and|y|e)\s*(?=[#(\[]?[a-z]{1,3}-?\d)")
+_REF_END = re.compile(r"\s*(?:[:.)\]=>,-]|—|–)?\s*")
+
+
+class _BadValueError(Exception):
+    """A command whose value cannot be used (150%, a day that does not exist)."""
+
+
+@dataclass
+class _Part:
+    """What one line, or one ref's part of it, says."""
+
+    status: ItemStatus | None = None
+    percent: int | None = None
+    due_on: date | None = None
+    note: str | None = None
+    invalid: bool = False  # a bad value or a contradiction: report the line
+    unapplied: bool = False  # the note holds a command word we could not apply
+    next_ref_at: int | None = None  # where the next "A2 …" on the same line starts
+
+    @property
+    def has_command(self) -> bool:
+        return self.status is not None or self.percent is not None or self.due_on is not None
+
+
+def parse_commands(text: str, refs: Sequence[str], *, language: str, today: date) -> ParsedReply:
+    """Read a trimmed reply against the refs its request listed. Never raises."""
+    reader = _Reader(refs, language, today)
+    for line in str(text).splitlines():
+        try:
+            reader.read(line)
+        except Exception:  # a bug here must not lose the owner's words
+            reader.keep_unread(line)
+    return reader.result()
+
+
+def _clip(text: str) -> str:
+    """A note without the punctuation that joined it to the command before it."""
+    return text.lstrip(" ,;.:!?-–—").rstrip(" ,;.:-–—")
+
+
+def _ref_key(text: str) -> str:
+    return re.sub(r"[\s\-#()\[\]]", "", _fold_map(str(text))[0])
+
+
+class _Reader:
+    def __init__(self, refs: Sequence[str], language: str, today: date) -> None:
+        self.refs = {_ref_key(r): str(r) for r in refs if _ref_key(r)}
+        shapes = (_REF_SHAPE.fullmatch(k) for k in self.refs)
+        self.prefixes = {m.group("letters") for m in shapes if m}
+        self.day_first = str(language).lower().startswith("es")
+        self.today = today
+        self.items: dict[str, ItemCommands] = {}
+        self.notes: list[str] = []
+        self.not_understood: list[str] = []
+        self.unknown: list[str] = []
+        self.paragraph: list[str] = []
+
+    def result(self) -> ParsedReply:
+        self._end_paragraph()
+        return ParsedReply(
+            items=dict(self.items),
+            notes=tuple(self.notes),
+            not_understood=tuple(dict.fromkeys(self.not_understood)),
+            unknown_refs=tuple(dict.fromkeys(self.unknown)),
+        )
+
+    def read(self, raw: str) -> None:
+        line = " ".join(raw.split())
+        if not line:
+            self._end_paragraph()
+            return
+        folded, where = _fold_map(line)
+        bullet = _BULLET.match(folded)
+        pos = bullet.end() if bullet else 0
+        refs, pos, unknown = self._refs_at(folded, where, line, pos)
+        if unknown:
+            self.unknown.extend(unknown)
+            self._general(line)
+        elif refs:
+            self._end_paragraph()
+            self._read_with_refs(refs, folded, where, line, pos)
+        else:
+            self._read_without_ref(folded, where, line, pos)
+
+    def keep_unread(self, raw: str) -> None:
+        line = " ".join(str(raw).split())
+        if line:
+            self.not_understood.append(line)
+            self._general(line)
+
+    def _read_with_refs(
+        self, refs: list[str], folded: str, where: list[int], line: str, pos: int
+    ) -> None:
+        while True:
+            part = self._commands(folded, where, line, pos)
+            if part.invalid or part.unapplied or not (part.has_command or part.note):
+                self.not_understood.append(line)
+            for ref in refs:
+                self._apply(ref, part)
+            if part.next_ref_at is None:
+                return
+            refs, pos, _ = self._refs_at(folded, where, line, part.next_ref_at)
+
+    def _read_without_ref(self, folded: str, where: list[int], line: str, pos: int) -> None:
+        part = self._commands(folded, where, line, pos)
+        if not (part.has_command or part.invalid):
+            self._general(line)
+            return
+        self.not_understood.extend([line] if part.invalid or len(self.refs) != 1 else [])
+        if len(self.refs) == 1:
+            self._end_paragraph()
+            self._apply(next(iter(self.refs.values())), part)
+        else:
+            self._general(line)  # a command, but for which item?
+
+    def _refs_at(
+        self, folded: str, where: list[int], line: str, pos: int
+    ) -> tuple[list[str], int, list[str]]:
+        """Known refs at `pos` ("A1", "A1 y A2", "a1)"), the position after them, unknown refs."""
+        known: list[str] = []
+        unknown: list[str] = []
+        end = pos
+        while match := _REF_SHAPE.match(folded, pos):
+            key = match.group("letters") + match.group("digits")
+            if key in self.refs:
+                known.append(self.refs[key])
+            elif match.group("letters") in self.prefixes:
+                unknown.append(line[where[match.start()] : where[match.end()]].strip("#()[]"))
+            else:
+                break
+            end = match.end()
+            glue = _REF_GLUE.match(folded, end)
+            if glue is None:
+                break
+            pos = glue.end()
+        if not (known or unknown):
+            return [], pos, []
+        tail = _REF_END.match(folded, end)
+        return known, tail.end() if tail else end, unknown
+
+    def _commands(self, folded: str, where: list[int], line: str, pos: int) -> _Part:
+        """Commands from `pos` on; free text after them becomes the note."""
+        part = _Part()
+        start = note_from = pos
+        while True:
+            gap = _PUNCT.match(folded, pos)
+            pos = gap.end() if gap else pos
+            if pos >= len(folded):
+                break
+            if part.has_command and self._refs_at(folded, where, line, pos)[0]:
+                part.next_ref_at = pos
+                break
+            try:
+                step = self._command_at(folded, where, line, pos, part)
+            except _BadValueError:
+                part.invalid = True
+                note_from = pos
+                break
+            if step is not None:
+                pos = note_from = step
+                continue
+            filler = _FILLER.match(folded, pos)
+            if filler is None:
+                break
+            pos = filler.end()
+        if part.next_ref_at is None:
+            rest = _clip(line[where[note_from] :])
+            if any(c.isalnum() for c in rest):
+                part.note = f"{part.note} {rest}" if part.note else rest
+                part.unapplied = not part.has_command and bool(_KEYWORD.search(folded, note_from))
+        if part.status is ItemStatus.DONE and part.percent not in (None, 100):
+            # "done 50%" contradicts itself: keep the words, apply nothing.
+            end = where[part.next_ref_at] if part.next_ref_at is not None else len(line)
+            part.status, part.percent, part.due_on, part.invalid = None, None, None, True
+            part.note = _clip(line[where[start] : end]) or None
+        return part
+
+    def _command_at(
+        self, folded: str, where: list[int], line: str, pos: int, part: _Part
+    ) -> int | None:
+        """Apply the command at `pos` to `part` and return where it ends, or None."""
+        if match := _PERCENT.match(folded, pos):
+            value = int(match.group("n"))
+            if value > 100:
+                raise _BadValueError
+            part.percent = value
+            return match.end()
+        if match := _BLOCKED.match(folded, pos):
+            part.status = ItemStatus.BLOCKED
+            # Everything after "blocked" is the reason.
+            part.note = _clip(line[where[match.end()] :]) or None
+            return len(folded)
+        for pattern, status in ((_DONE, ItemStatus.DONE), (_IN_PROGRESS, ItemStatus.IN_PROGRESS)):
+            if (match := pattern.match(folded, pos)) and self._ends_clause(folded, match.end()):
+                part.status = status
+                return match.end()
+        if match := _NEW_DATE.match(folded, pos):
+            found = self._date_at(folded, match.end())
+            if found is None:
+                raise _BadValueError
+            part.due_on = found[0]
+            return found[1]
+        if match := _DUE.match(folded, pos):
+            found = self._date_at(folded, match.end())
+            if found is not None:
+                part.due_on = found[0]
+                return found[1]
+        return None
+
+    def _ends_clause(self, folded: str, end: int) -> bool:
+        """'done.' or 'done 50%' is a command; 'done with the first book' is a sentence."""
+        rest = folded[end:].lstrip()
+        if not rest or not rest[0].isalnum():
+            return True
+        here = len(folded) - len(rest)
+        patterns = (_PERCENT, _DONE, _IN_PROGRESS, _BLOCKED, _NEW_DATE, _DUE, _REF_SHAPE)
+        return any(p.match(folded, here) for p in patterns)
+
+    def _date_at(self, folded: str, pos: int) -> tuple[date, int] | None:
+        """The date at `pos` and where it ends; _BadValueError when it names no real day."""
+        for pattern in _DATES:
+            match = pattern.match(folded, pos)
+            if match is None:
+                continue
+            groups = match.groupdict()
+            if groups.get("mon") is not None:
+                month, day = _MONTHS[groups["mon"]], int(groups["d"])
+            elif groups.get("a") is not None:
+                first, second = int(groups["a"]), int(groups["b"])
+                day, month = (first, second) if self.day_first else (second, first)
+            else:
+                month, day = int(groups["m"]), int(groups["d"])
+            return self._resolve(day, month, groups.get("y")), match.end()
+        return None
+
+    def _resolve(self, day: int, month: int, year: str | None) -> date:
+        if year is None:
+            # No year: the next such day on or after today (29 Feb waits for a leap year).
+            for candidate in range(self.today.year, self.today.year + 9):
+                try:
+                    found = date(candidate, month, day)
+                except ValueError:
+                    continue
+                if found >= self.today:
+                    return found
+            raise _BadValueError
+        try:
+            return date(int(year) + 2000 if len(year) == 2 else int(year), month, day)
+        except ValueError:
+            raise _BadValueError from None
+
+    def _apply(self, ref: str, part: _Part) -> None:
+        current = self.items.get(ref, ItemCommands())
+        status, percent = current.status, current.percent
+        if part.status is not None:
+            if part.percent is None and part.status is not ItemStatus.DONE and percent == 100:
+                percent = None  # that 100 came from an earlier "done" this line replaces
+            status = part.status
+        if part.percent is not None:
+            percent = part.percent
+        # 100% means done; done means 100%.
+        if status is ItemStatus.DONE:
+            percent = 100
+        elif percent == 100 and status in (None, ItemStatus.IN_PROGRESS):
+            status = ItemStatus.DONE
+        note = current.note
+        if part.note:
+            note = f"{note}\n{part.note}" if note else part.note
+        self.items[ref] = ItemCommands(status, percent, part.due_on or current.due_on, note)
+
+    def _general(self, line: str) -> None:
+        self.paragraph.append(line)
+
+    def _end_paragraph(self) -> None:
+        if self.paragraph:
+            self.notes.append("\n".join(self.paragraph))
+        self.paragraph = []

@@ -1,0 +1,489 @@
+"""Raw email bytes to a ParsedMessage: decoded headers and the best plain-text body.
+
+Pure and total: any input, however broken, gives a ParsedMessage, with `problem` set
+when something could not be read.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import html as html_lib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.header import decode_header, make_header
+from email.message import Message
+from email.utils import collapse_rfc2231_value, getaddresses, parsedate_to_datetime
+
+import lxml.html  # type: ignore[import-untyped]
+from inscriptis.css_profiles import CSS_PROFILES
+from inscriptis.html_engine import Inscriptis
+from inscriptis.model.config import ParserConfig
+
+_POLICY = email.policy.default
+_MAX_DEPTH = 30  # MIME nesting we follow; real mail stays under ten
+_HEADER_SCAN = 256 * 1024
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_IDS = re.compile(r"<([^<>\s]+)>")
+_LATIN1 = {"latin-1", "latin1", "iso-8859-1", "iso8859-1", "iso_8859-1", "l1", "cp819"}
+_ASCII = {"us-ascii", "ascii", "ansi_x3.4-1968", "646"}
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    """What the inbound pipeline needs from one email; every field is safe to store."""
+
+    raw_size: int
+    message_id: str | None = None  # without angle brackets
+    from_address: str | None = None  # lowercased addr-spec
+    from_name: str | None = None
+    to_addresses: tuple[str, ...] = ()  # To and Cc, lowercased
+    delivered_to: tuple[str, ...] = ()  # Delivered-To, X-Original-To, Envelope-To
+    in_reply_to: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    subject: str = ""
+    date: datetime | None = None  # aware
+    return_path: str | None = None  # "" for the null sender <>
+    auto_submitted: str | None = None
+    x_autoreply: str | None = None
+    x_autorespond: str | None = None
+    precedence: str | None = None
+    x_iep_followup: str | None = None
+    content_type: str = "text/plain"
+    report_type: str | None = None  # multipart/report's report-type, lowercased
+    text: str = ""
+    text_from_html: bool = False
+    delivery_status: str | None = None  # the message/delivery-status fields, as text
+    original_message_id: str | None = None  # from a report's returned headers
+    problem: str | None = None
+
+
+def parse_message(raw: bytes, *, max_bytes: int = 5_000_000) -> ParsedMessage:
+    """Read one email. Never raises; what went wrong is in `problem`."""
+    try:
+        data = bytes(raw)
+    except (TypeError, ValueError):
+        return ParsedMessage(raw_size=0, problem="message is not bytes")
+    if len(data) > max_bytes:
+        problem = f"message is larger than the {max_bytes / 1_000_000:g} MB limit"
+        return _parse_headers_only(data, problem)
+    try:
+        msg = email.message_from_bytes(data, policy=_POLICY)
+        return _from_message(msg, len(data))
+    except RecursionError:
+        return _parse_headers_only(data, "message parts are nested too deeply to read")
+    except Exception as exc:  # the stdlib parser has many odd failure modes; stay total
+        return _parse_headers_only(data, f"message could not be read ({type(exc).__name__})")
+
+
+def _parse_headers_only(data: bytes, problem: str) -> ParsedMessage:
+    head = data[:_HEADER_SCAN]
+    ends = [i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0]
+    head = head[: min(ends)] if ends else head
+    try:
+        msg = email.message_from_bytes(head + b"\n\n", policy=_POLICY)
+        return replace(_headers(msg, len(data)), problem=problem)
+    except Exception:  # even the header block is unreadable
+        return ParsedMessage(raw_size=len(data), problem=problem)
+
+
+def _from_message(msg: Message, size: int) -> ParsedMessage:
+    body = _Body()
+    body.collect(msg)
+    text, from_html = body.best_text()
+    parsed = _headers(msg, size)
+    report = parsed.content_type == "multipart/report" or body.delivery_status is not None
+    return replace(
+        parsed,
+        text=text,
+        text_from_html=from_html,
+        delivery_status=body.delivery_status,
+        original_message_id=body.original_message_id if report else None,
+        problem=body.problem,
+    )
+
+
+def _headers(msg: Message, size: int) -> ParsedMessage:
+    sender = _address_list(msg, ("from",))
+    from_name, from_address = sender[0] if sender else ("", "")
+    content_type = _content_type(msg)
+    report_type = _param(msg, "report-type") if content_type == "multipart/report" else None
+    return ParsedMessage(
+        raw_size=size,
+        message_id=next(iter(_ids(_raw(msg, "message-id"))), None),
+        from_address=from_address or None,
+        from_name=from_name or None,
+        to_addresses=_recipients(msg, ("to", "cc")),
+        delivered_to=_recipients(msg, ("delivered-to", "x-original-to", "envelope-to")),
+        in_reply_to=_ids(_raw(msg, "in-reply-to")),
+        references=_ids(_raw(msg, "references")),
+        subject=_decoded(msg, "subject") or "",
+        date=_date(_raw(msg, "date")),
+        return_path=_return_path(_raw(msg, "return-path")),
+        auto_submitted=_decoded(msg, "auto-submitted"),
+        x_autoreply=_decoded(msg, "x-autoreply"),
+        x_autorespond=_decoded(msg, "x-autorespond"),
+        precedence=_decoded(msg, "precedence"),
+        x_iep_followup=_decoded(msg, "x-iep-followup"),
+        content_type=content_type,
+        report_type=report_type.lower() if report_type else None,
+    )
+
+
+# -- headers: the default policy decodes best but raises on some malformed values, so
+# every read falls back to the raw (compat32-style) value.
+
+
+def _raw_values(msg: Message, name: str) -> list[str]:
+    return [str(v) for k, v in msg.raw_items() if k.lower() == name]
+
+
+def _raw(msg: Message, name: str) -> str | None:
+    values = _raw_values(msg, name)
+    return _clean(_unfold(values[0])) if values else None
+
+
+def _unfold(value: str) -> str:
+    return re.sub(r"\r?\n|\r", "", value)
+
+
+def _decoded(msg: Message, name: str) -> str | None:
+    values = _raw_values(msg, name)
+    if not values:
+        return None
+    value = _unfold(values[0])
+    try:
+        text = str(_POLICY.header_factory(name, value))
+    except Exception:
+        try:
+            text = str(make_header(decode_header(value)))
+        except Exception:
+            text = value
+    return " ".join(_clean(text).split())
+
+
+def _address_list(msg: Message, names: Iterable[str]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for name in names:
+        for value in _raw_values(msg, name):
+            found.extend(_addresses(_unfold(value)))
+    return found
+
+
+def _recipients(msg: Message, names: Iterable[str]) -> tuple[str, ...]:
+    return _unique(a for _, a in _address_list(msg, names) if "@" in a)
+
+
+def _addresses(value: str) -> list[tuple[str, str]]:
+    try:
+        header = _POLICY.header_factory("to", value)
+        pairs = [(a.display_name, a.addr_spec) for a in header.addresses]
+    except Exception:
+        try:
+            pairs = getaddresses([value])
+        except Exception:
+            pairs = []
+    cleaned = []
+    for name, addr in pairs:
+        address = _clean(addr).strip().strip("<>").lower()
+        if address and not any(c.isspace() for c in address):
+            cleaned.append((" ".join(_clean(name).split()), address))
+    return cleaned
+
+
+def _ids(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    found = _IDS.findall(value) or [t.strip("<>") for t in value.split()]
+    return _unique(i for i in found if i)
+
+
+def _return_path(value: str | None) -> str | None:
+    if value is None:
+        return None
+    inner = value.strip()
+    if match := re.search(r"<([^<>]*)>", inner):
+        inner = match.group(1)
+    return inner.strip().lower()
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except Exception:  # TypeError, ValueError, IndexError, OverflowError depending on the input
+        return None
+    # "-0000" means "time zone unknown"; RFC 5322 says to read it as UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _content_type(part: Message) -> str:
+    try:
+        return part.get_content_type()
+    except Exception:
+        match = re.match(r"\s*([\w.+-]+/[\w.+-]+)", _raw(part, "content-type") or "")
+        return match.group(1).lower() if match else "text/plain"
+
+
+def _param(part: Message, name: str, header: str = "content-type") -> str | None:
+    try:
+        value = part.get_param(name, header=header)
+        text = collapse_rfc2231_value(value) if value is not None else None
+    except Exception:
+        match = re.search(rf";\s*{name}\s*=\s*\"?([^\";]*)", _raw(part, header) or "", re.I)
+        text = match.group(1) if match else None
+    return _clean(text).strip() if text else None
+
+
+def _clean(text: str) -> str:
+    """Undo the parser's surrogate escapes and drop control characters."""
+    if any("\udc80" <= c <= "\udcff" for c in text):
+        text = _decode_bytes(text.encode("utf-8", "surrogateescape"), None)
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from odd charsets
+    return _CONTROL.sub("", text)
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+# -- body
+
+
+class _Body:
+    """Walks the MIME tree once, without recursion, noting what the pipeline needs."""
+
+    def __init__(self) -> None:
+        self.plain: str | None = None
+        self.html: str | None = None
+        self.delivery_status: str | None = None
+        self.original_message_id: str | None = None
+        self.problem: str | None = None
+
+    def collect(self, msg: Message) -> None:
+        stack: list[tuple[Message, int]] = [(msg, 0)]
+        while stack:
+            part, depth = stack.pop()
+            if depth > _MAX_DEPTH:
+                self.problem = "message parts are nested too deeply; the deepest were skipped"
+                continue
+            kind = _content_type(part)
+            if kind.startswith("multipart/") or kind == "message/delivery-status":
+                if kind == "message/delivery-status":
+                    self._note_delivery_status(part)
+                    continue
+                children = _children(part)
+                stack.extend((child, depth + 1) for child in reversed(children))
+            elif kind in {"message/rfc822", "text/rfc822-headers"}:
+                self._note_returned_headers(part, kind)
+            elif kind in ("text/plain", "text/html") and not _is_attachment(part):
+                self._note_text(part, kind)
+
+    def _note_text(self, part: Message, kind: str) -> None:
+        text = _part_text(part)
+        if not text.strip():
+            return
+        if kind == "text/plain" and self.plain is None:
+            if (_param(part, "format") or "").lower() == "flowed":
+                text = _unflow(text, (_param(part, "delsp") or "").lower() == "yes")
+            self.plain = text
+        elif kind == "text/html" and self.html is None:
+            self.html = text
+
+    def _note_delivery_status(self, part: Message) -> None:
+        if self.delivery_status is not None:
+            return
+        payload = _payload(part)
+        if isinstance(payload, list):
+            blocks = [
+                "\n".join(f"{k}: {_unfold(str(v))}" for k, v in b.raw_items()) for b in payload
+            ]
+            self.delivery_status = _clean("\n\n".join(blocks))
+        else:
+            self.delivery_status = _part_text(part)
+
+    def _note_returned_headers(self, part: Message, kind: str) -> None:
+        if self.original_message_id is not None:
+            return
+        payload = _payload(part)
+        returned: Message | None = None
+        if kind == "message/rfc822" and isinstance(payload, list) and payload:
+            returned = payload[0]
+        elif kind == "text/rfc822-headers":
+            try:
+                returned = email.message_from_string(_part_text(part), policy=email.policy.compat32)
+            except Exception:
+                returned = None
+        if returned is not None:
+            self.original_message_id = next(iter(_ids(_raw(returned, "message-id"))), None)
+
+    def best_text(self) -> tuple[str, bool]:
+        if self.plain is not None:
+            return _tidy(self.plain), False
+        if self.html is not None:
+            return _tidy(html_to_text(self.html)), True
+        return "", False
+
+
+def _payload(part: Message) -> object:
+    try:
+        return part.get_payload()
+    except Exception:
+        return None
+
+
+def _children(part: Message) -> list[Message]:
+    payload = _payload(part)
+    return [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
+
+
+def _is_attachment(part: Message) -> bool:
+    try:
+        disposition = part.get_content_disposition()
+    except Exception:
+        disposition = (_raw(part, "content-disposition") or "").split(";")[0].strip().lower()
+    return disposition == "attachment"
+
+
+def _part_text(part: Message) -> str:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        data = None
+    if not isinstance(data, bytes):
+        payload = _payload(part)
+        return _clean(payload) if isinstance(payload, str) else ""
+    return _decode_bytes(data, _param(part, "charset"))
+
+
+def _decode_bytes(data: bytes, declared: str | None) -> str:
+    """Decode with the declared charset, then the usual suspects; latin-1 always succeeds."""
+    for charset in _charsets(declared):
+        text = _try_decode(data, charset)
+        if text is not None:
+            return text
+    return data.decode("latin-1")
+
+
+def _try_decode(data: bytes, charset: str) -> str | None:
+    try:
+        return data.decode(charset)
+    except Exception:  # LookupError, UnicodeError, or a codec's own error
+        return None
+
+
+def _charsets(declared: str | None) -> Iterator[str]:
+    name = (declared or "").strip().strip("\"'").lower()
+    if name in _ASCII:
+        name = "utf-8"  # "us-ascii" bodies with 8-bit bytes are usually UTF-8
+    elif name in _LATIN1:
+        # What browsers do: real "latin-1" mail is nearly always Windows-1252 (curly quotes).
+        name = "windows-1252"
+    if name:
+        yield name
+    yield from ("utf-8", "windows-1252", "latin-1")
+
+
+def _tidy(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    return _CONTROL.sub("", text).strip("\n")
+
+
+def _unflow(text: str, delsp: bool) -> str:
+    """Join format=flowed soft line breaks (RFC 3676) so each paragraph is one line."""
+    out: list[str] = []
+    pending: str | None = None
+    pending_depth = 0
+    for line in text.replace("\r\n", "\n").split("\n"):
+        depth = len(line) - len(line.lstrip(">"))
+        content = line[depth:]
+        content = content.removeprefix(" ")  # space-stuffing
+        soft = content.endswith(" ") and content != "-- "
+        if soft and delsp:
+            content = content[:-1]
+        if pending is not None and depth != pending_depth:
+            out.append(_quoted(pending, pending_depth))
+            pending = None
+        pending = content if pending is None else pending + content
+        pending_depth = depth
+        if not soft:
+            out.append(_quoted(pending, depth))
+            pending = None
+    if pending is not None:
+        out.append(_quoted(pending, pending_depth))
+    return "\n".join(out)
+
+
+def _quoted(text: str, depth: int) -> str:
+    return f"{'>' * depth} {text}" if depth else text
+
+
+# -- HTML: remove what clients mark as quoted, then let inscriptis lay out the rest.
+
+# The strict profile does not indent nested divs, which would look like quoting.
+_CONFIG = ParserConfig(css=CSS_PROFILES["strict"], display_links=False, display_images=False)
+_QUOTE_CLASSES = (
+    "gmail_quote",
+    "gmail_quote_container",
+    "gmail_attr",
+    "yahoo_quoted",
+    "moz-cite-prefix",
+    "protonmail_quote",
+)
+_QUOTES_XPATH = " | ".join(
+    [
+        "//blockquote[@type='cite']",
+        *(
+            f"//*[contains(concat(' ', normalize-space(@class), ' '), ' {c} ')]"
+            for c in _QUOTE_CLASSES
+        ),
+    ]
+)
+# Outlook puts no quote container around the original: everything from its reply header
+# (or its "appendonsend" anchor) to the end of the document is the quoted message.
+_OUTLOOK_XPATH = (
+    "//*[contains(@id, 'appendonsend') or contains(@id, 'divRplyFwdMsg')]"
+    " | //div[contains(translate(@style, 'BORDERTOP', 'bordertop'), 'border-top')]"
+)
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of an HTML body, without the quoted message below the reply."""
+    source = re.sub(r"^\s*<\?xml[^>]*\?>", "", _CONTROL.sub("", html))
+    if not source.strip():
+        return ""
+    try:
+        root = lxml.html.document_fromstring(source)
+        _cut_outlook_original(root)
+        for quote in root.xpath(_QUOTES_XPATH):
+            if quote.getparent() is not None:
+                quote.drop_tree()  # keeps the text that follows the quote (inline replies)
+        return str(Inscriptis(root, _CONFIG).get_text())
+    except Exception:  # lxml refuses some inputs; inscriptis recurses on very deep trees
+        return html_lib.unescape(re.sub(r"<[^>]*>", " ", source))
+
+
+def _cut_outlook_original(root: lxml.html.HtmlElement) -> None:
+    for start in root.xpath(_OUTLOOK_XPATH):
+        if "border-top" in (start.get("style") or "").lower():
+            head = " ".join(start.text_content().split()).lower()
+            if not head.startswith(("from:", "de:")):
+                continue
+        previous = start.getprevious()
+        _remove_from(previous if previous is not None and previous.tag == "hr" else start)
+        return
+
+
+def _remove_from(start: lxml.html.HtmlElement) -> None:
+    """Remove an element, its tail, and everything after it in document order."""
+    node = start
+    while (parent := node.getparent()) is not None and node.tag != "body":
+        for sibling in list(node.itersiblings()):
+            parent.remove(sibling)
+        node = parent
+    parent = start.getparent()
+    if parent is not None:
+        parent.remove(start)
