@@ -10,6 +10,7 @@ class MailKind(enum.StrEnum):
     REQUEST = "request"
     REMINDER = "reminder"
     CONFIRMATION = "confirmation"
+    NOTICE = "notice"  # a reply we could not apply: the sender is told, without details
     DIGEST = "digest"
 
 
@@ -18,3 +19,10 @@ class OutboxStatus(enum.StrEnum):
     SENDING = "sending"  # claimed by a deliverer until its lease ends
     SENT = "sent"
     FAILED = "failed"  # refused for good, or gave up after the last retry
+
+
+class InboundOutcome(enum.StrEnum):
+    APPLIED = "applied"
+    IGNORED = "ignored"  # auto-reply, bounce, our own mail, a duplicate
+    HELD = "held"  # waits for a person to check it (inbox release)
+    REJECTED = "rejected"  # cannot be attributed to anyone: never applied

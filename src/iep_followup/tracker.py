@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -20,20 +22,26 @@ from iep_followup.domain import (
     StudentInfo,
     UpdateInput,
     UpdateSource,
+    normalize_email,
     parse_enum,
     require_aware,
 )
+from iep_followup.errors import DatabaseError, ValidationError
 from iep_followup.mail.transport import FileTransport, SmtpTransport, Transport, parse_smtp_url
 from iep_followup.planning import SendPolicy
 from iep_followup.services.delivery import DeliveryReport, RetryPolicy, deliver
+from iep_followup.services.ingest import Ingestor, IngestResult
 from iep_followup.services.outgoing import Mailer
 from iep_followup.services.requests import RequestRun, run_requests
 from iep_followup.services.setup import send_policy
 from iep_followup.services.summaries import queue_summaries
-from iep_followup.store import outbox, queries, records
+from iep_followup.store import inbox, outbox, queries, records
 from iep_followup.store.db import Database
+from iep_followup.store.inbox import InboxView
 from iep_followup.store.outbox import OutboxView
 from iep_followup.views import ItemView, RecordedMeeting, StudentStatus, UpdateView
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
@@ -184,6 +192,49 @@ class Tracker:
         """(name, email, reason) for everyone whose address the mail server refused."""
         with self.database.transaction() as session:
             return queries.failing_addresses(session)
+
+    # --- listening ----------------------------------------------------------------------
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        return Ingestor(
+            self.database,
+            self.mailer,
+            secret=require_secret(self.settings),
+            clock=self.now,
+            default_timezone=self.settings.timezone,
+        )
+
+    def ingest(self, raw: bytes, *, via: str = "api") -> IngestResult:
+        """Record and act on one inbound email (raw RFC 5322 bytes). Receiving it twice applies it once."""
+        return self.ingestor.ingest(raw, via=via)
+
+    async def handle_inbound(self, raw: bytes, via: str) -> bool:
+        """For the IMAP poller and the SMTP receiver: True once the outcome is committed."""
+        try:
+            await asyncio.to_thread(self.ingestor.ingest, raw, via=via)
+        except DatabaseError as exc:
+            log.warning("inbound message not recorded, will be retried: %s", exc)
+            return False
+        return True
+
+    def release(self, inbound_id: int) -> IngestResult:
+        """Apply a held reply after a person has checked it."""
+        return self.ingestor.release(inbound_id)
+
+    def inbox(self, *, held_only: bool = False) -> list[InboxView]:
+        with self.database.transaction() as session:
+            return inbox.messages(session, held_only=held_only)
+
+    def add_address(self, person_email: str, other_address: str) -> None:
+        """Record another address as a person's own: replies from it are applied as theirs."""
+        address = normalize_email(other_address)
+        with self.database.transaction() as session:
+            person = queries.get_person(session, person_email)
+            if inbox.person_for_address(session, address) is not None:
+                raise ValidationError(f"{address} already belongs to someone", field="email")
+            assert person.id is not None
+            inbox.add_address(session, person.id, address)
 
     # --- keeping items current ----------------------------------------------------
 

@@ -5,6 +5,7 @@
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     ForeignKey,
     Index,
@@ -17,7 +18,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from iep_followup.domain import Cadence, ItemStatus, MeetingKind, Role, UpdateSource
-from iep_followup.mailkinds import MailKind, OutboxStatus
+from iep_followup.mailkinds import InboundOutcome, MailKind, OutboxStatus
 from iep_followup.store.types import TextEnum, UTCDateTime
 
 
@@ -158,6 +159,10 @@ class Update(SQLModel, table=True):
     )
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     source: UpdateSource = Field(sa_column=Column(TextEnum(UpdateSource), nullable=False))
+    inbound_id: int | None = Field(
+        default=None,
+        sa_column=_fk("inbound_message.id", nullable=True, index=False, ondelete="SET NULL"),
+    )
 
 
 class UpdateRequest(SQLModel, table=True):
@@ -215,3 +220,52 @@ class OutboxMessage(SQLModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class PersonAddress(SQLModel, table=True):
+    """Another address known to belong to a person: replies from it count as theirs."""
+
+    __tablename__ = "person_address"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(sa_column=_fk("person.id"))
+    email: str = Field(sa_column=Column(String(320), nullable=False, unique=True))
+
+
+class InboundMessage(SQLModel, table=True):
+    """Every message that reached us, once, with what we did with it and why."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (Index("ix_inbound_outcome", "outcome", "received_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The Message-ID, or a hash of the raw bytes when there is none: receiving it twice is a no-op.
+    message_key: str = Field(sa_column=Column(String(300), nullable=False, unique=True))
+    received_at: datetime = Field(sa_column=_utc())
+    via: str = Field(max_length=16)  # imap, smtp, pipe
+    from_address: str | None = Field(default=None, max_length=320)
+    subject: str = Field(default="", max_length=500)
+    outcome: InboundOutcome = Field(sa_column=Column(TextEnum(InboundOutcome), nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    request_id: int | None = Field(
+        default=None, sa_column=_fk("update_request.id", nullable=True, ondelete="SET NULL")
+    )
+    person_id: int | None = Field(
+        default=None, sa_column=_fk("person.id", nullable=True, ondelete="SET NULL")
+    )
+    raw: bytes = Field(
+        sa_column=Column(LargeBinary, nullable=False)
+    )  # kept so a held reply can be released
+    kept_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    trimmed_away: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    released_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class ImapState(SQLModel, table=True):
+    """Where IMAP polling stopped, per mailbox: resume by UID, start over when UIDVALIDITY changes."""
+
+    __tablename__ = "imap_state"
+
+    mailbox: str = Field(primary_key=True, max_length=300)
+    uidvalidity: int = Field(sa_type=BigInteger)
+    last_uid: int = Field(sa_type=BigInteger)

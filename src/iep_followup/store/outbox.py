@@ -200,3 +200,12 @@ def counts(session: Session) -> dict[OutboxStatus, int]:
         select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status))
     ).all()
     return {OutboxStatus(status): total for status, total in rows}
+
+
+def person_of_message(session: Session, message_id: str) -> Person | None:
+    """Who we sent a message to, from its Message-ID (how a bounce names the returned message)."""
+    wanted = message_id.strip().strip("<>")
+    person_id = session.exec(
+        select(OutboxMessage.person_id).where(OutboxMessage.message_id == f"<{wanted}>")
+    ).first()
+    return session.get(Person, person_id) if person_id is not None else None

@@ -304,6 +304,7 @@ def apply_update(
     update: UpdateInput,
     source: UpdateSource,
     now: datetime,
+    inbound_id: int | None = None,
 ) -> Update:
     """Append one history entry and move the item to its new state, in the caller's transaction."""
     if update.due_on is not None and update.due_on < _meeting_date(session, item):
@@ -330,6 +331,7 @@ def apply_update(
         due_on=update.due_on,
         note=update.note,
         source=source,
+        inbound_id=inbound_id,
     )
     session.add(row)
     if author_id is not None and author_id == item.owner_id and item.id is not None:

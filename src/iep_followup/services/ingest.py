@@ -1,0 +1,402 @@
+"""Listening: one path for every inbound message, whether it came by IMAP, SMTP or a pipe.
+
+Recorded once, classified, authenticated, trimmed, parsed and applied — or ignored, held
+or rejected with a reason — in one transaction with the confirmation it causes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from iep_followup.domain import UpdateInput, UpdateSource
+from iep_followup.errors import IepFollowupError, NotFoundError, ValidationError
+from iep_followup.inbound.classify import InboundKind, classify
+from iep_followup.inbound.grammar import ParsedReply, parse_commands
+from iep_followup.inbound.message import ParsedMessage, parse_message
+from iep_followup.inbound.trim import trim_reply
+from iep_followup.mailkinds import InboundOutcome, MailKind
+from iep_followup.planning import local_now
+from iep_followup.services.outgoing import Mailer
+from iep_followup.store import asking, inbox, outbox, records
+from iep_followup.store.db import Database, Session
+from iep_followup.store.models import ActionItem, InboundMessage, Person, UpdateRequest
+from iep_followup.tokens import find_keys, make_reply_key, request_id_of, verify_reply_key
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 5_000_000
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    inbound_id: int | None
+    outcome: InboundOutcome
+    reason: str
+    duplicate: bool = False
+    applied: int = 0  # item updates recorded
+
+
+@dataclass
+class _Verdict:
+    outcome: InboundOutcome
+    reason: str
+    request: UpdateRequest | None = None
+    owner: Person | None = None
+    notice: str | None = None  # which plain-language notice the sender gets, if any
+
+
+@dataclass
+class _Applied:
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class Ingestor:
+    def __init__(
+        self,
+        database: Database,
+        mailer: Mailer,
+        *,
+        secret: str,
+        clock: Callable[[], datetime],
+        default_timezone: str,
+        max_bytes: int = MAX_MESSAGE_BYTES,
+    ) -> None:
+        self.database = database
+        self.mailer = mailer
+        self.secret = secret
+        self.clock = clock
+        self.default_timezone = default_timezone
+        self.max_bytes = max_bytes
+
+    def ingest(self, raw: bytes, *, via: str) -> IngestResult:
+        """Record and act on one raw RFC 5322 message. Never raises for what the message contains."""
+        parsed = parse_message(raw, max_bytes=self.max_bytes)
+        key = _message_key(parsed, raw)
+        now = self.clock()
+        with self.database.transaction() as session:
+            seen = inbox.find(session, key)
+            if seen is not None:
+                return IngestResult(
+                    seen.id, seen.outcome, f"duplicate of message {seen.id}", duplicate=True
+                )
+            verdict = self._judge(session, parsed, now)
+            row = InboundMessage(
+                message_key=key,
+                received_at=now,
+                via=via,
+                from_address=parsed.from_address,
+                subject=parsed.subject[:500],
+                outcome=verdict.outcome,
+                reason=verdict.reason,
+                request_id=verdict.request.id if verdict.request else None,
+                person_id=verdict.owner.id if verdict.owner else None,
+                # Oversized or broken input is not kept: the log row and its reason are enough.
+                raw=raw if parsed.problem is None else b"",
+            )
+            if inbox.record(session, row) is None:
+                return IngestResult(
+                    None, InboundOutcome.IGNORED, "recorded by another receiver", duplicate=True
+                )
+            applied = 0
+            if verdict.outcome is InboundOutcome.APPLIED:
+                assert verdict.request is not None and verdict.owner is not None
+                applied = self._apply(
+                    session,
+                    row,
+                    parsed,
+                    verdict.request,
+                    verdict.owner,
+                    now,
+                    in_reply_to=parsed.message_id,
+                )
+            elif verdict.notice and parsed.from_address:
+                self._notify(session, row, parsed.from_address, verdict.notice, now)
+        log.info(
+            "inbound message %s via %s: %s (%s)", row.id, via, verdict.outcome.value, verdict.reason
+        )
+        return IngestResult(row.id, verdict.outcome, row.reason, applied=applied)
+
+    def release(self, inbound_id: int) -> IngestResult:
+        """Apply a held reply after a person has checked it: it counts as its request's owner's."""
+        now = self.clock()
+        with self.database.transaction() as session:
+            row = inbox.get(session, inbound_id)
+            if row is None:
+                raise NotFoundError(
+                    f"no inbound message {inbound_id}; `iep-followup inbox --held` lists them"
+                )
+            if row.outcome is not InboundOutcome.HELD:
+                raise ValidationError(
+                    f"message {inbound_id} is {row.outcome.value}, not held; only held replies can be released"
+                )
+            request = session.get(UpdateRequest, row.request_id) if row.request_id else None
+            owner = session.get(Person, request.person_id) if request else None
+            if request is None or owner is None:
+                raise ValidationError(
+                    f"message {inbound_id} does not answer any update request; record it by hand with `iep-followup update`"
+                )
+            parsed = parse_message(row.raw, max_bytes=self.max_bytes)
+            applied = self._apply(
+                session, row, parsed, request, owner, now, in_reply_to=parsed.message_id
+            )
+            row.reason = f"released after review (was held: {row.reason})"
+            row.outcome = InboundOutcome.APPLIED
+            row.person_id = owner.id
+            row.released_at = now
+            return IngestResult(row.id, row.outcome, row.reason, applied=applied)
+
+    # --- deciding ---------------------------------------------------------------------
+
+    def _judge(self, session: Session, parsed: ParsedMessage, now: datetime) -> _Verdict:
+        if parsed.problem:
+            return _Verdict(InboundOutcome.REJECTED, parsed.problem)
+        kind = classify(
+            parsed,
+            own_addresses=self.mailer.own_addresses,
+            own_message_id_domain=self.mailer.domain,
+        )
+        if kind.kind is InboundKind.OWN_MAIL:
+            return _Verdict(InboundOutcome.IGNORED, kind.reason)
+        if kind.kind is InboundKind.AUTO_REPLY:
+            return _Verdict(InboundOutcome.IGNORED, f"auto-reply: {kind.reason}")
+        if kind.kind is InboundKind.BOUNCE:
+            return _Verdict(InboundOutcome.IGNORED, self._bounce(session, kind.bounce, now))
+        request, key_problem = self._request_for(session, parsed, now)
+        if kind.kind is InboundKind.FORWARD:
+            return _Verdict(InboundOutcome.HELD, kind.reason, request, notice="forwarded")
+        if key_problem is not None:
+            outcome, reason, notice = key_problem
+            return _Verdict(outcome, reason, request, notice=notice)
+        assert request is not None
+        owner = session.get(Person, request.person_id)
+        sender = inbox.person_for_address(session, parsed.from_address or "")
+        if owner is None or sender is None or sender.id != owner.id:
+            return _Verdict(
+                InboundOutcome.HELD,
+                f"sent from {parsed.from_address or 'an unknown address'}, not from the owner of request {request.id}",
+                request,
+                notice="other_sender",
+            )
+        return _Verdict(InboundOutcome.APPLIED, f"reply to request {request.id}", request, owner)
+
+    def _request_for(
+        self, session: Session, parsed: ParsedMessage, now: datetime
+    ) -> tuple[UpdateRequest | None, tuple[InboundOutcome, str, str | None] | None]:
+        """The request a reply answers, from the plus address or, failing that, the thread headers."""
+        addresses = " ".join((*parsed.to_addresses, *parsed.delivered_to))
+        keys = find_keys(addresses) or find_keys(
+            " ".join((*parsed.in_reply_to, *parsed.references))
+        )
+        if not keys:
+            return None, (
+                InboundOutcome.HELD,
+                "no reply key: not an answer to an update request",
+                "no_key",
+            )
+        key = keys[0]
+        request_id = request_id_of(key)
+        request = session.get(UpdateRequest, request_id) if request_id is not None else None
+        if request is None or request.id is None:
+            return None, (InboundOutcome.REJECTED, "unknown reply key", None)
+        if not verify_reply_key(
+            self.secret, key, request.id, request.person_id, request.expires_at
+        ):
+            return None, (
+                InboundOutcome.REJECTED,
+                "reply key does not match its request (altered or forged)",
+                None,
+            )
+        if now > request.expires_at:
+            return request, (
+                InboundOutcome.HELD,
+                f"reply key expired on {request.expires_at:%Y-%m-%d}",
+                "expired",
+            )
+        return request, None
+
+    def _bounce(self, session: Session, bounce: Any, now: datetime) -> str:
+        if bounce is None:
+            return "bounce"
+        person = inbox.person_for_address(session, bounce.recipient) if bounce.recipient else None
+        if person is None and bounce.original_message_id:
+            person = outbox.person_of_message(session, bounce.original_message_id)
+        what = (
+            f"bounce {bounce.status or ''} for {bounce.recipient or 'an unknown address'}".replace(
+                "  ", " "
+            )
+        )
+        if person is None or person.id is None:
+            return what + " (not one of our people)"
+        reason = " ".join(filter(None, [bounce.status, bounce.diagnostic])) or "delivery failed"
+        inbox.note_bounce(
+            session, person.id, permanent=bounce.permanent, reason=reason[:500], now=now
+        )
+        return what + (
+            ": address marked failing" if bounce.permanent else ": counted as a soft bounce"
+        )
+
+    # --- acting -----------------------------------------------------------------------
+
+    def _apply(
+        self,
+        session: Session,
+        row: InboundMessage,
+        parsed: ParsedMessage,
+        request: UpdateRequest,
+        owner: Person,
+        now: datetime,
+        *,
+        in_reply_to: str | None,
+    ) -> int:
+        assert request.id is not None and owner.id is not None and row.id is not None
+        found = asking.request_with_refs(session, request.id)
+        refs = found[1] if found else []
+        trimmed = trim_reply(parsed.text)
+        row.kept_text, row.trimmed_away = trimmed.kept[:20_000], trimmed.removed[:100_000]
+        timezone = owner.timezone or self.default_timezone
+        reply = parse_commands(
+            trimmed.kept,
+            [r for r, _ in refs],
+            language=owner.language,
+            today=local_now(now, timezone).date(),
+        )
+        by_ref = dict(refs)
+        details = asking.item_details(session, list(by_ref.values()))
+        done = _Applied()
+        for ref, commands in reply.items.items():
+            item = session.get(ActionItem, by_ref.get(ref.upper(), -1))
+            if item is None:
+                continue
+            try:
+                change = UpdateInput(
+                    status=commands.status,
+                    percent=commands.percent,
+                    due_on=commands.due_on,
+                    note=commands.note,
+                )
+                with session.begin_nested():
+                    update = records.apply_update(
+                        session, item, owner.id, change, UpdateSource.EMAIL, now, inbound_id=row.id
+                    )
+            except ValidationError:
+                done.problems.append(ref.upper())
+                continue
+            detail = details[item.id or 0]
+            # What the history row says, including what the rules derived (100% -> done).
+            done.changes.append(
+                {
+                    "ref": ref.upper(),
+                    "title": detail.title,
+                    "student": detail.student_name,
+                    "status": update.status.value if update.status else None,
+                    "percent": update.percent,
+                    "due_on": update.due_on,
+                    "note": update.note,
+                }
+            )
+        if not trimmed.kept.strip():
+            row.reason += "; no new text in it"
+        elif not done.changes and not done.problems:
+            row.reason += "; no command recognised, kept as a note"
+        request.answered_at = request.answered_at or now
+        self._confirm(session, row, owner, request, reply, done, now, in_reply_to)
+        return len(done.changes)
+
+    def _confirm(
+        self,
+        session: Session,
+        row: InboundMessage,
+        owner: Person,
+        request: UpdateRequest,
+        reply: ParsedReply,
+        done: _Applied,
+        now: datetime,
+        in_reply_to: str | None,
+    ) -> None:
+        assert owner.id is not None and request.id is not None
+        refs = [c["ref"] for c in done.changes] or ["A1"]
+        context = {
+            "recipient": {"name": owner.name},
+            "students": sorted({c["student"] for c in done.changes}),
+            "changes": done.changes,
+            "notes": list(reply.notes),
+            "not_understood": list(reply.not_understood),
+            "unknown_refs": list(reply.unknown_refs),
+            "problems": done.problems,
+            "example": f"{refs[0]} 60%",
+        }
+        key = make_reply_key(self.secret, request.id, owner.id, request.expires_at)
+        composed = self.mailer.compose(
+            MailKind.CONFIRMATION,
+            language=owner.language,
+            to_name=owner.name,
+            to_address=owner.email,
+            context=context,
+            now=now,
+            key=key,
+            in_reply_to=f"<{in_reply_to}>" if in_reply_to else None,
+        )
+        outbox.queue(
+            session,
+            kind=MailKind.CONFIRMATION,
+            idempotency_key=f"confirmation:{row.id}",
+            to_address=owner.email,
+            message_id=composed.message_id,
+            subject=composed.subject,
+            body=composed.body,
+            now=now,
+            person_id=owner.id,
+            request_id=request.id,
+        )
+
+    def _notify(
+        self, session: Session, row: InboundMessage, sender: str, reason: str, now: datetime
+    ) -> None:
+        """Tell a known sender, in plain words and without details, that a person will look at it.
+
+        Unknown senders get nothing (no backscatter), and no one gets more than one a day.
+        """
+        person = inbox.person_for_address(session, sender)
+        if person is None or person.id is None:
+            return
+        timezone = person.timezone or self.default_timezone
+        local_day = local_now(now, timezone).date()
+        key = f"notice:{person.id}:{local_day.isoformat()}"
+        if outbox.is_queued(session, key):
+            return
+        try:
+            composed = self.mailer.compose(
+                MailKind.NOTICE,
+                language=person.language,
+                to_name=person.name,
+                to_address=person.email,
+                context={"recipient": {"name": person.name}, "reason": reason},
+                now=now,
+                reply_to=self.mailer.reply_address_for_contact(None),
+            )
+        except (IepFollowupError, ValueError) as exc:
+            log.warning("notice for inbound message %s not queued: %s", row.id, exc)
+            return
+        outbox.queue(
+            session,
+            kind=MailKind.NOTICE,
+            idempotency_key=key,
+            to_address=person.email,
+            message_id=composed.message_id,
+            subject=composed.subject,
+            body=composed.body,
+            now=now,
+            person_id=person.id,
+        )
+
+
+def _message_key(parsed: ParsedMessage, raw: bytes) -> str:
+    if parsed.message_id:
+        return "mid:" + parsed.message_id.strip().lower()[:290]
+    return "sha256:" + hashlib.sha256(raw).hexdigest()

@@ -1,0 +1,119 @@
+"""The inbox log: every inbound message once, its outcome and reason; known addresses; IMAP progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from iep_followup.mailkinds import InboundOutcome
+from iep_followup.store.db import Database
+from iep_followup.store.models import ImapState, InboundMessage, Person, PersonAddress
+
+
+@dataclass(frozen=True)
+class InboxView:
+    id: int
+    received_at: datetime
+    via: str
+    from_address: str | None
+    subject: str
+    outcome: InboundOutcome
+    reason: str
+    request_id: int | None
+    released_at: datetime | None
+
+
+def find(session: Session, message_key: str) -> InboundMessage | None:
+    return session.exec(
+        select(InboundMessage).where(InboundMessage.message_key == message_key)
+    ).first()
+
+
+def record(session: Session, row: InboundMessage) -> InboundMessage | None:
+    """Insert the log row; None when this message was recorded before (by a concurrent receiver, say)."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return None
+    return row
+
+
+def person_for_address(session: Session, address: str) -> Person | None:
+    """The person an address belongs to: their main address or one recorded as theirs."""
+    address = address.strip().lower()
+    person = session.exec(select(Person).where(Person.email == address)).first()
+    if person is not None:
+        return person
+    return session.exec(
+        select(Person)
+        .join(PersonAddress, col(PersonAddress.person_id) == Person.id)
+        .where(PersonAddress.email == address)
+    ).first()
+
+
+def add_address(session: Session, person_id: int, address: str) -> None:
+    session.add(PersonAddress(person_id=person_id, email=address.strip().lower()))
+
+
+def note_bounce(
+    session: Session, person_id: int, *, permanent: bool, reason: str, now: datetime
+) -> None:
+    if permanent:
+        values = {"mail_failing_at": now, "mail_failure_reason": reason}
+        session.execute(update(Person).where(col(Person.id) == person_id).values(**values))
+    else:
+        session.execute(
+            update(Person)
+            .where(col(Person.id) == person_id)
+            .values(soft_bounces=Person.soft_bounces + 1)
+        )
+
+
+def messages(session: Session, *, held_only: bool = False, limit: int = 200) -> list[InboxView]:
+    query = select(InboundMessage).order_by(col(InboundMessage.id).desc()).limit(limit)
+    if held_only:
+        query = query.where(InboundMessage.outcome == InboundOutcome.HELD)
+    return [
+        InboxView(
+            m.id or 0,
+            m.received_at,
+            m.via,
+            m.from_address,
+            m.subject,
+            m.outcome,
+            m.reason,
+            m.request_id,
+            m.released_at,
+        )
+        for m in session.exec(query).all()
+    ]
+
+
+def get(session: Session, inbound_id: int) -> InboundMessage | None:
+    return session.get(InboundMessage, inbound_id)
+
+
+class DbImapState:
+    """IMAP progress kept in the database, so any daemon (and any restart) resumes where polling stopped."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def load(self, mailbox: str) -> tuple[int, int] | None:
+        with self.database.transaction() as session:
+            row = session.get(ImapState, mailbox)
+            return None if row is None else (row.uidvalidity, row.last_uid)
+
+    def save(self, mailbox: str, uidvalidity: int, last_uid: int) -> None:
+        with self.database.transaction() as session:
+            row = session.get(ImapState, mailbox)
+            if row is None:
+                session.add(ImapState(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=last_uid))
+            else:
+                row.uidvalidity, row.last_uid = uidvalidity, last_uid
