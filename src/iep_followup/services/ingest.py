@@ -6,6 +6,7 @@ or rejected with a reason — in one transaction with the confirmation it causes
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import Any
 from iep_followup.domain import UpdateInput, UpdateSource
 from iep_followup.errors import IepFollowupError, NotFoundError, ValidationError
 from iep_followup.inbound.classify import InboundKind, classify
-from iep_followup.inbound.grammar import ParsedReply, parse_commands
+from iep_followup.inbound.grammar import ItemCommands, ParsedReply, parse_commands
 from iep_followup.inbound.message import ParsedMessage, parse_message
 from iep_followup.inbound.trim import trim_reply
 from iep_followup.mailkinds import InboundOutcome, MailKind
@@ -117,10 +118,8 @@ class Ingestor:
                 )
             elif verdict.notice and parsed.from_address:
                 self._notify(session, row, parsed.from_address, verdict.notice, now)
-        log.info(
-            "inbound message %s via %s: %s (%s)", row.id, via, verdict.outcome.value, verdict.reason
-        )
-        return IngestResult(row.id, verdict.outcome, row.reason, applied=applied)
+        log.info("inbound message %s via %s: %s (%s)", row.id, via, row.outcome.value, row.reason)
+        return IngestResult(row.id, row.outcome, row.reason, applied=applied)
 
     def release(self, inbound_id: int) -> IngestResult:
         """Apply a held reply after a person has checked it: it counts as its request's owner's."""
@@ -259,6 +258,10 @@ class Ingestor:
         refs = found[1] if found else []
         trimmed = trim_reply(parsed.text)
         row.kept_text, row.trimmed_away = trimmed.kept[:20_000], trimmed.removed[:100_000]
+        if not trimmed.kept.strip():
+            # Sent by mistake, or a client that put the text where we cannot see it: nothing to confirm.
+            row.outcome, row.reason = InboundOutcome.IGNORED, f"{row.reason}; no new text, only the quoted request"
+            return 0
         timezone = owner.timezone or self.default_timezone
         reply = parse_commands(
             trimmed.kept,
@@ -267,6 +270,11 @@ class Ingestor:
             today=local_now(now, timezone).date(),
         )
         by_ref = dict(refs)
+        if len(refs) == 1 and not reply.items and reply.notes:
+            # With one item asked about, free text is about that item: keep it in its history.
+            reply = dataclasses.replace(
+                reply, items={refs[0][0]: ItemCommands(note="\n".join(reply.notes))}, notes=()
+            )
         details = asking.item_details(session, list(by_ref.values()))
         done = _Applied()
         for ref, commands in reply.items.items():
@@ -300,9 +308,7 @@ class Ingestor:
                     "note": update.note,
                 }
             )
-        if not trimmed.kept.strip():
-            row.reason += "; no new text in it"
-        elif not done.changes and not done.problems:
+        if not done.changes and not done.problems:
             row.reason += "; no command recognised, kept as a note"
         request.answered_at = request.answered_at or now
         self._confirm(session, row, owner, request, reply, done, now, in_reply_to)

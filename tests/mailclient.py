@@ -1,0 +1,67 @@
+"""Replies as real mail clients write them, built from the request email a test received."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+
+
+def _quoted(original: EmailMessage) -> str:
+    body = original.get_body(("plain",))
+    assert body is not None
+    text = str(body.get_content())
+    return "\n".join("> " + line if line else ">" for line in text.splitlines())
+
+
+def reply(
+    original: EmailMessage,
+    text: str,
+    *,
+    sender: str | None = None,
+    style: str = "gmail",
+    subject: str | None = None,
+    keep_plus_address: bool = True,
+    message_id: str | None = None,
+) -> bytes:
+    """A reply to `original` from its recipient (or `sender`), quoting it the way `style` does."""
+    to = original["To"].addresses[0]
+    reply_to = original["Reply-To"].addresses[0].addr_spec
+    if not keep_plus_address:  # some clients drop the +key part; the thread headers still carry it
+        local, _, domain = reply_to.partition("@")
+        reply_to = local.split("+")[0] + "@" + domain
+    when = "Mon, Nov 23, 2026 at 8:30 AM"
+    quote = {
+        "gmail": f"On {when} IEP Follow-up <\n{original['From'].addresses[0].addr_spec}> wrote:\n\n{_quoted(original)}",
+        "gmail_es": f"El lun, 23 nov 2026 a las 8:30, IEP Follow-up (<{original['From'].addresses[0].addr_spec}>)\nescribió:\n\n{_quoted(original)}",
+        "outlook": "________________________________\nFrom: IEP Follow-up <iep-followup@localhost>\nSent: Monday, November 23, 2026 8:30 AM\n"
+        f"To: {to.display_name} <{to.addr_spec}>\nSubject: {original['Subject']}\n\n"
+        + str(original.get_body(("plain",)).get_content()),  # type: ignore[union-attr]
+        "iphone": f"Enviado desde mi iPhone\n\n> El 23 nov 2026, a las 8:30, IEP Follow-up <iep-followup@localhost> escribió:\n>\n{_quoted(original)}",
+    }[style]
+    message = EmailMessage(policy=SMTP)
+    message["From"] = sender or f"{to.display_name} <{to.addr_spec}>"
+    message["To"] = reply_to
+    message["Subject"] = subject or ("RE: " if style == "outlook" else "Re: ") + str(
+        original["Subject"]
+    )
+    message["Date"] = format_datetime(datetime(2026, 11, 24, 15, 0, tzinfo=UTC))
+    message["Message-ID"] = message_id or make_msgid(domain="mail.example.com")
+    message["In-Reply-To"] = original["Message-ID"]
+    message["References"] = original["Message-ID"]
+    message.set_content(f"{text}\n\n{quote}\n")
+    return message.as_bytes()
+
+
+def out_of_office(to_reply: str, sender: str, *, spanish: bool = False) -> bytes:
+    message = EmailMessage(policy=SMTP)
+    message["From"] = sender
+    message["To"] = to_reply
+    message["Subject"] = (
+        "Respuesta automática: ¿Cómo va todo?" if spanish else "Automatic reply: Quick check-in"
+    )
+    message["Auto-Submitted"] = "auto-replied"
+    message["Message-ID"] = make_msgid(domain="mail.example.com")
+    message.set_content("I am out of the office until Monday. A1 done")
+    return message.as_bytes()
