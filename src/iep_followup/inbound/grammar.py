@@ -190,8 +190,11 @@ class _Reader:
         pos = bullet.end() if bullet else 0
         refs, pos, unknown = self._refs_at(folded, where, line, pos)
         if unknown:
+            # Kept whole, as its own note, so the confirmation can quote it back.
             self.unknown.extend(unknown)
+            self._end_paragraph()
             self._general(line)
+            self._end_paragraph()
         elif refs:
             self._end_paragraph()
             self._read_with_refs(refs, folded, where, line, pos)
@@ -344,6 +347,8 @@ class _Reader:
             elif groups.get("a") is not None:
                 first, second = int(groups["a"]), int(groups["b"])
                 day, month = (first, second) if self.day_first else (second, first)
+                if month > 12 >= day:
+                    day, month = month, day  # "15/01" in English has only one reading
             else:
                 month, day = int(groups["m"]), int(groups["d"])
             return self._resolve(day, month, groups.get("y")), match.end()
@@ -366,6 +371,8 @@ class _Reader:
             raise _BadValueError from None
 
     def _apply(self, ref: str, part: _Part) -> None:
+        if not (part.has_command or part.note):
+            return
         current = self.items.get(ref, ItemCommands())
         status, percent = current.status, current.percent
         if part.status is not None:

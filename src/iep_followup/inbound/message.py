@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import html as html_lib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -17,16 +16,14 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import collapse_rfc2231_value, getaddresses, parsedate_to_datetime
 
-import lxml.html  # type: ignore[import-untyped]
-from inscriptis.css_profiles import CSS_PROFILES
-from inscriptis.html_engine import Inscriptis
-from inscriptis.model.config import ParserConfig
+from iep_followup.inbound.html import html_to_text
 
 _POLICY = email.policy.default
 _MAX_DEPTH = 30  # MIME nesting we follow; real mail stays under ten
 _HEADER_SCAN = 256 * 1024
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _IDS = re.compile(r"<([^<>\s]+)>")
+_MIME_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
 _LATIN1 = {"latin-1", "latin1", "iso-8859-1", "iso8859-1", "iso_8859-1", "l1", "cp819"}
 _ASCII = {"us-ascii", "ascii", "ansi_x3.4-1968", "646"}
 
@@ -70,12 +67,22 @@ def parse_message(raw: bytes, *, max_bytes: int = 5_000_000) -> ParsedMessage:
         problem = f"message is larger than the {max_bytes / 1_000_000:g} MB limit"
         return _parse_headers_only(data, problem)
     try:
-        msg = email.message_from_bytes(data, policy=_POLICY)
-        return _from_message(msg, len(data))
+        return _from_message(_parse(data), len(data))
     except RecursionError:
         return _parse_headers_only(data, "message parts are nested too deeply to read")
     except Exception as exc:  # the stdlib parser has many odd failure modes; stay total
         return _parse_headers_only(data, f"message could not be read ({type(exc).__name__})")
+
+
+def _parse(data: bytes) -> Message:
+    try:
+        return email.message_from_bytes(data, policy=_POLICY)
+    except RecursionError:
+        raise
+    except Exception:
+        # The parser itself reads Content-Type through the policy, which can raise on a
+        # malformed value; compat32 keeps raw strings, and every reader below copes.
+        return email.message_from_bytes(data, policy=email.policy.compat32)
 
 
 def _parse_headers_only(data: bytes, problem: str) -> ParsedMessage:
@@ -83,8 +90,7 @@ def _parse_headers_only(data: bytes, problem: str) -> ParsedMessage:
     ends = [i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0]
     head = head[: min(ends)] if ends else head
     try:
-        msg = email.message_from_bytes(head + b"\n\n", policy=_POLICY)
-        return replace(_headers(msg, len(data)), problem=problem)
+        return replace(_headers(_parse(head + b"\n\n"), len(data)), problem=problem)
     except Exception:  # even the header block is unreadable
         return ParsedMessage(raw_size=len(data), problem=problem)
 
@@ -146,7 +152,8 @@ def _raw(msg: Message, name: str) -> str | None:
 
 
 def _unfold(value: str) -> str:
-    return re.sub(r"\r?\n|\r", "", value)
+    """One line, with raw 8-bit bytes (which the parser keeps as surrogates) decoded."""
+    return _clean(re.sub(r"\r?\n|\r", "", value))
 
 
 def _decoded(msg: Message, name: str) -> str | None:
@@ -222,10 +229,13 @@ def _date(value: str | None) -> datetime | None:
 
 def _content_type(part: Message) -> str:
     try:
-        return part.get_content_type()
+        kind = part.get_content_type()
     except Exception:
         match = re.match(r"\s*([\w.+-]+/[\w.+-]+)", _raw(part, "content-type") or "")
-        return match.group(1).lower() if match else "text/plain"
+        kind = match.group(1) if match else ""
+    kind = kind.lower()
+    # What RFC 2045 says to assume for a type that is missing or unreadable.
+    return kind if _MIME_TYPE.fullmatch(kind) else "text/plain"
 
 
 def _param(part: Message, name: str, header: str = "content-type") -> str | None:
@@ -419,71 +429,3 @@ def _unflow(text: str, delsp: bool) -> str:
 
 def _quoted(text: str, depth: int) -> str:
     return f"{'>' * depth} {text}" if depth else text
-
-
-# -- HTML: remove what clients mark as quoted, then let inscriptis lay out the rest.
-
-# The strict profile does not indent nested divs, which would look like quoting.
-_CONFIG = ParserConfig(css=CSS_PROFILES["strict"], display_links=False, display_images=False)
-_QUOTE_CLASSES = (
-    "gmail_quote",
-    "gmail_quote_container",
-    "gmail_attr",
-    "yahoo_quoted",
-    "moz-cite-prefix",
-    "protonmail_quote",
-)
-_QUOTES_XPATH = " | ".join(
-    [
-        "//blockquote[@type='cite']",
-        *(
-            f"//*[contains(concat(' ', normalize-space(@class), ' '), ' {c} ')]"
-            for c in _QUOTE_CLASSES
-        ),
-    ]
-)
-# Outlook puts no quote container around the original: everything from its reply header
-# (or its "appendonsend" anchor) to the end of the document is the quoted message.
-_OUTLOOK_XPATH = (
-    "//*[contains(@id, 'appendonsend') or contains(@id, 'divRplyFwdMsg')]"
-    " | //div[contains(translate(@style, 'BORDERTOP', 'bordertop'), 'border-top')]"
-)
-
-
-def html_to_text(html: str) -> str:
-    """Plain text of an HTML body, without the quoted message below the reply."""
-    source = re.sub(r"^\s*<\?xml[^>]*\?>", "", _CONTROL.sub("", html))
-    if not source.strip():
-        return ""
-    try:
-        root = lxml.html.document_fromstring(source)
-        _cut_outlook_original(root)
-        for quote in root.xpath(_QUOTES_XPATH):
-            if quote.getparent() is not None:
-                quote.drop_tree()  # keeps the text that follows the quote (inline replies)
-        return str(Inscriptis(root, _CONFIG).get_text())
-    except Exception:  # lxml refuses some inputs; inscriptis recurses on very deep trees
-        return html_lib.unescape(re.sub(r"<[^>]*>", " ", source))
-
-
-def _cut_outlook_original(root: lxml.html.HtmlElement) -> None:
-    for start in root.xpath(_OUTLOOK_XPATH):
-        if "border-top" in (start.get("style") or "").lower():
-            head = " ".join(start.text_content().split()).lower()
-            if not head.startswith(("from:", "de:")):
-                continue
-        previous = start.getprevious()
-        _remove_from(previous if previous is not None and previous.tag == "hr" else start)
-        return
-
-
-def _remove_from(start: lxml.html.HtmlElement) -> None:
-    """Remove an element, its tail, and everything after it in document order."""
-    node = start
-    while (parent := node.getparent()) is not None and node.tag != "body":
-        for sibling in list(node.itersiblings()):
-            parent.remove(sibling)
-        node = parent
-    parent = start.getparent()
-    if parent is not None:
-        parent.remove(start)

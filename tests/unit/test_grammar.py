@@ -1,0 +1,235 @@
+"""The reply grammar, English and Spanish: one table of lines and what they mean."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from iep_followup.domain import ItemStatus
+from iep_followup.inbound.grammar import ItemCommands, ParsedReply, parse_commands
+
+TODAY = date(2026, 11, 23)
+REFS = ("A1", "A2", "A3")
+DONE = ItemCommands(ItemStatus.DONE, 100)
+
+
+def read(text: str, refs: tuple[str, ...] = REFS, language: str = "en") -> ParsedReply:
+    return parse_commands(text, refs, language=language, today=TODAY)
+
+
+@pytest.mark.parametrize(
+    ("line", "language", "expected"),
+    [
+        ("A1 done", "en", DONE),
+        ("a1 DONE.", "en", DONE),
+        ("A1: Done!", "en", DONE),
+        ("A1 - finished", "en", DONE),
+        ("a1) completed", "en", DONE),
+        ("A1 is complete", "en", DONE),
+        ("- A1 done", "en", DONE),
+        ("* A1 done", "en", DONE),
+        ("• A1 done", "en", DONE),
+        ("1. A1 done", "en", DONE),
+        ("  A1    done  ", "en", DONE),
+        ("[x] A1 done", "en", DONE),
+        ("A1 listo", "es", DONE),
+        ("A1 LISTA", "es", DONE),
+        ("A1 hecho", "es", DONE),
+        ("A1 terminado", "es", DONE),
+        ("A1 terminada", "es", DONE),
+        ("A1 completado", "es", DONE),
+        ("A1 está listo!", "es", DONE),
+        ("A1 ya terminé", "es", DONE),
+        ("A1 100%", "en", DONE),
+        ("A1 100% done", "en", DONE),
+        ("A2 50%", "en", ItemCommands(percent=50)),
+        ("A2 50 %", "en", ItemCommands(percent=50)),
+        ("A2 50 percent", "en", ItemCommands(percent=50)),
+        ("A2 at 50% done", "en", ItemCommands(percent=50)),
+        ("A2 about 60%", "en", ItemCommands(percent=60)),
+        ("A2 50 por ciento", "es", ItemCommands(percent=50)),
+        ("A2 al 0%", "es", ItemCommands(percent=0)),
+        (
+            "A3 blocked: waiting for the workbook",
+            "en",
+            ItemCommands(ItemStatus.BLOCKED, note="waiting for the workbook"),
+        ),
+        (
+            "A3 blocked - waiting for the workbook",
+            "en",
+            ItemCommands(ItemStatus.BLOCKED, note="waiting for the workbook"),
+        ),
+        ("A3 blocked", "en", ItemCommands(ItemStatus.BLOCKED)),
+        (
+            "A3 bloqueado: esperando el cuaderno",
+            "es",
+            ItemCommands(ItemStatus.BLOCKED, note="esperando el cuaderno"),
+        ),
+        ("A3 BLOQUEADA", "es", ItemCommands(ItemStatus.BLOCKED)),
+        ("A2 in progress", "en", ItemCommands(ItemStatus.IN_PROGRESS)),
+        ("A2 en progreso", "es", ItemCommands(ItemStatus.IN_PROGRESS)),
+        ("A2 en proceso", "es", ItemCommands(ItemStatus.IN_PROGRESS)),
+        ("A2 in progress, 30%", "en", ItemCommands(ItemStatus.IN_PROGRESS, 30)),
+        ("A1 new date 2027-01-15", "en", ItemCommands(due_on=date(2027, 1, 15))),
+        ("A1 new date: 2027/1/5", "en", ItemCommands(due_on=date(2027, 1, 5))),
+        ("A1 due Jan 15", "en", ItemCommands(due_on=date(2027, 1, 15))),
+        ("A1 due January 15th, 2028", "en", ItemCommands(due_on=date(2028, 1, 15))),
+        ("A1 due 1/15", "en", ItemCommands(due_on=date(2027, 1, 15))),
+        ("A1 due 12/18", "en", ItemCommands(due_on=date(2026, 12, 18))),
+        ("A1 new date 11/23", "en", ItemCommands(due_on=date(2026, 11, 23))),
+        ("A1 new date 11/22", "en", ItemCommands(due_on=date(2027, 11, 22))),
+        ("A1 new date 3/4/27", "en", ItemCommands(due_on=date(2027, 3, 4))),
+        ("A1 nueva fecha 3/4/27", "es", ItemCommands(due_on=date(2027, 4, 3))),
+        ("A1 nueva fecha 15/01/2027", "es", ItemCommands(due_on=date(2027, 1, 15))),
+        ("A1 nueva fecha 15 de enero", "es", ItemCommands(due_on=date(2027, 1, 15))),
+        ("A1 nueva fecha: 5 de febrero de 2027", "es", ItemCommands(due_on=date(2027, 2, 5))),
+        ("A1 nueva fecha viernes 15 de enero", "es", ItemCommands(due_on=date(2027, 1, 15))),
+        ("A1 nueva fecha 15 sept", "es", ItemCommands(due_on=date(2027, 9, 15))),
+        ("A1 new date 15/01/2027", "en", ItemCommands(due_on=date(2027, 1, 15))),
+        ("A1 nueva fecha 1/15/2027", "es", ItemCommands(due_on=date(2027, 1, 15))),
+        ("A1 new date Friday, Jan 8", "en", ItemCommands(due_on=date(2027, 1, 8))),
+        ("A1 new date feb 29", "en", ItemCommands(due_on=date(2028, 2, 29))),
+        (
+            "A2 50% new date 2027-02-01",
+            "en",
+            ItemCommands(percent=50, due_on=date(2027, 2, 1)),
+        ),
+        (
+            "A2 - 75%, new date 12/18/2026",
+            "en",
+            ItemCommands(percent=75, due_on=date(2026, 12, 18)),
+        ),
+        ("A1 done, she loved it", "en", ItemCommands(ItemStatus.DONE, 100, note="she loved it")),
+        ("A1 listo ✅", "es", DONE),
+        ("A1 we read every night", "en", ItemCommands(note="we read every night")),
+        ("A2 50% she likes the books", "en", ItemCommands(percent=50, note="she likes the books")),
+    ],
+)
+def test_line_means(line: str, language: str, expected: ItemCommands) -> None:
+    reply = read(line, language=language)
+    ref = next(r for r in REFS if r.lower() in line.lower())
+    assert reply.items == {ref: expected}
+    assert reply.not_understood == ()
+    assert reply.notes == ()
+
+
+def test_a_whole_reply_in_english() -> None:
+    reply = read("Hi Dana,\n\nA1 done\nA2 50%\nA3 blocked: waiting for the workbook\n\nThanks!")
+    assert reply.items == {
+        "A1": DONE,
+        "A2": ItemCommands(percent=50),
+        "A3": ItemCommands(ItemStatus.BLOCKED, note="waiting for the workbook"),
+    }
+    assert reply.notes == ("Hi Dana,", "Thanks!")
+
+
+def test_refs_are_keyed_as_the_request_wrote_them() -> None:
+    assert set(read("a1 done\nb2 50%", refs=("A1", "b2")).items) == {"A1", "b2"}
+
+
+def test_several_refs_on_one_line() -> None:
+    assert read("A1 done, A2 50%").items == {"A1": DONE, "A2": ItemCommands(percent=50)}
+    both = read("A1 y A3 listos", language="es")
+    assert both.items == {"A1": DONE, "A3": DONE}
+
+
+def test_later_lines_add_to_the_same_item() -> None:
+    reply = read("A3 blocked: no workbook\nA3 the teacher will send it Monday")
+    assert reply.items["A3"] == ItemCommands(
+        ItemStatus.BLOCKED, note="no workbook\nthe teacher will send it Monday"
+    )
+
+
+def test_a_later_status_replaces_done_and_its_hundred_percent() -> None:
+    assert read("A1 done\nA1 in progress").items["A1"] == ItemCommands(ItemStatus.IN_PROGRESS)
+
+
+def test_the_ref_is_optional_when_the_request_had_one_item() -> None:
+    reply = read("Done! She uses the grip every day.", refs=("A1",))
+    assert reply.items == {
+        "A1": ItemCommands(ItemStatus.DONE, 100, note="She uses the grip every day")
+    }
+    assert read("50%", refs=("A1",)).items == {"A1": ItemCommands(percent=50)}
+
+
+def test_free_text_on_a_one_item_request_is_a_general_note() -> None:
+    reply = read("Thanks for checking in", refs=("A1",))
+    assert reply.items == {}
+    assert reply.notes == ("Thanks for checking in",)
+
+
+def test_a_command_without_a_ref_is_kept_and_flagged_when_there_are_several_items() -> None:
+    reply = read("done")
+    assert reply.items == {}
+    assert reply.notes == ("done",)
+    assert reply.not_understood == ("done",)
+
+
+def test_an_unlisted_ref_is_a_flagged_general_note() -> None:
+    reply = read("A7 done\nA1 done")
+    assert reply.items == {"A1": DONE}
+    assert reply.notes == ("A7 done",)
+    assert reply.unknown_refs == ("A7",)
+
+
+@pytest.mark.parametrize(
+    ("line", "note"),
+    [
+        ("A2 150%", "150%"),
+        ("A1 new date next friday", "new date next friday"),
+        ("A1 new date 2027-02-30", "new date 2027-02-30"),
+        ("A1 nueva fecha 13/13/2027", "nueva fecha 13/13/2027"),
+        ("A1 not done yet", "not done yet"),
+        ("A1 no está listo", "no está listo"),
+        ("A1 almost done", "almost done"),
+        ("A1 done with the first book", "done with the first book"),
+        ("A1 done 50%", "done 50%"),
+    ],
+)
+def test_what_cannot_be_applied_is_kept_as_a_note_and_flagged(line: str, note: str) -> None:
+    reply = read(line, language="es" if "nueva" in line else "en")
+    ref = line.split(maxsplit=1)[0]
+    assert reply.items == {ref: ItemCommands(note=note)}
+    assert reply.not_understood == (line,)
+
+
+def test_a_valid_command_before_a_bad_one_still_counts() -> None:
+    reply = read("A2 50% new date someday")
+    assert reply.items == {"A2": ItemCommands(percent=50, note="new date someday")}
+    assert reply.not_understood == ("A2 50% new date someday",)
+
+
+def test_a_ref_alone_is_flagged() -> None:
+    reply = read("A1")
+    assert reply.items == {}
+    assert reply.not_understood == ("A1",)
+
+
+def test_free_text_mentioning_a_command_word_is_a_plain_note() -> None:
+    reply = read("We finished the first book and started the second.")
+    assert reply.items == {}
+    assert reply.notes == ("We finished the first book and started the second.",)
+    assert reply.not_understood == ()
+
+
+def test_general_note_paragraphs_are_kept_together() -> None:
+    reply = read("First line\nsecond line\n\nNew paragraph")
+    assert reply.notes == ("First line\nsecond line", "New paragraph")
+
+
+def test_empty_and_blank_replies_give_nothing() -> None:
+    assert read("") == ParsedReply()
+    assert read("\n \n\t\n") == ParsedReply()
+
+
+def test_no_refs_means_everything_is_a_note() -> None:
+    reply = read("A1 done", refs=())
+    assert reply.items == {}
+    assert reply.notes == ("A1 done",)
+
+
+def test_numbers_that_look_like_refs_do_not_swallow_notes() -> None:
+    reply = read("B12 vitamins help her focus")
+    assert reply.notes == ("B12 vitamins help her focus",)
+    assert reply.unknown_refs == ()
