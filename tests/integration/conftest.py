@@ -2,39 +2,58 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import require_service
-from tests.integration.dovecot import DOVECOT, Dovecot, is_installed
+from tests.integration.dovecot import DOVECOT, Dovecot, has_openssl, is_installed
 
 OAUTH_TOKEN = "ya29.test-access-token"
 
+MakeDovecot = Callable[..., Dovecot]
 
-def _run_dovecot(tmp_path: Path, oauth_token: str | None = None) -> Iterator[Dovecot]:
+
+@pytest.fixture
+def make_dovecot(tmp_path: Path) -> Iterator[MakeDovecot]:
+    """Starts Dovecot instances of our own on 127.0.0.1 (never the system service).
+
+    Options go to `Dovecot` (oauth_token, tls, extra_config); all are stopped afterwards.
+    """
     require_service(
-        is_installed(),
-        f"Dovecot is not installed at {DOVECOT} (apt-get install dovecot-imapd)",
+        is_installed(), f"Dovecot is not installed at {DOVECOT} (apt-get install dovecot-imapd)"
     )
-    workdir = tmp_path / "dovecot"
-    workdir.mkdir()
-    server = Dovecot(workdir, oauth_token=oauth_token)
-    try:
+    servers: list[Dovecot] = []
+
+    def make(**options: Any) -> Dovecot:
+        if options.get("tls"):
+            require_service(has_openssl(), "the openssl command is needed for a test certificate")
+        workdir = tmp_path / f"dovecot{len(servers)}"
+        workdir.mkdir()
+        server = Dovecot(workdir, **options)
+        servers.append(server)
         server.start()
-        yield server
-    finally:
+        return server
+
+    yield make
+    for server in servers:
         server.cleanup()
 
 
 @pytest.fixture
-def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
-    """A running Dovecot of our own on 127.0.0.1 (not the system service), stopped afterwards."""
-    yield from _run_dovecot(tmp_path)
+def dovecot(make_dovecot: MakeDovecot) -> Dovecot:
+    return make_dovecot()
 
 
 @pytest.fixture
-def dovecot_oauth(tmp_path: Path) -> Iterator[Dovecot]:
-    """The same, also accepting XOAUTH2 with the bearer token OAUTH_TOKEN."""
-    yield from _run_dovecot(tmp_path, OAUTH_TOKEN)
+def dovecot_oauth(make_dovecot: MakeDovecot) -> Dovecot:
+    """Also accepts XOAUTH2 with the bearer token OAUTH_TOKEN."""
+    return make_dovecot(oauth_token=OAUTH_TOKEN)
+
+
+@pytest.fixture
+def dovecot_tls(make_dovecot: MakeDovecot) -> Dovecot:
+    """Also serves IMAPS on `tls_port` with a self-signed certificate (`cert_path`)."""
+    return make_dovecot(tls=True)

@@ -30,10 +30,15 @@ USER = "alice"
 PASSWORD = "s3cr@t %pw"
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
+STOP_GRACE = 0.5
 
 
 def is_installed() -> bool:
     return DOVECOT.is_file() and os.access(DOVECOT, os.X_OK)
+
+
+def has_openssl() -> bool:
+    return shutil.which("openssl") is not None
 
 
 def free_port() -> int:
@@ -94,14 +99,21 @@ class Dovecot:
     """One Dovecot instance on 127.0.0.1; `start()` and `stop()` may be called repeatedly.
 
     With `oauth_token`, XOAUTH2 is enabled too and accepts exactly that bearer token;
+    with `tls`, IMAPS also listens on `tls_port` (needs the openssl command);
     `extra_config` is appended to the configuration as is.
     """
 
     def __init__(
-        self, workdir: Path, *, oauth_token: str | None = None, extra_config: str = ""
+        self,
+        workdir: Path,
+        *,
+        oauth_token: str | None = None,
+        tls: bool = False,
+        extra_config: str = "",
     ) -> None:
         self.workdir = workdir
         self.port = free_port()
+        self.tls_port = free_port() if tls else 0
         self.user = USER
         self.password = PASSWORD
         # Unix socket paths are limited to ~108 bytes and pytest's tmp_path can be long;
@@ -116,26 +128,17 @@ class Dovecot:
             os.chown(self.mail_home, uid, gid)
         self.log_path = workdir / "dovecot.log"
         self.config_path = workdir / "dovecot.conf"
+        self.cert_path = workdir / "cert.pem"
         passwd = workdir / "users"
         passwd.write_text(f"{self.user}:{{PLAIN}}{self.password}::::::\n", encoding="utf-8")
         self._introspection: TokenIntrospection | None = None
         mechanisms = "plain login"
-        oauth_passdb = ""
+        optional = ""
         if oauth_token is not None:
             self._introspection = TokenIntrospection(self.user, oauth_token)
-            oauth_conf = workdir / "oauth2.conf.ext"
-            oauth_conf.write_text(
-                "introspection_mode = post\n"
-                f"introspection_url = {self._introspection.url}\n"
-                "username_attribute = username\n"
-                "active_attribute = active\n"
-                "active_value = true\n",
-                encoding="utf-8",
-            )
             mechanisms += " xoauth2"
-            oauth_passdb = (
-                f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2\n  args = {oauth_conf}\n}}\n"
-            )
+            optional += self._oauth_passdb(self._introspection.url)
+        optional += self._tls_settings() if tls else "ssl = no\n"
         # Dovecot 2.3 wants each block on its own lines.
         self.config_path.write_text(
             f"""\
@@ -144,7 +147,6 @@ state_dir = {self.scratch / "state"}
 log_path = {self.log_path}
 protocols = imap
 listen = 127.0.0.1
-ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = {mechanisms}
 auth_failure_delay = 0
@@ -156,7 +158,7 @@ passdb {{
   mechanisms = plain login
   args = scheme=PLAIN username_format=%u {passwd}
 }}
-{oauth_passdb}userdb {{
+userdb {{
   driver = static
   args = uid={uid} gid={gid} home={self.mail_home}/%u
 }}
@@ -165,19 +167,51 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    port = {self.tls_port}
   }}
 }}
-{extra_config}
+{optional}{extra_config}
 """,
             encoding="utf-8",
         )
         self._process: subprocess.Popen[bytes] | None = None
 
-    def url(self, mailbox: str = "INBOX", query: str = "") -> str:
+    def _oauth_passdb(self, introspection_url: str) -> str:
+        oauth_conf = self.workdir / "oauth2.conf.ext"
+        oauth_conf.write_text(
+            "introspection_mode = post\n"
+            f"introspection_url = {introspection_url}\n"
+            "username_attribute = username\n"
+            "active_attribute = active\n"
+            "active_value = true\n",
+            encoding="utf-8",
+        )
+        return f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2\n  args = {oauth_conf}\n}}\n"
+
+    def _tls_settings(self) -> str:
+        """A self-signed certificate for 127.0.0.1 (clients trust `cert_path`)."""
+        key_path = self.workdir / "key.pem"
+        subprocess.run(
+            [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                "-keyout", str(key_path), "-out", str(self.cert_path),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )  # fmt: skip
+        return f"ssl = yes\nssl_cert = <{self.cert_path}\nssl_key = <{key_path}\n"
+
+    def url(self, mailbox: str = "INBOX", query: str = "", *, tls: bool = False) -> str:
         credentials = f"{quote(self.user, safe='')}:{quote(self.password, safe='')}"
+        where = (
+            f"imaps://{credentials}@127.0.0.1:{self.tls_port}"
+            if tls
+            else f"imap://{credentials}@127.0.0.1:{self.port}"
+        )
         suffix = f"?{query}" if query else ""
-        return f"imap://{credentials}@127.0.0.1:{self.port}/{mailbox}{suffix}"
+        return f"{where}/{mailbox}{suffix}"
 
     @property
     def running(self) -> bool:
@@ -215,8 +249,9 @@ service imap-login {{
     def stop(self) -> None:
         """Stop the server and every process it started, dropping all client connections.
 
-        Signalling only the master leaves running IMAP sessions alive (and the client
+        Signalling only the master leaves running IMAP sessions alive (and their clients
         connected), so the whole process group is signalled, as a crash or reboot would.
+        The master sometimes lingers for seconds over its children, hence the short grace.
         """
         process, self._process = self._process, None
         if process is None:
@@ -224,16 +259,18 @@ service imap-login {{
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=STOP_TIMEOUT)
+            process.wait(timeout=STOP_GRACE)
         except subprocess.TimeoutExpired:
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=STOP_TIMEOUT)
         deadline = time.monotonic() + STOP_TIMEOUT
-        while _group_alive(process.pid):
+        while _group_running(process.pid):
             if time.monotonic() > deadline:
+                raise RuntimeError(f"Dovecot processes in group {process.pid} would not exit")
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-                deadline = time.monotonic() + STOP_TIMEOUT
-            time.sleep(0.02)
+            time.sleep(0.01)
 
     def restart(self) -> None:
         self.stop()
@@ -313,12 +350,16 @@ service imap-login {{
             assert typ == "OK", data
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+def _group_running(pgid: int) -> bool:
+    """Whether a process of the group is still running (zombies, awaiting init, do not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if fields and fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
 
 
 def _quoted(mailbox: str) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import ssl
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Protocol
 
 import pytest
@@ -22,9 +22,8 @@ from iep_followup.inbound.imap import (
     PollResult,
     parse_imap_url,
 )
-from tests.conftest import require_service
-from tests.integration.conftest import OAUTH_TOKEN
-from tests.integration.dovecot import DOVECOT, Dovecot, is_installed
+from tests.integration.conftest import OAUTH_TOKEN, MakeDovecot
+from tests.integration.dovecot import Dovecot
 
 DONE = frozenset({"\\Seen", PROCESSED_KEYWORD})
 
@@ -292,29 +291,24 @@ async def test_handled_messages_move_to_the_processed_folder(
 
 
 @pytest.mark.dovecot
-async def test_without_move_handled_messages_are_copied_then_expunged(tmp_path: Path) -> None:
-    require_service(is_installed(), f"Dovecot is not installed at {DOVECOT}")
-    workdir = tmp_path / "dovecot-no-move"
-    workdir.mkdir()
+async def test_without_move_handled_messages_are_copied_then_expunged(
+    make_dovecot: MakeDovecot,
+) -> None:
     # Advertise no MOVE, as some older servers do; UIDPLUS lets us expunge just ours.
-    server = Dovecot(workdir, extra_config="imap_capability = IMAP4rev1 UIDPLUS")
-    try:
-        server.start()
-        uids = [server.append(message(n)) for n in (1, 2)]
-        # Someone else's deleted message must survive our expunge.
-        with server.client() as imap:
-            assert b"MOVE" not in imap.capability()[1][0].split()
-            imap.select("INBOX")
-            imap.uid("STORE", str(uids[1]), "+FLAGS", "(\\Deleted)")
-        handler = Recorder(True, False)
-        config = parse_imap_url(server.url(query="timeout=5&processed=Processed"))
-        async with ImapPoller(config, MemoryImapState()) as poller:
-            result = await poller.poll_once(handler)
-        assert (result.handled, result.failed) == (1, 1)
-        assert server.flags("INBOX") == {uids[1]: frozenset({"\\Deleted"})}
-        assert len(server.flags("Processed")) == 1
-    finally:
-        server.cleanup()
+    server = make_dovecot(extra_config="imap_capability = IMAP4rev1 UIDPLUS")
+    uids = [server.append(message(n)) for n in (1, 2)]
+    # Someone else's deleted message must survive our expunge.
+    with server.client() as imap:
+        assert b"MOVE" not in imap.capability()[1][0].split()
+        imap.select("INBOX")
+        imap.uid("STORE", str(uids[1]), "+FLAGS", "(\\Deleted)")
+    handler = Recorder(True, False)
+    config = parse_imap_url(server.url(query="timeout=5&processed=Processed"))
+    async with ImapPoller(config, MemoryImapState()) as poller:
+        result = await poller.poll_once(handler)
+    assert (result.handled, result.failed) == (1, 1)
+    assert server.flags("INBOX") == {uids[1]: frozenset({"\\Deleted"})}
+    assert len(server.flags("Processed")) == 1
 
 
 @pytest.mark.dovecot
@@ -492,3 +486,38 @@ async def test_a_cancelled_poll_drops_the_connection_and_close_still_works() -> 
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+@pytest.mark.dovecot
+async def test_imaps_works_with_a_trusted_certificate_and_survives_a_restart(
+    dovecot_tls: Dovecot,
+) -> None:
+    uid = dovecot_tls.append(message(1))
+    url = dovecot_tls.url(query="timeout=5", tls=True)
+    context = ssl.create_default_context(cafile=str(dovecot_tls.cert_path))
+    handler = Recorder()
+    async with ImapPoller(parse_imap_url(url), MemoryImapState(), ssl_context=context) as poller:
+        assert (await poller.poll_once(handler)).last_uid == uid
+        dovecot_tls.restart()
+        second = dovecot_tls.append(message(2))
+        # The first attempt notices the dropped TLS session and reconnects at once.
+        assert (await poller.poll_once(handler)).last_uid == second
+    assert handler.seen == [message(1), message(2)]
+
+
+@pytest.mark.dovecot
+async def test_an_untrusted_certificate_is_refused_without_hanging(dovecot_tls: Dovecot) -> None:
+    url = f"imaps://{dovecot_tls.user}:x@127.0.0.1:{dovecot_tls.tls_port}/INBOX?timeout=5"
+    started = time.monotonic()
+    async with ImapPoller(parse_imap_url(url), MemoryImapState()) as poller:
+        with pytest.raises(MailboxError, match="CERTIFICATE_VERIFY_FAILED"):
+            await poller.poll_once(Recorder())
+    assert time.monotonic() - started < 4
+
+
+@pytest.mark.dovecot
+async def test_plain_imap_to_the_tls_port_times_out(dovecot_tls: Dovecot) -> None:
+    url = f"imap://{dovecot_tls.user}:x@127.0.0.1:{dovecot_tls.tls_port}/INBOX?timeout=0.5"
+    async with ImapPoller(parse_imap_url(url), MemoryImapState()) as poller:
+        with pytest.raises(MailboxError, match="did not answer connect"):
+            await poller.poll_once(Recorder())
