@@ -35,6 +35,9 @@ class BalanceWarning:
     name: str
     role: Role
     message: str
+    open_items: int = 0
+    total_open: int = 0
+    share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,9 @@ def check_balance(
                     member.role,
                     f"{lead} holds {count} of {total_open} open items ({share:.0%}, more than "
                     f"{max_share:.0%}); share some with the rest of the team",
+                    count,
+                    total_open,
+                    share,
                 )
             )
     return BalanceReport(

@@ -19,6 +19,7 @@ import click
 
 from iep_followup.balance import BalanceReport, role_label
 from iep_followup.config import Settings, load_settings
+from iep_followup.digest import Period
 from iep_followup.domain import ItemStatus, UpdateInput, UpdateSource, parse_enum
 from iep_followup.errors import DatabaseError, IepFollowupError
 from iep_followup.meetingfile import load_meeting_file
@@ -292,6 +293,40 @@ def outbox_command(ctx: Context, failed: bool, as_json: bool) -> None:
         for m in rows
     ]
     _print_table(["ID", "KIND", "TO", "STATUS", "TRIES", "WHEN (UTC)", "LAST ERROR"], table)
+
+
+@cli.command()
+@now_option
+@click.option(
+    "--period",
+    type=click.Choice([p.value for p in Period]),
+    help="Default: IEP_FOLLOWUP_DIGEST_PERIOD.",
+)
+@click.option(
+    "--preview",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Write each digest's HTML and text to DIR and send nothing.",
+)
+@pass_context
+def digest(ctx: Context, now: str | None, period: str | None, preview: Path | None) -> None:
+    """Queue each case manager's digest for this period (once), or preview them."""
+    with ctx.tracker(now=now) as tracker:
+        run = tracker.digests(period=Period(period) if period else None, preview_dir=preview)
+    if preview is not None:
+        if not run.previews:
+            click.echo("No case manager has a digest to preview.")
+        for path in run.previews:
+            click.echo(f"Wrote {path}")
+    else:
+        click.echo(f"Queued {run.queued} digest(s); {run.already} already queued for this period.")
+    if run.quiet_skipped:
+        click.echo(
+            f"{run.quiet_skipped} all-quiet digest(s) skipped (IEP_FOLLOWUP_DIGEST_SKIP_QUIET)."
+        )
+    if run.failed:
+        click.echo(f"{run.failed} digest(s) failed (see the log with -v).", err=True)
+        sys.exit(1)
 
 
 @cli.command()

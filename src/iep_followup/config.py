@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     templates_dir: Path | None = Field(
         default=None, description="Your own email templates; any missing file falls back to ours."
     )
+    digest_period: Literal["week", "two-weeks", "month"] = Field(
+        default="week", description="How much time one case-manager digest covers."
+    )
+    digest_skip_quiet: bool = Field(default=False, description="Send no digest when nothing moved.")
     max_share: float = Field(
         default=0.4,
         gt=0,

@@ -7,10 +7,12 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from iep_followup.balance import BalanceReport, check_balance
 from iep_followup.config import Settings, load_settings, require_secret
+from iep_followup.digest import Period
 from iep_followup.domain import (
     ConcernInfo,
     ItemInfo,
@@ -30,6 +32,7 @@ from iep_followup.errors import DatabaseError, ValidationError
 from iep_followup.mail.transport import FileTransport, SmtpTransport, Transport, parse_smtp_url
 from iep_followup.planning import SendPolicy
 from iep_followup.services.delivery import DeliveryReport, RetryPolicy, deliver
+from iep_followup.services.digests import DigestRun, run_digests
 from iep_followup.services.ingest import Ingestor, IngestResult
 from iep_followup.services.outgoing import Mailer
 from iep_followup.services.requests import RequestRun, run_requests
@@ -192,6 +195,22 @@ class Tracker:
         """(name, email, reason) for everyone whose address the mail server refused."""
         with self.database.transaction() as session:
             return queries.failing_addresses(session)
+
+    def digests(
+        self, *, period: Period | None = None, preview_dir: Path | None = None
+    ) -> DigestRun:
+        """Queue each case manager's digest for the current period (once), or write previews to a folder."""
+        return run_digests(
+            self.database,
+            self.mailer,
+            now=self.now(),
+            period=period or Period(self.settings.digest_period),
+            policy=self.policy,
+            default_timezone=self.settings.timezone,
+            max_share=self.settings.max_share,
+            skip_quiet=self.settings.digest_skip_quiet,
+            preview_dir=preview_dir,
+        )
 
     # --- listening ----------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ class ItemView:
     service_minutes_per_week: int | None
     last_update_at: datetime | None = None
     last_update_note: str | None = None
+    closed_at: datetime | None = None
 
     def is_overdue(self, today: date) -> bool:
         return not self.status.is_closed and self.due_on < today

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
+from iep_followup.digest import Digest, Load
 from iep_followup.domain import Cadence, Role
 from iep_followup.mail.labels import terms_in
 from iep_followup.views import Contact, ItemDetail, Recipient
@@ -100,4 +102,79 @@ def summary_context(
         "team": [{"name": n, "role": r, "parts": titles} for n, _, r, titles in team],
         "contacts": contact_list([contact] if contact else [], recipient.email),
         "glossary": terms_in(*texts) if recipient_role.is_family else [],
+    }
+
+
+def digest_context(digest: Digest) -> dict[str, Any]:
+    """The digest as the templates show it: attention first, then students, load, momentum."""
+    widest = max((load.open_items for load in digest.load_by_person), default=0) or 1
+    change = None
+    if digest.previous_classroom_share is not None:
+        change = round((digest.classroom_share - digest.previous_classroom_share) * 100)
+    m = digest.momentum
+    return {
+        "recipient": {"name": digest.case_manager.name},
+        "period": {"start": digest.period_start, "last": digest.period_end - timedelta(days=1)},
+        "quiet": digest.quiet,
+        "attention": [dataclasses.asdict(a) for a in digest.attention],
+        "students": [
+            {
+                "name": s.name,
+                "strength": s.strength,
+                "rows": [
+                    {
+                        "title": i.title,
+                        "owner": i.owner_name,
+                        "role": i.owner_role,
+                        "due_on": i.due_on,
+                        "status": i.status,
+                        "percent": i.percent,
+                        "last_at": i.last_update_at,
+                        "overdue": i.is_overdue(digest.period_end) and not i.status.is_closed,
+                    }
+                    for i in s.items
+                ],
+                "updates": [
+                    {
+                        "at": u.at,
+                        "author": u.author,
+                        "title": next((i.title for i in s.items if i.id == u.item_id), ""),
+                        "status": u.status,
+                        "percent": u.percent,
+                        "due_on": u.due_on,
+                        "note": u.note,
+                    }
+                    for u in s.updates
+                ],
+                "notes": [{"author": author, "text": text} for author, text in s.notes],
+            }
+            for s in digest.students
+        ],
+        "load_people": [_bar(load, widest) for load in digest.load_by_person],
+        "load_roles": [
+            _bar(load, max((r.open_items for r in digest.load_by_role), default=1) or 1)
+            for load in digest.load_by_role
+        ],
+        "classroom_share": digest.classroom_share,
+        "classroom_change": change,
+        "momentum": {
+            "closed": m.closed,
+            "closed_previous": m.closed_previous,
+            "requests": m.requests,
+            "replies": m.replies,
+            "rate": m.response_rate,
+            "rate_previous": m.response_rate_previous,
+        },
+    }
+
+
+def _bar(load: Load, widest: int) -> dict[str, Any]:
+    return {
+        "label": load.label,
+        "role": load.role,
+        "open": load.open_items,
+        "share": load.share,
+        # Table-cell bars: a width in percent renders in every mail client, no images needed.
+        "width": round(100 * load.open_items / widest),
+        "blocks": "█" * load.open_items,
     }

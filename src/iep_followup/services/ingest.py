@@ -260,7 +260,10 @@ class Ingestor:
         row.kept_text, row.trimmed_away = trimmed.kept[:20_000], trimmed.removed[:100_000]
         if not trimmed.kept.strip():
             # Sent by mistake, or a client that put the text where we cannot see it: nothing to confirm.
-            row.outcome, row.reason = InboundOutcome.IGNORED, f"{row.reason}; no new text, only the quoted request"
+            row.outcome, row.reason = (
+                InboundOutcome.IGNORED,
+                f"{row.reason}; no new text, only the quoted request",
+            )
             return 0
         timezone = owner.timezone or self.default_timezone
         reply = parse_commands(
@@ -275,6 +278,7 @@ class Ingestor:
             reply = dataclasses.replace(
                 reply, items={refs[0][0]: ItemCommands(note="\n".join(reply.notes))}, notes=()
             )
+        row.notes = "\n".join((*reply.notes, *reply.not_understood))[:20_000]
         details = asking.item_details(session, list(by_ref.values()))
         done = _Applied()
         for ref, commands in reply.items.items():

@@ -257,6 +257,8 @@ class InboundMessage(SQLModel, table=True):
         sa_column=Column(LargeBinary, nullable=False)
     )  # kept so a held reply can be released
     kept_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # What the reply said that was about no single item: shown to the case manager.
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     trimmed_away: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     released_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
@@ -269,3 +271,18 @@ class ImapState(SQLModel, table=True):
     mailbox: str = Field(primary_key=True, max_length=300)
     uidvalidity: int = Field(sa_type=BigInteger)
     last_uid: int = Field(sa_type=BigInteger)
+
+
+class DigestRecord(SQLModel, table=True):
+    """What a sent digest showed, so the next one can say what changed since."""
+
+    __tablename__ = "digest_record"
+    __table_args__ = (
+        UniqueConstraint("person_id", "period_start", name="uq_digest_person_period"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(sa_column=_fk("person.id", index=False))
+    period_start: date
+    classroom_share: float
+    created_at: datetime = Field(sa_column=_utc())

@@ -68,6 +68,7 @@ def _item_view(row: Sequence[Any]) -> ItemView:
         service_minutes_per_week=item.service_minutes_per_week,
         last_update_at=last.created_at if last else None,
         last_update_note=last.note if last else None,
+        closed_at=item.closed_at,
     )
 
 
@@ -98,12 +99,17 @@ def item_views(
     student_id: int | None = None,
     owner_id: int | None = None,
     open_only: bool = False,
+    student_ids: Sequence[int] | None = None,
 ) -> list[ItemView]:
     query = _items_query()
+    if student_ids is not None:
+        query = query.where(col(ActionItem.student_id).in_(student_ids))
     if student_id is not None:
         query = query.where(col(ActionItem.student_id) == student_id)
     if owner_id is not None:
         query = query.where(col(ActionItem.owner_id) == owner_id)
+    if student_ids is not None:
+        query = query.where(col(ActionItem.student_id).in_(student_ids))
     if open_only:
         query = query.where(col(ActionItem.status).not_in([ItemStatus.DONE, ItemStatus.DROPPED]))
     return [_item_view(row) for row in session.execute(query).all()]

@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("person_id", sa.Integer(), nullable=True),
         sa.Column("raw", sa.LargeBinary(), nullable=False),
         sa.Column("kept_text", sa.Text(), nullable=False),
+        sa.Column("notes", sa.Text(), nullable=False),
         sa.Column("trimmed_away", sa.Text(), nullable=False),
         sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["person_id"], ["person.id"], ondelete="SET NULL"),

@@ -1,0 +1,374 @@
+"""What a case manager's digest says: pure, from plain data loaded elsewhere, with `now` passed in."""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from iep_followup.balance import WarningKind, check_balance
+from iep_followup.domain import ItemStatus, Role
+from iep_followup.planning import RequestState, SendPolicy, is_silent
+from iep_followup.views import ItemView, MemberView
+
+_ANCHOR = date(2024, 1, 1)  # a Monday: two-week periods count from it
+
+
+class Period(enum.StrEnum):
+    WEEK = "week"
+    TWO_WEEKS = "two-weeks"
+    MONTH = "month"
+
+
+def period_bounds(today: date, period: Period) -> tuple[date, date]:
+    """[start, end) of the period containing `today`."""
+    if period is Period.MONTH:
+        start = today.replace(day=1)
+        end = (start + timedelta(days=32)).replace(day=1)
+        return start, end
+    monday = today - timedelta(days=today.weekday())
+    if period is Period.WEEK:
+        return monday, monday + timedelta(days=7)
+    weeks = (monday - _ANCHOR).days // 7
+    start = monday - timedelta(days=7 * (weeks % 2))
+    return start, start + timedelta(days=14)
+
+
+def previous_period(start: date, period: Period) -> tuple[date, date]:
+    return period_bounds(start - timedelta(days=1), period)
+
+
+class AttentionKind(enum.StrEnum):
+    BLOCKED = "blocked"
+    OVERDUE = "overdue"
+    SILENT = "silent"
+    BOUNCING = "bouncing"
+    HELD = "held"
+    NO_RESPONSIBILITY = "no_responsibility"
+    OVERLOADED = "overloaded"
+
+
+@dataclass(frozen=True)
+class Attention:
+    """One thing that needs the case manager. The template words it in their language."""
+
+    kind: AttentionKind
+    student: str | None = None
+    who: str | None = None  # a person's name
+    role: Role | None = None
+    title: str | None = None  # the item
+    note: str | None = None  # the reason given, for a blocked item
+    due_on: date | None = None
+    count: int = 0  # check-ins missed in a row, or items held
+    total: int = 0
+    share: float = 0.0
+    email: str | None = None
+    reason: str | None = None
+    inbound_id: int | None = None
+
+
+@dataclass(frozen=True)
+class UpdateLine:
+    at: datetime
+    item_id: int
+    author: str | None
+    status: ItemStatus | None
+    percent: int | None
+    due_on: date | None
+    note: str | None
+    from_email: bool
+
+
+@dataclass(frozen=True)
+class HeldReply:
+    inbound_id: int
+    from_address: str | None
+    reason: str
+    student_ids: frozenset[int]
+
+
+@dataclass(frozen=True)
+class OwnerRequests:
+    """One owner's requests (newest first) that asked about this case manager's students."""
+
+    person_id: int
+    name: str
+    timezone: str
+    requests: tuple[RequestState, ...]
+
+
+@dataclass(frozen=True)
+class StudentInput:
+    student_id: int
+    external_id: str
+    name: str
+    strengths: tuple[str, ...]
+    members: tuple[MemberView, ...]
+    items: tuple[ItemView, ...]
+
+
+@dataclass(frozen=True)
+class DigestInputs:
+    case_manager: MemberView
+    timezone: str
+    students: tuple[StudentInput, ...]
+    updates: tuple[UpdateLine, ...]  # this period, for these students' items
+    requests: tuple[OwnerRequests, ...]
+    held: tuple[HeldReply, ...]
+    failing: tuple[tuple[str, str, str], ...]  # (name, email, reason) of team members
+    previous_classroom_share: float | None  # from the previous digest, if there was one
+    general_notes: tuple[tuple[int, str, str], ...] = ()  # (student id, author, text) from replies
+
+
+@dataclass(frozen=True)
+class StudentSection:
+    name: str
+    external_id: str
+    strength: str | None
+    items: tuple[ItemView, ...]
+    updates: tuple[UpdateLine, ...]
+    notes: tuple[tuple[str, str], ...]  # (author, text)
+
+
+@dataclass(frozen=True)
+class Load:
+    label: str
+    role: Role | None
+    open_items: int
+    share: float
+
+
+@dataclass(frozen=True)
+class Momentum:
+    closed: int
+    closed_previous: int
+    requests: int
+    replies: int
+    requests_previous: int
+    replies_previous: int
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.replies / self.requests if self.requests else None
+
+    @property
+    def response_rate_previous(self) -> float | None:
+        return self.replies_previous / self.requests_previous if self.requests_previous else None
+
+
+@dataclass(frozen=True)
+class Digest:
+    case_manager: MemberView
+    period_start: date
+    period_end: date  # exclusive
+    attention: tuple[Attention, ...]
+    students: tuple[StudentSection, ...]
+    load_by_person: tuple[Load, ...]
+    load_by_role: tuple[Load, ...]
+    classroom_share: float
+    previous_classroom_share: float | None
+    momentum: Momentum
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing needs attention and nothing moved."""
+        return (
+            not self.attention
+            and not any(s.updates or s.notes for s in self.students)
+            and not self.momentum.closed
+        )
+
+
+def compile_digest(
+    inputs: DigestInputs, *, now: datetime, period: Period, policy: SendPolicy, max_share: float
+) -> Digest:
+    today = now.astimezone(_zone(inputs.timezone)).date()
+    start, end = period_bounds(today, period)
+    prev_start, _ = previous_period(start, period)
+    attention: list[Attention] = []
+    names = {s.student_id: s.name for s in inputs.students}
+
+    for student in inputs.students:
+        for item in student.items:
+            if item.status is ItemStatus.BLOCKED:
+                attention.append(
+                    Attention(
+                        AttentionKind.BLOCKED,
+                        student.name,
+                        item.owner_name,
+                        item.owner_role,
+                        item.title,
+                        note=item.last_update_note,
+                    )
+                )
+            elif item.is_overdue(today):
+                attention.append(
+                    Attention(
+                        AttentionKind.OVERDUE,
+                        student.name,
+                        item.owner_name,
+                        item.owner_role,
+                        item.title,
+                        due_on=item.due_on,
+                    )
+                )
+        balance = check_balance(
+            student.external_id,
+            student.name,
+            student.members,
+            [(i.owner_email, i.status) for i in student.items],
+            max_share,
+        )
+        for warning in balance.warnings:
+            kind = (
+                AttentionKind.NO_RESPONSIBILITY
+                if warning.kind is WarningKind.NO_RESPONSIBILITY
+                else AttentionKind.OVERLOADED
+            )
+            attention.append(
+                Attention(
+                    kind,
+                    student.name,
+                    warning.name,
+                    warning.role,
+                    count=warning.open_items,
+                    total=warning.total_open,
+                    share=warning.share,
+                )
+            )
+
+    for owner in inputs.requests:
+        streak = silent_streak(owner, now, policy)
+        if streak:
+            attention.append(Attention(AttentionKind.SILENT, who=owner.name, count=streak))
+
+    for name, email, reason in inputs.failing:
+        attention.append(Attention(AttentionKind.BOUNCING, who=name, email=email, reason=reason))
+    for held in inputs.held:
+        students = ", ".join(sorted(names[s] for s in held.student_ids if s in names)) or None
+        attention.append(
+            Attention(
+                AttentionKind.HELD,
+                students,
+                email=held.from_address,
+                reason=held.reason,
+                inbound_id=held.inbound_id,
+            )
+        )
+    attention.sort(key=lambda a: list(AttentionKind).index(a.kind))
+
+    by_item = {item.id: s.student_id for s in inputs.students for item in s.items}
+    period_updates = [
+        u for u in inputs.updates if start <= u.at.astimezone(_zone(inputs.timezone)).date() < end
+    ]
+    sections = []
+    for student in inputs.students:
+        strengths = student.strengths
+        sections.append(
+            StudentSection(
+                name=student.name,
+                external_id=student.external_id,
+                strength=strengths[(start.toordinal() // 7) % len(strengths)]
+                if strengths
+                else None,
+                items=student.items,
+                updates=tuple(
+                    u for u in period_updates if by_item.get(u.item_id) == student.student_id
+                ),
+                notes=tuple(
+                    (author, text)
+                    for sid, author, text in inputs.general_notes
+                    if sid == student.student_id
+                ),
+            )
+        )
+
+    open_items = [i for s in inputs.students for i in s.items if not i.status.is_closed]
+    total = len(open_items)
+    per_person: Counter[tuple[str, Role]] = Counter(
+        (i.owner_name, i.owner_role) for i in open_items
+    )
+    for student in inputs.students:
+        for member in student.members:
+            per_person.setdefault((member.name, member.role), 0)
+    per_role: Counter[Role] = Counter(i.owner_role for i in open_items)
+    load_people = tuple(
+        Load(name, role, count, count / total if total else 0.0)
+        for (name, role), count in sorted(per_person.items(), key=lambda kv: (-kv[1], kv[0][0]))
+    )
+    load_roles = tuple(
+        Load(role.value, role, count, count / total if total else 0.0)
+        for role, count in sorted(per_role.items(), key=lambda kv: (-kv[1], kv[0].value))
+    )
+    classroom = per_role.get(Role.CLASSROOM_TEACHER, 0) / total if total else 0.0
+
+    momentum = _momentum(inputs, start, end, prev_start)
+    return Digest(
+        inputs.case_manager,
+        start,
+        end,
+        tuple(attention),
+        tuple(sections),
+        load_people,
+        load_roles,
+        classroom,
+        inputs.previous_classroom_share,
+        momentum,
+    )
+
+
+def silent_streak(owner: OwnerRequests, now: datetime, policy: SendPolicy) -> int:
+    """How many check-ins in a row went unanswered; 0 when there is nothing to worry about.
+
+    The newest request counts once it is settled (reminded, then unanswered through the
+    grace period). While it is still open, one missed check-in before it is not yet a pattern.
+    """
+    requests = list(owner.requests)
+    pending = (
+        bool(requests)
+        and requests[0].answered_at is None
+        and not is_silent(requests[0], now, owner.timezone, policy)
+    )
+    streak = 0
+    for request in requests[1:] if pending else requests:
+        if request.answered_at is not None:
+            break
+        streak += 1
+    return 0 if pending and streak < 2 else streak
+
+
+def _momentum(inputs: DigestInputs, start: date, end: date, prev_start: date) -> Momentum:
+    counts: defaultdict[str, int] = defaultdict(int)
+    zone = _zone(inputs.timezone)
+    for student in inputs.students:
+        for item in student.items:
+            if item.closed_at is None:
+                continue
+            day = item.closed_at.astimezone(zone).date()
+            if start <= day < end:
+                counts["closed_now"] += 1
+            elif prev_start <= day < start:
+                counts["closed_prev"] += 1
+    for owner in inputs.requests:
+        for request in owner.requests:
+            day = request.created_at.astimezone(zone).date()
+            which = "now" if start <= day < end else "prev" if prev_start <= day < start else None
+            if which is None:
+                continue
+            counts[f"requests_{which}"] += 1
+            if request.answered_at is not None:
+                counts[f"replies_{which}"] += 1
+    return Momentum(
+        counts["closed_now"],
+        counts["closed_prev"],
+        counts["requests_now"],
+        counts["replies_now"],
+        counts["requests_prev"],
+        counts["replies_prev"],
+    )
+
+
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)

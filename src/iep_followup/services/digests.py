@@ -1,0 +1,112 @@
+"""The case manager's digest: compile from the store, render, and queue (or write a preview)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from iep_followup.digest import Digest, Period, compile_digest, period_bounds, previous_period
+from iep_followup.errors import IepFollowupError
+from iep_followup.mail.contexts import digest_context
+from iep_followup.mailkinds import MailKind
+from iep_followup.planning import SendPolicy, local_now
+from iep_followup.services.outgoing import Mailer
+from iep_followup.store import digests, outbox
+from iep_followup.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DigestRun:
+    queued: int = 0
+    already: int = 0  # this period's digest was queued before
+    quiet_skipped: int = 0
+    failed: int = 0
+    previews: list[Path] = field(default_factory=list)
+
+
+def run_digests(
+    database: Database,
+    mailer: Mailer,
+    *,
+    now: datetime,
+    period: Period,
+    policy: SendPolicy,
+    default_timezone: str,
+    max_share: float,
+    skip_quiet: bool,
+    preview_dir: Path | None = None,
+) -> DigestRun:
+    """One digest per case manager for the period containing `now`; one transaction each."""
+    run = DigestRun()
+    with database.transaction() as session:
+        managers = digests.case_managers(session)
+    for manager, own_timezone in managers:
+        timezone = own_timezone or default_timezone
+        start, _ = period_bounds(local_now(now, timezone).date(), period)
+        since, _ = previous_period(start, period)
+        key = f"digest:{manager.person_id}:{start.isoformat()}"
+        try:
+            with database.transaction() as session:
+                if preview_dir is None and outbox.is_queued(session, key):
+                    run.already += 1
+                    continue
+                inputs = digests.digest_inputs(
+                    session, manager, timezone, period_start=start, since=since
+                )
+                digest = compile_digest(
+                    inputs, now=now, period=period, policy=policy, max_share=max_share
+                )
+                if digest.quiet and skip_quiet:
+                    run.quiet_skipped += 1
+                    continue
+                if preview_dir is not None:
+                    run.previews.extend(write_preview(mailer, digest, preview_dir))
+                    continue
+                composed = mailer.compose(
+                    MailKind.DIGEST,
+                    language=manager.language,
+                    to_name=manager.name,
+                    to_address=manager.email,
+                    context=digest_context(digest),
+                    now=now,
+                    # Replies to a digest reach our inbox with no key: held for a person, never applied.
+                    reply_to=mailer.reply_address_for_contact(None),
+                )
+                outbox.queue(
+                    session,
+                    kind=MailKind.DIGEST,
+                    idempotency_key=key,
+                    to_address=manager.email,
+                    message_id=composed.message_id,
+                    subject=composed.subject,
+                    body=composed.body,
+                    now=now,
+                    person_id=manager.person_id,
+                )
+                digests.record_digest(
+                    session, manager.person_id, start, digest.classroom_share, now
+                )
+                run.queued += 1
+        except (IepFollowupError, ValueError) as exc:
+            # One case manager's broken data must not stop everyone else's digest.
+            run.failed += 1
+            log.warning("digest for person %s not queued: %s", manager.person_id, exc)
+    return run
+
+
+def write_preview(mailer: Mailer, digest: Digest, folder: Path) -> list[Path]:
+    rendered = mailer.renderer.render(
+        MailKind.DIGEST, digest.case_manager.language, digest_context(digest)
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^a-z0-9]+", "-", digest.case_manager.email.lower()).strip("-")
+    html = folder / f"digest-{stem}-{digest.period_start.isoformat()}.html"
+    text = html.with_suffix(".txt")
+    html.write_text(rendered.html, encoding="utf-8")
+    text.write_text(f"Subject: {rendered.subject}\n\n{rendered.text}", encoding="utf-8")
+    return [html, text]

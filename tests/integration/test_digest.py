@@ -1,0 +1,314 @@
+"""The case manager's digest after a real cycle of requests and replies; privacy; bounded queries."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from iep_followup.digest import Period
+from iep_followup.domain import (
+    Cadence,
+    ConcernInfo,
+    ItemInfo,
+    MeetingRecord,
+    MemberInfo,
+    Role,
+    StrengthInfo,
+    StudentInfo,
+)
+from iep_followup.mail.transport import SmtpTransport, parse_smtp_url
+from iep_followup.mailkinds import InboundOutcome, MailKind
+from iep_followup.meetingfile import load_meeting_file
+from iep_followup.store import digests
+from iep_followup.tracker import Tracker
+from tests.conftest import EXAMPLE, Clock, make_member
+from tests.mailclient import reply
+from tests.smtp_server import SmtpServer
+
+MEETING = datetime(2026, 11, 16, 21, 0, tzinfo=UTC)
+TWO_WEEKS_ON = datetime(2026, 11, 30, 14, 30, tzinfo=UTC)
+FRIDAY = datetime(2026, 12, 4, 20, 0, tzinfo=UTC)  # 14:00 in Chicago
+
+
+def marco(**overrides: Any) -> MeetingRecord:
+    """A second student with another case manager; Karen (special education) serves both."""
+    lucia = load_meeting_file(EXAMPLE)
+    karen = next(m for m in lucia.members if m.role is Role.SPECIAL_EDUCATION_TEACHER)
+    values: dict[str, Any] = {
+        "student": StudentInfo("S-2026-0999", "Marco Díaz", "Lincoln Elementary", "3"),
+        "held_on": date(2026, 11, 16),
+        "kind": "annual_review",
+        "members": (
+            MemberInfo("Maria Lopez", "maria.lopez@lincoln.example.org", Role.CASE_MANAGER),
+            karen,
+            MemberInfo("Ana Díaz", "ana.diaz@example.com", Role.PARENT, language="es"),
+            MemberInfo("Sam Reed", "sam.reed@lincoln.example.org", Role.CLASSROOM_TEACHER),
+        ),
+        "strengths": (StrengthInfo("Marco loves to draw."),),
+        "concerns": (
+            ConcernInfo(
+                "reading",
+                "Marco reads below grade level.",
+                None,
+                (
+                    ItemInfo(
+                        "marco-reading", "Read with Marco each week", karen.email, date(2027, 3, 1)
+                    ),
+                    ItemInfo(
+                        "marco-books",
+                        "Read a picture book together each night",
+                        "ana.diaz@example.com",
+                        date(2027, 2, 1),
+                    ),
+                    ItemInfo(
+                        "marco-words",
+                        "Practice sight words in class",
+                        "sam.reed@lincoln.example.org",
+                        date(2027, 2, 1),
+                    ),
+                ),
+            ),
+        ),
+    }
+    values.update(overrides)
+    return MeetingRecord(**values)
+
+
+def _deliver(tracker: Tracker, server: SmtpServer) -> None:
+    asyncio.run(tracker.deliver(SmtpTransport(parse_smtp_url(server.url))))
+
+
+@pytest.fixture
+def cycle(make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer) -> Tracker:
+    """Two students, requests sent, replies in: done, a percentage, blocked, a wrong sender; one silent owner."""
+    clock.now = MEETING
+    tracker = make_tracker(smtp_url=smtp_server.url)
+    tracker.record_meeting(load_meeting_file(EXAMPLE))
+    tracker.record_meeting(marco())
+    _deliver(tracker, smtp_server)
+    clock.now = TWO_WEEKS_ON
+    tracker.request_updates()
+    _deliver(tracker, smtp_server)
+    requests = {
+        r.rcpt_tos[0]: r.message
+        for r in smtp_server.received
+        if r.message["X-IEP-Followup"] == MailKind.REQUEST.value
+    }
+    clock.now = TWO_WEEKS_ON + timedelta(hours=4)
+    karen = requests["karen.liu@lincoln.example.org"]
+    results = [
+        tracker.ingest(reply(karen, "A1 done\nA2 50%\nThanks for asking!")),
+        tracker.ingest(reply(requests["megan.torres@lincoln.example.org"], "50%", style="outlook")),
+        tracker.ingest(
+            reply(
+                requests["rosa.herrera@example.com"],
+                "bloqueado: no tenemos el cuaderno",
+                style="iphone",
+            )
+        ),
+        tracker.ingest(
+            reply(
+                requests["ana.diaz@example.com"],
+                "listo",
+                sender="Tía Carmen <carmen@home.example.com>",
+            )
+        ),
+        # Marco's teacher answers Lucía's mother's request by mistake: held, and he is told (without details).
+        tracker.ingest(
+            reply(
+                requests["rosa.herrera@example.com"], "done", sender="sam.reed@lincoln.example.org"
+            )
+        ),
+    ]
+    assert [r.outcome for r in results] == [InboundOutcome.APPLIED] * 3 + [InboundOutcome.HELD] * 2
+    # Sam never answers: a reminder three school days later, then silence.
+    clock.now = TWO_WEEKS_ON + timedelta(days=3)
+    assert (
+        tracker.request_updates().reminded == 2
+    )  # Sam, and Ana (her reply came from someone else)
+    _deliver(tracker, smtp_server)
+    clock.now = FRIDAY + timedelta(days=3)  # the next Monday: the reminder's grace period is over
+    return tracker
+
+
+def test_preview_writes_a_digest_a_person_can_read_at_a_glance(
+    cycle: Tracker, clock: Clock, tmp_path: Path
+) -> None:
+    clock.now = FRIDAY + timedelta(
+        days=4
+    )  # Tuesday: Sam's reminder went unanswered through its grace period
+    run = cycle.digests(period=Period.TWO_WEEKS, preview_dir=tmp_path / "out")
+    html_files = sorted(p for p in run.previews if p.suffix == ".html")
+    assert len(html_files) == 2  # one per case manager
+    assert cycle.outbox(failed_only=False) and not [
+        m for m in cycle.outbox() if m.kind is MailKind.DIGEST
+    ]
+    dana = next(p for p in html_files if "dana" in p.name).read_text(encoding="utf-8")
+    text = next(p for p in run.previews if "dana" in p.name and p.suffix == ".txt").read_text(
+        encoding="utf-8"
+    )
+    # Needs attention comes first, then the student, then the load, then momentum.
+    positions = [
+        text.index(h)
+        for h in (
+            "Needs your attention",
+            "== Lucía Herrera ==",
+            "How the load is spread",
+            "Momentum",
+        )
+    ]
+    assert positions == sorted(positions)
+    assert "is stuck" in text and "no tenemos el cuaderno" in text
+    assert "The team said:" in text
+    assert "50% done" in text  # Megan's update, quoted
+    assert "Rosa Herrera (parent)" in text
+    assert "has no part in the plan" in text
+    assert "<table" in dana and "Needs your attention" in dana
+    maria = next(p for p in run.previews if "maria" in p.name and p.suffix == ".txt").read_text(
+        encoding="utf-8"
+    )
+    assert "Sam Reed has not answered the last check-in" in maria
+    assert "waiting for you to check it" in maria and "inbox release" in maria
+    assert "Lucía" not in maria and "Marco" not in text
+
+
+def test_digest_is_queued_once_per_case_manager_per_period(
+    cycle: Tracker, clock: Clock, smtp_server: SmtpServer
+) -> None:
+    smtp_server.received.clear()
+    run = cycle.digests()
+    assert (run.queued, run.already) == (2, 0)
+    again = cycle.digests()
+    assert (again.queued, again.already) == (0, 2)
+    _deliver(cycle, smtp_server)
+    digests_sent = [r for r in smtp_server.received if r.message["X-IEP-Followup"] == "digest"]
+    assert sorted(r.rcpt_tos[0] for r in digests_sent) == [
+        "dana.whitfield@lincoln.example.org",
+        "maria.lopez@lincoln.example.org",
+    ]
+    for received in digests_sent:
+        assert received.message.get_content_type() == "multipart/alternative"
+    # Next week: a new period, and the classroom teachers' share is compared with this one.
+    clock.now += timedelta(days=7)
+    assert cycle.digests().queued == 2
+
+
+def test_all_quiet_sends_a_short_digest_or_none(
+    make_tracker: Callable[..., Tracker], clock: Clock, tmp_path: Path
+) -> None:
+    maria = MemberInfo("Maria Lopez", "maria.lopez@lincoln.example.org", Role.CASE_MANAGER)
+    plan = ConcernInfo(
+        "c",
+        "c",
+        None,
+        (ItemInfo("i", "Review the plan", maria.email, date(2027, 6, 1), Cadence.NONE),),
+    )
+    quiet_team = marco(concerns=(plan,), members=(maria,))
+    clock.now = MEETING
+    tracker = make_tracker()
+    tracker.record_meeting(quiet_team)
+    clock.now = FRIDAY
+    [html, text] = tracker.digests(preview_dir=tmp_path).previews
+    assert "All quiet" in text.read_text(encoding="utf-8")
+    skipping = make_tracker(digest_skip_quiet=True)
+    run = skipping.digests()
+    assert (run.queued, run.quiet_skipped) == (0, 1)
+
+
+def test_no_email_names_a_student_to_someone_outside_their_team(
+    cycle: Tracker, smtp_server: SmtpServer
+) -> None:
+    cycle.digests()
+    _deliver(cycle, smtp_server)
+    teams = {
+        "Lucía": {m.email for m in load_meeting_file(EXAMPLE).members},
+        "Marco": {m.email for m in marco().members},
+    }
+    kinds = set()
+    for received in smtp_server.received:
+        message: EmailMessage = received.message
+        kinds.add(message["X-IEP-Followup"])
+        recipient = received.rcpt_tos[0]
+        parts = [str(message["Subject"])] + [
+            str(p.get_content())
+            for p in message.walk()
+            if p.get_content_type() in ("text/plain", "text/html")
+        ]
+        for name, team in teams.items():
+            if recipient not in team:
+                assert all(name not in part for part in parts), (
+                    f"{name} named in {message['X-IEP-Followup']} to {recipient}"
+                )
+    assert kinds >= {"summary", "request", "reminder", "confirmation", "notice", "digest"}
+
+
+def test_building_a_digest_takes_the_same_queries_for_one_student_or_many(
+    make_tracker: Callable[..., Tracker], clock: Clock
+) -> None:
+    clock.now = MEETING
+    tracker = make_tracker()
+    base = marco()
+    tracker.record_meeting(base)
+    small = _count_queries(tracker, "maria.lopez@lincoln.example.org")
+    for n in range(6):
+        members = (
+            *base.members[:2],
+            make_member(f"Parent {n}", Role.PARENT, email=f"parent{n}@home.example.com"),
+            *base.members[3:],
+        )
+        concerns = tuple(
+            dataclasses.replace(
+                c,
+                items=tuple(
+                    dataclasses.replace(
+                        i,
+                        key=f"{i.key}-{n}",
+                        owner=i.owner if "ana" not in i.owner else f"parent{n}@home.example.com",
+                    )
+                    for i in c.items
+                ),
+            )
+            for c in base.concerns
+        )
+        tracker.record_meeting(
+            dataclasses.replace(
+                base,
+                student=StudentInfo(f"S-{n}", f"Student {n}"),
+                members=members,
+                concerns=concerns,
+            )
+        )
+    large = _count_queries(tracker, "maria.lopez@lincoln.example.org")
+    assert large == small <= 15
+
+
+def _count_queries(tracker: Tracker, email: str) -> int:
+    count = 0
+
+    def on_execute(*_args: object) -> None:
+        nonlocal count
+        count += 1
+
+    with tracker.database.transaction() as session:
+        [(manager, _tz)] = [m for m in digests.case_managers(session) if m[0].email == email]
+        event.listen(tracker.database.engine, "before_cursor_execute", on_execute)
+        try:
+            inputs = digests.digest_inputs(
+                session,
+                manager,
+                "America/Chicago",
+                period_start=date(2026, 11, 30),
+                since=date(2026, 11, 23),
+            )
+        finally:
+            event.remove(tracker.database.engine, "before_cursor_execute", on_execute)
+    assert inputs.students
+    return count
