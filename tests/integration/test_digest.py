@@ -216,7 +216,7 @@ def test_all_quiet_sends_a_short_digest_or_none(
     tracker = make_tracker()
     tracker.record_meeting(quiet_team)
     clock.now = FRIDAY
-    [html, text] = tracker.digests(preview_dir=tmp_path).previews
+    [_html, text] = tracker.digests(preview_dir=tmp_path).previews
     assert "All quiet" in text.read_text(encoding="utf-8")
     skipping = make_tracker(digest_skip_quiet=True)
     run = skipping.digests()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -43,9 +44,7 @@ def test_two_week_periods_tile_without_gaps() -> None:
         period_bounds(date(2026, 1, 1) + timedelta(days=n), Period.TWO_WEEKS) for n in range(120)
     }
     ordered = sorted(starts)
-    assert all(
-        end == next_start for (_, end), (next_start, _) in zip(ordered, ordered[1:], strict=False)
-    )
+    assert all(end == next_start for (_, end), (next_start, _) in itertools.pairwise(ordered))
     assert all((end - start).days == 14 and start.weekday() == 0 for start, end in ordered)
 
 
