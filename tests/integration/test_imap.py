@@ -521,3 +521,28 @@ async def test_plain_imap_to_the_tls_port_times_out(dovecot_tls: Dovecot) -> Non
     async with ImapPoller(parse_imap_url(url), MemoryImapState()) as poller:
         with pytest.raises(MailboxError, match="did not answer connect"):
             await poller.poll_once(Recorder())
+
+
+@pytest.mark.dovecot
+async def test_a_message_expunged_by_someone_else_mid_poll_is_skipped(
+    dovecot: Dovecot, make_poller: MakePoller
+) -> None:
+    uids = [dovecot.append(message(n)) for n in (1, 2, 3)]
+
+    def expunge_second() -> None:
+        with dovecot.client() as imap:
+            imap.select("INBOX")
+            imap.uid("STORE", str(uids[1]), "+FLAGS", "(\\Deleted)")
+            imap.expunge()
+
+    async def handle(raw: bytes) -> bool:
+        if raw == message(1):
+            await asyncio.to_thread(expunge_second)
+        seen.append(raw)
+        return True
+
+    seen: list[bytes] = []
+    result = await make_poller().poll_once(handle)
+
+    assert seen == [message(1), message(3)]
+    assert (result.fetched, result.handled, result.last_uid) == (2, 2, uids[2])

@@ -272,6 +272,8 @@ class ImapPoller:
         self._token_provider = token_provider
         self._ssl_context = ssl_context
         self._conn: _Connection | None = None
+        # One poll at a time: the session and the stored UID are not safe to share.
+        self._lock = asyncio.Lock()
         # Handled messages whose flag/move did not reach the server: retried next poll.
         self._unmarked: tuple[int, set[int]] | None = None
 
@@ -282,6 +284,10 @@ class ImapPoller:
         await self.close()
 
     async def poll_once(self, handle: InboundHandler) -> PollResult:
+        async with self._lock:
+            return await self._poll(handle)
+
+    async def _poll(self, handle: InboundHandler) -> PollResult:
         conn, uidvalidity = await self._select()
         mailbox = self.config.mailbox
         saved = self._state.load(mailbox)
@@ -302,6 +308,7 @@ class ImapPoller:
             raw = await self._fetch(conn, uid)
             if raw is None:
                 # Expunged by someone else between SEARCH and FETCH: nothing to hand over.
+                log.warning("UID %d of %s vanished before it was fetched; skipped", uid, mailbox)
                 last_uid = uid
                 self._state.save(mailbox, uidvalidity, last_uid)
                 continue
@@ -323,6 +330,10 @@ class ImapPoller:
         return PollResult(fetched, handled, failed, uidvalidity, last_uid)
 
     async def close(self) -> None:
+        async with self._lock:
+            await self._close()
+
+    async def _close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is None:
             return
