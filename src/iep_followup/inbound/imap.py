@@ -48,6 +48,8 @@ logging.getLogger("aioimaplib.aioimaplib").addFilter(_DropTraffic())
 
 @dataclass(frozen=True)
 class ImapConfig:
+    """Where and how to poll; usually from `parse_imap_url`. The password stays out of repr."""
+
     host: str
     user: str
     password: str = field(repr=False)
@@ -68,6 +70,8 @@ class ImapConfig:
 
 @dataclass(frozen=True)
 class PollResult:
+    """One poll: `failed` is 0 or 1, since a poll stops at the first message not handled."""
+
     fetched: int
     handled: int
     failed: int
