@@ -81,8 +81,13 @@ _DATES = (
 
 _DONE = re.compile(
     r"(?:all done|done|finished|completed?|listos?|listas?|hech[oa]s?|terminad[oa]s?|termine"
-    r"|terminamos|completad[oa]s?|complet[oa]|finalizad[oa]s?|acabad[oa]s?|acabe|acabamos)"
-    r"(?![a-z0-9])"
+    r"|terminamos|completad[oa]s?|complet[oa]|finalizad[oa]s?|acabad[oa]s?|acabe|acabamos"
+    r"|[✓✔✅☑])(?![a-z0-9])"
+)
+# Words that may follow a status without making it a sentence: "done yesterday", "listo hoy".
+_AFTER_STATUS = re.compile(
+    r"(?:on|el|since|desde|yesterday|today|tonight|ayer|hoy|this|last|esta|la semana|already"
+    r"|ya|finally|por fin|now|ahora|thanks|gracias)(?![a-z0-9])"
 )
 _IN_PROGRESS = re.compile(
     r"(?:in[ -]progress|ongoing|working on it|started|en progreso|en proceso|en curso"
@@ -332,7 +337,16 @@ class _Reader:
         if not rest or not rest[0].isalnum():
             return True
         here = len(folded) - len(rest)
-        patterns = (_PERCENT, _DONE, _IN_PROGRESS, _BLOCKED, _NEW_DATE, _DUE, _REF_SHAPE)
+        patterns = (
+            _AFTER_STATUS,
+            _PERCENT,
+            _DONE,
+            _IN_PROGRESS,
+            _BLOCKED,
+            _NEW_DATE,
+            _DUE,
+            _REF_SHAPE,
+        )
         return any(p.match(folded, here) for p in patterns)
 
     def _date_at(self, folded: str, pos: int) -> tuple[date, int] | None:
