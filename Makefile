@@ -11,12 +11,9 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-## run: import the example meeting into ./demo and show its status and balance
+## run: the demo: the whole loop (meeting, requests, replies, digest) in ./demo, no set-up needed
 run: $(BIN)/.installed
-	mkdir -p demo
-	cd demo && ../$(BIN)/iep-followup init
-	cd demo && ../$(BIN)/iep-followup import ../examples/lucia-annual-review.yaml
-	cd demo && ../$(BIN)/iep-followup status
+	$(BIN)/iep-followup demo --dir demo
 
 ## test: lint, type-check and run the whole test suite
 test: lint typecheck

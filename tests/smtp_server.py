@@ -6,6 +6,7 @@ same port, so delivery is tested against the real protocol, not a mock.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -36,18 +37,21 @@ class RecordingHandler:
     refuse: dict[str, str] = field(default_factory=dict)  # recipient -> "550 5.1.1 ..." at RCPT
     defer_next: int = 0  # answer 451 to this many DATA commands
     defer_every: int = 0  # answer 451 to every n-th DATA command (0: never)
+    delay: float = 0.0  # seconds to wait before answering DATA (a slow server)
     _count: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_RCPT(
+    async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
-    ) -> str:  # noqa: N802
+    ) -> str:
         if address.lower() in self.refuse:
             return self.refuse[address.lower()]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self._lock:
             self._count += 1
             if self.defer_next > 0:

@@ -7,6 +7,7 @@ import dataclasses
 import enum
 import json
 import logging
+import secrets
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -101,6 +102,13 @@ def init(ctx: Context) -> None:
         click.echo(f"Database ready at {target} (applied {', '.join(applied)}).")
     else:
         click.echo(f"Database at {target} is already up to date.")
+    if ctx.settings.secret_key is None and ctx.env_file is not None:
+        # The daemon refuses to run without a signing secret: make one, once, where settings live.
+        with ctx.env_file.open("a", encoding="utf-8") as env:
+            env.write(f"IEP_FOLLOWUP_SECRET_KEY={secrets.token_urlsafe(32)}\n")
+        click.echo(
+            f"Wrote a new IEP_FOLLOWUP_SECRET_KEY to {ctx.env_file} (keep it secret; changing it voids open reply keys)."
+        )
 
 
 @cli.command("import")
@@ -394,6 +402,81 @@ def inbox_release(ctx: Context, inbound_id: int, now: str | None) -> None:
     click.echo(
         f"Released message {inbound_id}: {result.applied} update(s) recorded; a confirmation is queued."
     )
+
+
+@cli.command("poll-inbox")
+@now_option
+@pass_context
+def poll_inbox(ctx: Context, now: str | None) -> None:
+    """Read new replies from the IMAP mailbox once (what the daemon does every 90 seconds)."""
+    from iep_followup.daemon import Daemon
+
+    with ctx.tracker(now=now) as tracker:
+        if ctx.settings.imap_url is None:
+            raise click.UsageError("IEP_FOLLOWUP_IMAP_URL is not set")
+        daemon = Daemon(tracker, ())
+        click.echo(asyncio.run(daemon.poll_once()))
+
+
+@cli.command()
+@pass_context
+def check(ctx: Context) -> None:
+    """Check the set-up: settings, database, schedule, SMTP and IMAP logins. Exit 1 if anything fails."""
+    from iep_followup.daemon import imap_login, load_jobs
+    from iep_followup.services.health import run_checks
+
+    with ctx.tracker(migrated=False) as tracker:
+        checks = asyncio.run(
+            run_checks(
+                ctx.settings,
+                tracker.database,
+                lambda: load_jobs(ctx.settings.jobs_file),
+                imap_login(tracker) if ctx.settings.imap_url is not None else None,
+            )
+        )
+    for item in checks:
+        click.echo(f"{'ok  ' if item.ok else 'FAIL'}  {item.name}: {item.detail}")
+    if not all(item.ok for item in checks):
+        sys.exit(1)
+
+
+@cli.command()
+@pass_context
+def run(ctx: Context) -> None:
+    """Run the daemon: deliver, ask, listen and report on schedule (jobs/schedule.toml) until SIGTERM."""
+    from iep_followup.daemon import Daemon, load_jobs
+
+    _log_to_stderr(logging.DEBUG if ctx.verbose else logging.INFO)
+    jobs = load_jobs(ctx.settings.jobs_file)
+    tracker = ctx.tracker(migrated=False)
+    tracker.preflight()
+    sys.exit(asyncio.run(Daemon(tracker, jobs).run()))
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo"),
+    show_default=True,
+    help="Where the demo keeps its database, emails and digest (emptied first).",
+)
+def demo(folder: Path) -> None:
+    """Show the whole loop on this machine, with no set-up: meeting, requests, replies, digest."""
+    from iep_followup.demo import run_demo
+
+    sys.exit(asyncio.run(run_demo(folder, echo=click.echo)))
+
+
+def _log_to_stderr(level: int) -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Our own job lines say what happened; the libraries' per-run chatter would drown them.
+    for noisy in ("apscheduler", "alembic", "mail.log", "aioimaplib"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
 # --- output helpers ---------------------------------------------------------------

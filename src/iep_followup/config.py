@@ -89,6 +89,16 @@ class Settings(BaseSettings):
         default="week", description="How much time one case-manager digest covers."
     )
     digest_skip_quiet: bool = Field(default=False, description="Send no digest when nothing moved.")
+    jobs_file: Path | None = Field(default=None, description="Your own copy of jobs/schedule.toml.")
+    smtp_receiver: str | None = Field(
+        default=None, description="host:port where the daemon's own SMTP server accepts replies."
+    )
+    imap_oauth_token: SecretStr | None = Field(
+        default=None, description="An XOAUTH2 access token for the mailbox."
+    )
+    imap_oauth_token_command: str | None = Field(
+        default=None, description="A command that prints a fresh XOAUTH2 access token."
+    )
     max_share: float = Field(
         default=0.4,
         gt=0,

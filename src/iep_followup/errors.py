@@ -55,7 +55,7 @@ class DeliveryError(IepFollowupError):
         super().__init__(message)
 
 
-class TransportUnavailable(DeliveryError):
+class TransportUnavailableError(DeliveryError):
     """The mail server (or mail folder) cannot be reached at all: every message waits."""
 
     def __init__(self, message: str) -> None:

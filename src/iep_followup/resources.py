@@ -20,3 +20,7 @@ def templates_dir() -> Path:
 
 def jobs_dir() -> Path:
     return _shipped("jobs")
+
+
+def examples_dir() -> Path:
+    return _shipped("examples")

@@ -169,6 +169,14 @@ class Tracker:
             dry_run=dry_run,
         )
 
+    def preflight(self) -> None:
+        """Refuse to start a daemon on a missing secret or an unsafe or broken setting (one clear error)."""
+        require_secret(self.settings)
+        if self.settings.smtp_url is not None:
+            parse_smtp_url(self.settings.smtp_url.get_secret_value())
+        self.policy  # noqa: B018  (reads the school calendar)
+        self.mailer  # noqa: B018  (checks the addresses and the templates folder)
+
     def transport(self) -> Transport:
         """SMTP when IEP_FOLLOWUP_SMTP_URL is set, otherwise .eml files in IEP_FOLLOWUP_MAIL_DIR."""
         if self.settings.smtp_url is not None:
@@ -176,15 +184,20 @@ class Tracker:
         return FileTransport(self.settings.mail_dir)
 
     async def deliver(
-        self, transport: Transport | None = None, *, policy: RetryPolicy | None = None
+        self,
+        transport: Transport | None = None,
+        *,
+        policy: RetryPolicy | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> DeliveryReport:
-        """Send what the outbox holds and is due."""
+        """Send what the outbox holds and is due (until `should_stop` says so, between messages)."""
         return await deliver(
             self.database,
             transport or self.transport(),
             envelope_sender=self.mailer.sender.addr_spec,
             clock=self.now,
             policy=policy,
+            should_stop=should_stop,
         )
 
     def outbox(self, *, failed_only: bool = False) -> list[OutboxView]:

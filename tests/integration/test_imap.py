@@ -546,3 +546,14 @@ async def test_a_message_expunged_by_someone_else_mid_poll_is_skipped(
 
     assert seen == [message(1), message(3)]
     assert (result.fetched, result.handled, result.last_uid) == (2, 2, uids[2])
+
+
+async def test_check_logs_in_and_touches_nothing(dovecot: Dovecot) -> None:
+
+    state = MemoryImapState()
+    poller = ImapPoller(parse_imap_url(dovecot.url()), state)
+    try:
+        assert "logged in, mailbox open" in await poller.check()
+    finally:
+        await poller.close()
+    assert state.saved == {}

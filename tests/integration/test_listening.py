@@ -9,6 +9,7 @@ from email.message import EmailMessage
 
 import pytest
 
+from iep_followup.daemon import Daemon
 from iep_followup.domain import ItemStatus
 from iep_followup.errors import ValidationError
 from iep_followup.mail.transport import SmtpTransport, parse_smtp_url
@@ -16,6 +17,7 @@ from iep_followup.mailkinds import InboundOutcome, MailKind
 from iep_followup.meetingfile import load_meeting_file
 from iep_followup.tracker import Tracker
 from tests.conftest import EXAMPLE, Clock
+from tests.integration.dovecot import Dovecot
 from tests.mailclient import out_of_office, reply
 from tests.smtp_server import SmtpServer
 
@@ -41,7 +43,7 @@ def asked(
     _deliver(tracker, smtp_server)
     smtp_server.received.clear()
     clock.now = TWO_WEEKS_ON
-    assert tracker.request_updates().asked == 3
+    assert tracker.request_updates().asked == 4
     _deliver(tracker, smtp_server)
     requests = {r.rcpt_tos[0].split(".")[0]: r.message for r in smtp_server.received}
     smtp_server.received.clear()
@@ -222,3 +224,38 @@ def test_a_reply_with_nothing_new_is_recorded_but_changes_nothing(
     assert "no new text" in result.reason
     assert _confirmations(tracker) == []
     assert _item(tracker, "karen") == (ItemStatus.OPEN, 0)
+
+
+async def test_replies_in_the_school_mailbox_are_ingested_once_by_the_daemon(
+    make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer, dovecot: Dovecot
+) -> None:
+    """IMAP end to end: Dovecot holds the replies; the daemon's poll job records them, then flags them."""
+    clock.now = MEETING
+    tracker = make_tracker(smtp_url=smtp_server.url, imap_url=dovecot.url())
+    tracker.record_meeting(load_meeting_file(EXAMPLE))
+    clock.now = TWO_WEEKS_ON
+    tracker.request_updates()
+    await tracker.deliver(SmtpTransport(parse_smtp_url(smtp_server.url)))
+    requests = {
+        r.rcpt_tos[0].split(".")[0]: r.message
+        for r in smtp_server.received
+        if r.message["X-IEP-Followup"] == "request"
+    }
+    clock.now = REPLY_TIME
+    dovecot.append(reply(requests["megan"], "60%", style="outlook"))
+    dovecot.append(reply(requests["rosa"], "listo", style="gmail_es"))
+    dovecot.append(
+        out_of_office(
+            requests["karen"]["Reply-To"].addresses[0].addr_spec, "karen.liu@lincoln.example.org"
+        )
+    )
+    daemon = Daemon(tracker, ())
+    assert await daemon.poll_once() == "fetched 3, recorded 3, failed 0"
+    assert _item(tracker, "megan") == (ItemStatus.IN_PROGRESS, 60)
+    assert _item(tracker, "rosa") == (ItemStatus.DONE, 100)
+    assert all("\\Seen" in flags for flags in dovecot.flags().values())
+    again = Daemon(tracker, ())
+    assert (
+        await again.poll_once() == "fetched 0, recorded 0, failed 0"
+    )  # resumed by UID from the database
+    assert sorted(m.outcome.value for m in tracker.inbox()) == ["applied", "applied", "ignored"]

@@ -70,7 +70,10 @@ def test_bad_date_names_line_and_field(bad: str) -> None:
 
 
 def test_misspelled_field_is_not_silently_ignored() -> None:
-    text = TEXT.replace("check_in: every_two_weeks", "checkin: every_two_weeks")
+    text = TEXT.replace(
+        "check_in: every_two_weeks\n        minutes_per_week",
+        "checkin: every_two_weeks\n        minutes_per_week",
+    )
     error = _error(text)
     assert (error.line, error.field) == (
         _line_of("checkin:", text),

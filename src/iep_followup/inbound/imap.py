@@ -333,6 +333,12 @@ class ImapPoller:
             await self._mark(conn, uidvalidity, uid)
         return PollResult(fetched, handled, failed, uidvalidity, last_uid)
 
+    async def check(self) -> str:
+        """Log in and open the mailbox without touching a message (for `iep-followup check`)."""
+        async with self._lock:
+            _conn, uidvalidity = await self._select()
+        return f"{self.config.address}: logged in, mailbox open (UIDVALIDITY {uidvalidity})"
+
     async def close(self) -> None:
         async with self._lock:
             await self._close()

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
-from iep_followup.errors import ConfigError, DeliveryError, TransportUnavailable
+from iep_followup.errors import ConfigError, DeliveryError, TransportUnavailableError
 
 
 class Transport(Protocol):
@@ -176,7 +176,7 @@ class FileTransport:
             partial.write_bytes(message)
             partial.replace(target)  # a reader never sees half a message
         except OSError as exc:
-            raise TransportUnavailable(f"cannot write {target}: {exc.strerror}") from None
+            raise TransportUnavailableError(f"cannot write {target}: {exc.strerror}") from None
 
 
 def _is_loopback(host: str) -> bool:

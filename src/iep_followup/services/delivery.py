@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from iep_followup.errors import DeliveryError, TransportUnavailable
+from iep_followup.errors import DeliveryError, TransportUnavailableError
 from iep_followup.mail.transport import Transport
 from iep_followup.store import outbox
 from iep_followup.store.db import Database
@@ -67,7 +67,7 @@ async def deliver(
                     await transport.send(
                         envelope_sender, message.to_address, message.body, message.message_id
                     )
-                except TransportUnavailable as exc:
+                except TransportUnavailableError as exc:
                     # Nothing will get through now: put this batch back with backoff and stop.
                     report.error = str(exc)
                     for waiting in claimed[position:]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import DatabaseError as SADatabaseError
@@ -125,6 +126,35 @@ class Database:
                 else f"at revision {current}, this version needs {head}"
             )
             raise DatabaseError(f"the database is {state}: run `iep-followup init`")
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """Run a block in one process at a time across daemons; yields False when another holds it.
+
+        PostgreSQL: a transaction-scoped advisory lock, released by commit, rollback or a
+        dropped connection. SQLite: only one daemon runs at all (see the daemon's lock file).
+        """
+        if self.dialect != "postgresql":
+            yield True
+            return
+        key = int.from_bytes(
+            hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
+        )
+        try:
+            with self.engine.connect() as connection, connection.begin():
+                got = connection.execute(
+                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}
+                ).scalar()
+                yield bool(got)
+        except OperationalError as exc:
+            raise DatabaseError(_describe(exc, self.url)) from exc
+
+    def sqlite_path(self) -> Path | None:
+        """The database file, for a SQLite URL (None in memory or on another backend)."""
+        url = self.engine.url
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return None
+        return Path(url.database).resolve()
 
     def dispose(self) -> None:
         self.engine.dispose()

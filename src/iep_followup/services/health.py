@@ -1,0 +1,93 @@
+"""`iep-followup check`: each part of the set-up, ok or what to fix."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aiosmtplib
+
+from iep_followup.config import Settings, require_secret
+from iep_followup.errors import IepFollowupError
+from iep_followup.mail.transport import parse_smtp_url
+from iep_followup.schedule import JobSpec
+from iep_followup.services.setup import send_policy
+from iep_followup.store.db import Database
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+async def run_checks(
+    settings: Settings,
+    database: Database,
+    load_jobs: Callable[[], tuple[JobSpec, ...]],
+    imap_login: Callable[[], Awaitable[str]] | None,
+) -> list[Check]:
+    checks = [
+        _try("secret key", lambda: (require_secret(settings), "set")[1]),
+        _try("database", lambda: _database(database)),
+        _try("schedule", lambda: f"{len(load_jobs())} jobs"),
+        _try(
+            "school calendar", lambda: f"{len(send_policy(settings).calendar.closed)} days closed"
+        ),
+    ]
+    if settings.smtp_url is None:
+        checks.append(
+            Check("outgoing mail", True, f"no SMTP server set: .eml files in {settings.mail_dir}/")
+        )
+    else:
+        checks.append(await _smtp(settings.smtp_url.get_secret_value()))
+    if imap_login is None:
+        checks.append(Check("incoming mail (IMAP)", True, "not configured"))
+    else:
+        try:
+            checks.append(Check("incoming mail (IMAP)", True, await imap_login()))
+        except IepFollowupError as exc:
+            checks.append(Check("incoming mail (IMAP)", False, str(exc)))
+    return checks
+
+
+def _try(name: str, probe: Callable[[], str]) -> Check:
+    try:
+        return Check(name, True, probe())
+    except IepFollowupError as exc:
+        return Check(name, False, str(exc))
+
+
+def _database(database: Database) -> str:
+    database.require_current()
+    return f"{database.engine.url.render_as_string(hide_password=True)} at revision {database.current_revision()}"
+
+
+async def _smtp(url: str) -> Check:
+    try:
+        config = parse_smtp_url(url)
+    except IepFollowupError as exc:
+        return Check("outgoing mail (SMTP)", False, str(exc))
+    client = aiosmtplib.SMTP(
+        hostname=config.host,
+        port=config.port,
+        use_tls=config.implicit_tls,
+        start_tls=config.starttls,
+        timeout=config.timeout,
+    )
+    try:
+        await client.connect()
+        if config.username:
+            await client.login(config.username, config.password or "")
+        await client.quit()
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        client.close()
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        return Check(
+            "outgoing mail (SMTP)",
+            False,
+            f"{config.host}:{config.port}: {reason}; check IEP_FOLLOWUP_SMTP_URL",
+        )
+    login = f" as {config.username}" if config.username else ""
+    return Check("outgoing mail (SMTP)", True, f"{config.host}:{config.port}{login}")
