@@ -67,26 +67,15 @@ def run_digests(
                 if preview_dir is not None:
                     run.previews.extend(write_preview(mailer, digest, preview_dir))
                     continue
-                composed = mailer.compose(
+                mailer.queue(
+                    session,
                     MailKind.DIGEST,
-                    language=manager.language,
-                    to_name=manager.name,
-                    to_address=manager.email,
+                    key,
+                    to=manager,
                     context=digest_context(digest),
                     now=now,
                     # Replies to a digest reach our inbox with no key: held for a person, never applied.
                     reply_to=mailer.reply_address_for_contact(None),
-                )
-                outbox.queue(
-                    session,
-                    kind=MailKind.DIGEST,
-                    idempotency_key=key,
-                    to_address=manager.email,
-                    message_id=composed.message_id,
-                    subject=composed.subject,
-                    body=composed.body,
-                    now=now,
-                    person_id=manager.person_id,
                 )
                 digests.record_digest(
                     session, manager.person_id, start, digest.classroom_share, now

@@ -27,6 +27,7 @@ from iep_followup.store import asking, inbox, outbox, records
 from iep_followup.store.db import Database, Session
 from iep_followup.store.models import ActionItem, InboundMessage, Person, UpdateRequest
 from iep_followup.tokens import find_keys, make_reply_key, request_id_of, verify_reply_key
+from iep_followup.views import Recipient
 
 log = logging.getLogger(__name__)
 
@@ -342,26 +343,15 @@ class Ingestor:
             "example": f"{refs[0]} 60%",
         }
         key = make_reply_key(self.secret, request.id, owner.id, request.expires_at)
-        composed = self.mailer.compose(
+        self.mailer.queue(
+            session,
             MailKind.CONFIRMATION,
-            language=owner.language,
-            to_name=owner.name,
-            to_address=owner.email,
+            f"confirmation:{row.id}",
+            to=_addressee(owner),
             context=context,
             now=now,
             key=key,
             in_reply_to=f"<{in_reply_to}>" if in_reply_to else None,
-        )
-        outbox.queue(
-            session,
-            kind=MailKind.CONFIRMATION,
-            idempotency_key=f"confirmation:{row.id}",
-            to_address=owner.email,
-            message_id=composed.message_id,
-            subject=composed.subject,
-            body=composed.body,
-            now=now,
-            person_id=owner.id,
             request_id=request.id,
         )
 
@@ -377,33 +367,25 @@ class Ingestor:
             return
         timezone = person.timezone or self.default_timezone
         local_day = local_now(now, timezone).date()
-        key = f"notice:{person.id}:{local_day.isoformat()}"
-        if outbox.is_queued(session, key):
-            return
         try:
-            composed = self.mailer.compose(
+            self.mailer.queue(
+                session,
                 MailKind.NOTICE,
-                language=person.language,
-                to_name=person.name,
-                to_address=person.email,
+                f"notice:{person.id}:{local_day.isoformat()}",
+                to=_addressee(person),
                 context={"recipient": {"name": person.name}, "reason": reason},
                 now=now,
                 reply_to=self.mailer.reply_address_for_contact(None),
             )
         except (IepFollowupError, ValueError) as exc:
             log.warning("notice for inbound message %s not queued: %s", row.id, exc)
-            return
-        outbox.queue(
-            session,
-            kind=MailKind.NOTICE,
-            idempotency_key=key,
-            to_address=person.email,
-            message_id=composed.message_id,
-            subject=composed.subject,
-            body=composed.body,
-            now=now,
-            person_id=person.id,
-        )
+
+
+def _addressee(person: Person) -> Recipient:
+    assert person.id is not None
+    return Recipient(
+        person.id, person.name, person.email, person.language, person.timezone or "", False
+    )
 
 
 def _message_key(parsed: ParsedMessage, raw: bytes) -> str:

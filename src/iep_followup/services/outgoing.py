@@ -7,14 +7,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
-from typing import Any
+from typing import Any, Protocol
 
 from iep_followup.config import Settings
 from iep_followup.mail.message import Attachment, build_message, mailbox, parse_configured_address
 from iep_followup.mail.render import Renderer
 from iep_followup.mailkinds import MailKind
+from iep_followup.store import outbox
+from iep_followup.store.db import Session
 from iep_followup.tokens import make_message_id, reply_to_address
 from iep_followup.views import Contact
+
+
+class Addressee(Protocol):
+    """Whoever an email is for: a Recipient, a MemberView, ..."""
+
+    @property
+    def person_id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def language(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -77,3 +92,48 @@ class Mailer:
             in_reply_to=in_reply_to,
         )
         return Composed(message_id, rendered.subject, body)
+
+    def queue(
+        self,
+        session: Session,
+        kind: MailKind,
+        idempotency_key: str,
+        *,
+        to: Addressee,
+        context: Mapping[str, Any],
+        now: datetime,
+        key: str | None = None,
+        reply_to: Address | None = None,
+        attachments: tuple[Attachment, ...] = (),
+        in_reply_to: str | None = None,
+        request_id: int | None = None,
+        not_before: datetime | None = None,
+    ) -> bool:
+        """Render for `to` and queue it in the caller's transaction; False if this key was queued before."""
+        if outbox.is_queued(session, idempotency_key):
+            return False
+        composed = self.compose(
+            kind,
+            language=to.language,
+            to_name=to.name,
+            to_address=to.email,
+            context=context,
+            now=now,
+            key=key,
+            reply_to=reply_to,
+            attachments=attachments,
+            in_reply_to=in_reply_to,
+        )
+        return outbox.queue(
+            session,
+            kind=kind,
+            idempotency_key=idempotency_key,
+            to_address=to.email,
+            message_id=composed.message_id,
+            subject=composed.subject,
+            body=composed.body,
+            now=now,
+            person_id=to.person_id,
+            request_id=request_id,
+            not_before=not_before,
+        )

@@ -12,7 +12,7 @@ from iep_followup.mail.contexts import request_context
 from iep_followup.mailkinds import MailKind
 from iep_followup.planning import Ask, Decision, Remind, SendPolicy, Wait, local_now, plan_requests
 from iep_followup.services.outgoing import Mailer
-from iep_followup.store import asking, outbox
+from iep_followup.store import asking
 from iep_followup.store.db import Database, Session
 from iep_followup.tokens import make_reply_key
 from iep_followup.views import ItemDetail, Recipient
@@ -148,25 +148,14 @@ def _queue_batch(
                     rotation=request.id,
                     reminder=reminder,
                 )
-                composed = mailer.compose(
+                mailer.queue(
+                    session,
                     kind,
-                    language=person.language,
-                    to_name=person.name,
-                    to_address=person.email,
+                    f"{kind.value}:{person.person_id}:{request.cycle_on.isoformat()}",
+                    to=person,
                     context=context,
                     now=now,
                     key=key,
-                )
-                outbox.queue(
-                    session,
-                    kind=kind,
-                    idempotency_key=f"{kind.value}:{person.person_id}:{request.cycle_on.isoformat()}",
-                    to_address=person.email,
-                    message_id=composed.message_id,
-                    subject=composed.subject,
-                    body=composed.body,
-                    now=now,
-                    person_id=person.person_id,
                     request_id=request.id,
                 )
         except (IepFollowupError, ValueError, KeyError) as exc:

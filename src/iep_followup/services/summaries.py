@@ -13,7 +13,7 @@ from iep_followup.mail.message import Attachment
 from iep_followup.mailkinds import MailKind
 from iep_followup.planning import SendPolicy, next_send_time
 from iep_followup.services.outgoing import Mailer
-from iep_followup.store import asking, outbox, queries
+from iep_followup.store import asking, queries
 from iep_followup.store.db import Session
 from iep_followup.store.records import get_meeting
 
@@ -51,8 +51,6 @@ def queue_summaries(
     queued = 0
     for member in members:
         key = f"summary:{meeting_id}:{member.person_id}"
-        if outbox.is_queued(session, key):
-            continue
         recipient = people[member.person_id]
         mine = [i for i in items if i.owner_email == member.email]
         context = summary_context(
@@ -77,30 +75,18 @@ def queue_summaries(
             )
             attachments = (Attachment("due-dates.ics", "text", "calendar", calendar),)
         try:
-            composed = mailer.compose(
+            queued += mailer.queue(
+                session,
                 MailKind.SUMMARY,
-                language=recipient.language,
-                to_name=recipient.name,
-                to_address=recipient.email,
+                key,
+                to=recipient,
                 context=context,
                 now=now,
                 reply_to=mailer.reply_address_for_contact(contact),
                 attachments=attachments,
+                not_before=next_send_time(now, recipient.timezone, policy),
             )
         except (IepFollowupError, ValueError) as exc:
             # One bad address must not keep the rest of the team from their summary.
             log.warning("summary for person %s not queued: %s", member.person_id, exc)
-            continue
-        queued += outbox.queue(
-            session,
-            kind=MailKind.SUMMARY,
-            idempotency_key=key,
-            to_address=recipient.email,
-            message_id=composed.message_id,
-            subject=composed.subject,
-            body=composed.body,
-            now=now,
-            person_id=member.person_id,
-            not_before=next_send_time(now, recipient.timezone, policy),
-        )
     return queued
