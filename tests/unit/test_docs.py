@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+from pathlib import Path
+
+import pytest
 
 from iep_followup.config import ENV_PREFIX, Settings
 from tests.conftest import ROOT
@@ -29,3 +34,22 @@ def test_readme_settings_table_lists_every_setting_with_its_default() -> None:
 def test_env_example_lists_every_setting() -> None:
     example = (ROOT / ".env.example").read_text(encoding="utf-8")
     assert set(re.findall(r"(IEP_FOLLOWUP_\w+)=", example)) == _names()
+
+
+def test_the_readme_library_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Using the library", 1)[1]
+    code = section.split("```python", 1)[1].split("```", 1)[0]
+    (tmp_path / "examples").mkdir()
+    shutil.copy(ROOT / "examples" / "lucia-annual-review.yaml", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("IEP_FOLLOWUP_"):
+            monkeypatch.delenv(name)
+    printed: list[str] = []
+    exec(
+        compile(code, "README.md", "exec"),
+        {"print": lambda *a: printed.append(" ".join(map(str, a)))},
+    )
+    assert printed[0].startswith("Lucía Herrera Work on pencil grip")
+    assert any("has no action item" in line for line in printed)

@@ -97,8 +97,8 @@ class SmtpTransport:
         await self._disconnect()
 
     async def send(self, sender: str, recipient: str, message: bytes, message_id: str) -> None:
+        client = await self._connected()
         try:
-            client = await self._connected()
             await client.sendmail(sender, [recipient], message, timeout=self.config.timeout)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refusal = exc.recipients[0] if exc.recipients else None
@@ -108,16 +108,21 @@ class SmtpTransport:
             raise self._failure(exc.code, exc.message) from None
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             await self._disconnect()
-            raise DeliveryError(
-                f"mail server unreachable: {_describe(exc)}", permanent=False
-            ) from None
+            raise TransportUnavailableError(f"mail server unreachable: {_describe(exc)}") from None
 
     @staticmethod
     def _failure(code: int, text: str) -> DeliveryError:
         # 4xx defers only this message (the connection stays); 5xx refuses it for good.
         return DeliveryError(f"{code} {' '.join(text.split())}", permanent=500 <= code < 600)
 
+    async def check(self) -> str:
+        """Connect and log in, send nothing (for `iep-followup check`); raises TransportUnavailableError."""
+        await self._connected()
+        login = f" as {self.config.username}" if self.config.username else ""
+        return f"{self.config.host}:{self.config.port}{login}"
+
     async def _connected(self) -> aiosmtplib.SMTP:
+        """The batch's connection, opened (and logged in) on first use."""
         if self._client is not None and self._client.is_connected:
             return self._client
         config = self.config
@@ -129,9 +134,23 @@ class SmtpTransport:
             timeout=config.timeout,
             tls_context=self._tls_context,
         )
-        await client.connect()
-        if config.username:
-            await client.login(config.username, config.password or "")
+        try:
+            await client.connect()
+            if config.username:
+                await client.login(config.username, config.password or "")
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            client.close()
+            # Nothing can be sent until this is fixed: no message is failed for it.
+            reason = (
+                f"{exc.code} {exc.message}"
+                if isinstance(exc, aiosmtplib.SMTPResponseException)
+                else _describe(exc)
+            )
+            raise TransportUnavailableError(
+                f"cannot log in to the mail server ({' '.join(reason.split())}); check IEP_FOLLOWUP_SMTP_URL"
+                if isinstance(exc, aiosmtplib.SMTPAuthenticationError)
+                else f"mail server {config.host}:{config.port} unreachable ({' '.join(reason.split())}); check IEP_FOLLOWUP_SMTP_URL"
+            ) from None
         self._client = client
         return client
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import aiosmtplib
-
 from iep_followup.config import Settings, require_secret
 from iep_followup.errors import IepFollowupError
-from iep_followup.mail.transport import parse_smtp_url
+from iep_followup.mail.transport import SmtpTransport, parse_smtp_url
 from iep_followup.schedule import JobSpec
 from iep_followup.services.setup import send_policy
 from iep_followup.store.db import Database
@@ -65,29 +63,9 @@ def _database(database: Database) -> str:
 
 
 async def _smtp(url: str) -> Check:
+    name = "outgoing mail (SMTP)"
     try:
-        config = parse_smtp_url(url)
+        async with SmtpTransport(parse_smtp_url(url)) as transport:
+            return Check(name, True, await transport.check())
     except IepFollowupError as exc:
-        return Check("outgoing mail (SMTP)", False, str(exc))
-    client = aiosmtplib.SMTP(
-        hostname=config.host,
-        port=config.port,
-        use_tls=config.implicit_tls,
-        start_tls=config.starttls,
-        timeout=config.timeout,
-    )
-    try:
-        await client.connect()
-        if config.username:
-            await client.login(config.username, config.password or "")
-        await client.quit()
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        client.close()
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        return Check(
-            "outgoing mail (SMTP)",
-            False,
-            f"{config.host}:{config.port}: {reason}; check IEP_FOLLOWUP_SMTP_URL",
-        )
-    login = f" as {config.username}" if config.username else ""
-    return Check("outgoing mail (SMTP)", True, f"{config.host}:{config.port}{login}")
+        return Check(name, False, str(exc))
