@@ -38,7 +38,7 @@ from iep_followup.services.outgoing import Mailer
 from iep_followup.services.requests import RequestRun, run_requests
 from iep_followup.services.setup import send_policy
 from iep_followup.services.summaries import queue_summaries
-from iep_followup.store import inbox, outbox, queries, records
+from iep_followup.store import inbox, outbox, queries, records, updates
 from iep_followup.store.db import Database
 from iep_followup.store.inbox import InboxView
 from iep_followup.store.outbox import OutboxView
@@ -282,7 +282,7 @@ class Tracker:
         with self.database.transaction() as session:
             item = queries.get_item(session, item_id)
             author = queries.get_person(session, by) if by else None
-            records.apply_update(
+            updates.apply_update(
                 session, item, author.id if author else None, update, source, self.now()
             )
             session.flush()
@@ -300,7 +300,7 @@ class Tracker:
             item = queries.get_item(session, item_id)
             owner = queries.get_person(session, owner_email)
             author = queries.get_person(session, by) if by else None
-            records.reassign(
+            updates.reassign(
                 session, item, owner, author.id if author else None, source, self.now()
             )
             session.flush()

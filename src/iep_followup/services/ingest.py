@@ -23,7 +23,7 @@ from iep_followup.inbound.trim import trim_reply
 from iep_followup.mailkinds import InboundOutcome, MailKind
 from iep_followup.planning import local_now
 from iep_followup.services.outgoing import Mailer
-from iep_followup.store import asking, inbox, outbox, records
+from iep_followup.store import asking, inbox, outbox, updates
 from iep_followup.store.db import Database, Session
 from iep_followup.store.models import ActionItem, InboundMessage, Person, UpdateRequest
 from iep_followup.tokens import find_keys, make_reply_key, request_id_of, verify_reply_key
@@ -294,7 +294,7 @@ class Ingestor:
                     note=commands.note,
                 )
                 with session.begin_nested():
-                    update = records.apply_update(
+                    update = updates.apply_update(
                         session, item, owner.id, change, UpdateSource.EMAIL, now, inbound_id=row.id
                     )
             except ValidationError:

@@ -1,0 +1,76 @@
+"""Commands that run things: check, run (the daemon), demo."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from iep_followup.cli.app import Context, cli, pass_context
+
+
+@cli.command()
+@pass_context
+def check(ctx: Context) -> None:
+    """Check the set-up: settings, database, schedule, SMTP and IMAP logins. Exit 1 if anything fails."""
+    from iep_followup.daemon import imap_login, load_jobs
+    from iep_followup.services.health import run_checks
+
+    with ctx.tracker(migrated=False) as tracker:
+        checks = asyncio.run(
+            run_checks(
+                ctx.settings,
+                tracker.database,
+                lambda: load_jobs(ctx.settings.jobs_file),
+                imap_login(tracker) if ctx.settings.imap_url is not None else None,
+            )
+        )
+    for item in checks:
+        click.echo(f"{'ok  ' if item.ok else 'FAIL'}  {item.name}: {item.detail}")
+    if not all(item.ok for item in checks):
+        sys.exit(1)
+
+
+@cli.command()
+@pass_context
+def run(ctx: Context) -> None:
+    """Run the daemon: deliver, ask, listen and report on schedule (jobs/schedule.toml) until SIGTERM."""
+    from iep_followup.daemon import Daemon, load_jobs
+
+    _log_to_stderr(logging.DEBUG if ctx.verbose else logging.INFO)
+    jobs = load_jobs(ctx.settings.jobs_file)
+    tracker = ctx.tracker(migrated=False)
+    tracker.preflight()
+    sys.exit(asyncio.run(Daemon(tracker, jobs).run()))
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo"),
+    show_default=True,
+    help="Where the demo keeps its database, emails and digest (emptied first).",
+)
+def demo(folder: Path) -> None:
+    """Show the whole loop on this machine, with no set-up: meeting, requests, replies, digest."""
+    from iep_followup.demo import run_demo
+
+    sys.exit(asyncio.run(run_demo(folder, echo=click.echo)))
+
+
+def _log_to_stderr(level: int) -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Our own job lines say what happened; the libraries' per-run chatter would drown them.
+    for noisy in ("apscheduler", "alembic", "mail.log", "aioimaplib"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+# --- output helpers ---------------------------------------------------------------

@@ -1,0 +1,94 @@
+"""Commands about incoming mail: ingest, inbox (and release), poll-inbox."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import click
+
+from iep_followup.cli.app import Context, cli, now_option, pass_context
+from iep_followup.cli.output import cut, echo_json, print_table
+from iep_followup.errors import DatabaseError
+
+
+@cli.command()
+@click.argument("source", default="-", metavar="[FILE|-]")
+@now_option
+@pass_context
+def ingest(ctx: Context, source: str, now: str | None) -> None:
+    """Ingest one email (a saved .eml, or standard input for an MTA pipe).
+
+    Exits 0 once the message is recorded, whatever its outcome, and 75 (try again later)
+    when the database cannot be reached, so a mail server keeps the message and retries.
+    """
+    raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    try:
+        with ctx.tracker(now=now) as tracker:
+            result = tracker.ingest(raw, via="pipe")
+    except DatabaseError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(75)
+    suffix = f", {result.applied} update(s) recorded" if result.applied else ""
+    click.echo(f"{result.outcome.value}: {result.reason}{suffix}")
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--held", is_flag=True, help="Only replies waiting for a person to check them.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def inbox(click_ctx: click.Context, held: bool, as_json: bool) -> None:
+    """Inbound emails and what was done with each (applied, ignored, held, rejected)."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    ctx = click_ctx.find_object(Context)
+    assert ctx is not None
+    with ctx.tracker() as tracker:
+        rows = tracker.inbox(held_only=held)
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("Nothing is held for review." if held else "No email has come in yet.")
+        return
+    table = [
+        [
+            str(m.id),
+            m.received_at.strftime("%Y-%m-%d %H:%M"),
+            m.from_address or "?",
+            m.outcome.value,
+            cut(m.reason, 70),
+        ]
+        for m in rows
+    ]
+    print_table(["ID", "RECEIVED (UTC)", "FROM", "OUTCOME", "WHY"], table)
+    if any(m.outcome.value == "held" for m in rows):
+        click.echo("Release a held reply after checking it: iep-followup inbox release ID")
+
+
+@inbox.command("release")
+@click.argument("inbound_id", type=int)
+@now_option
+@pass_context
+def inbox_release(ctx: Context, inbound_id: int, now: str | None) -> None:
+    """Apply a held reply as its request's owner's, after a person has checked it."""
+    with ctx.tracker(now=now) as tracker:
+        result = tracker.release(inbound_id)
+    click.echo(
+        f"Released message {inbound_id}: {result.applied} update(s) recorded; a confirmation is queued."
+    )
+
+
+@cli.command("poll-inbox")
+@now_option
+@pass_context
+def poll_inbox(ctx: Context, now: str | None) -> None:
+    """Read new replies from the IMAP mailbox once (what the daemon does every 90 seconds)."""
+    from iep_followup.daemon import Daemon
+
+    with ctx.tracker(now=now) as tracker:
+        if ctx.settings.imap_url is None:
+            raise click.UsageError("IEP_FOLLOWUP_IMAP_URL is not set")
+        daemon = Daemon(tracker, ())
+        click.echo(asyncio.run(daemon.poll_once()))

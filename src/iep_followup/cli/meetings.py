@@ -1,0 +1,154 @@
+"""Commands about meetings and items: init, import, status, balance, update."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from iep_followup.cli.app import Context, cli, now_option, pass_context
+from iep_followup.cli.output import echo_json, print_balance, print_items
+from iep_followup.domain import ItemStatus, UpdateInput, UpdateSource, parse_enum
+from iep_followup.meetingfile import load_meeting_file
+
+
+@cli.command()
+@pass_context
+def init(ctx: Context) -> None:
+    """Create the database, or upgrade it to this version. Safe to run again."""
+    with ctx.tracker(migrated=False) as tracker:
+        applied = tracker.init_database()
+        target = tracker.database.engine.url.render_as_string(hide_password=True)
+    if applied:
+        click.echo(f"Database ready at {target} (applied {', '.join(applied)}).")
+    else:
+        click.echo(f"Database at {target} is already up to date.")
+    if ctx.settings.secret_key is None and ctx.env_file is not None:
+        # The daemon refuses to run without a signing secret: make one, once, where settings live.
+        with ctx.env_file.open("a", encoding="utf-8") as env:
+            env.write(f"IEP_FOLLOWUP_SECRET_KEY={secrets.token_urlsafe(32)}\n")
+        click.echo(
+            f"Wrote a new IEP_FOLLOWUP_SECRET_KEY to {ctx.env_file} (keep it secret; changing it voids open reply keys)."
+        )
+
+
+@cli.command("import")
+@click.argument("meeting_file", type=click.Path(dir_okay=False, path_type=Path))
+@now_option
+@pass_context
+def import_meeting(ctx: Context, meeting_file: Path, now: str | None) -> None:
+    """Record what a meeting decided, from a YAML meeting file (see examples/), and queue the summaries."""
+    record = load_meeting_file(meeting_file)
+    with ctx.tracker(now=now) as tracker:
+        result = tracker.record_meeting(record)
+        reports = tracker.balance(record.student.external_id)
+    if not result.changes:
+        click.echo(f"{meeting_file}: nothing changed (already imported).")
+    else:
+        verb = "Imported" if result.created else "Updated"
+        click.echo(f"{verb} {meeting_file} for student {result.student_external_id}:")
+        for change in result.changes:
+            click.echo(f"  - {change}")
+    if result.summaries_queued:
+        click.echo(
+            f"Queued {result.summaries_queued} meeting summary email(s); `iep-followup deliver` sends them."
+        )
+    click.echo()
+    print_balance(reports)
+
+
+@cli.command()
+@click.option("--student", "student", metavar="ID", help="Only this student (the district's id).")
+@click.option("--owner", metavar="EMAIL", help="Only items owned by this person.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_context
+def status(ctx: Context, student: str | None, owner: str | None, as_json: bool) -> None:
+    """Action items with their owner, due date and progress."""
+    with ctx.tracker() as tracker:
+        today = tracker.now().date()
+        if student and not owner:
+            view = tracker.student_status(student)
+            if as_json:
+                echo_json(view)
+                return
+            click.echo(
+                f"{view.name} ({view.external_id}), grade {view.grade or '?'}, {view.school or 'school not set'}"
+            )
+            if view.meeting_on and view.meeting_kind:
+                click.echo(
+                    f"Last meeting: {view.meeting_kind.value.replace('_', ' ')} on {view.meeting_on.isoformat()}"
+                )
+            for strength in view.strengths:
+                click.echo(f"  + {strength}")
+            click.echo()
+            print_items(view.items, today)
+            return
+        items = tracker.items(student=student, owner=owner)
+        failing = tracker.failing_addresses()
+    if as_json:
+        echo_json(items)
+        return
+    if not items:
+        click.echo("No action items yet. Import a meeting file first: iep-followup import FILE")
+    else:
+        print_items(items, today)
+    if failing:
+        click.echo()
+        click.echo("Email addresses that fail (fix them in the meeting file and import it again):")
+        for name, email, reason in failing:
+            click.echo(f"  ! {name} <{email}>: {reason}")
+
+
+@cli.command()
+@click.option("--student", metavar="ID", help="Only this student.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_context
+def balance(ctx: Context, student: str | None, as_json: bool) -> None:
+    """Who carries what on each team, and who carries nothing or too much."""
+    with ctx.tracker() as tracker:
+        reports = tracker.balance(student)
+    if as_json:
+        echo_json(reports)
+    elif not reports:
+        click.echo("No students yet. Import a meeting file first: iep-followup import FILE")
+    else:
+        print_balance(reports)
+
+
+@cli.command()
+@click.argument("item_id", type=int)
+@click.option(
+    "--status", "status_", metavar="STATUS", help="open, in_progress, blocked, done or dropped."
+)
+@click.option("--percent", type=click.IntRange(0, 100), help="How far along, 0-100.")
+@click.option(
+    "--due", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="A new due date."
+)
+@click.option("--note", help="A note for the item's history (the reason, when blocked).")
+@click.option("--by", metavar="EMAIL", help="Who is reporting (a team member).")
+@now_option
+@pass_context
+def update(
+    ctx: Context,
+    item_id: int,
+    status_: str | None,
+    percent: int | None,
+    due: datetime | None,
+    note: str | None,
+    by: str | None,
+    now: str | None,
+) -> None:
+    """Record an update on one action item."""
+    change = UpdateInput(
+        status=parse_enum(ItemStatus, status_, "status") if status_ else None,
+        percent=percent,
+        due_on=due.date() if due else None,
+        note=note,
+    )
+    with ctx.tracker(now=now) as tracker:
+        item = tracker.record_update(item_id, change, by=by, source=UpdateSource.CLI)
+    click.echo(
+        f"Recorded. Item {item.id} ({item.title}) is now {item.status.value.replace('_', ' ')}, {item.percent}% done, due {item.due_on.isoformat()}."
+    )

@@ -1,0 +1,115 @@
+"""An item's history: append an update (status, percent, date, note) or a new owner, and move the item."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from iep_followup.domain import UpdateInput, UpdateSource, resolve_progress
+from iep_followup.errors import NotFoundError, ValidationError
+from iep_followup.store.models import (
+    ActionItem,
+    Meeting,
+    Membership,
+    Person,
+    RequestItem,
+    Update,
+    UpdateRequest,
+)
+
+
+def apply_update(
+    session: Session,
+    item: ActionItem,
+    author_id: int | None,
+    update: UpdateInput,
+    source: UpdateSource,
+    now: datetime,
+    inbound_id: int | None = None,
+) -> Update:
+    """Append one history entry and move the item to its new state, in the caller's transaction."""
+    if update.due_on is not None and update.due_on < _meeting_date(session, item):
+        raise ValidationError(
+            f"new due date {update.due_on.isoformat()} is before the meeting", field="due"
+        )
+    old_status, old_percent = item.status, item.percent
+    status, percent = resolve_progress(old_status, old_percent, update)
+    if status.is_closed and not old_status.is_closed:
+        item.closed_at = now
+    elif not status.is_closed:
+        item.closed_at = None
+    item.status, item.percent = status, percent
+    if update.due_on is not None:
+        item.due_on = update.due_on
+    # The history row holds what changed, including what the rules derived
+    # (100% closes the item, so the row says "done" as well).
+    row = Update(
+        item_id=item.id or 0,
+        author_id=author_id,
+        created_at=now,
+        status=status if status is not old_status else update.status,
+        percent=percent if percent != old_percent else update.percent,
+        due_on=update.due_on,
+        note=update.note,
+        source=source,
+        inbound_id=inbound_id,
+    )
+    session.add(row)
+    if author_id is not None and author_id == item.owner_id and item.id is not None:
+        _mark_answered(session, item.id, author_id, now)
+    return row
+
+
+def _mark_answered(session: Session, item_id: int, owner_id: int, now: datetime) -> None:
+    """The owner said something about an item: any open request that asked about it is answered."""
+    asked = select(RequestItem.request_id).where(RequestItem.item_id == item_id)
+    session.execute(
+        update(UpdateRequest)
+        .where(
+            col(UpdateRequest.id).in_(asked),
+            col(UpdateRequest.person_id) == owner_id,
+            col(UpdateRequest.answered_at).is_(None),
+        )
+        .values(answered_at=now)
+    )
+
+
+def reassign(
+    session: Session,
+    item: ActionItem,
+    owner: Person,
+    author_id: int | None,
+    source: UpdateSource,
+    now: datetime,
+) -> Update:
+    assert owner.id is not None
+    member = session.exec(
+        select(Membership).where(
+            Membership.student_id == item.student_id, Membership.person_id == owner.id
+        )
+    ).first()
+    if member is None:
+        raise ValidationError(
+            f"{owner.email} is not on this student's team; add them first", field="owner"
+        )
+    previous = session.get(Person, item.owner_id)
+    item.owner_id = owner.id
+    row = Update(
+        item_id=item.id or 0,
+        author_id=author_id,
+        created_at=now,
+        owner_id=owner.id,
+        source=source,
+        note=f"Reassigned from {previous.name if previous else 'nobody'} to {owner.name}.",
+    )
+    session.add(row)
+    return row
+
+
+def _meeting_date(session: Session, item: ActionItem) -> date:
+    meeting = session.get(Meeting, item.meeting_id)
+    if meeting is None:
+        raise NotFoundError(f"meeting {item.meeting_id} is missing")
+    return meeting.held_on
