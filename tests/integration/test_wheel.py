@@ -45,3 +45,6 @@ def test_wheel_installs_in_a_clean_venv_and_imports_a_meeting(tmp_path: Path) ->
         cwd=work,
     )
     assert all(str(env_dir) in line for line in located.splitlines())
+    # The demo uses the shipped templates, schedule and example from inside the package.
+    demo = _run(cli, "demo", "--dir", work / "demo", cwd=work)
+    assert "5. Tuesday, Dec 8: the case manager's digest." in demo
