@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: run test lint typecheck unit clean i18n
+.PHONY: run test lint typecheck unit clean i18n bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ lint: $(BIN)/.installed
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
+
+## bench: the district-scale benchmark (not part of the tests); e.g. make bench BENCH="--sizes 2000 --backends sqlite"
+bench: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.run $(BENCH)
 
 unit: $(BIN)/.installed
 	$(BIN)/pytest tests/unit

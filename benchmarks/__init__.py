@@ -1,0 +1,1 @@
+"""District-scale benchmark of one weekly cycle: `python -m benchmarks.run --help`."""

@@ -1,0 +1,139 @@
+"""Run the district benchmark: `python -m benchmarks.run --sizes 2000,20000 --backends sqlite,postgresql`.
+
+For each backend and size: a fresh database (a SQLite file in a temporary folder, or a
+throwaway PostgreSQL database, dropped afterwards), a seeded district, then the four stages
+of one weekly cycle and their baselines, each in its own process, against an SMTP sink in
+another process. Seeding and preparation are not timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from benchmarks import baselines, district, mailbags, stages, workers
+from benchmarks.harness import BenchConfig, in_child
+from benchmarks.report import RunResult, growth, machine, table, targets
+from benchmarks.sink import Sink
+from iep_followup.store.db import Database
+
+PG_ADMIN_URL = os.environ.get(
+    "IEP_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@contextmanager
+def database(backend: str, workdir: Path) -> Iterator[str]:
+    """A fresh, migrated database for one run; a PostgreSQL one is dropped at the end."""
+    if backend == "sqlite":
+        url = f"sqlite:///{workdir / 'district.db'}"
+        _migrate(url)
+        yield url
+        return
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"iep_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = admin.url.set(database=name).render_as_string(hide_password=False)
+        _migrate(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _migrate(url: str) -> None:
+    db = Database(url)
+    db.migrate()
+    db.dispose()
+
+
+def run_one(backend: str, size: int, profile_dir: Path | None, keep: bool) -> RunResult:
+    workdir = Path(tempfile.mkdtemp(prefix=f"iep-bench-{backend}-{size}-"))
+    try:
+        with database(backend, workdir) as url, Sink() as sink:
+            config = BenchConfig(backend, size, url, workdir, sink.port, profile_dir)
+            seeded = in_child(district.seed, url, size)
+            run = RunResult(
+                backend,
+                size,
+                f"{seeded.people:,} people, {seeded.memberships:,} memberships, {seeded.items:,} items",
+            )
+            _cycle(config, sink, run)
+            return run
+    finally:
+        if keep:
+            print(f"kept {workdir}", flush=True)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _cycle(config: BenchConfig, sink: Sink, run: RunResult) -> None:
+    run.stages["requests"] = in_child(stages.request_updates, config)
+    run.baselines["requests"] = in_child(baselines.render_requests, config)
+
+    in_child(mailbags.spool_outbox, config)
+    in_child(mailbags.spool_replies, config)
+    postgres = config.backend == "postgresql"
+    if postgres:
+        workers.snapshot_outbox(config)
+    sink.reset()
+    run.stages["deliver"] = in_child(stages.deliver, config)
+    received = sink.reset()
+    run.checks.append(
+        f"sink received {received.messages} of {run.stages['deliver'].count} messages over "
+        f"{received.connections} connection(s), {received.duplicates} duplicate Message-IDs"
+    )
+    run.baselines["deliver"] = in_child(baselines.send_outbox, config, max(received.connections, 1))
+    sink.reset()
+    if postgres:
+        for count in (1, 2):
+            run.together.append(workers.deliver_together(config, sink, count))
+        workers.drop_snapshot(config)
+
+    run.stages["ingest"] = in_child(stages.ingest, config)
+    run.baselines["ingest"] = in_child(baselines.parse_replies, config)
+    run.stages["digests"] = in_child(stages.digests, config)
+    run.baselines["digests"] = in_child(
+        baselines.read_digest_rows, config, run.stages["digests"].count
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--sizes", default="2000,20000,50000", help="students, comma-separated")
+    parser.add_argument("--backends", default="sqlite,postgresql", help="sqlite and/or postgresql")
+    parser.add_argument(
+        "--profile", type=Path, help="write a cProfile of each stage to this folder"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite file and spools")
+    args = parser.parse_args(argv)
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s]
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    for backend in backends:
+        if backend not in ("sqlite", "postgresql"):
+            parser.error(f"unknown backend {backend!r}: use sqlite and/or postgresql")
+
+    print(machine(), flush=True)
+    runs: list[RunResult] = []
+    for backend in backends:
+        for size in sizes:
+            runs.append(run_one(backend, size, args.profile, args.keep))
+            print(table(runs[-1]), "", sep="\n", flush=True)
+    for summary in (growth(runs), targets(runs)):
+        if summary:
+            print(summary, "", sep="\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()
