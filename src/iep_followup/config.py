@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         description="No email is sent in these hours, in each recipient's time zone.",
     )
     send_on_weekends: bool = Field(default=False, description="Also send on Saturdays and Sundays.")
+    delivery_lease_seconds: int = Field(
+        default=300,
+        ge=1,
+        le=86_400,
+        description="A daemon holds the emails it is sending this long; if it dies, they are sent "
+        "again after that. Keep it well above the time one batch of 100 emails takes.",
+    )
     school_calendar: Path | None = Field(
         default=None,
         description="Holidays and breaks: an .ics file, or one date or range per line.",

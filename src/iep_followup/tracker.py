@@ -196,9 +196,14 @@ class Tracker:
             transport or self.transport(),
             envelope_sender=self.mailer.sender.addr_spec,
             clock=self.now,
-            policy=policy,
+            policy=policy or self.retry_policy,
             should_stop=should_stop,
         )
+
+    @cached_property
+    def retry_policy(self) -> RetryPolicy:
+        """Delivery's retries and lease, with the lease from IEP_FOLLOWUP_DELIVERY_LEASE_SECONDS."""
+        return RetryPolicy(lease=timedelta(seconds=self.settings.delivery_lease_seconds))
 
     def outbox(self, *, failed_only: bool = False) -> list[OutboxView]:
         with self.database.transaction() as session:
