@@ -70,6 +70,13 @@ class Settings(BaseSettings):
         description="A daemon holds the emails it is sending this long; if it dies, they are sent "
         "again after that. Keep it well above the time one batch of 100 emails takes.",
     )
+    retry_delay_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="After a temporary failure (server down, 4xx), wait this long before trying "
+        "an email again; the wait doubles each time, up to an hour, for 12 tries.",
+    )
     school_calendar: Path | None = Field(
         default=None,
         description="Holidays and breaks: an .ics file, or one date or range per line.",

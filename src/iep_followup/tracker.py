@@ -202,8 +202,11 @@ class Tracker:
 
     @cached_property
     def retry_policy(self) -> RetryPolicy:
-        """Delivery's retries and lease, with the lease from IEP_FOLLOWUP_DELIVERY_LEASE_SECONDS."""
-        return RetryPolicy(lease=timedelta(seconds=self.settings.delivery_lease_seconds))
+        """Delivery's first retry delay and lease, from IEP_FOLLOWUP_RETRY_DELAY_SECONDS and _DELIVERY_LEASE_SECONDS."""
+        return RetryPolicy(
+            base_delay=timedelta(seconds=self.settings.retry_delay_seconds),
+            lease=timedelta(seconds=self.settings.delivery_lease_seconds),
+        )
 
     def outbox(self, *, failed_only: bool = False) -> list[OutboxView]:
         with self.database.transaction() as session:

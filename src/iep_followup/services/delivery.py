@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 class RetryPolicy:
     base_delay: timedelta = timedelta(minutes=1)
     max_delay: timedelta = timedelta(hours=1)
-    max_attempts: int = 12  # about seven hours of retrying before a message is given up
+    max_attempts: int = 12  # from a 1-minute first delay, about seven hours before giving up
     lease: timedelta = timedelta(minutes=5)
     batch_size: int = 100
 
