@@ -6,11 +6,12 @@ import gettext
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_percent
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
@@ -75,6 +76,9 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
             extensions=["jinja2.ext.i18n"],
+            # Templates are read once per process (a restart picks up edits): checking each
+            # file's mtime on every email costs a tenth of the rendering time.
+            auto_reload=False,
         )
         translations = load_translations(language, self.folders)
         env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
@@ -83,31 +87,43 @@ class Renderer:
 
 
 class _Filters:
-    """Locale-aware formatting used by the templates."""
+    """Locale-aware formatting used by the templates.
+
+    Babel formats are memoised: a digest shows hundreds of dates and percentages, mostly
+    the same few, and Babel re-reads its pattern and locale data on every call.
+    """
 
     def __init__(self, locale: str, translations: gettext.NullTranslations) -> None:
-        self.locale = locale
+        self.locale = Locale.parse(locale)
         self._ = translations.gettext
+        self._date = lru_cache(maxsize=4096)(self._format_date)
+        self._percent = lru_cache(maxsize=512)(self._format_percent)
 
     @cached_property
     def _short(self) -> str:
-        return "MMM d" if self.locale.startswith("en") else "d MMM"
+        return "MMM d" if self.locale.language == "en" else "d MMM"
 
-    def date(self, value: date, style: str = "long") -> str:
+    def _format_date(self, value: date, style: str) -> str:
         if style == "short":
             return format_date(value, self._short, locale=self.locale)
         if style == "weekday":
             return format_date(
                 value,
-                "EEEE, MMMM d" if self.locale.startswith("en") else "EEEE d 'de' MMMM",
+                "EEEE, MMMM d" if self.locale.language == "en" else "EEEE d 'de' MMMM",
                 locale=self.locale,
             )
         return format_date(value, "long", locale=self.locale)
+
+    def date(self, value: date, style: str = "long") -> str:
+        return self._date(value, style)
 
     def datetime(self, value: datetime, timezone: str) -> str:
         return format_datetime(value, "medium", tzinfo=ZoneInfo(timezone), locale=self.locale)
 
     def percent(self, value: int) -> str:
+        return self._percent(value)
+
+    def _format_percent(self, value: int) -> str:
         return format_percent(value / 100, locale=self.locale)
 
     def role(self, value: Role) -> str:
