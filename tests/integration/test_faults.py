@@ -1,0 +1,419 @@
+"""Fault injection against real parts: daemons killed mid-delivery, servers down or flaky, a locked database."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import random
+import re
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from iep_followup.daemon import Daemon
+from iep_followup.domain import Role
+from iep_followup.mailkinds import InboundOutcome, MailKind, OutboxStatus
+from iep_followup.schedule import JobSpec
+from iep_followup.services.delivery import RetryPolicy
+from iep_followup.store import outbox
+from iep_followup.store.db import SQLITE_BUSY_TIMEOUT_MS
+from iep_followup.tracker import Tracker
+from tests.conftest import Clock
+from tests.faults_support import (
+    Daemons,
+    District,
+    OutboxReader,
+    OutboxRow,
+    RandomDeferHandler,
+    TcpProxy,
+    cpu_seconds,
+    daemon_env,
+    make_district,
+    queue_bulk,
+    readable_parts,
+    run_cli,
+    smtp_server_with,
+    wait_for,
+)
+from tests.integration.dovecot import Dovecot
+from tests.mailclient import reply
+from tests.smtp_server import SmtpServer
+
+DELIVER_EVERY_SECOND = "[jobs.deliver]\nevery_seconds = 1\n[jobs.heartbeat]\nevery_seconds = 5\n"
+
+
+@pytest.fixture
+def daemons(tmp_path: Path) -> Iterator[Daemons]:
+    started = Daemons(tmp_path)
+    yield started
+    started.cleanup()
+
+
+@pytest.mark.slow
+def test_sigkill_mid_delivery_loses_nothing_and_duplicates_at_most_one_message_per_kill(
+    tmp_path: Path, database_url: str, smtp_server: SmtpServer, daemons: Daemons
+) -> None:
+    total, kills = 1000, 22
+    rng = random.Random()
+    seed = rng.randrange(1 << 30)
+    rng.seed(seed)
+    ids = set(queue_bulk(database_url, total))
+    # A few milliseconds per message at the server, so the kills spread over the whole run.
+    smtp_server.handler.delay = 0.004
+    # What a killed daemon had claimed goes out again when its lease ends: 2 s here, not 5 min.
+    env = daemon_env(
+        tmp_path,
+        database_url,
+        DELIVER_EVERY_SECOND,
+        smtp_url=smtp_server.url,
+        delivery_lease_seconds="2",
+    )
+    received = smtp_server.received
+    reader = OutboxReader(database_url)
+    in_flight: list[str] = []  # the last Message-ID the server took before each kill
+    for kill in range(kills):
+        before = len(received)
+        daemon = daemons.start(env)
+        if kill % 10 == 9:
+            # Now and then a kill while it starts up, before it sends anything.
+            time.sleep(rng.uniform(0.05, 0.6))
+        else:
+            remaining = total - len({r.message["Message-ID"] for r in received})
+            target = before + rng.randint(1, max(1, 2 * remaining // (kills - kill + 1)))
+            wait_for(
+                lambda: len(received) >= target,  # noqa: B023 (called right here)
+                30,
+                f"message {target} (seed {seed}; outbox {reader.counts()})",
+                0.001,
+            )
+            time.sleep(rng.uniform(0, 0.015))  # anywhere within the next few messages
+        daemon.kill()
+        time.sleep(0.2)  # what the server was still taking in when the client died
+        if len(received) > before:
+            in_flight.append(received[-1].message["Message-ID"])
+    daemon = daemons.start(env)
+    try:
+        wait_for(
+            lambda: reader.counts().get(OutboxStatus.SENT) == total,
+            60,
+            f"all {total} marked sent (seed {seed}): {reader.counts()}",
+        )
+    finally:
+        reader.close()
+    assert daemon.stop() == 0, daemon.log()
+    seen = Counter(r.message["Message-ID"] for r in received)
+    assert set(seen) == ids
+    duplicates = {mid: n - 1 for mid, n in seen.items() if n > 1}
+    # A message is sent twice only when the kill fell between the server's 250 and the commit,
+    # and then it is the last one the server took before that kill.
+    allowed = Counter(in_flight)
+    assert all(duplicates[mid] <= allowed[mid] for mid in duplicates), (seed, duplicates)
+    assert sum(duplicates.values()) <= kills
+
+
+@pytest.mark.slow
+def test_smtp_server_down_then_back_everything_is_delivered_with_backoff_and_no_spinning(
+    tmp_path: Path, database_url: str, smtp_server: SmtpServer, daemons: Daemons
+) -> None:
+    total, retry_delay = 300, 1.0
+    ids = set(queue_bulk(database_url, total))
+    smtp_server.handler.delay = 0.01  # the outage starts mid-delivery
+    env = daemon_env(
+        tmp_path,
+        database_url,
+        DELIVER_EVERY_SECOND,
+        smtp_url=smtp_server.url,
+        retry_delay_seconds=str(int(retry_delay)),
+    )
+    reader = OutboxReader(database_url)
+    daemon = daemons.start(env)
+    try:
+        wait_for(lambda: len(smtp_server.received) >= 50, 30, "the first 50 messages")
+        smtp_server.stop()
+        down_at = datetime.now(UTC)
+        wait_for(lambda: "delivery paused" in daemon.log(), 10, "delivery to pause")
+        # While it waits: watch every row, and the daemon's CPU time.
+        samples: list[tuple[datetime, dict[int, OutboxRow]]] = []
+        cpu_before, watch_started = cpu_seconds(daemon.pid), time.monotonic()
+        while time.monotonic() - watch_started < 6:
+            samples.append((datetime.now(UTC), reader.rows()))
+            time.sleep(0.2)
+        cpu_used = cpu_seconds(daemon.pid) - cpu_before
+        watched = time.monotonic() - watch_started
+        smtp_server.start()
+        outage = (datetime.now(UTC) - down_at).total_seconds()
+        wait_for(
+            lambda: reader.counts().get(OutboxStatus.SENT) == total,
+            40,
+            f"all {total} sent after the outage: {reader.counts()}",
+        )
+        samples.append((datetime.now(UTC), reader.rows()))
+    finally:
+        reader.close()
+    assert daemon.alive()
+    assert daemon.stop() == 0
+    log = daemon.log()
+    assert f"delivery paused: mail server 127.0.0.1:{smtp_server.port} unreachable" in log
+    # Waiting costs little (the retries as they fall due); a loop without pause uses a whole core.
+    assert cpu_used < 0.25 * watched, f"{cpu_used:.2f}s of CPU in {watched:.1f}s of outage"
+    seen = Counter(r.message["Message-ID"] for r in smtp_server.received)
+    assert set(seen) == ids
+    # Only the message the server was taking in when it went down can arrive twice.
+    assert sum(n - 1 for n in seen.values()) <= 1
+    _assert_backoff_honoured(samples, timedelta(seconds=retry_delay))
+    attempts = max(row.attempts for row in samples[-1][1].values())
+    # Doubling waits: about log2(outage / first wait) + 1 tries, not one a second.
+    assert 2 <= attempts <= math.log2(outage / retry_delay) + 2, (attempts, outage)
+
+
+def _assert_backoff_honoured(
+    samples: list[tuple[datetime, dict[int, OutboxRow]]], first_wait: timedelta
+) -> None:
+    """Between two looks at a row, a new attempt happened only once the row was due, and the
+    next one was put off by at least half the doubled wait (the jitter's lower bound)."""
+    slack = timedelta(milliseconds=300)
+    checked = 0
+    for (_seen_at, before), (after_at, after) in itertools.pairwise(samples):
+        for row_id, old in before.items():
+            new = after[row_id]
+            if new.attempts != old.attempts + 1 or new.status is not OutboxStatus.QUEUED:
+                continue
+            if old.status is OutboxStatus.QUEUED:
+                assert old.next_attempt_at <= after_at + slack, (row_id, old, after_at)
+            least = first_wait * (1 << old.attempts) / 2
+            assert new.next_attempt_at >= old.next_attempt_at + least - slack, (row_id, old, new)
+            checked += 1
+    assert checked >= 50, "too few retries were seen to judge the backoff"
+
+
+MEETING = datetime(2026, 11, 16, 21, 0, tzinfo=UTC)  # a Monday, 15:00 in Chicago
+TWO_WEEKS_ON = datetime(2026, 11, 30, 14, 30, tzinfo=UTC)  # Monday 08:30: every owner is due
+FRIDAY = datetime(2026, 12, 4, 20, 0, tzinfo=UTC)  # digest time
+
+
+async def _deliver_until_settled(
+    tracker: Tracker, clock: Clock, handler: RandomDeferHandler
+) -> int:
+    """Deliver, then again at once (backoff: nothing may be tried), then an hour later; returns rounds."""
+    for rounds in range(1, RetryPolicy().max_attempts + 1):
+        await tracker.deliver()
+        tried = handler.deferred + handler.accepted
+        again = await tracker.deliver()
+        assert (again.sent, again.retried, again.failed) == (0, 0, 0)
+        assert handler.deferred + handler.accepted == tried
+        if OutboxStatus.QUEUED not in _counts(tracker):
+            return rounds
+        clock.now += RetryPolicy().max_delay + timedelta(minutes=1)
+    raise AssertionError(f"still queued after {rounds} rounds: {_counts(tracker)}")
+
+
+def _counts(tracker: Tracker) -> dict[OutboxStatus, int]:
+    with tracker.database.transaction() as session:
+        return outbox.counts(session)
+
+
+async def test_flaky_smtp_451s_are_retried_until_delivered_and_a_550_fails_only_its_address(
+    tmp_path: Path, database_url: str, make_tracker: Callable[..., Tracker], clock: Clock
+) -> None:
+    district = make_district(12, case_managers=2, seed=3)
+    student = district.records[0].student
+    refused = district.parents[student.external_id]
+    parent_name = next(m.name for m in district.records[0].members if m.email == refused)
+    handler = RandomDeferHandler(
+        defer_share=0.3, seed=11, refuse={refused: f"550 5.1.1 <{refused}>: no such user"}
+    )
+    server = smtp_server_with(handler)
+    try:
+        clock.now = MEETING
+        tracker = make_tracker(smtp_url=server.url)
+        for record in district.records:
+            tracker.record_meeting(record)
+        summaries = sum(len(r.members) for r in district.records)
+        rounds = await _deliver_until_settled(tracker, clock, handler)
+        counts = _counts(tracker)
+        assert counts == {OutboxStatus.SENT: summaries - 1, OutboxStatus.FAILED: 1}
+        assert rounds >= 3  # some message was deferred at least twice
+        assert 0.2 < handler.deferred / (handler.deferred + handler.accepted) < 0.4
+        ids = Counter(r.message["Message-ID"] for r in server.received)
+        assert len(ids) == summaries - 1 and set(ids.values()) == {1}
+        assert all(refused not in r.rcpt_tos for r in server.received)
+        [failed] = tracker.outbox(failed_only=True)
+        assert (failed.to_address, failed.attempts) == (refused, 1)
+        assert failed.last_error is not None and failed.last_error.startswith("550 5.1.1")
+
+        # `iep-followup status` lists the failing address...
+        env = daemon_env(tmp_path, database_url, DELIVER_EVERY_SECOND)
+        status = run_cli(env, tmp_path, "status")
+        assert status.returncode == 0, status.stderr
+        failing = status.stdout.split("Email addresses that fail", 1)[1]
+        assert f"! {parent_name} <{refused}>: 550 5.1.1" in failing
+
+        # ...and so does the case manager's digest, under "Needs your attention"; no other digest.
+        clock.now = FRIDAY
+        assert tracker.digests().queued == 2
+        server.received.clear()
+        await _deliver_until_settled(tracker, clock, handler)
+        digests = {r.rcpt_tos[0]: r.message for r in server.received}
+        assert set(digests) == set(district.case_managers)
+        line = f"Email to {parent_name} ({refused}) does not get through: 550 5.1.1"
+        manager = next(m.email for m in district.records[0].members if m.role is Role.CASE_MANAGER)
+        for part in _bodies(digests[manager]):
+            assert part.index("Needs your attention") < part.index(line)
+            assert part.index(line) < part.index("How the load is spread")
+        for other in set(digests) - {manager}:
+            assert all(refused not in part for part in _bodies(digests[other]))
+    finally:
+        server.stop()
+
+
+def _bodies(message: EmailMessage) -> list[str]:
+    """The text and the HTML part of an email, both of which must say the same thing."""
+    parts = readable_parts(message)
+    bodies = [v for k, v in parts.items() if k.endswith(("text/plain", "text/html"))]
+    assert len(bodies) == 2, list(parts)
+    return bodies
+
+
+async def _asked(
+    tracker: Tracker, clock: Clock, server: SmtpServer, district: District
+) -> dict[str, EmailMessage]:
+    """The district's meetings recorded and, two weeks on, every owner's request delivered."""
+    clock.now = MEETING
+    for record in district.records:
+        tracker.record_meeting(record)
+    await tracker.deliver()
+    clock.now = TWO_WEEKS_ON
+    tracker.request_updates()
+    await tracker.deliver()
+    clock.now = TWO_WEEKS_ON + timedelta(hours=3)
+    return {
+        r.rcpt_tos[0]: r.message
+        for r in server.received
+        if r.message["X-IEP-Followup"] == MailKind.REQUEST.value
+    }
+
+
+async def _until(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {seconds}s waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.dovecot
+async def test_imap_server_restarting_mid_poll_loses_nothing_and_applies_nothing_twice(
+    make_tracker: Callable[..., Tracker],
+    clock: Clock,
+    smtp_server: SmtpServer,
+    dovecot: Dovecot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rng = random.Random()
+    district = make_district(20, case_managers=2, seed=5)
+    tracker = make_tracker(smtp_url=smtp_server.url, imap_url=dovecot.url())
+    requests = await _asked(tracker, clock, smtp_server, district)
+    notes: dict[str, str] = {}  # a word only that reply uses -> its parent
+    for round_ in range(3):
+        for student, parent in district.parents.items():
+            word = f"round{round_}x{student.lower().replace('-', '')}"
+            notes[word] = parent
+            dovecot.append(reply(requests[parent], f"We practised at home ({word})."))
+    daemon = Daemon(tracker, (JobSpec("poll_inbox", every_seconds=1),))
+    running = asyncio.create_task(daemon.run())
+    try:
+        for _restart in range(3):
+            # Restart once the poll in progress has handed over a few messages.
+            target = len(tracker.inbox()) + rng.randint(1, 8)
+            await _until(lambda: len(tracker.inbox()) >= target, 30, f"{target} recorded")  # noqa: B023
+            await asyncio.sleep(rng.uniform(0, 0.05))  # marking, fetching or handling the next
+            await asyncio.to_thread(dovecot.restart)
+        await _until(lambda: len(tracker.inbox()) >= len(notes), 60, "every reply recorded")
+        await _until(
+            lambda: all("\\Seen" in flags for flags in dovecot.flags().values()),
+            30,
+            "every message marked handled",
+        )
+    finally:
+        daemon.request_stop()
+        assert await asyncio.wait_for(running, 30) == 0
+    failures = [r.getMessage() for r in caplog.records if "job poll_inbox failed" in r.getMessage()]
+    assert any("IMAP" in f for f in failures), "no restart fell in the middle of a poll"
+    inbox_log = tracker.inbox()
+    assert len(inbox_log) == len(notes) == len(dovecot.flags())
+    assert {m.outcome for m in inbox_log} == {InboundOutcome.APPLIED}
+    histories = {
+        parent: [u.note or "" for u in tracker.history(tracker.open_items(parent)[0].id)]
+        for parent in district.parents.values()
+    }
+    for word, parent in notes.items():
+        assert sum(word in note for note in histories[parent]) == 1, (word, histories[parent])
+    confirmations = [m for m in tracker.outbox() if m.kind is MailKind.CONFIRMATION]
+    assert len(confirmations) == len(notes)
+
+
+@pytest.mark.slow
+def test_database_locked_or_unreachable_fails_that_tick_and_the_daemon_recovers(
+    tmp_path: Path, database_url: str, smtp_server: SmtpServer, daemons: Daemons
+) -> None:
+    """SQLite: a write lock held past the busy timeout. PostgreSQL: the network to it cut for a while."""
+    sqlite = database_url.startswith("sqlite")
+    proxy = None
+    daemon_url = database_url
+    if not sqlite:
+        target = make_url(database_url)
+        proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
+        proxy.start()
+        daemon_url = target.set(host="127.0.0.1", port=proxy.port).render_as_string(False)
+    schedule = "[jobs.deliver]\nevery_seconds = 1\n[jobs.heartbeat]\nevery_seconds = 1\n"
+    env = daemon_env(tmp_path, daemon_url, schedule, smtp_url=smtp_server.url)
+    daemon = daemons.start(env)
+    try:
+        wait_for(lambda: "job deliver: sent 0" in daemon.log(), 30, "the first tick")
+        if proxy is None:
+            path = make_url(database_url).database
+            assert path is not None
+            locker = sqlite3.connect(path, timeout=5, isolation_level=None)
+            try:
+                locker.execute("BEGIN EXCLUSIVE")
+                wait_for(
+                    lambda: "job deliver failed" in daemon.log(),
+                    SQLITE_BUSY_TIMEOUT_MS / 1000 + 10,
+                    "a tick to give up on the lock",
+                )
+                locker.execute("ROLLBACK")
+            finally:
+                locker.close()
+            reason = "database is locked"
+        else:
+            proxy.stop()
+            wait_for(lambda: "job deliver failed" in daemon.log(), 10, "a tick to fail")
+            time.sleep(3)  # a few more ticks fail
+            proxy.start()
+            reason = "database postgresql"
+        down_log = daemon.log()
+        ids = set(queue_bulk(database_url, 20, prefix="after"))
+        wait_for(
+            lambda: {r.message["Message-ID"] for r in smtp_server.received} == ids,
+            30,
+            "the messages queued after the fault",
+        )
+        assert daemon.alive()
+    finally:
+        if proxy is not None:
+            proxy.stop()
+    assert daemon.stop() == 0
+    log = daemon.log()
+    failure = next(line for line in down_log.splitlines() if "job deliver failed" in line)
+    assert reason in failure, failure
+    after = log[len(down_log) :]
+    assert sum(int(n) for n in re.findall(r"job deliver: sent (\d+)", after)) == 20
+    assert "Traceback" not in log
+
