@@ -13,7 +13,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from email.utils import make_msgid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -23,6 +25,7 @@ from iep_followup.domain import Role
 from iep_followup.mailkinds import InboundOutcome, MailKind, OutboxStatus
 from iep_followup.schedule import JobSpec
 from iep_followup.services.delivery import RetryPolicy
+from iep_followup.services.ingest import IngestResult
 from iep_followup.store import outbox
 from iep_followup.store.db import SQLITE_BUSY_TIMEOUT_MS
 from iep_followup.tracker import Tracker
@@ -417,3 +420,136 @@ def test_database_locked_or_unreachable_fails_that_tick_and_the_daemon_recovers(
     assert sum(int(n) for n in re.findall(r"job deliver: sent (\d+)", after)) == 20
     assert "Traceback" not in log
 
+
+_BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
+
+
+def _key_of(request: EmailMessage) -> str:
+    return str(request["Reply-To"].addresses[0].addr_spec).split("+", 1)[1].split("@", 1)[0]
+
+
+def _rekeyed(raw: bytes, old: str, new: str) -> bytes:
+    """The same reply with every trace of its key (To, In-Reply-To, References, quote) changed."""
+    return raw.replace(old.encode(), new.encode())
+
+
+def _without_message_id(raw: bytes) -> bytes:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(b"message-id:")]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+def _relayed(raw: bytes, hop: int) -> bytes:
+    """The same message as it arrives through another hop: new trace headers in front."""
+    trace = (
+        f"Received: from relay{hop}.example.net (relay{hop}.example.net [192.0.2.{hop}])\r\n"
+        f"\tby mx.district.example.org; Tue, 1 Dec 2026 1{hop % 10}:00:00 +0000\r\n"
+        f"Delivered-To: iep-replies@localhost\r\nReturn-Path: <bounce{hop}@example.net>\r\n"
+    )
+    return trace.encode() + raw
+
+
+async def test_forged_altered_expired_keys_and_wrong_senders_are_never_applied_and_replays_once(
+    make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer
+) -> None:
+    rng = random.Random()
+    seed = rng.randrange(1 << 30)
+    rng.seed(seed)
+    n = 30
+    district = make_district(8, case_managers=2, seed=9)
+    tracker = make_tracker(smtp_url=smtp_server.url)
+    requests = await _asked(tracker, clock, smtp_server, district)
+    owners = sorted(requests)
+    everyone = sorted({email for team in district.teams.values() for email in team})
+    request_ids = {owner: int(_key_of(requests[owner])[1:].split("-")[0]) for owner in owners}
+    outcomes: dict[str, list[IngestResult]] = {}
+
+    def send(kind: str, raw: bytes, via: str = "imap") -> None:
+        outcomes.setdefault(kind, []).append(tracker.ingest(raw, via=via))
+
+    def genuine(owner: str, text: str, **options: Any) -> bytes:
+        return reply(
+            requests[owner], text, message_id=make_msgid(domain="mail.example.com"), **options
+        )
+
+    for i in range(n):
+        owner = rng.choice(owners)
+        key = _key_of(requests[owner])
+        mac = "".join(rng.choice(_BASE32) for _ in range(20))
+        forged = [
+            f"r{request_ids[owner]}-{mac}",  # the right request, a made-up MAC
+            f"r{rng.choice(list(request_ids.values()))}-{mac}",
+            f"r{10**6 + i}-{mac}",  # no such request
+            f"r{request_ids[owner]}-{mac[:12]}",  # not even shaped like a key
+        ][i % 4]
+        send("forged", _rekeyed(genuine(owner, "A1 done"), key, forged))
+
+        owner = rng.choice(owners)
+        key = _key_of(requests[owner])
+        request_part, mac = key.split("-")
+        position = rng.randrange(len(mac))
+        flipped = rng.choice(_BASE32.replace(mac[position], ""))
+        other = rng.choice([o for o in owners if o != owner])
+        altered = [
+            f"{request_part}-{mac[:position]}{flipped}{mac[position + 1 :]}",  # one character
+            f"r{request_ids[other]}-{mac}",  # someone else's request with this MAC
+            f"{request_part}-{_key_of(requests[other]).split('-')[1]}",  # and the other way round
+        ][i % 3]
+        send("altered", _rekeyed(genuine(owner, "A1 done"), key, altered))
+
+        owner = rng.choice(owners)
+        strangers = [
+            rng.choice([e for e in everyone if e != owner]),  # someone on the district's teams
+            f"someone{i}@evil{i}.example.net",
+            owner.replace("@", f"{i}@"),  # a lookalike mailbox
+            owner + ".evil.example.net",  # a lookalike domain
+            owner.replace("@", f"+x{i}@"),  # a plus address we never recorded as theirs
+        ]
+        spoof = rng.choice(strangers)
+        sender = [spoof, f'"{owner}" <{spoof}>'][i % 2]  # the owner's address as a display name
+        send("wrong sender", genuine(owner, "A1 done", sender=sender))
+
+    # Replays: genuine replies arriving again, by another path or through another relay.
+    replayed = rng.sample([p for p in district.parents.values() if p in requests], 3)
+    originals = [genuine(parent, f"{40 + 10 * k}%") for k, parent in enumerate(replayed)]
+    originals.append(_without_message_id(genuine(replayed[0], "Practised twice this week.")))
+    for original in originals:
+        send("replay", original)
+    for i in range(n):
+        original = originals[i % len(originals)]
+        send(
+            "replay",
+            _relayed(original, i) if i % 2 else original,
+            via=["smtp", "api", "imap"][i % 3],
+        )
+
+    # Expired: genuine keys and owners, 61 days later (IEP_FOLLOWUP_REPLY_KEY_DAYS is 60).
+    clock.now += timedelta(days=61)
+    for _ in range(n):
+        send("expired", genuine(rng.choice(owners), "A1 done"))
+
+    context = f"seed {seed}"
+    assert {len(results) for results in outcomes.values()} >= {n}, context
+    for kind in ("forged", "altered", "wrong sender", "expired"):
+        found = Counter(r.outcome for r in outcomes[kind])
+        assert InboundOutcome.APPLIED not in found, (kind, found, context)
+        assert sum(r.applied for r in outcomes[kind]) == 0, (kind, context)
+    assert {r.outcome for r in outcomes["wrong sender"]} == {InboundOutcome.HELD}, context
+    assert all("expired" in r.reason for r in outcomes["expired"]), context
+    altered_reasons = {r.reason for r in outcomes["altered"]}
+    assert altered_reasons == {"reply key does not match its request (altered or forged)"}, context
+    replays = outcomes["replay"]
+    assert sum(r.applied for r in replays) == len(originals), context
+    assert sum(not r.duplicate for r in replays) == len(originals), context
+
+    # The item histories agree: only the replayed owners' items moved, once per original.
+    moved = {
+        item.owner_email: [u for u in tracker.history(item.id) if u.source == "email"]
+        for item in tracker.items()
+    }
+    assert {owner for owner, updates in moved.items() if updates} == set(replayed), context
+    assert len(moved[replayed[0]]) == 2 and all(len(moved[p]) == 1 for p in replayed[1:])
+    confirmations = [m for m in tracker.outbox() if m.kind is MailKind.CONFIRMATION]
+    assert len(confirmations) == len(originals), context
+    inbox_log = Counter(m.outcome for m in tracker.inbox())
+    assert inbox_log[InboundOutcome.APPLIED] == len(originals), context

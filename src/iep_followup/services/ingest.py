@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -391,4 +392,18 @@ def _addressee(person: Person) -> Recipient:
 def _message_key(parsed: ParsedMessage, raw: bytes) -> str:
     if parsed.message_id:
         return "mid:" + parsed.message_id.strip().lower()[:290]
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+    return "sha256:" + hashlib.sha256(_as_written(raw)).hexdigest()
+
+
+# What the sender's mail client wrote. Relays put their own fields (Received, Delivered-To,
+# Return-Path, spam scores) in front, so a copy that came another way must hash the same.
+_AUTHOR_FIELDS = frozenset(
+    (b"from", b"sender", b"to", b"cc", b"subject", b"date", b"in-reply-to", b"references")
+)
+
+
+def _as_written(raw: bytes) -> bytes:
+    head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    fields = re.split(rb"\n(?![ \t])", head)
+    kept = sorted(f for f in fields if f.split(b":", 1)[0].strip().lower() in _AUTHOR_FIELDS)
+    return b"\n".join(kept) + b"\n\n" + body
