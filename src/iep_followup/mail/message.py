@@ -1,14 +1,23 @@
-"""Turning a rendered email into RFC 5322 bytes, with headers no input can break."""
+"""Turning a rendered email into RFC 5322 bytes, with headers no input can break.
+
+The message is assembled from the standard library's encoders (RFC 2047 encoded words,
+quoted-printable, base64, RFC 2231 parameters) rather than through EmailMessage, whose
+header objects parse and refold every header and cost more than rendering the email.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
+from email.utils import encode_rfc2231, format_datetime, formataddr, parseaddr
 
 from iep_followup.errors import ConfigError
 from iep_followup.mail.render import RenderedEmail
@@ -16,6 +25,12 @@ from iep_followup.mailkinds import MailKind
 
 # Control characters (CR and LF above all) would let a name start a new header.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+# A display name that needs neither quoting nor encoding: atext and spaces (without "=?",
+# which a reader would take for the start of an encoded word).
+_PLAIN_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+/^_`{|}~ -]{0,60}")
+_MSG_ID = re.compile(r"<[!-;=?-~]+>")  # printable ASCII, no spaces or angle brackets inside
+_TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`{|}~-]+")  # a MIME type or parameter token
+_CRLF = "\r\n"
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,130 @@ def build_message(
     date: datetime,
     attachments: tuple[Attachment, ...] = (),
     in_reply_to: str | None = None,
+) -> bytes:
+    """multipart/alternative (text, then HTML), inside multipart/mixed when there are attachments."""
+    addresses = [a for a in (sender, to, reply_to) if a is not None]
+    if not all(a.addr_spec.isascii() for a in addresses) or not _MSG_ID.fullmatch(message_id):
+        # Non-ASCII addresses need SMTPUTF8, which we do not speak; keep the library's rendering.
+        return _build_with_email_message(
+            rendered,
+            kind=kind,
+            sender=sender,
+            to=to,
+            reply_to=reply_to,
+            message_id=message_id,
+            date=date,
+            attachments=attachments,
+            in_reply_to=in_reply_to,
+        )
+    headers = [f"From: {_mailbox_header(sender, 'From')}", f"To: {_mailbox_header(to, 'To')}"]
+    if reply_to is not None:
+        headers.append(f"Reply-To: {_mailbox_header(reply_to, 'Reply-To')}")
+    headers += [
+        f"Subject: {_text_header(clean_header_text(rendered.subject), 'Subject')}",
+        f"Date: {format_datetime(date)}",
+        f"Message-ID: {message_id}",
+    ]
+    # A thread reference that is not a clean msg-id (it came from someone else's mail) is left out.
+    if in_reply_to and _MSG_ID.fullmatch(in_reply_to):
+        headers += [f"In-Reply-To: {in_reply_to}", f"References: {in_reply_to}"]
+    # Tell mail servers and clients this is automated: no out-of-office replies, please.
+    headers += [
+        "Auto-Submitted: auto-generated",
+        "X-Auto-Response-Suppress: All",
+        f"X-IEP-Followup: {kind.value}",
+        "MIME-Version: 1.0",
+    ]
+    body = _multipart(
+        "alternative",
+        [_text_part("plain", rendered.text), _text_part("html", rendered.html)],
+    )
+    if attachments:
+        body = _multipart("mixed", [body, *(_attachment_part(a) for a in attachments)])
+    return (_CRLF.join(headers) + _CRLF + body).encode("ascii")
+
+
+def _mailbox_header(address: Address, header_name: str) -> str:
+    name = address.display_name
+    if not name or _PLAIN_PHRASE.fullmatch(name):
+        return formataddr((name, address.addr_spec))
+    if name.isascii() and len(name) <= 60 and "=?" not in name:
+        return formataddr((name, address.addr_spec))  # quoted, e.g. "Smith, Ann"
+    # RFC 2047 words (each at most 75 characters), folded: any name, any length, any script.
+    words = Header(name, "utf-8", header_name=header_name).encode(linesep=_CRLF)
+    return f"{words} <{address.addr_spec}>"
+
+
+def _text_header(value: str, header_name: str) -> str:
+    words = value.split(" ")
+    if value.isascii() and "=?" not in value and all(len(w) < 900 for w in words):
+        return _fold(words, len(header_name) + 2)
+    return Header(value, "utf-8", header_name=header_name).encode(linesep=_CRLF)
+
+
+def _fold(words: list[str], used: int) -> str:
+    """Words on lines of at most 78 characters (single spaces, so unfolding restores the text)."""
+    lines, line = [], ""
+    for word in words:
+        if line and used + len(line) + 1 + len(word) > 78:
+            lines.append(line)
+            line, used = word, 1
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return (_CRLF + " ").join(lines)
+
+
+def _text_part(subtype: str, text: str) -> str:
+    # Line ends as SMTP wants them, whatever the template or a reply's quoted words held.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = (text if text.endswith("\n") else text + "\n").encode("utf-8")
+    encoded = binascii.b2a_qp(lines, istext=True).decode("ascii").replace("\n", _CRLF)
+    return (
+        f'Content-Type: text/{subtype}; charset="utf-8"{_CRLF}'
+        f"Content-Transfer-Encoding: quoted-printable{_CRLF}{_CRLF}{encoded}"
+    )
+
+
+def _attachment_part(attachment: Attachment) -> str:
+    if not (_TOKEN.fullmatch(attachment.maintype) and _TOKEN.fullmatch(attachment.subtype)):
+        raise ValueError(f"not a MIME type: {attachment.maintype}/{attachment.subtype}")
+    filename = clean_header_text(attachment.filename)
+    if filename.isascii() and '"' not in filename and "\\" not in filename:
+        disposition = f'attachment; filename="{filename}"'
+    else:
+        disposition = f"attachment; filename*={encode_rfc2231(filename, 'utf-8')}"
+    encoded = base64.encodebytes(attachment.content).decode("ascii").replace("\n", _CRLF)
+    return (
+        f"Content-Type: {attachment.maintype}/{attachment.subtype}{_CRLF}"
+        f"Content-Transfer-Encoding: base64{_CRLF}"
+        f"Content-Disposition: {disposition}{_CRLF}{_CRLF}{encoded}"
+    )
+
+
+def _multipart(subtype: str, parts: list[str]) -> str:
+    """A multipart entity: its headers, a blank line, the parts between boundaries."""
+    # "=_" cannot occur in quoted-printable or base64 output, so no part can contain the boundary.
+    boundary = f"=_{secrets.token_hex(12)}"
+    # The line end before a boundary belongs to the boundary: every part gets one more.
+    inner = "".join(f"--{boundary}{_CRLF}{part}{_CRLF}" for part in parts)
+    return (
+        f'Content-Type: multipart/{subtype}; boundary="{boundary}"{_CRLF}{_CRLF}'
+        f"{inner}--{boundary}--{_CRLF}"
+    )
+
+
+def _build_with_email_message(
+    rendered: RenderedEmail,
+    *,
+    kind: MailKind,
+    sender: Address,
+    to: Address,
+    reply_to: Address | None,
+    message_id: str,
+    date: datetime,
+    attachments: tuple[Attachment, ...],
+    in_reply_to: str | None,
 ) -> bytes:
     message = EmailMessage(policy=SMTP)
     message["From"] = sender
