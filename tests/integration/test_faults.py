@@ -39,7 +39,9 @@ from tests.faults_support import (
     TcpProxy,
     cpu_seconds,
     daemon_env,
+    kind_of,
     make_district,
+    message_id_of,
     queue_bulk,
     readable_parts,
     run_cli,
@@ -89,7 +91,7 @@ def test_sigkill_mid_delivery_loses_nothing_and_duplicates_at_most_one_message_p
             # Now and then a kill while it starts up, before it sends anything.
             time.sleep(rng.uniform(0.05, 0.6))
         else:
-            remaining = total - len({r.message["Message-ID"] for r in received})
+            remaining = total - len({message_id_of(r.data) for r in received})
             target = before + rng.randint(1, max(1, 2 * remaining // (kills - kill + 1)))
             wait_for(
                 lambda: len(received) >= target,  # noqa: B023 (called right here)
@@ -101,7 +103,7 @@ def test_sigkill_mid_delivery_loses_nothing_and_duplicates_at_most_one_message_p
         daemon.kill()
         time.sleep(0.2)  # what the server was still taking in when the client died
         if len(received) > before:
-            in_flight.append(received[-1].message["Message-ID"])
+            in_flight.append(message_id_of(received[-1].data))
     daemon = daemons.start(env)
     try:
         wait_for(
@@ -112,7 +114,7 @@ def test_sigkill_mid_delivery_loses_nothing_and_duplicates_at_most_one_message_p
     finally:
         reader.close()
     assert daemon.stop() == 0, daemon.log()
-    seen = Counter(r.message["Message-ID"] for r in received)
+    seen = Counter(message_id_of(r.data) for r in received)
     assert set(seen) == ids
     duplicates = {mid: n - 1 for mid, n in seen.items() if n > 1}
     # A message is sent twice only when the kill fell between the server's 250 and the commit,
@@ -167,7 +169,7 @@ def test_smtp_server_down_then_back_everything_is_delivered_with_backoff_and_no_
     assert f"delivery paused: mail server 127.0.0.1:{smtp_server.port} unreachable" in log
     # Waiting costs little (the retries as they fall due); a loop without pause uses a whole core.
     assert cpu_used < 0.25 * watched, f"{cpu_used:.2f}s of CPU in {watched:.1f}s of outage"
-    seen = Counter(r.message["Message-ID"] for r in smtp_server.received)
+    seen = Counter(message_id_of(r.data) for r in smtp_server.received)
     assert set(seen) == ids
     # Only the message the server was taking in when it went down can arrive twice.
     assert sum(n - 1 for n in seen.values()) <= 1
@@ -245,7 +247,7 @@ async def test_flaky_smtp_451s_are_retried_until_delivered_and_a_550_fails_only_
         assert counts == {OutboxStatus.SENT: summaries - 1, OutboxStatus.FAILED: 1}
         assert rounds >= 3  # some message was deferred at least twice
         assert 0.2 < handler.deferred / (handler.deferred + handler.accepted) < 0.4
-        ids = Counter(r.message["Message-ID"] for r in server.received)
+        ids = Counter(message_id_of(r.data) for r in server.received)
         assert len(ids) == summaries - 1 and set(ids.values()) == {1}
         assert all(refused not in r.rcpt_tos for r in server.received)
         [failed] = tracker.outbox(failed_only=True)
@@ -264,7 +266,7 @@ async def test_flaky_smtp_451s_are_retried_until_delivered_and_a_550_fails_only_
         assert tracker.digests().queued == 2
         server.received.clear()
         await _deliver_until_settled(tracker, clock, handler)
-        digests = {r.rcpt_tos[0]: r.message for r in server.received}
+        digests = {r.rcpt_tos[0]: r.data for r in server.received}
         assert set(digests) == set(district.case_managers)
         line = f"Email to {parent_name} ({refused}) does not get through: 550 5.1.1"
         manager = next(m.email for m in district.records[0].members if m.role is Role.CASE_MANAGER)
@@ -277,9 +279,9 @@ async def test_flaky_smtp_451s_are_retried_until_delivered_and_a_550_fails_only_
         server.stop()
 
 
-def _bodies(message: EmailMessage) -> list[str]:
+def _bodies(raw: bytes) -> list[str]:
     """The text and the HTML part of an email, both of which must say the same thing."""
-    parts = readable_parts(message)
+    parts = readable_parts(raw)
     bodies = [v for k, v in parts.items() if k.endswith(("text/plain", "text/html"))]
     assert len(bodies) == 2, list(parts)
     return bodies
@@ -298,9 +300,7 @@ async def _asked(
     await tracker.deliver()
     clock.now = TWO_WEEKS_ON + timedelta(hours=3)
     return {
-        r.rcpt_tos[0]: r.message
-        for r in server.received
-        if r.message["X-IEP-Followup"] == MailKind.REQUEST.value
+        r.rcpt_tos[0]: r.message for r in server.received if kind_of(r.data) == MailKind.REQUEST
     }
 
 
@@ -404,7 +404,7 @@ def test_database_locked_or_unreachable_fails_that_tick_and_the_daemon_recovers(
         down_log = daemon.log()
         ids = set(queue_bulk(database_url, 20, prefix="after"))
         wait_for(
-            lambda: {r.message["Message-ID"] for r in smtp_server.received} == ids,
+            lambda: {message_id_of(r.data) for r in smtp_server.received} == ids,
             30,
             "the messages queued after the fault",
         )
@@ -553,3 +553,71 @@ async def test_forged_altered_expired_keys_and_wrong_senders_are_never_applied_a
     assert len(confirmations) == len(originals), context
     inbox_log = Counter(m.outcome for m in tracker.inbox())
     assert inbox_log[InboundOutcome.APPLIED] == len(originals), context
+
+
+@pytest.mark.slow
+async def test_no_email_in_a_district_cycle_names_a_student_to_anyone_outside_their_team(
+    make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer
+) -> None:
+    rng = random.Random(17)
+    district = make_district(200, case_managers=8, seed=17)
+    tracker = make_tracker(smtp_url=smtp_server.url)
+    requests = await _asked(tracker, clock, smtp_server, district)
+    by_first = {first: sid for sid, (_full, first) in district.names.items()}
+    parents = list(district.parents.values())
+    staff = sorted({e for e in requests if e not in parents})
+    replies: list[bytes] = []
+    for parent in rng.sample(parents, 60):  # parents write about their child, by name
+        student = next(s for s, p in district.parents.items() if p == parent)
+        first = district.names[student][1]
+        replies.append(reply(requests[parent], f"{first} read every night. 60%"))
+    for owner in staff:  # staff answer items of several students, some with a named note
+        refs = re.findall(r"^(A\d+)\. Work with (\w+) ", _plain(requests[owner]), re.MULTILINE)
+        lines = [f"{ref} {rng.choice(['done', '50%', 'in progress'])}" for ref, _ in refs[:-1]]
+        last_ref, last_first = refs[-1]
+        lines.append(f"{last_ref} blocked: waiting for {last_first}'s workbook")
+        assert last_first in by_first
+        replies.append(reply(requests[owner], "\n".join(lines)))
+    for parent in rng.sample(parents, 10):  # and some write from the wrong address
+        sender = rng.choice([*staff, *parents])
+        replies.append(reply(requests[parent], "done", sender=sender))
+    outcomes = Counter(tracker.ingest(raw).outcome for raw in replies)
+    assert outcomes[InboundOutcome.APPLIED] == 60 + len(staff), outcomes
+    await tracker.deliver()
+    clock.now = TWO_WEEKS_ON + timedelta(days=3)  # the silent get a reminder
+    assert tracker.request_updates().reminded > 0
+    await tracker.deliver()
+    clock.now = FRIDAY
+    assert tracker.digests().queued == len(district.case_managers)
+    await tracker.deliver()
+    assert _counts(tracker) == {OutboxStatus.SENT: len(smtp_server.received)}
+
+    # Every student's names and id, as whole words, in one pattern.
+    words = {
+        word: sid for sid, (full, first) in district.names.items() for word in (full, first, sid)
+    }
+    pattern = re.compile(
+        r"\b(" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + r")\b"
+    )
+    named_to_team: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
+    for received in smtp_server.received:
+        recipient = received.rcpt_tos[0]
+        kind = kind_of(received.data)
+        kinds[kind] += 1
+        for where, text in readable_parts(received.data).items():
+            for match in pattern.finditer(text):
+                student = words[match.group(1)]
+                assert recipient in district.teams[student], (
+                    f"{match.group(1)} ({student}) named in the {where} of a {kind} to {recipient}"
+                )
+                named_to_team[kind] += 1
+    assert set(kinds) == {"summary", "request", "reminder", "confirmation", "notice", "digest"}
+    # Not vacuous: every kind that is about students did name them, to their teams.
+    assert all(named_to_team[kind] > 0 for kind in kinds if kind != "notice"), named_to_team
+
+
+def _plain(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
