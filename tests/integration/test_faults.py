@@ -72,7 +72,7 @@ def test_sigkill_mid_delivery_loses_nothing_and_duplicates_at_most_one_message_p
     rng.seed(seed)
     ids = set(queue_bulk(database_url, total))
     # A few milliseconds per message at the server, so the kills spread over the whole run.
-    smtp_server.handler.delay = 0.004
+    smtp_server.handler.delay = 0.002
     # What a killed daemon had claimed goes out again when its lease ends: 2 s here, not 5 min.
     env = daemon_env(
         tmp_path,
@@ -84,28 +84,30 @@ def test_sigkill_mid_delivery_loses_nothing_and_duplicates_at_most_one_message_p
     received = smtp_server.received
     reader = OutboxReader(database_url)
     in_flight: list[str] = []  # the last Message-ID the server took before each kill
-    for kill in range(kills):
-        before = len(received)
-        daemon = daemons.start(env)
-        if kill % 10 == 9:
-            # Now and then a kill while it starts up, before it sends anything.
-            time.sleep(rng.uniform(0.05, 0.6))
-        else:
-            remaining = total - len({message_id_of(r.data) for r in received})
-            target = before + rng.randint(1, max(1, 2 * remaining // (kills - kill + 1)))
-            wait_for(
-                lambda: len(received) >= target,  # noqa: B023 (called right here)
-                30,
-                f"message {target} (seed {seed}; outbox {reader.counts()})",
-                0.001,
-            )
-            time.sleep(rng.uniform(0, 0.015))  # anywhere within the next few messages
-        daemon.kill()
-        time.sleep(0.2)  # what the server was still taking in when the client died
-        if len(received) > before:
-            in_flight.append(message_id_of(received[-1].data))
-    daemon = daemons.start(env)
     try:
+        for kill in range(kills):
+            before = len(received)
+            daemon = daemons.start(env)
+            if kill % 10 == 9:
+                # Now and then a kill while it starts up, before it sends anything.
+                time.sleep(rng.uniform(0.05, 0.6))
+            else:
+                # Kill after a random share of what is left, keeping some for the kills to come.
+                left = total - len({message_id_of(r.data) for r in received})
+                share = (left - 10 * (kills - kill)) // (kills - kill + 1)
+                target = before + rng.randint(1, max(1, 2 * share))
+                wait_for(
+                    lambda: len(received) >= target,  # noqa: B023 (called right here)
+                    30,
+                    f"message {target} (seed {seed}; outbox {reader.counts()})",
+                    0.001,
+                )
+                time.sleep(rng.uniform(0, 0.01))  # anywhere within the next few messages
+            daemon.kill()
+            time.sleep(0.1)  # what the server was still taking in when the client died
+            if len(received) > before:
+                in_flight.append(message_id_of(received[-1].data))
+        daemon = daemons.start(env)
         wait_for(
             lambda: reader.counts().get(OutboxStatus.SENT) == total,
             60,
@@ -155,12 +157,13 @@ def test_smtp_server_down_then_back_everything_is_delivered_with_backoff_and_no_
         watched = time.monotonic() - watch_started
         smtp_server.start()
         outage = (datetime.now(UTC) - down_at).total_seconds()
-        wait_for(
-            lambda: reader.counts().get(OutboxStatus.SENT) == total,
-            40,
-            f"all {total} sent after the outage: {reader.counts()}",
-        )
-        samples.append((datetime.now(UTC), reader.rows()))
+        deadline = time.monotonic() + 40
+        while samples[-1][1] and any(
+            row.status is not OutboxStatus.SENT for row in samples[-1][1].values()
+        ):
+            assert time.monotonic() < deadline, f"not all sent after the outage: {reader.counts()}"
+            time.sleep(0.2)
+            samples.append((datetime.now(UTC), reader.rows()))
     finally:
         reader.close()
     assert daemon.alive()
@@ -182,20 +185,23 @@ def test_smtp_server_down_then_back_everything_is_delivered_with_backoff_and_no_
 def _assert_backoff_honoured(
     samples: list[tuple[datetime, dict[int, OutboxRow]]], first_wait: timedelta
 ) -> None:
-    """Between two looks at a row, a new attempt happened only once the row was due, and the
-    next one was put off by at least half the doubled wait (the jitter's lower bound)."""
-    slack = timedelta(milliseconds=300)
+    """Between two looks at a row, it was tried only if it was due, and a failed try put it
+    off by at least half the doubled wait (the jitter's lower bound) from when it was tried."""
+    slack = timedelta(milliseconds=100)
     checked = 0
-    for (_seen_at, before), (after_at, after) in itertools.pairwise(samples):
+    for (seen_at, before), (after_at, after) in itertools.pairwise(samples):
         for row_id, old in before.items():
             new = after[row_id]
-            if new.attempts != old.attempts + 1 or new.status is not OutboxStatus.QUEUED:
-                continue
+            sent = new.status is OutboxStatus.SENT and old.status is not OutboxStatus.SENT
+            if not sent and new.attempts == old.attempts:
+                continue  # not tried in between
             if old.status is OutboxStatus.QUEUED:
                 assert old.next_attempt_at <= after_at + slack, (row_id, old, after_at)
-            least = first_wait * (1 << old.attempts) / 2
-            assert new.next_attempt_at >= old.next_attempt_at + least - slack, (row_id, old, new)
-            checked += 1
+            if new.status is OutboxStatus.QUEUED and new.attempts == old.attempts + 1:
+                # Tried after `seen_at`, so its next try is at least this far after that.
+                least = first_wait * (1 << old.attempts) / 2
+                assert new.next_attempt_at >= seen_at + least - slack, (row_id, old, new, seen_at)
+                checked += 1
     assert checked >= 50, "too few retries were seen to judge the backoff"
 
 
@@ -529,7 +535,7 @@ async def test_forged_altered_expired_keys_and_wrong_senders_are_never_applied_a
         send("expired", genuine(rng.choice(owners), "A1 done"))
 
     context = f"seed {seed}"
-    assert {len(results) for results in outcomes.values()} >= {n}, context
+    assert len(outcomes) == 5 and all(len(sent) >= n for sent in outcomes.values()), context
     for kind in ("forged", "altered", "wrong sender", "expired"):
         found = Counter(r.outcome for r in outcomes[kind])
         assert InboundOutcome.APPLIED not in found, (kind, found, context)
