@@ -26,7 +26,7 @@ from iep_followup.planning import local_now
 from iep_followup.services.outgoing import Mailer
 from iep_followup.store import asking, inbox, outbox, updates
 from iep_followup.store.db import Database, Session
-from iep_followup.store.models import ActionItem, InboundMessage, Person, UpdateRequest
+from iep_followup.store.models import InboundMessage, Person, UpdateRequest
 from iep_followup.tokens import find_keys, make_reply_key, request_id_of, verify_reply_key
 from iep_followup.views import Recipient
 
@@ -282,9 +282,10 @@ class Ingestor:
             )
         row.notes = "\n".join((*reply.notes, *reply.not_understood))[:20_000]
         details = asking.item_details(session, list(by_ref.values()))
+        items = updates.items_by_id(session, list(by_ref.values()))
         done = _Applied()
         for ref, commands in reply.items.items():
-            item = session.get(ActionItem, by_ref.get(ref.upper(), -1))
+            item = items.get(by_ref.get(ref.upper(), -1))
             if item is None:
                 continue
             try:
@@ -294,10 +295,17 @@ class Ingestor:
                     due_on=commands.due_on,
                     note=commands.note,
                 )
-                with session.begin_nested():
-                    update = updates.apply_update(
-                        session, item, owner.id, change, UpdateSource.EMAIL, now, inbound_id=row.id
-                    )
+                # No savepoint needed: a refused update raises before it changes anything.
+                update = updates.apply_update(
+                    session,
+                    item,
+                    owner.id,
+                    change,
+                    UpdateSource.EMAIL,
+                    now,
+                    inbound_id=row.id,
+                    answers_requests=False,
+                )
             except ValidationError:
                 done.problems.append(ref.upper())
                 continue
@@ -316,6 +324,10 @@ class Ingestor:
             )
         if not done.changes and not done.problems:
             row.reason += "; no command recognised, kept as a note"
+        changed = [by_ref[c["ref"]] for c in done.changes]
+        if changed:
+            # One statement for the whole reply: other open requests that asked about these items.
+            updates.mark_answered(session, changed, owner.id, now)
         request.answered_at = request.answered_at or now
         self._confirm(session, row, owner, request, reply, done, now, in_reply_to)
         return len(done.changes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import update
@@ -28,8 +29,15 @@ def apply_update(
     source: UpdateSource,
     now: datetime,
     inbound_id: int | None = None,
+    *,
+    answers_requests: bool = True,
 ) -> Update:
-    """Append one history entry and move the item to its new state, in the caller's transaction."""
+    """Append one history entry and move the item to its new state, in the caller's transaction.
+
+    A ValidationError is raised before anything changes, so a caller need not wrap each call
+    in a savepoint. `answers_requests=False` leaves marking requests answered to the caller
+    (`mark_answered`, once for a whole reply).
+    """
     if update.due_on is not None and update.due_on < _meeting_date(session, item):
         raise ValidationError(
             f"new due date {update.due_on.isoformat()} is before the meeting", field="due"
@@ -57,14 +65,19 @@ def apply_update(
         inbound_id=inbound_id,
     )
     session.add(row)
-    if author_id is not None and author_id == item.owner_id and item.id is not None:
-        _mark_answered(session, item.id, author_id, now)
+    if (
+        answers_requests
+        and author_id is not None
+        and author_id == item.owner_id
+        and item.id is not None
+    ):
+        mark_answered(session, [item.id], author_id, now)
     return row
 
 
-def _mark_answered(session: Session, item_id: int, owner_id: int, now: datetime) -> None:
-    """The owner said something about an item: any open request that asked about it is answered."""
-    asked = select(RequestItem.request_id).where(RequestItem.item_id == item_id)
+def mark_answered(session: Session, item_ids: Sequence[int], owner_id: int, now: datetime) -> None:
+    """The owner said something about these items: any open request of theirs that asked is answered."""
+    asked = select(RequestItem.request_id).where(col(RequestItem.item_id).in_(item_ids))
     session.execute(
         update(UpdateRequest)
         .where(
@@ -74,6 +87,12 @@ def _mark_answered(session: Session, item_id: int, owner_id: int, now: datetime)
         )
         .values(answered_at=now)
     )
+
+
+def items_by_id(session: Session, item_ids: Sequence[int]) -> dict[int, ActionItem]:
+    """The items, in one query (the caller keeps them: the session only holds weak references)."""
+    found = session.exec(select(ActionItem).where(col(ActionItem.id).in_(item_ids))).all()
+    return {item.id or 0: item for item in found}
 
 
 def reassign(
