@@ -85,8 +85,9 @@ async def deliver(
                     else:
                         _retry_or_fail(database, message, str(exc), clock(), policy, rng, report)
                     continue
-                with database.transaction() as session:
-                    outbox.mark_sent(session, message.id, clock())
+                # Committed before the next message goes: a crash resends at most this one.
+                with database.connection() as connection:
+                    outbox.mark_sent(connection, message.id, clock())
                 report.sent += 1
     return report
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import Connection, bindparam, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from iep_followup.mailkinds import MailKind, OutboxStatus
 from iep_followup.store.models import OutboxMessage, Person
@@ -111,20 +112,41 @@ def claim(session: Session, now: datetime, lease: timedelta, limit: int) -> list
         .where(col(OutboxMessage.id).in_(ids))
         .values(status=OutboxStatus.SENDING, lease_until=now + lease)
     )
-    rows = session.exec(
-        select(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).order_by(col(OutboxMessage.id))
+    rows = session.execute(
+        sa_select(
+            col(OutboxMessage.id),
+            col(OutboxMessage.message_id),
+            col(OutboxMessage.to_address),
+            col(OutboxMessage.body),
+            col(OutboxMessage.attempts),
+        )
+        .where(col(OutboxMessage.id).in_(ids))
+        .order_by(col(OutboxMessage.id))
     ).all()
-    return [Claimed(m.id or 0, m.message_id, m.to_address, m.body, m.attempts) for m in rows]
+    return [Claimed(*row) for row in rows]
 
 
-def mark_sent(session: Session, message_id: int, now: datetime) -> None:
+_OUTBOX = SQLModel.metadata.tables[OutboxMessage.__tablename__]
+# Built once: this runs for every message sent, and building the statement costs as much as
+# running it.
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(
+        status=OutboxStatus.SENT,
+        sent_at=bindparam("sent_now", type_=_OUTBOX.c.sent_at.type),
+        lease_until=None,
+        body=b"",
+        last_error=None,
+    )
+)
+
+
+def mark_sent(connection: Connection, message_id: int, now: datetime) -> None:
     # The body is dropped once the server has it: the recipient has the email, and the
     # database should not keep a second copy of a student's record (or its reply key).
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id)
-        .values(status=OutboxStatus.SENT, sent_at=now, lease_until=None, body=b"", last_error=None)
-    )
+    # A plain Core statement (Database.connection), in its own transaction per message.
+    connection.execute(_MARK_SENT, {"row_id": message_id, "sent_now": now})
 
 
 def mark_retry(session: Session, message_id: int, next_attempt_at: datetime, error: str) -> None:
