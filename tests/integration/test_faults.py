@@ -1,4 +1,6 @@
-"""Fault injection against real parts: daemons killed mid-delivery, servers down or flaky, a locked database."""
+"""Fault injection against the real parts: `iep-followup run` processes killed mid-delivery, an
+SMTP server down or flaky, Dovecot restarting mid-poll, a locked or unreachable database, forged
+and replayed replies, and a whole district's cycle checked for privacy."""
 
 from __future__ import annotations
 
@@ -116,6 +118,7 @@ def test_sigkill_mid_delivery_loses_nothing_and_duplicates_at_most_one_message_p
     finally:
         reader.close()
     assert daemon.stop() == 0, daemon.log()
+    assert len(in_flight) >= 20  # kills that fell while it was delivering
     seen = Counter(message_id_of(r.data) for r in received)
     assert set(seen) == ids
     duplicates = {mid: n - 1 for mid, n in seen.items() if n > 1}
