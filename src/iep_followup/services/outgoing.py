@@ -93,6 +93,47 @@ class Mailer:
         )
         return Composed(message_id, rendered.subject, body)
 
+    def message(
+        self,
+        kind: MailKind,
+        idempotency_key: str,
+        *,
+        to: Addressee,
+        context: Mapping[str, Any],
+        now: datetime,
+        key: str | None = None,
+        reply_to: Address | None = None,
+        attachments: tuple[Attachment, ...] = (),
+        in_reply_to: str | None = None,
+        request_id: int | None = None,
+        not_before: datetime | None = None,
+    ) -> outbox.NewMessage:
+        """Render for `to`: the outbox row, for outbox.queue_many (many at once)."""
+        composed = self.compose(
+            kind,
+            language=to.language,
+            to_name=to.name,
+            to_address=to.email,
+            context=context,
+            now=now,
+            key=key,
+            reply_to=reply_to,
+            attachments=attachments,
+            in_reply_to=in_reply_to,
+        )
+        return outbox.NewMessage(
+            kind=kind,
+            idempotency_key=idempotency_key,
+            to_address=to.email,
+            message_id=composed.message_id,
+            subject=composed.subject,
+            body=composed.body,
+            person_id=to.person_id,
+            request_id=request_id,
+            created_at=now,
+            next_attempt_at=not_before or now,
+        )
+
     def queue(
         self,
         session: Session,
@@ -112,28 +153,17 @@ class Mailer:
         """Render for `to` and queue it in the caller's transaction; False if this key was queued before."""
         if outbox.is_queued(session, idempotency_key):
             return False
-        composed = self.compose(
+        message = self.message(
             kind,
-            language=to.language,
-            to_name=to.name,
-            to_address=to.email,
+            idempotency_key,
+            to=to,
             context=context,
             now=now,
             key=key,
             reply_to=reply_to,
             attachments=attachments,
             in_reply_to=in_reply_to,
-        )
-        return outbox.queue(
-            session,
-            kind=kind,
-            idempotency_key=idempotency_key,
-            to_address=to.email,
-            message_id=composed.message_id,
-            subject=composed.subject,
-            body=composed.body,
-            now=now,
-            person_id=to.person_id,
             request_id=request_id,
             not_before=not_before,
         )
+        return bool(outbox.queue_many(session, [message]))

@@ -12,14 +12,15 @@ from iep_followup.mail.contexts import request_context
 from iep_followup.mailkinds import MailKind
 from iep_followup.planning import Ask, Decision, Remind, SendPolicy, Wait, local_now, plan_requests
 from iep_followup.services.outgoing import Mailer
-from iep_followup.store import asking
+from iep_followup.store import asking, outbox
 from iep_followup.store.db import Database, Session
+from iep_followup.store.models import UpdateRequest
 from iep_followup.tokens import make_reply_key
 from iep_followup.views import ItemDetail, Recipient
 
 log = logging.getLogger(__name__)
 
-BATCH = 200  # owners per transaction: bounded memory, and one bad owner costs at most a savepoint
+BATCH = 200  # owners per transaction: bounded memory, a few statements per batch
 
 
 @dataclass(frozen=True)
@@ -109,63 +110,73 @@ def _queue_batch(
     strengths = asking.strengths_by_student(session, student_ids)
     contacts = asking.case_managers(session, student_ids)
 
+    # New requests for the whole batch in two statements; an owner another run already asked
+    # this cycle is left out.
+    asks = [d for d in batch if isinstance(d, Ask)]
+    created = asking.create_requests(
+        session,
+        [(d.person_id, d.cycle_on, _ordered(d.item_ids, details)) for d in asks],
+        now,
+        now + key_ttl,
+    )
+    messages: list[outbox.NewMessage] = []
+    unsent: list[int] = []
     for decision in batch:
         if isinstance(decision, Wait):
             run.waiting += 1
             continue
         person = people[decision.person_id]
+        reminded: UpdateRequest | None = None
+        if isinstance(decision, Ask):
+            new = created.get(decision.person_id)
+            if new is None:  # another run got there first
+                continue
+            request_id, cycle_on, expires_at, refs = new.id, new.cycle_on, new.expires_at, new.refs
+            kind = MailKind.REQUEST
+        else:
+            found = reminders.get(decision.request_id)
+            if found is None:
+                continue
+            reminded, refs = found
+            assert reminded.id is not None
+            request_id, cycle_on, expires_at = reminded.id, reminded.cycle_on, reminded.expires_at
+            kind = MailKind.REMINDER
         try:
-            with session.begin_nested():
-                if isinstance(decision, Ask):
-                    created = asking.create_request(
-                        session,
-                        person.person_id,
-                        decision.cycle_on,
-                        _ordered(decision.item_ids, details),
-                        now,
-                        now + key_ttl,
-                    )
-                    if created is None:  # another run got there first
-                        continue
-                    request, refs = created
-                    kind, reminder = MailKind.REQUEST, False
-                else:
-                    found = reminders.get(decision.request_id)
-                    if found is None:
-                        continue
-                    request, refs = found
-                    request.reminded_at = now
-                    kind, reminder = MailKind.REMINDER, True
-                assert request.id is not None
-                key = make_reply_key(secret, request.id, person.person_id, request.expires_at)
-                context = request_context(
-                    person,
-                    refs,
-                    details,
-                    strengths,
-                    contacts,
-                    today=local_now(now, person.timezone).date(),
-                    rotation=request.id,
-                    reminder=reminder,
-                )
-                mailer.queue(
-                    session,
+            context = request_context(
+                person,
+                refs,
+                details,
+                strengths,
+                contacts,
+                today=local_now(now, person.timezone).date(),
+                rotation=request_id,
+                reminder=reminded is not None,
+            )
+            messages.append(
+                mailer.message(
                     kind,
-                    f"{kind.value}:{person.person_id}:{request.cycle_on.isoformat()}",
+                    f"{kind.value}:{person.person_id}:{cycle_on.isoformat()}",
                     to=person,
                     context=context,
                     now=now,
-                    key=key,
-                    request_id=request.id,
+                    key=make_reply_key(secret, request_id, person.person_id, expires_at),
+                    request_id=request_id,
                 )
+            )
         except (IepFollowupError, ValueError, KeyError) as exc:
+            # Only this owner is skipped: their new request is taken back below.
             run.failed += 1
             log.warning("request for person %s not queued: %s", person.person_id, exc)
+            if reminded is None:
+                unsent.append(request_id)
             continue
-        if reminder:
+        if reminded is not None:
+            reminded.reminded_at = now
             run.reminded += 1
         else:
             run.asked += 1
+    asking.discard_requests(session, unsent)
+    outbox.queue_many(session, messages)
 
 
 def _ordered(item_ids: Sequence[int], details: dict[int, ItemDetail]) -> list[int]:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func
+from sqlalchemy import Table, delete, func
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from iep_followup.domain import OPEN_STATUSES, Cadence, Role
 from iep_followup.planning import ItemState, OwnerState, RequestState
+from iep_followup.store.db import insert_skipping_duplicates
 from iep_followup.store.models import (
     ActionItem,
     Concern,
@@ -174,30 +176,67 @@ def case_managers(session: Session, student_ids: Sequence[int]) -> dict[int, Con
     return found
 
 
-def create_request(
+@dataclass(frozen=True)
+class NewRequest:
+    id: int
+    person_id: int
+    cycle_on: date
+    expires_at: datetime
+    refs: list[tuple[str, int]]  # ("A1", item id), ... in the order the email shows them
+
+
+def create_requests(
     session: Session,
-    person_id: int,
-    cycle_on: date,
-    item_ids: Sequence[int],
+    wanted: Sequence[tuple[int, date, Sequence[int]]],
     now: datetime,
     expires_at: datetime,
-) -> tuple[UpdateRequest, list[tuple[str, int]]] | None:
-    """Insert the request and its A1, A2, ... lines; None when this owner already has one for the cycle."""
-    request = UpdateRequest(
-        person_id=person_id, cycle_on=cycle_on, created_at=now, expires_at=expires_at
+) -> dict[int, NewRequest]:
+    """Insert a request and its A1, A2, ... lines for each (owner, cycle, items), in two statements.
+
+    Owners who already have a request for that cycle (another run got there first) are left
+    out of the result.
+    """
+    if not wanted:
+        return {}
+    requests = _table(UpdateRequest)
+    rows = [
+        {"person_id": p, "cycle_on": c, "created_at": now, "expires_at": expires_at}
+        for p, c, _ in wanted
+    ]
+    insert = insert_skipping_duplicates(session, requests).returning(
+        requests.c.id, requests.c.person_id
     )
-    try:
-        with session.begin_nested():
-            session.add(request)
-            session.flush()
-    except IntegrityError:
-        return None
-    assert request.id is not None
-    refs = [(f"A{n}", item_id) for n, item_id in enumerate(item_ids, 1)]
-    session.add_all(
-        RequestItem(request_id=request.id, item_id=item_id, ref=ref) for ref, item_id in refs
-    )
-    return request, refs
+    ids = {person_id: request_id for request_id, person_id in session.execute(insert, rows)}
+    created = {
+        person_id: NewRequest(
+            ids[person_id],
+            person_id,
+            cycle_on,
+            expires_at,
+            [(f"A{n}", item_id) for n, item_id in enumerate(item_ids, 1)],
+        )
+        for person_id, cycle_on, item_ids in wanted
+        if person_id in ids
+    }
+    lines = [
+        {"request_id": new.id, "item_id": item_id, "ref": ref}
+        for new in created.values()
+        for ref, item_id in new.refs
+    ]
+    if lines:
+        session.execute(sa_insert(_table(RequestItem)), lines)
+    return created
+
+
+def discard_requests(session: Session, request_ids: Sequence[int]) -> None:
+    """Undo create_requests for owners whose email could not be written (a bad template or address)."""
+    if request_ids:
+        session.execute(delete(RequestItem).where(col(RequestItem.request_id).in_(request_ids)))
+        session.execute(delete(UpdateRequest).where(col(UpdateRequest.id).in_(request_ids)))
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return SQLModel.metadata.tables[str(model.__tablename__)]
 
 
 def request_with_refs(

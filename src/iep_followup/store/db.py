@@ -13,7 +13,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import DatabaseError as SADatabaseError
@@ -21,7 +22,7 @@ from sqlmodel import Session
 
 from iep_followup.errors import DatabaseError
 
-__all__ = ["Database", "Session", "create_db_engine"]
+__all__ = ["Database", "Session", "create_db_engine", "insert_skipping_duplicates"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,20 @@ def create_db_engine(url: str) -> Engine:
             f"the driver for {parsed.get_backend_name()} is not installed ({exc.name}); "
             "for PostgreSQL install iep-followup[postgres]"
         ) from None
+
+
+def insert_skipping_duplicates(session: Session, table: Table) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING: rows a unique constraint already holds are skipped.
+
+    One statement for many rows where a savepoint per row would otherwise catch the duplicate
+    (another daemon, or an earlier run, got there first).
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise DatabaseError(f"unsupported database {dialect}: use SQLite or PostgreSQL")
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,7 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from iep_followup.mailkinds import MailKind, OutboxStatus
+from iep_followup.store.db import insert_skipping_duplicates
 from iep_followup.store.models import OutboxMessage, Person
+
+_OUTBOX = SQLModel.metadata.tables[OutboxMessage.__tablename__]
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,47 @@ def queue(
     return True
 
 
+@dataclass(frozen=True)
+class NewMessage:
+    """A rendered email ready for the outbox (see Mailer.message)."""
+
+    kind: MailKind
+    idempotency_key: str
+    to_address: str
+    message_id: str
+    subject: str
+    body: bytes
+    person_id: int | None
+    request_id: int | None
+    created_at: datetime
+    next_attempt_at: datetime
+
+
+def queue_many(session: Session, messages: Sequence[NewMessage]) -> set[str]:
+    """Queue these in one statement; a key queued before is skipped. Returns the keys queued now."""
+    if not messages:
+        return set()
+    rows = [
+        {
+            "kind": m.kind,
+            "idempotency_key": m.idempotency_key,
+            "person_id": m.person_id,
+            "request_id": m.request_id,
+            "to_address": m.to_address,
+            "message_id": m.message_id,
+            "subject": m.subject,
+            "body": m.body,
+            "status": OutboxStatus.QUEUED,
+            "attempts": 0,
+            "created_at": m.created_at,
+            "next_attempt_at": m.next_attempt_at,
+        }
+        for m in messages
+    ]
+    insert = insert_skipping_duplicates(session, _OUTBOX).returning(_OUTBOX.c.idempotency_key)
+    return set(session.execute(insert, rows).scalars())
+
+
 def is_queued(session: Session, idempotency_key: str) -> bool:
     return (
         session.exec(
@@ -126,7 +171,6 @@ def claim(session: Session, now: datetime, lease: timedelta, limit: int) -> list
     return [Claimed(*row) for row in rows]
 
 
-_OUTBOX = SQLModel.metadata.tables[OutboxMessage.__tablename__]
 # Built once: this runs for every message sent, and building the statement costs as much as
 # running it.
 _MARK_SENT = (
