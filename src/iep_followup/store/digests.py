@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -67,72 +68,89 @@ def digest_inputs(
     item_student = {i.id: student_by_external[i.student_external_id] for i in items}
     since_utc = datetime.combine(since, time(0), ZoneInfo(timezone))
 
-    updates = session.exec(
-        select(Update, Person.name)
+    # Columns, not entities, throughout: a caseload's history and replies are hundreds of rows,
+    # and an InboundMessage entity would carry each reply's whole raw email.
+    updates = session.execute(
+        sa_select(
+            col(Update.created_at),
+            col(Update.item_id),
+            col(Person.name),
+            col(Update.status),
+            col(Update.percent),
+            col(Update.due_on),
+            col(Update.note),
+            col(Update.inbound_id),
+        )
         .outerjoin(Person, col(Person.id) == Update.author_id)
         .where(col(Update.item_id).in_(list(item_student)), col(Update.created_at) >= since_utc)
         .order_by(col(Update.created_at), col(Update.id))
     ).all()
     update_lines = tuple(
-        UpdateLine(
-            u.created_at,
-            u.item_id,
-            name,
-            u.status,
-            u.percent,
-            u.due_on,
-            u.note,
-            u.inbound_id is not None,
-        )
-        for u, name in updates
+        UpdateLine(at, item_id, name, status, percent, due_on, note, inbound_id is not None)
+        for at, item_id, name, status, percent, due_on, note, inbound_id in updates
     )
 
-    asked = session.exec(
-        select(UpdateRequest, RequestItem.item_id)
+    asked = session.execute(
+        sa_select(
+            col(UpdateRequest.person_id),
+            col(UpdateRequest.id),
+            col(UpdateRequest.cycle_on),
+            col(UpdateRequest.created_at),
+            col(UpdateRequest.answered_at),
+            col(UpdateRequest.reminded_at),
+            col(RequestItem.item_id),
+        )
         .join(RequestItem, col(RequestItem.request_id) == UpdateRequest.id)
         .where(col(RequestItem.item_id).in_(list(item_student)))
         .order_by(col(UpdateRequest.person_id), col(UpdateRequest.id).desc())
     ).all()
     request_students: dict[int, set[int]] = defaultdict(set)
-    by_owner: dict[int, dict[int, UpdateRequest]] = defaultdict(dict)
-    for request, item_id in asked:
-        assert request.id is not None
-        request_students[request.id].add(item_student[item_id])
-        by_owner[request.person_id][request.id] = request
+    by_owner: dict[int, dict[int, RequestState]] = defaultdict(dict)
+    for person_id, request_id, cycle_on, created_at, answered_at, reminded_at, item_id in asked:
+        request_students[request_id].add(item_student[item_id])
+        by_owner[person_id][request_id] = RequestState(
+            request_id, cycle_on, created_at, answered_at, reminded_at
+        )
     owners = {
-        p.id: p
-        for p in session.exec(select(Person).where(col(Person.id).in_(list(by_owner)))).all()
+        person_id: (name, own_timezone)
+        for person_id, name, own_timezone in session.execute(
+            sa_select(col(Person.id), col(Person.name), col(Person.timezone)).where(
+                col(Person.id).in_(list(by_owner))
+            )
+        ).all()
     }
     owner_requests = tuple(
         OwnerRequests(
             person_id,
-            owners[person_id].name,
-            owners[person_id].timezone or timezone,
-            tuple(
-                RequestState(r.id or 0, r.cycle_on, r.created_at, r.answered_at, r.reminded_at)
-                for r in sorted(requests.values(), key=lambda r: -(r.id or 0))[:HISTORY]
-            ),
+            owners[person_id][0],
+            owners[person_id][1] or timezone,
+            tuple(sorted(requests.values(), key=lambda r: -r.request_id)[:HISTORY]),
         )
         for person_id, requests in sorted(by_owner.items())
     )
 
     member_emails = {m.email for team in members.values() for m in team}
     member_ids = {m.person_id for team in members.values() for m in team}
-    held_rows = session.exec(
-        select(InboundMessage).where(
-            InboundMessage.outcome == InboundOutcome.HELD,
+    held_rows = session.execute(
+        sa_select(
+            col(InboundMessage.id),
+            col(InboundMessage.from_address),
+            col(InboundMessage.reason),
+            col(InboundMessage.request_id),
+        ).where(
+            col(InboundMessage.outcome) == InboundOutcome.HELD,
             col(InboundMessage.request_id).in_(list(request_students))
             | col(InboundMessage.from_address).in_(member_emails),
         )
     ).all()
     held = tuple(
         HeldReply(
-            m.id or 0,
-            m.from_address,
-            m.reason,
-            frozenset(request_students.get(m.request_id or -1, set())),
+            inbound_id,
+            from_address,
+            reason,
+            frozenset(request_students.get(request_id or -1, set())),
         )
-        for m in held_rows
+        for inbound_id, from_address, reason, request_id in held_rows
     )
     failing = tuple(
         (p.name, p.email, p.mail_failure_reason or "")
@@ -142,11 +160,11 @@ def digest_inputs(
             )
         ).all()
     )
-    replies = session.exec(
-        select(InboundMessage, Person.name)
+    replies = session.execute(
+        sa_select(col(InboundMessage.request_id), col(InboundMessage.notes), col(Person.name))
         .join(Person, col(Person.id) == InboundMessage.person_id)
         .where(
-            InboundMessage.outcome == InboundOutcome.APPLIED,
+            col(InboundMessage.outcome) == InboundOutcome.APPLIED,
             col(InboundMessage.request_id).in_(list(request_students)),
             col(InboundMessage.received_at) >= since_utc,
         )
@@ -156,16 +174,16 @@ def digest_inputs(
     request_items: dict[int, set[int]] = defaultdict(set)
     for request_id, item_id in session.exec(
         select(RequestItem.request_id, RequestItem.item_id).where(
-            col(RequestItem.request_id).in_([m.request_id for m, _ in replies])
+            col(RequestItem.request_id).in_([request_id for request_id, _, _ in replies])
         )
     ).all():
         request_items[request_id].add(item_id)
     notes = []
-    for message, name in replies:
-        asked_items = request_items.get(message.request_id or -1, set())
+    for request_id, reply_notes, name in replies:
+        asked_items = request_items.get(request_id or -1, set())
         about = {item_student.get(i) for i in asked_items}
-        if message.notes.strip() and len(about) == 1 and None not in about:
-            notes.append((next(iter(about)) or 0, name, message.notes.strip()))
+        if reply_notes.strip() and len(about) == 1 and None not in about:
+            notes.append((next(iter(about)) or 0, name, reply_notes.strip()))
     previous = session.exec(
         select(DigestRecord.classroom_share)
         .where(
