@@ -160,15 +160,23 @@ def digest_inputs(
             )
         ).all()
     )
-    replies = session.execute(
-        sa_select(col(InboundMessage.request_id), col(InboundMessage.notes), col(Person.name))
-        .join(Person, col(Person.id) == InboundMessage.person_id)
-        .where(
-            col(InboundMessage.outcome) == InboundOutcome.APPLIED,
-            col(InboundMessage.request_id).in_(list(request_students)),
-            col(InboundMessage.received_at) >= since_utc,
-        )
-    ).all()
+    # Found through the caseload's requests only, then filtered here: given the outcome and
+    # date too, SQLite walks every applied reply in the district since `since` instead.
+    replies = [
+        (request_id, reply_notes, name)
+        for request_id, reply_notes, name, outcome, received_at in session.execute(
+            sa_select(
+                col(InboundMessage.request_id),
+                col(InboundMessage.notes),
+                col(Person.name),
+                col(InboundMessage.outcome),
+                col(InboundMessage.received_at),
+            )
+            .join(Person, col(Person.id) == InboundMessage.person_id)
+            .where(col(InboundMessage.request_id).in_(list(request_students)))
+        ).all()
+        if outcome is InboundOutcome.APPLIED and received_at >= since_utc
+    ]
     # A reply's general notes are quoted only when everything its request asked about is one
     # student on this caseload: a therapist's reply about other children never leaks here.
     request_items: dict[int, set[int]] = defaultdict(set)
