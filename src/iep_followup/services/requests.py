@@ -55,12 +55,15 @@ def run_requests(
 ) -> RequestRun:
     """Plan at `now` and queue every request and reminder that is due. Safe to run again."""
     with database.transaction() as session:
-        owners = asking.owner_states(session, default_timezone)
-    decisions = plan_requests(now, owners, policy)
+        owner_ids = asking.owner_ids(session)
     run = RequestRun()
-    for start in range(0, len(decisions), BATCH):
-        batch = decisions[start : start + BATCH]
+    # Planned and queued a batch of owners at a time: memory stays flat however large the district.
+    for start in range(0, len(owner_ids), BATCH):
         with database.transaction() as session:
+            owners = asking.owner_states(
+                session, default_timezone, owner_ids[start : start + BATCH]
+            )
+            batch = plan_requests(now, owners, policy)
             people = asking.recipients(session, [d.person_id for d in batch], default_timezone)
             for decision in batch:
                 person = people[decision.person_id]

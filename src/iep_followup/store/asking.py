@@ -30,8 +30,26 @@ from iep_followup.store.models import (
 from iep_followup.views import Contact, ItemDetail, LastUpdate, Recipient
 
 
-def owner_states(session: Session, default_timezone: str) -> list[OwnerState]:
-    """Every owner of an open item with a cadence, with what planning needs. Three queries."""
+def owner_ids(session: Session) -> list[int]:
+    """Everyone who owns an open item with a check-in cadence, in id order."""
+    return list(
+        session.exec(
+            select(ActionItem.owner_id)
+            .where(
+                col(ActionItem.status).in_(list(OPEN_STATUSES)),
+                col(ActionItem.cadence) != Cadence.NONE,
+            )
+            .distinct()
+            .order_by(col(ActionItem.owner_id))
+        ).all()
+    )
+
+
+def owner_states(
+    session: Session, default_timezone: str, person_ids: Sequence[int] | None = None
+) -> list[OwnerState]:
+    """Owners of open items with a cadence (these owners only, if given), with what planning
+    needs. Three queries."""
     last_update = (
         sa_select(func.max(Update.created_at))
         .where(col(Update.item_id) == col(ActionItem.id))
@@ -43,7 +61,7 @@ def owner_states(session: Session, default_timezone: str) -> list[OwnerState]:
         .where(col(RequestItem.item_id) == col(ActionItem.id))
         .scalar_subquery()
     )
-    items = session.execute(
+    query = (
         sa_select(
             col(ActionItem.id),
             col(ActionItem.owner_id),
@@ -57,26 +75,29 @@ def owner_states(session: Session, default_timezone: str) -> list[OwnerState]:
             col(ActionItem.status).in_(list(OPEN_STATUSES)), col(ActionItem.cadence) != Cadence.NONE
         )
         .order_by(col(ActionItem.owner_id), col(ActionItem.id))
-    ).all()
+    )
+    if person_ids is not None:
+        query = query.where(col(ActionItem.owner_id).in_(person_ids))
     by_owner: dict[int, list[ItemState]] = defaultdict(list)
-    for item_id, owner_id, cadence, due_on, created_at, updated_at, asked_at in items:
+    for item_id, owner_id, cadence, due_on, created_at, updated_at, asked_at in session.execute(
+        query
+    ):
         contact = max(t for t in (created_at, updated_at, asked_at) if t is not None)
         by_owner[owner_id].append(ItemState(item_id, Cadence(cadence), due_on, contact))
     if not by_owner:
         return []
-    people = session.exec(select(Person).where(col(Person.id).in_(list(by_owner)))).all()
+    owners = list(by_owner)
+    people = session.exec(select(Person).where(col(Person.id).in_(owners))).all()
     latest_ids = (
         sa_select(func.max(UpdateRequest.id))
+        .where(col(UpdateRequest.person_id).in_(owners))
         .group_by(col(UpdateRequest.person_id))
         .scalar_subquery()
     )
     latest = {
         r.person_id: RequestState(r.id or 0, r.cycle_on, r.created_at, r.answered_at, r.reminded_at)
         for r in session.exec(
-            select(UpdateRequest).where(
-                col(UpdateRequest.id).in_(latest_ids),
-                col(UpdateRequest.person_id).in_(list(by_owner)),
-            )
+            select(UpdateRequest).where(col(UpdateRequest.id).in_(latest_ids))
         ).all()
     }
     return [
