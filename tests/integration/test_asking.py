@@ -335,3 +335,13 @@ def test_file_transport_is_the_embedded_default(
     files = sorted((tmp_path / "mail").glob("*.eml"))
     assert report.sent == len(files) == 8
     assert not list((tmp_path / "mail").glob(".*"))  # no partial files left behind
+
+
+def test_a_long_outage_fails_no_message(district: Tracker, clock: Clock, smtp_server: SmtpServer) -> None:
+    smtp_server.stop()
+    policy = RetryPolicy(max_attempts=2)
+    for _ in range(5):  # five passes, each after the longest wait: more than max_attempts
+        assert _deliver(district, smtp_server, policy) == (0, 8, 0)
+        clock.now += timedelta(hours=2)
+    smtp_server.start()
+    assert _deliver(district, smtp_server, policy) == (8, 0, 0)

@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 class RetryPolicy:
     base_delay: timedelta = timedelta(minutes=1)
     max_delay: timedelta = timedelta(hours=1)
-    max_attempts: int = 12  # from a 1-minute first delay, about seven hours before giving up
+    # How often a server may defer one message (4xx) before it is failed: from a 1-minute
+    # first delay, about seven hours. An unreachable server never fails a message.
+    max_attempts: int = 12
     lease: timedelta = timedelta(minutes=5)
     batch_size: int = 100
 
@@ -71,7 +73,9 @@ async def deliver(
                     # Nothing will get through now: put this batch back with backoff and stop.
                     report.error = str(exc)
                     for waiting in claimed[position:]:
-                        _retry_or_fail(database, waiting, str(exc), clock(), policy, rng, report)
+                        _retry_or_fail(
+                            database, waiting, str(exc), clock(), policy, rng, report, give_up=False
+                        )
                     log.warning("delivery paused: %s", exc)
                     return report
                 except DeliveryError as exc:
@@ -100,9 +104,17 @@ def _retry_or_fail(
     policy: RetryPolicy,
     rng: random.Random,
     report: DeliveryReport,
+    *,
+    give_up: bool = True,
 ) -> None:
+    """Try again later, or fail the message once the server has deferred it `max_attempts` times.
+
+    An unreachable or misconfigured server says nothing about the message, so it never
+    uses up the message: after an outage of any length everything still goes out (with
+    the delay capped at `max_delay`, so the first tick after it ends is at most that late).
+    """
     with database.transaction() as session:
-        if message.attempts + 1 >= policy.max_attempts:
+        if give_up and message.attempts + 1 >= policy.max_attempts:
             reason = f"gave up after {message.attempts + 1} attempts: {error}"
             outbox.mark_failed(session, message.id, now, reason, address_failing=False)
             report.failed += 1
