@@ -281,13 +281,13 @@ class Ingestor:
                 reply, items={refs[0][0]: ItemCommands(note="\n".join(reply.notes))}, notes=()
             )
         row.notes = "\n".join((*reply.notes, *reply.not_understood))[:20_000]
-        details = asking.item_details(session, list(by_ref.values()))
-        items = updates.items_by_id(session, list(by_ref.values()))
+        items = updates.items_with_students(session, list(by_ref.values()))
         done = _Applied()
         for ref, commands in reply.items.items():
-            item = items.get(by_ref.get(ref.upper(), -1))
-            if item is None:
+            item_and_student = items.get(by_ref.get(ref.upper(), -1))
+            if item_and_student is None:
                 continue
+            item, student_name = item_and_student
             try:
                 change = UpdateInput(
                     status=commands.status,
@@ -309,13 +309,12 @@ class Ingestor:
             except ValidationError:
                 done.problems.append(ref.upper())
                 continue
-            detail = details[item.id or 0]
             # What the history row says, including what the rules derived (100% -> done).
             done.changes.append(
                 {
                     "ref": ref.upper(),
-                    "title": detail.title,
-                    "student": detail.student_name,
+                    "title": item.title,
+                    "student": student_name,
                     "status": update.status.value if update.status else None,
                     "percent": update.percent,
                     "due_on": update.due_on,
@@ -356,8 +355,9 @@ class Ingestor:
             "example": f"{refs[0]} 60%",
         }
         key = make_reply_key(self.secret, request.id, owner.id, request.expires_at)
-        self.mailer.queue(
-            session,
+        # Keyed by the inbound row just inserted, so it cannot have been queued before: no
+        # need to look first.
+        message = self.mailer.message(
             MailKind.CONFIRMATION,
             f"confirmation:{row.id}",
             to=_addressee(owner),
@@ -367,6 +367,7 @@ class Ingestor:
             in_reply_to=f"<{in_reply_to}>" if in_reply_to else None,
             request_id=request.id,
         )
+        outbox.queue_many(session, [message])
 
     def _notify(
         self, session: Session, row: InboundMessage, sender: str, reason: str, now: datetime

@@ -16,6 +16,7 @@ from iep_followup.store.models import (
     Membership,
     Person,
     RequestItem,
+    Student,
     Update,
     UpdateRequest,
 )
@@ -86,13 +87,22 @@ def mark_answered(session: Session, item_ids: Sequence[int], owner_id: int, now:
             col(UpdateRequest.answered_at).is_(None),
         )
         .values(answered_at=now)
+        # Requests loaded in this session are refreshed when next read, not fetched back now.
+        .execution_options(synchronize_session=False)
     )
 
 
-def items_by_id(session: Session, item_ids: Sequence[int]) -> dict[int, ActionItem]:
-    """The items, in one query (the caller keeps them: the session only holds weak references)."""
-    found = session.exec(select(ActionItem).where(col(ActionItem.id).in_(item_ids))).all()
-    return {item.id or 0: item for item in found}
+def items_with_students(
+    session: Session, item_ids: Sequence[int]
+) -> dict[int, tuple[ActionItem, str]]:
+    """The items and their student's name, in one query (the caller keeps the items: the session
+    holds only weak references)."""
+    found = session.exec(
+        select(ActionItem, Student.name)
+        .join(Student, col(Student.id) == ActionItem.student_id)
+        .where(col(ActionItem.id).in_(item_ids))
+    ).all()
+    return {item.id or 0: (item, name) for item, name in found}
 
 
 def reassign(
