@@ -119,9 +119,10 @@ def test_hand_built_message_reads_back_like_email_message(
         assert mine["to"] == [("".join(name.split()), "rosa@home.example.com")]
         for read in (mine, theirs):
             del read["to"], read["reply_to"]
-    if "=?" in clean_header_text(subject):
-        assert mine["subject"] == clean_header_text(subject)
-        del mine["subject"], theirs["subject"]
+    # The subject reads back exactly as written (EmailMessage's sometimes drops a space
+    # between encoded words, or decodes text that only looks like one).
+    assert mine["subject"] == clean_header_text(subject)
+    del mine["subject"], theirs["subject"]
     assert mine == theirs
     assert raw.isascii()
     lines = raw.split(b"\r\n")
