@@ -68,7 +68,7 @@ class Renderer:
         return self._environments[language]
 
     def _build(self, language: str) -> Environment:
-        env = Environment(
+        env = _Environment(
             loader=FileSystemLoader([str(f) for f in self.folders]),
             autoescape=select_autoescape(["html"]),
             undefined=StrictUndefined,
@@ -84,6 +84,23 @@ class Renderer:
         env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
         env.filters.update(_Filters(LOCALES.get(language, "en_US"), translations).as_dict())
         return env
+
+
+class _Environment(Environment):
+    """Our contexts are plain dicts: `item.title` looks the key up first.
+
+    Jinja tries the attribute first and falls back to the key only after an AttributeError;
+    with thousands of lookups per digest, raising them was a third of the rendering time.
+    (A key now wins over a dict method of the same name, which is what a template means.)
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
 
 
 class _Filters:
