@@ -337,7 +337,9 @@ def test_file_transport_is_the_embedded_default(
     assert not list((tmp_path / "mail").glob(".*"))  # no partial files left behind
 
 
-def test_a_long_outage_fails_no_message(district: Tracker, clock: Clock, smtp_server: SmtpServer) -> None:
+def test_a_long_outage_fails_no_message(
+    district: Tracker, clock: Clock, smtp_server: SmtpServer
+) -> None:
     smtp_server.stop()
     policy = RetryPolicy(max_attempts=2)
     for _ in range(5):  # five passes, each after the longest wait: more than max_attempts
