@@ -87,7 +87,16 @@ def owner_states(
     if not by_owner:
         return []
     owners = list(by_owner)
-    people = session.exec(select(Person).where(col(Person.id).in_(owners))).all()
+    people = session.execute(
+        sa_select(
+            col(Person.id),
+            col(Person.timezone),
+            col(Person.away_until),
+            col(Person.mail_failing_at),
+        )
+        .where(col(Person.id).in_(owners))
+        .order_by(col(Person.id))
+    ).all()
     latest_ids = (
         sa_select(func.max(UpdateRequest.id))
         .where(col(UpdateRequest.person_id).in_(owners))
@@ -102,14 +111,14 @@ def owner_states(
     }
     return [
         OwnerState(
-            person_id=p.id or 0,
-            timezone=p.timezone or default_timezone,
-            away_until=p.away_until,
-            mail_failing=p.mail_failing_at is not None,
-            items=tuple(by_owner[p.id or 0]),
-            last_request=latest.get(p.id or 0),
+            person_id=person_id,
+            timezone=timezone or default_timezone,
+            away_until=away_until,
+            mail_failing=failing_at is not None,
+            items=tuple(by_owner[person_id]),
+            last_request=latest.get(person_id),
         )
-        for p in sorted(people, key=lambda p: p.id or 0)
+        for person_id, timezone, away_until, failing_at in people
     ]
 
 
@@ -124,18 +133,39 @@ def recipients(
             )
         ).all()
     )
+    people = session.execute(
+        sa_select(
+            col(Person.id),
+            col(Person.name),
+            col(Person.email),
+            col(Person.language),
+            col(Person.timezone),
+        ).where(col(Person.id).in_(person_ids))
+    ).all()
     return {
-        p.id or 0: Recipient(
-            p.id or 0, p.name, p.email, p.language, p.timezone or default_timezone, p.id in family
+        person_id: Recipient(
+            person_id, name, email, language, timezone or default_timezone, person_id in family
         )
-        for p in session.exec(select(Person).where(col(Person.id).in_(person_ids))).all()
+        for person_id, name, email, language, timezone in people
     }
 
 
 def item_details(session: Session, item_ids: Sequence[int]) -> dict[int, ItemDetail]:
-    """Items with their student and latest update; two queries for any number of items."""
-    rows = session.exec(
-        select(ActionItem, Student.name, Concern.text)
+    """Items with their student and latest update; two queries for any number of items.
+
+    Columns, not entities: a batch of requests shows thousands of items.
+    """
+    rows = session.execute(
+        sa_select(
+            col(ActionItem.id),
+            col(ActionItem.student_id),
+            col(Student.name),
+            col(ActionItem.title),
+            col(Concern.text),
+            col(ActionItem.due_on),
+            col(ActionItem.status),
+            col(ActionItem.percent),
+        )
         .join(Student, col(Student.id) == ActionItem.student_id)
         .join(Concern, col(Concern.id) == ActionItem.concern_id)
         .where(col(ActionItem.id).in_(item_ids))
@@ -146,22 +176,30 @@ def item_details(session: Session, item_ids: Sequence[int]) -> dict[int, ItemDet
         .group_by(col(Update.item_id))
     ).scalar_subquery()
     last = {
-        u.item_id: LastUpdate(u.created_at, u.status, u.percent, u.note)
-        for u in session.exec(select(Update).where(col(Update.id).in_(latest_ids))).all()
+        item_id: LastUpdate(at, status, percent, note)
+        for item_id, at, status, percent, note in session.execute(
+            sa_select(
+                col(Update.item_id),
+                col(Update.created_at),
+                col(Update.status),
+                col(Update.percent),
+                col(Update.note),
+            ).where(col(Update.id).in_(latest_ids))
+        ).all()
     }
     return {
-        item.id or 0: ItemDetail(
-            item.id or 0,
-            item.student_id,
+        item_id: ItemDetail(
+            item_id,
+            student_id,
             student_name,
-            item.title,
+            title,
             concern,
-            item.due_on,
-            item.status,
-            item.percent,
-            last.get(item.id or 0),
+            due_on,
+            status,
+            percent,
+            last.get(item_id),
         )
-        for item, student_name, concern in rows
+        for item_id, student_id, student_name, title, concern, due_on, status, percent in rows
     }
 
 
