@@ -89,9 +89,9 @@ def build_message(
             attachments=attachments,
             in_reply_to=in_reply_to,
         )
-    headers = [f"From: {_mailbox_header(sender, 'From')}", f"To: {_mailbox_header(to, 'To')}"]
+    headers = [f"From: {_mailbox_header(sender)}", f"To: {_mailbox_header(to)}"]
     if reply_to is not None:
-        headers.append(f"Reply-To: {_mailbox_header(reply_to, 'Reply-To')}")
+        headers.append(f"Reply-To: {_mailbox_header(reply_to)}")
     headers += [
         f"Subject: {_text_header(clean_header_text(rendered.subject), 'Subject')}",
         f"Date: {format_datetime(date)}",
@@ -116,14 +116,14 @@ def build_message(
     return (_CRLF.join(headers) + _CRLF + body).encode("ascii")
 
 
-def _mailbox_header(address: Address, header_name: str) -> str:
+def _mailbox_header(address: Address) -> str:
     name = address.display_name
     if not name or _PLAIN_PHRASE.fullmatch(name):
         return formataddr((name, address.addr_spec))
     if name.isascii() and len(name) <= 60 and "=?" not in name:
         return formataddr((name, address.addr_spec))  # quoted, e.g. "Smith, Ann"
-    # RFC 2047 words (each at most 75 characters), folded: any name, any length, any script.
-    words = Header(name, "utf-8", header_name=header_name).encode(linesep=_CRLF)
+    # RFC 2047 words, folded, split the way Python's own reader puts a long name back together.
+    words = Header(name, "utf-8").encode(linesep=_CRLF)
     return f"{words} <{address.addr_spec}>"
 
 
@@ -131,7 +131,30 @@ def _text_header(value: str, header_name: str) -> str:
     words = value.split(" ")
     if value.isascii() and "=?" not in value and all(len(w) < 900 for w in words):
         return _fold(words, len(header_name) + 2)
-    return Header(value, "utf-8", header_name=header_name).encode(linesep=_CRLF)
+    return _encoded_words(value)
+
+
+def _encoded_words(text: str) -> str:
+    """RFC 2047 base64 words of at most 39 UTF-8 bytes each (64 characters), one per line.
+
+    For unstructured text (the subject): any length, any script; a reader joins adjacent words
+    without the line breaks. (email.header.Header does the same, but measures every prefix of
+    the text as it goes, which cost more than the rest of the message.)
+    """
+    chunks: list[str] = []
+    chunk: list[str] = []
+    size = 0
+    for char in text:
+        width = len(char.encode("utf-8"))
+        if size + width > 39:
+            chunks.append("".join(chunk))
+            chunk, size = [], 0
+        chunk.append(char)
+        size += width
+    chunks.append("".join(chunk))
+    return (_CRLF + " ").join(
+        f"=?utf-8?b?{base64.b64encode(c.encode('utf-8')).decode('ascii')}?=" for c in chunks
+    )
 
 
 def _fold(words: list[str], used: int) -> str:
