@@ -26,7 +26,7 @@ from iep_followup.planning import local_now
 from iep_followup.services.outgoing import Mailer
 from iep_followup.store import asking, inbox, outbox, updates
 from iep_followup.store.db import Database, Session
-from iep_followup.store.models import InboundMessage, Person, UpdateRequest
+from iep_followup.store.models import InboundMessage, Person, Update, UpdateRequest
 from iep_followup.tokens import find_keys, make_reply_key, request_id_of, verify_reply_key
 from iep_followup.views import Recipient
 
@@ -176,8 +176,13 @@ class Ingestor:
             return _Verdict(outcome, reason, request, notice=notice)
         assert request is not None
         owner = session.get(Person, request.person_id)
-        sender = inbox.person_for_address(session, parsed.from_address or "")
-        if owner is None or sender is None or sender.id != owner.id:
+        address = (parsed.from_address or "").strip().lower()
+        if owner is not None and owner.email == address:
+            sender_id = owner.id  # the usual case: no need to look the address up
+        else:
+            sender = inbox.person_for_address(session, address)
+            sender_id = sender.id if sender is not None else None
+        if owner is None or sender_id is None or sender_id != owner.id:
             return _Verdict(
                 InboundOutcome.HELD,
                 f"sent from {parsed.from_address or 'an unknown address'}, not from the owner of request {request.id}",
@@ -283,6 +288,7 @@ class Ingestor:
         row.notes = "\n".join((*reply.notes, *reply.not_understood))[:20_000]
         items = updates.items_with_students(session, list(by_ref.values()))
         done = _Applied()
+        history: list[Update] = []
         for ref, commands in reply.items.items():
             item_and_student = items.get(by_ref.get(ref.upper(), -1))
             if item_and_student is None:
@@ -305,10 +311,12 @@ class Ingestor:
                     now,
                     inbound_id=row.id,
                     answers_requests=False,
+                    record=False,
                 )
             except ValidationError:
                 done.problems.append(ref.upper())
                 continue
+            history.append(update)
             # What the history row says, including what the rules derived (100% -> done).
             done.changes.append(
                 {
@@ -323,6 +331,7 @@ class Ingestor:
             )
         if not done.changes and not done.problems:
             row.reason += "; no command recognised, kept as a note"
+        updates.record_history(session, history)
         changed = [by_ref[c["ref"]] for c in done.changes]
         if changed:
             # One statement for the whole reply: other open requests that asked about these items.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlalchemy import insert, update
+from sqlmodel import Session, SQLModel, col, select
 
 from iep_followup.domain import UpdateInput, UpdateSource, resolve_progress
 from iep_followup.errors import NotFoundError, ValidationError
@@ -32,12 +32,14 @@ def apply_update(
     inbound_id: int | None = None,
     *,
     answers_requests: bool = True,
+    record: bool = True,
 ) -> Update:
     """Append one history entry and move the item to its new state, in the caller's transaction.
 
     A ValidationError is raised before anything changes, so a caller need not wrap each call
-    in a savepoint. `answers_requests=False` leaves marking requests answered to the caller
-    (`mark_answered`, once for a whole reply).
+    in a savepoint. A caller applying several updates at once may leave marking requests
+    answered (`answers_requests=False`: `mark_answered`) and writing the history rows
+    (`record=False`: `record_history`) to one statement each.
     """
     if update.due_on is not None and update.due_on < _meeting_date(session, item):
         raise ValidationError(
@@ -65,7 +67,8 @@ def apply_update(
         source=source,
         inbound_id=inbound_id,
     )
-    session.add(row)
+    if record:
+        session.add(row)
     if (
         answers_requests
         and author_id is not None
@@ -74,6 +77,14 @@ def apply_update(
     ):
         mark_answered(session, [item.id], author_id, now)
     return row
+
+
+def record_history(session: Session, rows: Sequence[Update]) -> None:
+    """Insert history rows made by apply_update(record=False), in one statement."""
+    if rows:
+        table = SQLModel.metadata.tables[str(Update.__tablename__)]
+        columns = [c.name for c in table.columns if c.name != "id"]
+        session.execute(insert(table), [{c: getattr(row, c) for c in columns} for row in rows])
 
 
 def mark_answered(session: Session, item_ids: Sequence[int], owner_id: int, now: datetime) -> None:
