@@ -56,43 +56,53 @@ async def deliver(
     rng = rng or random.Random()  # noqa: S311  (jitter, not security)
     report = DeliveryReport()
     async with transport:
-        while not should_stop():
-            with database.transaction() as session:
-                claimed = outbox.claim(session, clock(), policy.lease, policy.batch_size)
-            if not claimed:
-                break
-            for position, message in enumerate(claimed):
-                if should_stop():
-                    _release(database, claimed[position:], clock())
-                    return report
-                try:
-                    await transport.send(
-                        envelope_sender, message.to_address, message.body, message.message_id
-                    )
-                except TransportUnavailableError as exc:
-                    # Nothing will get through now: put this batch back with backoff and stop.
-                    report.error = str(exc)
-                    for waiting in claimed[position:]:
-                        _retry_or_fail(
-                            database, waiting, str(exc), clock(), policy, rng, report, give_up=False
+        with database.writer() as writer:
+            while not should_stop():
+                with database.transaction() as session:
+                    claimed = outbox.claim(session, clock(), policy.lease, policy.batch_size)
+                if not claimed:
+                    break
+                for position, message in enumerate(claimed):
+                    if should_stop():
+                        _release(database, claimed[position:], clock())
+                        return report
+                    try:
+                        await transport.send(
+                            envelope_sender, message.to_address, message.body, message.message_id
                         )
-                    log.warning("delivery paused: %s", exc)
-                    return report
-                except DeliveryError as exc:
-                    if exc.permanent:
-                        with database.transaction() as session:
-                            outbox.mark_failed(
-                                session, message.id, clock(), str(exc), address_failing=True
+                    except TransportUnavailableError as exc:
+                        # Nothing will get through now: put this batch back with backoff and stop.
+                        report.error = str(exc)
+                        for waiting in claimed[position:]:
+                            _retry_or_fail(
+                                database,
+                                waiting,
+                                str(exc),
+                                clock(),
+                                policy,
+                                rng,
+                                report,
+                                give_up=False,
                             )
-                        report.failed += 1
-                        log.warning("message %s refused for good: %s", message.id, exc)
-                    else:
-                        _retry_or_fail(database, message, str(exc), clock(), policy, rng, report)
-                    continue
-                # Committed before the next message goes: a crash resends at most this one.
-                with database.connection() as connection:
-                    outbox.mark_sent(connection, message.id, clock())
-                report.sent += 1
+                        log.warning("delivery paused: %s", exc)
+                        return report
+                    except DeliveryError as exc:
+                        if exc.permanent:
+                            with database.transaction() as session:
+                                outbox.mark_failed(
+                                    session, message.id, clock(), str(exc), address_failing=True
+                                )
+                            report.failed += 1
+                            log.warning("message %s refused for good: %s", message.id, exc)
+                        else:
+                            _retry_or_fail(
+                                database, message, str(exc), clock(), policy, rng, report
+                            )
+                        continue
+                    # Committed before the next message goes: a crash resends at most this one.
+                    with writer.transaction() as connection:
+                        outbox.mark_sent(connection, message.id, clock())
+                    report.sent += 1
     return report
 
 

@@ -108,17 +108,13 @@ class Database:
             raise DatabaseError(_describe(exc, self.url)) from exc
 
     @contextmanager
-    def connection(self) -> Iterator[Connection]:
-        """A transaction for plain Core statements, without an ORM session's bookkeeping.
-
-        For the hot, one-statement writes (marking a message sent), where a Session would cost
-        more than the write.
-        """
+    def writer(self) -> Iterator[Writer]:
+        """One connection for a run of small Core transactions; closed when the block ends."""
+        writer = Writer(self)
         try:
-            with self.engine.begin() as connection:
-                yield connection
-        except OperationalError as exc:
-            raise DatabaseError(_describe(exc, self.url)) from exc
+            yield writer
+        finally:
+            writer.close()
 
     def migrate(self) -> list[str]:
         """Create or upgrade the schema to the newest revision; returns revisions applied."""
@@ -186,6 +182,33 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class Writer:
+    """One connection kept for a run of one-statement transactions (marking messages sent, one
+    by one): a Session, or a connection checked out of the pool, for each would cost more than
+    the write. Not for sharing between threads; no transaction stays open between uses."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._connection: Connection | None = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        try:
+            if self._connection is None or self._connection.invalidated:
+                self.close()
+                self._connection = self._database.engine.connect()
+            with self._connection.begin():
+                yield self._connection
+        except OperationalError as exc:
+            self.close()  # a connection that failed is not used again
+            raise DatabaseError(_describe(exc, self._database.url)) from exc
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
 
 
 def _alembic_config(url: str) -> Config:
