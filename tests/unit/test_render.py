@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import re
 from datetime import UTC, date, datetime
@@ -181,12 +182,17 @@ def test_html_escapes_what_people_typed(renderer: Renderer) -> None:
         0,
         LastUpdate(datetime(2026, 11, 18, tzinfo=UTC), None, None, 'a "note" <img src=x>'),
     )
+    karen = dataclasses.replace(KAREN, name="Karen <Liu>")
+    strengths = {10: ["Lucía <em>reads</em> aloud."]}
     context = request_context(
-        KAREN, [("A1", 1)], details, STRENGTHS, CONTACTS, today=TODAY, rotation=0, reminder=False
+        karen, [("A1", 1)], details, strengths, CONTACTS, today=TODAY, rotation=0, reminder=False
     )
     out = renderer.render(MailKind.REQUEST, "en", context)
     assert "<script>" not in out.html and "&lt;script&gt;" in out.html
     assert "<img src=x>" not in out.html
+    # Values passed into translated sentences are escaped too.
+    assert "Karen <Liu>" not in out.html and "Karen &lt;Liu&gt;" in out.html
+    assert "<em>reads</em>" not in out.html
     assert "<script>alert(1)</script>" in out.text  # plain text stays as typed
 
 
