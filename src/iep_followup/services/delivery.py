@@ -73,17 +73,8 @@ async def deliver(
                     except TransportUnavailableError as exc:
                         # Nothing will get through now: put this batch back with backoff and stop.
                         report.error = str(exc)
-                        for waiting in claimed[position:]:
-                            _retry_or_fail(
-                                database,
-                                waiting,
-                                str(exc),
-                                clock(),
-                                policy,
-                                rng,
-                                report,
-                                give_up=False,
-                            )
+                        _put_back(database, claimed[position:], str(exc), clock(), policy, rng)
+                        report.retried += len(claimed) - position
                         log.warning("delivery paused: %s", exc)
                         return report
                     except DeliveryError as exc:
@@ -114,17 +105,10 @@ def _retry_or_fail(
     policy: RetryPolicy,
     rng: random.Random,
     report: DeliveryReport,
-    *,
-    give_up: bool = True,
 ) -> None:
-    """Try again later, or fail the message once the server has deferred it `max_attempts` times.
-
-    An unreachable or misconfigured server says nothing about the message, so it never
-    uses up the message: after an outage of any length everything still goes out (with
-    the delay capped at `max_delay`, so the first tick after it ends is at most that late).
-    """
+    """Try again later, or fail the message once the server has deferred it `max_attempts` times."""
     with database.transaction() as session:
-        if give_up and message.attempts + 1 >= policy.max_attempts:
+        if message.attempts + 1 >= policy.max_attempts:
             reason = f"gave up after {message.attempts + 1} attempts: {error}"
             outbox.mark_failed(session, message.id, now, reason, address_failing=False)
             report.failed += 1
@@ -133,6 +117,25 @@ def _retry_or_fail(
                 session, message.id, now + backoff(message.attempts, policy, rng), error
             )
             report.retried += 1
+
+
+def _put_back(
+    database: Database,
+    messages: list[outbox.Claimed],
+    error: str,
+    now: datetime,
+    policy: RetryPolicy,
+    rng: random.Random,
+) -> None:
+    """Put a batch back, each message with its own backoff, in one transaction.
+
+    An unreachable or misconfigured server says nothing about the messages, so it never
+    uses them up: after an outage of any length everything still goes out (with the delay
+    capped at `max_delay`, so the first tick after it ends is at most that late).
+    """
+    retries = [(m.id, now + backoff(m.attempts, policy, rng)) for m in messages]
+    with database.transaction() as session:
+        outbox.mark_retries(session, retries, error)
 
 
 def _release(database: Database, messages: list[outbox.Claimed], now: datetime) -> None:

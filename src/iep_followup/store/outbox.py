@@ -193,18 +193,34 @@ def mark_sent(connection: Connection, message_id: int, now: datetime) -> None:
     connection.execute(_MARK_SENT, {"row_id": message_id, "sent_now": now})
 
 
-def mark_retry(session: Session, message_id: int, next_attempt_at: datetime, error: str) -> None:
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id)
-        .values(
-            status=OutboxStatus.QUEUED,
-            attempts=OutboxMessage.attempts + 1,
-            next_attempt_at=next_attempt_at,
-            lease_until=None,
-            last_error=error,
-        )
+_MARK_RETRY = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(
+        status=OutboxStatus.QUEUED,
+        attempts=_OUTBOX.c.attempts + 1,
+        next_attempt_at=bindparam("retry_at", type_=_OUTBOX.c.next_attempt_at.type),
+        lease_until=None,
+        last_error=bindparam("error"),
     )
+)
+
+
+def mark_retry(session: Session, message_id: int, next_attempt_at: datetime, error: str) -> None:
+    mark_retries(session, [(message_id, next_attempt_at)], error)
+
+
+def mark_retries(session: Session, retries: Sequence[tuple[int, datetime]], error: str) -> None:
+    """Put messages back, each with its own next try, in one executemany statement.
+
+    A whole batch goes back at once when the server is unreachable; a write per message
+    made a daemon waiting out an outage busy with its own retries.
+    """
+    if retries:
+        session.connection().execute(
+            _MARK_RETRY,
+            [{"row_id": row_id, "retry_at": at, "error": error} for row_id, at in retries],
+        )
 
 
 def release(session: Session, ids: list[int], now: datetime) -> None:
