@@ -6,6 +6,7 @@ and wrapped attributions, unquoted Outlook headers, phone signatures, inline rep
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -84,8 +85,12 @@ def _normalize(text: str) -> str:
     return "\n".join(line.strip() for line in text.split("\n"))
 
 
+@functools.lru_cache(maxsize=8192)
 def _key(line: str) -> str:
-    """The folded line without quoting, for the header and signature rules."""
+    """The folded line without quoting, for the header and signature rules.
+
+    Cached: the rules look at each line several times, and quoted requests repeat lines.
+    """
     return re.sub(r"^[>\s]+", "", fold(line)).strip()
 
 
