@@ -112,8 +112,6 @@ def item_views(
         query = query.where(col(ActionItem.student_id) == student_id)
     if owner_id is not None:
         query = query.where(col(ActionItem.owner_id) == owner_id)
-    if student_ids is not None:
-        query = query.where(col(ActionItem.student_id).in_(student_ids))
     if open_only:
         query = query.where(col(ActionItem.status).not_in([ItemStatus.DONE, ItemStatus.DROPPED]))
     return [_item_view(row) for row in session.execute(query).all()]
