@@ -88,6 +88,7 @@ def _cycle(config: BenchConfig, sink: Sink, run: RunResult) -> None:
     if postgres:
         workers.snapshot_outbox(config)
     sink.reset()
+    district.analyze(config.database_url)
     run.stages["deliver"] = in_child(stages.deliver, config)
     received = sink.reset()
     run.checks.append(
@@ -101,8 +102,10 @@ def _cycle(config: BenchConfig, sink: Sink, run: RunResult) -> None:
             run.together.append(workers.deliver_together(config, sink, count))
         workers.drop_snapshot(config)
 
+    district.analyze(config.database_url)
     run.stages["ingest"] = in_child(stages.ingest, config)
     run.baselines["ingest"] = in_child(baselines.parse_replies, config)
+    district.analyze(config.database_url)
     run.stages["digests"] = in_child(stages.digests, config)
     run.baselines["digests"] = in_child(
         baselines.read_digest_rows, config, run.stages["digests"].count
