@@ -98,7 +98,8 @@ def mark_answered(session: Session, item_ids: Sequence[int], owner_id: int, now:
             col(UpdateRequest.answered_at).is_(None),
         )
         .values(answered_at=now)
-        # Requests loaded in this session are refreshed when next read, not fetched back now.
+        # Not fetched back: a request already loaded in this session keeps its old answered_at
+        # in memory until the commit expires it (ingest sets its own request's by hand).
         .execution_options(synchronize_session=False)
     )
 
