@@ -65,3 +65,36 @@ def out_of_office(to_reply: str, sender: str, *, spanish: bool = False) -> bytes
     message["Message-ID"] = make_msgid(domain="mail.example.com")
     message.set_content("I am out of the office until Monday. A1 done")
     return message.as_bytes()
+
+
+def delivery_report(
+    to: str,
+    failed_recipient: str,
+    *,
+    status: str = "5.1.1",
+    returned_message_id: str | None = None,
+    sender: str = "Mail Delivery System <MAILER-DAEMON@mx.example.net>",
+) -> bytes:
+    """A delivery status notification (RFC 3464) as Postfix writes one, sent to `to`."""
+    action = "delayed" if status.startswith("4") else "failed"
+    returned = (
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"From: IEP Follow-up <iep-followup@localhost>\r\nTo: {failed_recipient}\r\n"
+        f"Message-ID: {returned_message_id}\r\nSubject: Quick check-in\r\n\r\n"
+        if returned_message_id
+        else ""
+    )
+    text = (
+        f"From: {sender}\r\nTo: {to}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        f"Message-ID: {make_msgid(domain='mx.example.net')}\r\nAuto-Submitted: auto-replied\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type="delivery-status"; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\n"
+        "Your message could not be delivered to one or more recipients.\r\n\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.net\r\n\r\n"
+        f"Final-Recipient: rfc822; {failed_recipient}\r\nAction: {action}\r\nStatus: {status}\r\n"
+        f"Diagnostic-Code: smtp; 550 {status} <{failed_recipient}>: Recipient address rejected\r\n\r\n"
+        f"{returned}--B--\r\n"
+    )
+    return text.encode()

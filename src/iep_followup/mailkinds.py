@@ -26,3 +26,11 @@ class InboundOutcome(enum.StrEnum):
     IGNORED = "ignored"  # auto-reply, bounce, our own mail, a duplicate
     HELD = "held"  # waits for a person to check it (inbox release)
     REJECTED = "rejected"  # cannot be attributed to anyone: never applied
+
+
+class AddressEventKind(enum.StrEnum):
+    """What happened to a person's email address: its history, shown by `person history`."""
+
+    FAILING = "failing"  # a hard bounce or a 5xx: not asked again until cleared
+    SOFT_BOUNCE = "soft_bounce"
+    CLEARED = "cleared"  # a reply, a delivery, or a person said the address works

@@ -1,9 +1,11 @@
 """Reply keys: short, lowercase, unguessable tokens that bind a reply to one request and its owner.
 
-A key is `r<request id>-<mac>`, where the MAC is an HMAC-SHA256 of the request id, the
+A reply key is `r<request id>-<mac>`, where the MAC is an HMAC-SHA256 of the request id, the
 owner's id and the expiry, keyed with IEP_FOLLOWUP_SECRET_KEY. Nothing secret is stored:
 a copy of the database alone cannot forge a reply, and changing the secret revokes every
-outstanding key. Pure: no I/O.
+outstanding key. A bounce key `b-<outbox id>-<mac>` signs one sent message and its
+recipient the same way; it is the plus part of that message's envelope sender (VERP), so a
+delivery report proves which message it answers. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from datetime import datetime
 
 MAC_LENGTH = 20  # base32 characters: 100 bits
 _KEY = re.compile(rf"\b(r(\d{{1,18}})-([a-z2-7]{{{MAC_LENGTH}}}))\b")
+# A bounce address's tag, `b-<outbox id>-<mac>`: the envelope sender (VERP) of one message.
+_BOUNCE_KEY = re.compile(rf"\+(b-(\d{{1,18}})-([a-z2-7]{{{MAC_LENGTH}}}))@")
 
 
 def make_reply_key(secret: str, request_id: int, person_id: int, expires_at: datetime) -> str:
@@ -52,7 +56,26 @@ def make_message_id(key: str | None, unique: str, domain: str) -> str:
     return f"<iep.{middle}@{domain}>"
 
 
+def make_bounce_key(secret: str, outbox_id: int, recipient: str) -> str:
+    """The tag of one message's envelope sender: only a report about that message returns it."""
+    return f"b-{outbox_id}-{_sign(secret, f'bounce:{outbox_id}:{recipient.strip().lower()}')}"
+
+
+def find_bounce_keys(addresses: str) -> list[tuple[str, int]]:
+    """(key, outbox id) for every bounce address in a header value, unverified, in order."""
+    return [(m.group(1), int(m.group(2))) for m in _BOUNCE_KEY.finditer(addresses.lower())]
+
+
+def verify_bounce_key(secret: str, key: str, outbox_id: int, recipient: str) -> bool:
+    expected = make_bounce_key(secret, outbox_id, recipient)
+    return hmac.compare_digest(expected.encode(), key.strip().lower().encode())
+
+
 def _mac(secret: str, request_id: int, person_id: int, expires_at: datetime) -> str:
-    message = f"{request_id}:{person_id}:{int(expires_at.timestamp())}".encode()
-    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return _sign(secret, f"{request_id}:{person_id}:{int(expires_at.timestamp())}")
+
+
+def _sign(secret: str, message: str) -> str:
+    # Reply keys sign "<digits>:…", bounce keys "bounce:…": one can never pass for the other.
+    digest = hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
     return base64.b32encode(digest).decode().lower()[:MAC_LENGTH]

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +38,17 @@ from iep_followup.services.outgoing import Mailer
 from iep_followup.services.requests import RequestRun, run_requests
 from iep_followup.services.setup import send_policy
 from iep_followup.services.summaries import queue_summaries
-from iep_followup.store import inbox, outbox, queries, records, updates
+from iep_followup.store import inbox, outbox, people, queries, records, updates
 from iep_followup.store.db import Database
 from iep_followup.store.inbox import InboxView
 from iep_followup.store.outbox import OutboxView
-from iep_followup.views import ItemView, RecordedMeeting, StudentStatus, UpdateView
+from iep_followup.views import (
+    AddressEventView,
+    ItemView,
+    RecordedMeeting,
+    StudentStatus,
+    UpdateView,
+)
 
 log = logging.getLogger(__name__)
 
@@ -191,10 +197,11 @@ class Tracker:
         should_stop: Callable[[], bool] = lambda: False,
     ) -> DeliveryReport:
         """Send what the outbox holds and is due (until `should_stop` says so, between messages)."""
+        secret = require_secret(self.settings)
         return await deliver(
             self.database,
             transport or self.transport(),
-            envelope_sender=self.mailer.sender.addr_spec,
+            envelope_sender=partial(self.mailer.bounce_address, secret),
             clock=self.now,
             policy=policy or self.retry_policy,
             should_stop=should_stop,
@@ -275,6 +282,32 @@ class Tracker:
                 raise ValidationError(f"{address} already belongs to someone", field="email")
             assert person.id is not None
             inbox.add_address(session, person.id, address)
+
+    def clear_failing(self, email: str, *, by: str | None = None, source: str = "api") -> bool:
+        """Say a person's address works again (checked with them); False if it was not failing.
+
+        The person is asked for updates again from the next run, and the history records it.
+        """
+        with self.database.transaction() as session:
+            person = queries.get_person(session, email)
+            assert person.id is not None
+            who = f" by {normalize_email(by, 'by')}" if by else ""
+            return bool(
+                people.clear_failing(
+                    session,
+                    [person.id],
+                    reason=f"cleared by hand{who}",
+                    source=source,
+                    now=self.now(),
+                )
+            )
+
+    def address_history(self, email: str) -> list[AddressEventView]:
+        """When a person's address was marked failing, bounced softly, or cleared, and why."""
+        with self.database.transaction() as session:
+            person = queries.get_person(session, email)
+            assert person.id is not None
+            return people.history(session, person.id)
 
     # --- keeping items current ----------------------------------------------------
 

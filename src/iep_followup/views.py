@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from iep_followup.domain import Cadence, ItemStatus, MeetingKind, Role
+from iep_followup.mailkinds import AddressEventKind
 
 
 @dataclass(frozen=True)
@@ -112,3 +113,13 @@ class ItemDetail:
 class Contact:
     name: str
     email: str
+
+
+@dataclass(frozen=True)
+class AddressEventView:
+    """One entry in the history of a person's address: marked failing, bounced, cleared."""
+
+    created_at: datetime
+    kind: AddressEventKind
+    source: str
+    reason: str

@@ -230,3 +230,37 @@ def test_check_says_ok_or_what_to_fix(run: RunCli, tmp_path: Path) -> None:
         )
     finally:
         server.stop()
+
+
+def test_a_bounced_address_is_shown_and_cleared_by_hand(run: RunCli, tmp_path: Path) -> None:
+    from tests.mailclient import delivery_report
+    from tests.smtp_server import SmtpServer
+
+    server = SmtpServer()
+    server.start()
+    try:
+        run.env["IEP_FOLLOWUP_SMTP_URL"] = server.url
+        run.env["IEP_FOLLOWUP_SECRET_KEY"] = "a-long-enough-secret-for-the-test"
+        run("init")
+        run("import", "--now", "2026-11-16T15:00", str(EXAMPLE))
+        run("deliver", "--now", "2026-11-16T15:01")
+    finally:
+        server.stop()
+    tom = "tom.okafor@lincoln.example.org"
+    bounce_address = next(r.mail_from for r in server.received if r.rcpt_tos == [tom])
+    (tmp_path / "bounce.eml").write_bytes(delivery_report(bounce_address, tom))
+    assert "address marked failing" in run("ingest", "bounce.eml").stdout
+    status = run("status").stdout
+    assert f"{tom}>" in status and "iep-followup person clear-failing EMAIL" in status
+    dry = run("request-updates", "--now", "2026-11-30T08:30", "--dry-run").stdout
+    assert "email address is failing" in dry
+
+    cleared = run("person", "clear-failing", tom, "--by", "dana.whitfield@lincoln.example.org")
+    assert "no longer marked failing" in cleared.stdout
+    assert "was not marked failing" in run("person", "clear-failing", tom).stdout
+    history = run("person", "history", tom).stdout.splitlines()
+    assert [line.split("  ", 1)[1].split(" (")[0] for line in history] == ["failing", "cleared"]
+    assert "by dana.whitfield@lincoln.example.org" in history[1]
+    dry = run("request-updates", "--now", "2026-11-30T08:30", "--dry-run").stdout
+    assert "email address is failing" not in dry
+    assert run("person", "history", "nobody@example.org", check=False).returncode == 1

@@ -119,7 +119,7 @@ def test_a_client_that_drops_the_plus_address_is_matched_by_its_thread(
     assert _item(tracker, "karen") == (ItemStatus.IN_PROGRESS, 75)
 
 
-def test_a_reply_from_someone_else_is_held_and_can_be_released(
+def test_a_reply_from_someone_else_is_held_and_released_as_theirs(
     asked: tuple[Tracker, dict[str, EmailMessage]],
 ) -> None:
     tracker, requests = asked
@@ -137,7 +137,10 @@ def test_a_reply_from_someone_else_is_held_and_can_be_released(
     released = tracker.release(held.id)
     assert released.outcome is InboundOutcome.APPLIED and released.applied == 1
     assert _item(tracker, "rosa") == (ItemStatus.DONE, 100)
-    assert _confirmations(tracker) == ["rosa.herrera@example.com"]
+    # The update is Tom's, as he wrote it; Rosa did not reply, so nobody is told she did.
+    item = next(i for i in tracker.items() if i.owner_email.startswith("rosa"))
+    assert tracker.history(item.id)[-1].author_name == "Tom Okafor"
+    assert _confirmations(tracker) == []
     with pytest.raises(ValidationError, match="not held"):
         tracker.release(held.id)
 

@@ -96,7 +96,11 @@ def status(ctx: Context, student: str | None, owner: str | None, as_json: bool) 
         print_items(items, today)
     if failing:
         click.echo()
-        click.echo("Email addresses that fail (fix them in the meeting file and import it again):")
+        click.echo(
+            "Email addresses that fail (check each with its owner; if it is right, run"
+            " `iep-followup person clear-failing EMAIL`; if it changed, fix the meeting file"
+            " and import it again):"
+        )
         for name, email, reason in failing:
             click.echo(f"  ! {name} <{email}>: {reason}")
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from iep_followup.errors import DeliveryError, TransportUnavailableError
 from iep_followup.mail.transport import Transport
-from iep_followup.store import outbox
+from iep_followup.store import outbox, people
 from iep_followup.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -45,13 +45,17 @@ async def deliver(
     database: Database,
     transport: Transport,
     *,
-    envelope_sender: str,
+    envelope_sender: Callable[[int, str], str],
     clock: Callable[[], datetime],
     policy: RetryPolicy | None = None,
     rng: random.Random | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> DeliveryReport:
-    """Send everything that is due now. A message is marked sent only after the server took it."""
+    """Send everything that is due now. A message is marked sent only after the server took it.
+
+    `envelope_sender(outbox id, recipient)` is each message's MAIL FROM: its own signed bounce
+    address, so a delivery report proves which message it is about.
+    """
     policy = policy or RetryPolicy()
     rng = rng or random.Random()  # noqa: S311  (jitter, not security)
     report = DeliveryReport()
@@ -68,7 +72,10 @@ async def deliver(
                         return report
                     try:
                         await transport.send(
-                            envelope_sender, message.to_address, message.body, message.message_id
+                            envelope_sender(message.id, message.to_address),
+                            message.to_address,
+                            message.body,
+                            message.message_id,
                         )
                     except TransportUnavailableError as exc:
                         # Nothing will get through now: put this batch back with backoff and stop.
@@ -90,10 +97,22 @@ async def deliver(
                                 database, message, str(exc), clock(), policy, rng, report
                             )
                         continue
+                    except Exception as exc:
+                        # Something about this one message (its address, its bytes): it is
+                        # tried again like a deferral, failed after max_attempts, and the
+                        # rest of the batch goes on. The type only: texts may quote the message.
+                        error = f"could not be sent ({type(exc).__name__})"
+                        log.warning("message %s %s", message.id, error)
+                        _retry_or_fail(database, message, error, clock(), policy, rng, report)
+                        continue
                     # Committed before the next message goes: a crash resends at most this one.
                     with writer.transaction() as connection:
                         outbox.mark_sent(connection, message.id, clock())
                     report.sent += 1
+    if report.sent:
+        # An address that takes mail again is no longer failing (one statement per pass).
+        with database.transaction() as session:
+            people.clear_failing_after_delivery(session, clock())
     return report
 
 

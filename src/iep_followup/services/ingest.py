@@ -16,23 +16,34 @@ from datetime import datetime
 from typing import Any
 
 from iep_followup.domain import UpdateInput, UpdateSource
-from iep_followup.errors import IepFollowupError, NotFoundError, ValidationError
-from iep_followup.inbound.classify import InboundKind, classify
+from iep_followup.errors import DatabaseError, IepFollowupError, NotFoundError, ValidationError
+from iep_followup.inbound.classify import BounceInfo, InboundKind, classify
 from iep_followup.inbound.grammar import ItemCommands, ParsedReply, parse_commands
 from iep_followup.inbound.message import ParsedMessage, parse_message
 from iep_followup.inbound.trim import trim_reply
 from iep_followup.mailkinds import InboundOutcome, MailKind
 from iep_followup.planning import local_now
 from iep_followup.services.outgoing import Mailer
-from iep_followup.store import asking, inbox, outbox, updates
+from iep_followup.store import asking, inbox, outbox, people, updates
 from iep_followup.store.db import Database, Session
 from iep_followup.store.models import InboundMessage, Person, Update, UpdateRequest
-from iep_followup.tokens import find_keys, make_reply_key, request_id_of, verify_reply_key
+from iep_followup.tokens import (
+    find_bounce_keys,
+    find_keys,
+    make_reply_key,
+    request_id_of,
+    verify_bounce_key,
+    verify_reply_key,
+)
 from iep_followup.views import Recipient
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 5_000_000
+# An address longer than this is no address (RFC 5321 allows 64 + 1 + 255): the sender is unknown.
+MAX_ADDRESS_LENGTH = 320
+# How often a message that keeps meeting a database error is tried before it is set aside.
+MAX_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,7 @@ class _Verdict:
     request: UpdateRequest | None = None
     owner: Person | None = None
     notice: str | None = None  # which plain-language notice the sender gets, if any
+    sender: Person | None = None  # who sent it, when the address is one of our people's
 
 
 @dataclass
@@ -76,9 +88,53 @@ class Ingestor:
         self.clock = clock
         self.default_timezone = default_timezone
         self.max_bytes = max_bytes
+        self._attempts: dict[str, int] = {}  # message key -> database errors met so far
 
     def ingest(self, raw: bytes, *, via: str) -> IngestResult:
-        """Record and act on one raw RFC 5322 message. Never raises for what the message contains."""
+        """Record and act on one raw RFC 5322 message. Never raises for what the message contains.
+
+        An error that is about this one message is recorded against it (rejected, with the
+        error's type) and the caller goes on to the next. A database that cannot be reached
+        raises DatabaseError, so the caller keeps the message and tries again later, unless
+        this message has met that MAX_ATTEMPTS times while the database answered otherwise.
+        """
+        try:
+            return self._ingest(raw, via=via)
+        except DatabaseError:
+            key = _message_key(parse_message(raw, max_bytes=self.max_bytes), raw)
+            self._attempts[key] = self._attempts.get(key, 0) + 1
+            if self._attempts[key] < MAX_ATTEMPTS:
+                raise
+            return self._set_aside(raw, via, f"{MAX_ATTEMPTS} database errors")
+        except Exception as exc:
+            # Only the type: an exception's text may quote the message or a SQL statement.
+            return self._set_aside(raw, via, type(exc).__name__)
+
+    def _set_aside(self, raw: bytes, via: str, error: str) -> IngestResult:
+        """Record a message that could not be processed, so it never blocks the ones behind it."""
+        parsed = parse_message(raw, max_bytes=self.max_bytes)
+        key = _message_key(parsed, raw)
+        reason = f"could not be processed ({error}); kept for an administrator"
+        with self.database.transaction() as session:
+            seen = inbox.find(session, key)
+            if seen is not None:
+                return IngestResult(seen.id, seen.outcome, seen.reason, duplicate=True)
+            row = InboundMessage(
+                message_key=key,
+                received_at=self.clock(),
+                via=via,
+                from_address=_sender_address(parsed),
+                subject=parsed.subject[:500],
+                outcome=InboundOutcome.REJECTED,
+                reason=reason,
+                raw=raw if parsed.problem is None else b"",
+            )
+            session.add(row)
+        self._attempts.pop(key, None)
+        log.warning("inbound message %s via %s set aside: %s", row.id, via, reason)
+        return IngestResult(row.id, row.outcome, row.reason)
+
+    def _ingest(self, raw: bytes, *, via: str) -> IngestResult:
         parsed = parse_message(raw, max_bytes=self.max_bytes)
         key = _message_key(parsed, raw)
         now = self.clock()
@@ -89,16 +145,18 @@ class Ingestor:
                     seen.id, seen.outcome, f"duplicate of message {seen.id}", duplicate=True
                 )
             verdict = self._judge(session, parsed, now)
+            author = verdict.owner or verdict.sender
             row = InboundMessage(
                 message_key=key,
                 received_at=now,
                 via=via,
-                from_address=parsed.from_address,
+                from_address=_sender_address(parsed),
                 subject=parsed.subject[:500],
                 outcome=verdict.outcome,
                 reason=verdict.reason,
                 request_id=verdict.request.id if verdict.request else None,
-                person_id=verdict.owner.id if verdict.owner else None,
+                # Who sent it: the owner of an applied reply, the sender of a held one.
+                person_id=author.id if author else None,
                 # Oversized or broken input is not kept: the log row and its reason are enough.
                 raw=raw if parsed.problem is None else b"",
             )
@@ -117,6 +175,8 @@ class Ingestor:
                     verdict.owner,
                     now,
                     in_reply_to=parsed.message_id,
+                    author_id=verdict.owner.id,
+                    confirm=True,
                 )
             elif verdict.notice and parsed.from_address:
                 self._notify(session, row, parsed.from_address, verdict.notice, now)
@@ -124,7 +184,12 @@ class Ingestor:
         return IngestResult(row.id, row.outcome, row.reason, applied=applied)
 
     def release(self, inbound_id: int) -> IngestResult:
-        """Apply a held reply after a person has checked it: it counts as its request's owner's."""
+        """Apply a held reply after a person has checked it, as written by its real sender.
+
+        When the sender is not the request's owner (a forwarded key, say), the updates name
+        the sender, or no one when the address is not one of our people's, and no
+        confirmation goes out: it would show the sender another child's plan.
+        """
         now = self.clock()
         with self.database.transaction() as session:
             row = inbox.get(session, inbound_id)
@@ -143,12 +208,21 @@ class Ingestor:
                     f"message {inbound_id} does not answer any update request; record it by hand with `iep-followup update`"
                 )
             parsed = parse_message(row.raw, max_bytes=self.max_bytes)
+            sender = self._sender(session, parsed.from_address or "", owner)
             applied = self._apply(
-                session, row, parsed, request, owner, now, in_reply_to=parsed.message_id
+                session,
+                row,
+                parsed,
+                request,
+                owner,
+                now,
+                in_reply_to=parsed.message_id,
+                author_id=sender.id if sender else None,
+                confirm=sender is owner,
             )
             row.reason = f"released after review (was held: {row.reason})"
             row.outcome = InboundOutcome.APPLIED
-            row.person_id = owner.id
+            row.person_id = sender.id if sender else None
             row.released_at = now
             return IngestResult(row.id, row.outcome, row.reason, applied=applied)
 
@@ -167,29 +241,40 @@ class Ingestor:
         if kind.kind is InboundKind.AUTO_REPLY:
             return _Verdict(InboundOutcome.IGNORED, f"auto-reply: {kind.reason}")
         if kind.kind is InboundKind.BOUNCE:
-            return _Verdict(InboundOutcome.IGNORED, self._bounce(session, kind.bounce, now))
+            return _Verdict(InboundOutcome.IGNORED, self._bounce(session, parsed, kind.bounce, now))
         request, key_problem = self._request_for(session, parsed, now)
+        owner = session.get(Person, request.person_id) if request is not None else None
+        sender = self._sender(session, _sender_address(parsed) or "", owner)
         if kind.kind is InboundKind.FORWARD:
-            return _Verdict(InboundOutcome.HELD, kind.reason, request, notice="forwarded")
+            return _Verdict(
+                InboundOutcome.HELD, kind.reason, request, notice="forwarded", sender=sender
+            )
         if key_problem is not None:
             outcome, reason, notice = key_problem
-            return _Verdict(outcome, reason, request, notice=notice)
+            return _Verdict(outcome, reason, request, notice=notice, sender=sender)
         assert request is not None
-        owner = session.get(Person, request.person_id)
-        address = (parsed.from_address or "").strip().lower()
-        if owner is not None and owner.email == address:
-            sender_id = owner.id  # the usual case: no need to look the address up
-        else:
-            sender = inbox.person_for_address(session, address)
-            sender_id = sender.id if sender is not None else None
-        if owner is None or sender_id is None or sender_id != owner.id:
+        if owner is None or sender is not owner:
             return _Verdict(
                 InboundOutcome.HELD,
-                f"sent from {parsed.from_address or 'an unknown address'}, not from the owner of request {request.id}",
+                f"sent from {_sender_address(parsed) or 'an unknown address'}, not from the owner of request {request.id}",
                 request,
                 notice="other_sender",
+                sender=sender,
             )
         return _Verdict(InboundOutcome.APPLIED, f"reply to request {request.id}", request, owner)
+
+    @staticmethod
+    def _sender(session: Session, address: str, owner: Person | None) -> Person | None:
+        """The person an address belongs to; `owner` itself when it is theirs."""
+        address = address.strip().lower()
+        if not address:
+            return None
+        if owner is not None and owner.email == address:
+            return owner  # the usual case: no need to look the address up
+        sender = inbox.person_for_address(session, address)
+        if owner is not None and sender is not None and sender.id == owner.id:
+            return owner
+        return sender
 
     def _request_for(
         self, session: Session, parsed: ParsedMessage, now: datetime
@@ -226,26 +311,48 @@ class Ingestor:
             )
         return request, None
 
-    def _bounce(self, session: Session, bounce: Any, now: datetime) -> str:
-        if bounce is None:
-            return "bounce"
-        person = inbox.person_for_address(session, bounce.recipient) if bounce.recipient else None
-        if person is None and bounce.original_message_id:
-            person = outbox.person_of_message(session, bounce.original_message_id)
-        what = (
-            f"bounce {bounce.status or ''} for {bounce.recipient or 'an unknown address'}".replace(
-                "  ", " "
-            )
-        )
-        if person is None or person.id is None:
-            return what + " (not one of our people)"
-        reason = " ".join(filter(None, [bounce.status, bounce.diagnostic])) or "delivery failed"
-        inbox.note_bounce(
-            session, person.id, permanent=bounce.permanent, reason=reason[:500], now=now
-        )
-        return what + (
-            ": address marked failing" if bounce.permanent else ": counted as a soft bounce"
-        )
+    def _bounce(
+        self, session: Session, parsed: ParsedMessage, bounce: BounceInfo | None, now: datetime
+    ) -> str:
+        """Count a delivery report against its recipient, only when it proves it is about our mail."""
+        status = bounce.status if bounce else None
+        what = f"bounce {status or ''} for {(bounce.recipient if bounce else None) or 'an unknown address'}"
+        what = what.replace("  ", " ")
+        sent = self._bounced(session, parsed, bounce)
+        if isinstance(sent, str):
+            log.warning("delivery report not trusted: %s", sent)
+            return f"{what}: {sent}; changes nobody"
+        if sent.person_id is None:
+            return f"{what} (not one of our people)"
+        reason = " ".join(filter(None, [status, bounce.diagnostic if bounce else None]))
+        reason = (reason or "delivery failed")[:500]
+        if bounce is not None and bounce.permanent:
+            people.mark_failing(session, sent.person_id, reason=reason, source="bounce", now=now)
+            return f"{what}: address marked failing"
+        people.count_soft_bounce(session, sent.person_id, reason=reason, source="bounce", now=now)
+        return f"{what}: counted as a soft bounce"
+
+    def _bounced(
+        self, session: Session, parsed: ParsedMessage, bounce: BounceInfo | None
+    ) -> outbox.SentTo | str:
+        """The message a report is about, or why it does not prove that it answers our mail.
+
+        Proof is our signed bounce address (the envelope sender of every message we send)
+        or, for servers that reply to the header From, a Message-ID of ours quoted with the
+        very recipient it was sent to. Anyone can write `Final-Recipient: <someone>`.
+        """
+        keys = find_bounce_keys(" ".join((*parsed.to_addresses, *parsed.delivered_to)))
+        if keys:
+            key, outbox_id = keys[0]
+            sent = outbox.sent_to(session, outbox_id=outbox_id)
+            if sent is None or not verify_bounce_key(self.secret, key, outbox_id, sent.to_address):
+                return "its bounce address is not one we signed"
+            return sent
+        if bounce is not None and bounce.original_message_id and bounce.recipient:
+            sent = outbox.sent_to(session, message_id=bounce.original_message_id)
+            if sent is not None and sent.to_address.lower() == bounce.recipient.lower():
+                return sent
+        return "it proves no message of ours (no bounce address of ours, no Message-ID of ours sent to that recipient)"
 
     # --- acting -----------------------------------------------------------------------
 
@@ -259,7 +366,10 @@ class Ingestor:
         now: datetime,
         *,
         in_reply_to: str | None,
+        author_id: int | None,
+        confirm: bool,
     ) -> int:
+        """Apply a reply's commands to its request's items; `confirm` tells the owner what was done."""
         assert request.id is not None and owner.id is not None and row.id is not None
         found = asking.request_with_refs(session, request.id)
         refs = found[1] if found else []
@@ -305,7 +415,7 @@ class Ingestor:
                 update = updates.apply_update(
                     session,
                     item,
-                    owner.id,
+                    author_id,
                     change,
                     UpdateSource.EMAIL,
                     now,
@@ -337,7 +447,17 @@ class Ingestor:
             # One statement for the whole reply: other open requests that asked about these items.
             updates.mark_answered(session, changed, owner.id, now)
         request.answered_at = request.answered_at or now
-        self._confirm(session, row, owner, request, reply, done, now, in_reply_to)
+        if confirm:
+            if owner.mail_failing_at is not None:
+                # The owner's own reply, with its key: the address works.
+                people.clear_failing(
+                    session,
+                    [owner.id],
+                    reason="a reply came from this address",
+                    source="reply",
+                    now=now,
+                )
+            self._confirm(session, row, owner, request, reply, done, now, in_reply_to)
         return len(done.changes)
 
     def _confirm(
@@ -409,6 +529,11 @@ def _addressee(person: Person) -> Recipient:
     return Recipient(
         person.id, person.name, person.email, person.language, person.timezone or "", False
     )
+
+
+def _sender_address(parsed: ParsedMessage) -> str | None:
+    address = parsed.from_address
+    return address if address and len(address) <= MAX_ADDRESS_LENGTH else None
 
 
 def _message_key(parsed: ParsedMessage, raw: bytes) -> str:

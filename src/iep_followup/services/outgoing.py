@@ -15,7 +15,7 @@ from iep_followup.mail.render import Renderer
 from iep_followup.mailkinds import MailKind
 from iep_followup.store import outbox
 from iep_followup.store.db import Session
-from iep_followup.tokens import make_message_id, reply_to_address
+from iep_followup.tokens import make_bounce_key, make_message_id, reply_to_address
 from iep_followup.views import Contact
 
 
@@ -56,6 +56,10 @@ class Mailer:
 
     def reply_address(self, key: str) -> Address:
         return mailbox(self.sender.display_name, reply_to_address(self.reply_base, key))
+
+    def bounce_address(self, secret: str, outbox_id: int, recipient: str) -> str:
+        """One message's envelope sender (VERP): a report that comes back to it proves what failed."""
+        return reply_to_address(self.reply_base, make_bounce_key(secret, outbox_id, recipient))
 
     def reply_address_for_contact(self, contact: Contact | None) -> Address:
         """Replies to a summary reach a person (the case manager), or our inbox for review."""

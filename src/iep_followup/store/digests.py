@@ -129,28 +129,29 @@ def digest_inputs(
         for person_id, requests in sorted(by_owner.items())
     )
 
-    member_emails = {m.email for team in members.values() for m in team}
     member_ids = {m.person_id for team in members.values() for m in team}
+    # A held reply is shown to the case managers of its sender's students only, never to
+    # those of the student whose key it carried: a forwarded key must not carry its words to
+    # another child's record. Senders on no team are left to `iep-followup inbox`.
+    sender_students: dict[int, set[int]] = defaultdict(set)
+    for student_id, team in members.items():
+        for member in team:
+            sender_students[member.person_id].add(student_id)
     held_rows = session.execute(
         sa_select(
             col(InboundMessage.id),
             col(InboundMessage.from_address),
             col(InboundMessage.reason),
-            col(InboundMessage.request_id),
+            col(InboundMessage.person_id),
         ).where(
             col(InboundMessage.outcome) == InboundOutcome.HELD,
-            col(InboundMessage.request_id).in_(list(request_students))
-            | col(InboundMessage.from_address).in_(member_emails),
+            col(InboundMessage.person_id).in_(list(member_ids)),
         )
     ).all()
     held = tuple(
-        HeldReply(
-            inbound_id,
-            from_address,
-            reason,
-            frozenset(request_students.get(request_id or -1, set())),
-        )
-        for inbound_id, from_address, reason, request_id in held_rows
+        HeldReply(inbound_id, from_address, reason, frozenset(sender_students[sender_id]))
+        for inbound_id, from_address, reason, sender_id in held_rows
+        if sender_id is not None
     )
     failing = tuple(
         (p.name, p.email, p.mail_failure_reason or "")

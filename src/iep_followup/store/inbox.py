@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -59,20 +58,6 @@ def person_for_address(session: Session, address: str) -> Person | None:
 
 def add_address(session: Session, person_id: int, address: str) -> None:
     session.add(PersonAddress(person_id=person_id, email=address.strip().lower()))
-
-
-def note_bounce(
-    session: Session, person_id: int, *, permanent: bool, reason: str, now: datetime
-) -> None:
-    if permanent:
-        values = {"mail_failing_at": now, "mail_failure_reason": reason}
-        session.execute(update(Person).where(col(Person.id) == person_id).values(**values))
-    else:
-        session.execute(
-            update(Person)
-            .where(col(Person.id) == person_id)
-            .values(soft_bounces=Person.soft_bounces + 1)
-        )
 
 
 def messages(session: Session, *, held_only: bool = False, limit: int = 200) -> list[InboxView]:

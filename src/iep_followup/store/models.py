@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from iep_followup.domain import Cadence, ItemStatus, MeetingKind, Role, UpdateSource
-from iep_followup.mailkinds import InboundOutcome, MailKind, OutboxStatus
+from iep_followup.mailkinds import AddressEventKind, InboundOutcome, MailKind, OutboxStatus
 from iep_followup.store.types import TextEnum, UTCDateTime
 
 
@@ -286,3 +286,16 @@ class DigestRecord(SQLModel, table=True):
     period_start: date
     classroom_share: float
     created_at: datetime = Field(sa_column=_utc())
+
+
+class AddressEvent(SQLModel, table=True):
+    """One change to whether a person's address takes mail, and what showed it. Append-only."""
+
+    __tablename__ = "address_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(sa_column=_fk("person.id"))
+    created_at: datetime = Field(sa_column=_utc())
+    kind: AddressEventKind = Field(sa_column=Column(TextEnum(AddressEventKind), nullable=False))
+    source: str = Field(max_length=16)  # bounce, smtp, reply, delivery, cli, api
+    reason: str = Field(sa_column=Column(Text, nullable=False))

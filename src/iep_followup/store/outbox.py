@@ -12,8 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from iep_followup.mailkinds import MailKind, OutboxStatus
+from iep_followup.store import people
 from iep_followup.store.db import insert_skipping_duplicates
-from iep_followup.store.models import OutboxMessage, Person
+from iep_followup.store.models import OutboxMessage
 
 _OUTBOX = SQLModel.metadata.tables[OutboxMessage.__tablename__]
 
@@ -259,11 +260,7 @@ def mark_failed(
             select(OutboxMessage.person_id).where(OutboxMessage.id == message_id)
         ).first()
         if person_id is not None:
-            session.execute(
-                update(Person)
-                .where(col(Person.id) == person_id)
-                .values(mail_failing_at=now, mail_failure_reason=error)
-            )
+            people.mark_failing(session, person_id, reason=error, source="smtp", now=now)
 
 
 def messages(session: Session, *, failed_only: bool = False, limit: int = 200) -> list[OutboxView]:
@@ -294,10 +291,25 @@ def counts(session: Session) -> dict[OutboxStatus, int]:
     return {OutboxStatus(status): total for status, total in rows}
 
 
-def person_of_message(session: Session, message_id: str) -> Person | None:
-    """Who we sent a message to, from its Message-ID (how a bounce names the returned message)."""
-    wanted = message_id.strip().strip("<>")
-    person_id = session.exec(
-        select(OutboxMessage.person_id).where(OutboxMessage.message_id == f"<{wanted}>")
-    ).first()
-    return session.get(Person, person_id) if person_id is not None else None
+@dataclass(frozen=True)
+class SentTo:
+    """Whom one outbox message went to: what a delivery report about it is checked against."""
+
+    outbox_id: int
+    person_id: int | None
+    to_address: str
+
+
+def sent_to(
+    session: Session, *, outbox_id: int | None = None, message_id: str | None = None
+) -> SentTo | None:
+    """The recipient of a message we queued, by its outbox id or by its Message-ID."""
+    query = sa_select(_OUTBOX.c.id, _OUTBOX.c.person_id, _OUTBOX.c.to_address)
+    if outbox_id is not None:
+        query = query.where(_OUTBOX.c.id == outbox_id)
+    elif message_id is not None:
+        query = query.where(_OUTBOX.c.message_id == f"<{message_id.strip().strip('<>')}>")
+    else:
+        return None
+    row = session.execute(query).first()
+    return SentTo(*row) if row is not None else None
