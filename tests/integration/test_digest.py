@@ -311,3 +311,23 @@ def _count_queries(tracker: Tracker, email: str) -> int:
             event.remove(tracker.database.engine, "before_cursor_execute", on_execute)
     assert inputs.students
     return count
+
+
+def test_a_held_reply_shows_only_in_the_digest_of_its_senders_case_manager(
+    cycle: Tracker, tmp_path: Path
+) -> None:
+    """Sam (Marco's teacher) answered with Lucía's mother's key: that is Marco's case manager's
+    business, not Lucía's. Tía Carmen is on no team: no digest shows her reply."""
+    cycle.digests(preview_dir=tmp_path)
+    [dana] = tmp_path.glob("digest-dana-whitfield-*.txt")
+    [maria] = tmp_path.glob("digest-maria-lopez-*.txt")
+    dana_text, maria_text = dana.read_text("utf-8"), maria.read_text("utf-8")
+    assert "sam.reed@lincoln.example.org" not in dana_text
+    assert "A reply from sam.reed@lincoln.example.org is waiting" in maria_text
+    assert "carmen" not in dana_text + maria_text
+    [sam] = [m for m in cycle.inbox(held_only=True) if m.from_address.startswith("sam")]  # type: ignore[union-attr]
+
+    released = cycle.release(sam.id)
+    assert released.applied == 1
+    rosa_item = next(i for i in cycle.items() if i.owner_email == "rosa.herrera@example.com")
+    assert cycle.history(rosa_item.id)[-1].author_name == "Sam Reed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from email.message import EmailMessage
 
 import pytest
@@ -262,3 +263,64 @@ async def test_replies_in_the_school_mailbox_are_ingested_once_by_the_daemon(
         await again.poll_once() == "fetched 0, recorded 0, failed 0"
     )  # resumed by UID from the database
     assert sorted(m.outcome.value for m in tracker.inbox()) == ["applied", "applied", "ignored"]
+
+
+async def test_a_poison_message_is_set_aside_and_the_reply_behind_it_is_applied(
+    make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer, dovecot: Dovecot
+) -> None:
+    """A From longer than any address used to stop IMAP reading on PostgreSQL, for good."""
+    clock.now = MEETING
+    tracker = make_tracker(smtp_url=smtp_server.url, imap_url=dovecot.url())
+    tracker.record_meeting(load_meeting_file(EXAMPLE))
+    clock.now = TWO_WEEKS_ON
+    tracker.request_updates()
+    await tracker.deliver(SmtpTransport(parse_smtp_url(smtp_server.url)))
+    megan = next(
+        r.message
+        for r in smtp_server.received
+        if r.rcpt_tos[0].startswith("megan") and r.message["X-IEP-Followup"] == "request"
+    )
+    clock.now = REPLY_TIME
+    dovecot.append(reply(megan, "A1 done", sender=f"{'m' * 400}@lincoln.example.org"))
+    dovecot.append(reply(megan, "60%", style="outlook"))
+    assert await Daemon(tracker, ()).poll_once() == "fetched 2, recorded 2, failed 0"
+    assert _item(tracker, "megan") == (ItemStatus.IN_PROGRESS, 60)
+    poison, good = sorted(tracker.inbox(), key=lambda m: m.id)
+    assert (poison.outcome, poison.from_address) == (InboundOutcome.HELD, None)
+    assert "an unknown address" in poison.reason
+    assert good.outcome is InboundOutcome.APPLIED
+    assert await Daemon(tracker, ()).poll_once() == "fetched 0, recorded 0, failed 0"
+
+
+def test_a_message_that_breaks_processing_is_rejected_once_with_nothing_half_written(
+    make_tracker: Callable[..., Tracker],
+    clock: Clock,
+    smtp_server: SmtpServer,
+    tmp_path: Path,
+) -> None:
+    # A district's own confirmation template with a bug that only some replies reach.
+    templates = tmp_path / "templates" / "confirmation"
+    templates.mkdir(parents=True)
+    (templates / "subject.txt").write_text(
+        '{% for c in changes %}{% if c.note and "POISON" in c.note %}{{ 1 // 0 }}'
+        "{% endif %}{% endfor %}We got your update",
+        encoding="utf-8",
+    )
+    clock.now = MEETING
+    tracker = make_tracker(smtp_url=smtp_server.url, templates_dir=templates.parent)
+    tracker.record_meeting(load_meeting_file(EXAMPLE))
+    clock.now = TWO_WEEKS_ON
+    tracker.request_updates()
+    _deliver(tracker, smtp_server)
+    requests = {r.rcpt_tos[0].split(".")[0]: r.message for r in smtp_server.received}
+    clock.now = REPLY_TIME
+    poison = reply(requests["megan"], "60% POISON")
+    result = tracker.ingest(poison)
+    assert result.outcome is InboundOutcome.REJECTED
+    assert result.reason == "could not be processed (ZeroDivisionError); kept for an administrator"
+    assert _item(tracker, "megan") == (ItemStatus.OPEN, 0)  # the update was rolled back whole
+    assert _confirmations(tracker) == []
+    assert tracker.ingest(poison).duplicate
+    # The next reply is not held up by it.
+    assert tracker.ingest(reply(requests["rosa"], "listo")).outcome is InboundOutcome.APPLIED
+    assert _confirmations(tracker) == ["rosa.herrera@example.com"]

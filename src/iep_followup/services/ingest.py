@@ -42,8 +42,6 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 5_000_000
 # An address longer than this is no address (RFC 5321 allows 64 + 1 + 255): the sender is unknown.
 MAX_ADDRESS_LENGTH = 320
-# How often a message that keeps meeting a database error is tried before it is set aside.
-MAX_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -88,24 +86,19 @@ class Ingestor:
         self.clock = clock
         self.default_timezone = default_timezone
         self.max_bytes = max_bytes
-        self._attempts: dict[str, int] = {}  # message key -> database errors met so far
 
     def ingest(self, raw: bytes, *, via: str) -> IngestResult:
         """Record and act on one raw RFC 5322 message. Never raises for what the message contains.
 
-        An error that is about this one message is recorded against it (rejected, with the
-        error's type) and the caller goes on to the next. A database that cannot be reached
-        raises DatabaseError, so the caller keeps the message and tries again later, unless
-        this message has met that MAX_ATTEMPTS times while the database answered otherwise.
+        An error about this one message is recorded against it at once (rejected, with the
+        error's type: trying again would meet it again) and the caller goes on to the next.
+        Only a database that cannot be reached raises (DatabaseError): then the caller keeps
+        the message and tries again later, and nothing is lost.
         """
         try:
             return self._ingest(raw, via=via)
         except DatabaseError:
-            key = _message_key(parse_message(raw, max_bytes=self.max_bytes), raw)
-            self._attempts[key] = self._attempts.get(key, 0) + 1
-            if self._attempts[key] < MAX_ATTEMPTS:
-                raise
-            return self._set_aside(raw, via, f"{MAX_ATTEMPTS} database errors")
+            raise
         except Exception as exc:
             # Only the type: an exception's text may quote the message or a SQL statement.
             return self._set_aside(raw, via, type(exc).__name__)
@@ -130,7 +123,6 @@ class Ingestor:
                 raw=raw if parsed.problem is None else b"",
             )
             session.add(row)
-        self._attempts.pop(key, None)
         log.warning("inbound message %s via %s set aside: %s", row.id, via, reason)
         return IngestResult(row.id, row.outcome, row.reason)
 
