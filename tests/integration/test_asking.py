@@ -347,3 +347,53 @@ def test_a_long_outage_fails_no_message(
         clock.now += timedelta(hours=2)
     smtp_server.start()
     assert _deliver(district, smtp_server, policy) == (8, 0, 0)
+
+
+def test_one_owner_whose_request_cannot_be_written_costs_only_that_request(
+    make_tracker: Callable[..., Tracker], clock: Clock, tmp_path: Path
+) -> None:
+    # A district's own request template with a bug that only one owner's email reaches.
+    (tmp_path / "templates" / "request").mkdir(parents=True)
+    (tmp_path / "templates" / "request" / "subject.txt").write_text(
+        '{% if recipient.name == "Tom Okafor" %}{{ 1 // 0 }}{% endif %}Quick check-in',
+        encoding="utf-8",
+    )
+    clock.now = MEETING_AFTERNOON
+    tracker = make_tracker(templates_dir=tmp_path / "templates")
+    tracker.record_meeting(load_meeting_file(EXAMPLE))
+    clock.now = datetime(2026, 11, 30, 14, 30, tzinfo=UTC)
+    run = tracker.request_updates()
+    assert (run.asked, run.failed) == (3, 1)
+    asked = {m.to_address for m in tracker.outbox() if m.kind.value == "request"}
+    assert "tom.okafor@lincoln.example.org" not in asked and len(asked) == 3
+    # Tom's request was taken back with his email: fixing the template asks him on the next run.
+    assert tracker.request_updates().failed == 1
+
+
+class _BreaksFor(SmtpTransport):
+    """The real SMTP transport, with a fault that one recipient's messages meet (a driver bug, say)."""
+
+    def __init__(self, url: str, recipient: str) -> None:
+        super().__init__(parse_smtp_url(url))
+        self.recipient = recipient
+
+    async def send(self, sender: str, recipient: str, message: bytes, message_id: str) -> None:
+        if recipient == self.recipient:
+            raise UnicodeEncodeError("ascii", recipient, 0, 1, "made up")
+        await super().send(sender, recipient, message, message_id)
+
+
+def test_a_message_that_cannot_be_sent_is_retried_then_failed_and_never_blocks_the_rest(
+    district: Tracker, smtp_server: SmtpServer, clock: Clock
+) -> None:
+    tom = "tom.okafor@lincoln.example.org"
+    policy = RetryPolicy(base_delay=timedelta(0), max_attempts=3)
+    for attempt in range(3):
+        report = asyncio.run(district.deliver(_BreaksFor(smtp_server.url, tom), policy=policy))
+        assert report.sent == (7 if attempt == 0 else 0)
+        clock.now += timedelta(seconds=1)
+    assert len(smtp_server.received) == 7
+    [failed] = district.outbox(failed_only=True)
+    assert failed.to_address == tom and failed.attempts == 3
+    assert failed.last_error == "gave up after 3 attempts: could not be sent (UnicodeEncodeError)"
+    assert [m.status for m in district.outbox() if m.status is OutboxStatus.SENDING] == []

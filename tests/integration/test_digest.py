@@ -331,3 +331,21 @@ def test_a_held_reply_shows_only_in_the_digest_of_its_senders_case_manager(
     assert released.applied == 1
     rosa_item = next(i for i in cycle.items() if i.owner_email == "rosa.herrera@example.com")
     assert cycle.history(rosa_item.id)[-1].author_name == "Sam Reed"
+
+
+def test_one_case_manager_whose_digest_breaks_costs_only_that_digest(
+    make_tracker: Callable[..., Tracker], clock: Clock, tmp_path: Path
+) -> None:
+    (tmp_path / "templates" / "digest").mkdir(parents=True)
+    (tmp_path / "templates" / "digest" / "subject.txt").write_text(
+        '{% if "Maria" in recipient.name %}{{ 1 // 0 }}{% endif %}Digest', encoding="utf-8"
+    )
+    clock.now = MEETING
+    tracker = make_tracker(templates_dir=tmp_path / "templates")
+    tracker.record_meeting(load_meeting_file(EXAMPLE))
+    tracker.record_meeting(marco())
+    clock.now = FRIDAY
+    run = tracker.digests()
+    assert (run.queued, run.failed) == (1, 1)
+    [digest] = [m for m in tracker.outbox() if m.kind is MailKind.DIGEST]
+    assert digest.to_address == "dana.whitfield@lincoln.example.org"

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from iep_followup.digest import Digest, Period, compile_digest, period_bounds, previous_period
-from iep_followup.errors import IepFollowupError
+from iep_followup.errors import DatabaseError, IepFollowupError
 from iep_followup.mail.contexts import digest_context
 from iep_followup.mailkinds import MailKind
 from iep_followup.planning import SendPolicy, local_now
@@ -81,10 +81,14 @@ def run_digests(
                     session, manager.person_id, start, digest.classroom_share, now
                 )
                 run.queued += 1
-        except (IepFollowupError, ValueError) as exc:
-            # One case manager's broken data must not stop everyone else's digest.
+        except DatabaseError:
+            raise
+        except Exception as exc:
+            # One case manager's broken data must not stop everyone else's digest. The
+            # message only for our own errors: others may quote SQL or a student's data.
             run.failed += 1
-            log.warning("digest for person %s not queued: %s", manager.person_id, exc)
+            what = str(exc) if isinstance(exc, IepFollowupError) else type(exc).__name__
+            log.warning("digest for person %s not queued: %s", manager.person_id, what)
     return run
 
 

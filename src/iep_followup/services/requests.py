@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from iep_followup.errors import IepFollowupError
+from iep_followup.errors import DatabaseError, IepFollowupError
 from iep_followup.mail.contexts import request_context
 from iep_followup.mailkinds import MailKind
 from iep_followup.planning import Ask, Decision, Remind, SendPolicy, Wait, local_now, plan_requests
@@ -41,6 +41,13 @@ class RequestRun:
     failed: int = 0
     lines: list[PlannedLine] = field(default_factory=list)
 
+    def add(self, other: RequestRun) -> None:
+        self.asked += other.asked
+        self.reminded += other.reminded
+        self.waiting += other.waiting
+        self.failed += other.failed
+        self.lines.extend(other.lines)
+
 
 def run_requests(
     database: Database,
@@ -53,40 +60,84 @@ def run_requests(
     key_ttl: timedelta,
     dry_run: bool = False,
 ) -> RequestRun:
-    """Plan at `now` and queue every request and reminder that is due. Safe to run again."""
+    """Plan at `now` and queue every request and reminder that is due. Safe to run again.
+
+    Owners go a batch at a time, one transaction each. A batch that fails for any reason
+    but an unreachable database is run again one owner at a time, so one owner's bad data
+    costs only that owner's request.
+    """
     with database.transaction() as session:
         owner_ids = asking.owner_ids(session)
     run = RequestRun()
+
+    def one_batch(ids: Sequence[int]) -> RequestRun:
+        part = RequestRun()
+        with database.transaction() as session:
+            _plan_batch(
+                session, mailer, ids, part, secret, now, policy, default_timezone, key_ttl, dry_run
+            )
+        return part
+
     # Planned and queued a batch of owners at a time: memory stays flat however large the district.
     for start in range(0, len(owner_ids), BATCH):
-        with database.transaction() as session:
-            owners = asking.owner_states(
-                session, default_timezone, owner_ids[start : start + BATCH]
-            )
-            batch = plan_requests(now, owners, policy)
-            people = asking.recipients(session, [d.person_id for d in batch], default_timezone)
-            for decision in batch:
-                person = people[decision.person_id]
-                action = (
-                    "wait"
-                    if isinstance(decision, Wait)
-                    else "ask"
-                    if isinstance(decision, Ask)
-                    else "remind"
-                )
-                count = len(decision.item_ids) if isinstance(decision, Ask) else 0
-                run.lines.append(
-                    PlannedLine(
-                        person.person_id, person.name, person.email, action, decision.reason, count
-                    )
-                )
-            if dry_run:
-                run.waiting += sum(isinstance(d, Wait) for d in batch)
-                continue
-            _queue_batch(
-                session, mailer, batch, people, run, secret=secret, now=now, key_ttl=key_ttl
-            )
+        batch_ids = owner_ids[start : start + BATCH]
+        try:
+            run.add(one_batch(batch_ids))
+            continue
+        except DatabaseError:
+            raise
+        except Exception as exc:
+            log.warning("a batch of requests failed (%s); trying its owners one by one", _kind(exc))
+        for person_id in batch_ids:
+            try:
+                run.add(one_batch([person_id]))
+            except DatabaseError:
+                raise
+            except Exception as exc:
+                run.failed += 1
+                log.warning("request for person %s not queued: %s", person_id, _kind(exc))
     return run
+
+
+def _plan_batch(
+    session: Session,
+    mailer: Mailer,
+    owner_ids: Sequence[int],
+    run: RequestRun,
+    secret: str,
+    now: datetime,
+    policy: SendPolicy,
+    default_timezone: str,
+    key_ttl: timedelta,
+    dry_run: bool,
+) -> None:
+    owners = asking.owner_states(session, default_timezone, owner_ids)
+    batch = plan_requests(now, owners, policy)
+    people = asking.recipients(session, [d.person_id for d in batch], default_timezone)
+    for decision in batch:
+        person = people[decision.person_id]
+        action = (
+            "wait"
+            if isinstance(decision, Wait)
+            else "ask"
+            if isinstance(decision, Ask)
+            else "remind"
+        )
+        count = len(decision.item_ids) if isinstance(decision, Ask) else 0
+        run.lines.append(
+            PlannedLine(person.person_id, person.name, person.email, action, decision.reason, count)
+        )
+    if dry_run:
+        run.waiting += sum(isinstance(d, Wait) for d in batch)
+        return
+    _queue_batch(session, mailer, batch, people, run, secret=secret, now=now, key_ttl=key_ttl)
+
+
+def _kind(exc: BaseException) -> str:
+    """An error's type and, for our own errors, its message (others may quote SQL or data)."""
+    return (
+        f"{type(exc).__name__}: {exc}" if isinstance(exc, IepFollowupError) else type(exc).__name__
+    )
 
 
 def _queue_batch(
