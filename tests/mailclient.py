@@ -74,6 +74,7 @@ def delivery_report(
     status: str = "5.1.1",
     returned_message_id: str | None = None,
     sender: str = "Mail Delivery System <MAILER-DAEMON@mx.example.net>",
+    message_id: str | None = None,
 ) -> bytes:
     """A delivery status notification (RFC 3464) as Postfix writes one, sent to `to`."""
     action = "delayed" if status.startswith("4") else "failed"
@@ -86,7 +87,7 @@ def delivery_report(
     )
     text = (
         f"From: {sender}\r\nTo: {to}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
-        f"Message-ID: {make_msgid(domain='mx.example.net')}\r\nAuto-Submitted: auto-replied\r\n"
+        f"Message-ID: {message_id or make_msgid(domain='mx.example.net')}\r\nAuto-Submitted: auto-replied\r\n"
         "MIME-Version: 1.0\r\n"
         'Content-Type: multipart/report; report-type="delivery-status"; boundary="B"\r\n\r\n'
         "--B\r\nContent-Type: text/plain\r\n\r\n"
