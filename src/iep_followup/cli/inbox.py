@@ -72,12 +72,10 @@ def inbox(click_ctx: click.Context, held: bool, as_json: bool) -> None:
 @now_option
 @pass_context
 def inbox_release(ctx: Context, inbound_id: int, now: str | None) -> None:
-    """Apply a held reply as its request's owner's, after a person has checked it."""
+    """Apply a held reply, as its sender's, after a person has checked it."""
     with ctx.tracker(now=now) as tracker:
         result = tracker.release(inbound_id)
-    click.echo(
-        f"Released message {inbound_id}: {result.applied} update(s) recorded; a confirmation is queued."
-    )
+    click.echo(f"Message {inbound_id}: {result.applied} update(s) recorded; {result.reason}.")
 
 
 @cli.command("poll-inbox")

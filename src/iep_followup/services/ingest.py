@@ -212,7 +212,13 @@ class Ingestor:
                 author_id=sender.id if sender else None,
                 confirm=sender is owner,
             )
-            row.reason = f"released after review (was held: {row.reason})"
+            who = (
+                sender.email
+                if sender
+                else f"{parsed.from_address or 'an unknown sender'} (not on any team)"
+            )
+            told = "; the owner is sent a confirmation" if sender is owner else ""
+            row.reason = f"released after review as written by {who}{told} (was held: {row.reason})"
             row.outcome = InboundOutcome.APPLIED
             row.person_id = sender.id if sender else None
             row.released_at = now
