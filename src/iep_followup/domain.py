@@ -6,6 +6,7 @@ Nothing here does I/O; everything that enters the library is checked here once.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -18,6 +19,32 @@ from email_validator import EmailNotValidError, validate_email
 from iep_followup.errors import ValidationError
 
 SUPPORTED_LANGUAGES = ("en", "es")
+
+# What the library stores, at most, in characters: one set of limits for every database.
+# store/models.py sizes its columns from these, so SQLite (which does not enforce a length)
+# and PostgreSQL (which does) accept exactly the same data.
+MAX_EXTERNAL_ID = 64
+MAX_NAME = 200  # a student's or a person's name
+MAX_SCHOOL = 200
+MAX_GRADE = 32  # "7", "K", "Pre-K", "12 (transition)": a program belongs in the notes
+MAX_EMAIL = 320
+MAX_LANGUAGE = 8
+MAX_TIMEZONE = 64  # IANA names are at most about 30
+MAX_KEY = 64  # the ids of concerns and action items
+MAX_TITLE = 300
+MAX_TEXT = 500  # a strength or a concern
+MAX_NOTE = 4000  # an update's note
+MAX_MEETING_NOTES = 20_000
+
+# Never stored: C0 controls other than tab and line breaks, DEL (PostgreSQL refuses NUL;
+# the others rewrite a terminal), and lone surrogates (no UTF-8 form). One-line texts also
+# refuse C1 controls; notes keep them, as mail decoded with the wrong charset holds some.
+_NOT_IN_NOTES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_NOT_IN_LINES = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# Invisible characters make two ids that look the same differ (a student recorded twice).
+_INVISIBLE = re.compile(
+    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
+)
 
 E = TypeVar("E", bound=enum.StrEnum)
 
@@ -93,6 +120,14 @@ class UpdateSource(enum.StrEnum):
     IMPORT = "import"
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """A value quoted for an error message, cut short: a message stays one readable line."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(str(value))} characters)"
+
+
 def parse_enum(kind: type[E], value: object, field_name: str) -> E:
     """Read an enum from user text, forgiving case, spaces and hyphens."""
     text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
@@ -101,28 +136,31 @@ def parse_enum(kind: type[E], value: object, field_name: str) -> E:
     except ValueError:
         allowed = ", ".join(m.value for m in kind)
         raise ValidationError(
-            f"unknown {field_name} {value!r}; use one of: {allowed}", field=field_name
+            f"unknown {field_name} {shown(value)}; use one of: {allowed}", field=field_name
         ) from None
 
 
 def normalize_email(address: str, field_name: str = "email") -> str:
     """Return the address lowercased after a syntax check; addresses compare case-insensitively."""
     text = address.strip()
+    _check_length(text, field_name, MAX_EMAIL)
     try:
         checked = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
         raise ValidationError(
-            f"{address!r} is not a valid email address ({exc})", field=field_name
+            f"{shown(address)} is not a valid email address ({exc})", field=field_name
         ) from None
     return checked.normalized.lower()
 
 
 def check_timezone(name: str, field_name: str = "timezone") -> str:
     try:
+        _check_length(name, field_name, MAX_TIMEZONE)
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: the name is looked up as a file (too long for a file name, a folder, ...).
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValidationError(
-            f"unknown time zone {name!r}; use an IANA name such as America/Chicago",
+            f"unknown time zone {shown(name)}; use an IANA name such as America/Chicago",
             field=field_name,
         ) from None
     return name
@@ -132,7 +170,7 @@ def check_language(code: str, field_name: str = "language") -> str:
     lang = code.strip().lower().replace("_", "-").split("-")[0]
     if lang not in SUPPORTED_LANGUAGES:
         raise ValidationError(
-            f"language {code!r} is not supported yet; use one of: {', '.join(SUPPORTED_LANGUAGES)}",
+            f"language {shown(code)} is not supported yet; use one of: {', '.join(SUPPORTED_LANGUAGES)}",
             field=field_name,
         )
     return lang
@@ -141,20 +179,52 @@ def check_language(code: str, field_name: str = "language") -> str:
 def check_percent(value: int, field_name: str = "percent") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
         raise ValidationError(
-            f"percent must be a whole number from 0 to 100, not {value!r}", field=field_name
+            f"percent must be a whole number from 0 to 100, not {shown(value)}", field=field_name
         )
     return value
 
 
-def check_text(value: str, field_name: str, *, max_length: int = 500) -> str:
+def check_text(
+    value: str, field_name: str, *, max_length: int = MAX_TEXT, required: bool = True
+) -> str:
+    """One line of text as written, each run of whitespace made one space."""
     text = " ".join(str(value).split())
-    if not text:
+    if not text and required:
         raise ValidationError(f"{field_name} must not be empty", field=field_name)
+    _check_length(text, field_name, max_length)
+    _refuse(_NOT_IN_LINES, text, field_name, "a control character")
+    return text
+
+
+def check_id(value: str, field_name: str, *, max_length: int = MAX_EXTERNAL_ID) -> str:
+    """An identifier from another system, as written; nothing invisible in it."""
+    text = check_text(value, field_name, max_length=max_length)
+    _refuse(_INVISIBLE, text, field_name, "an invisible character")
+    return text
+
+
+def check_note(value: str, field_name: str, *, max_length: int = MAX_NOTE) -> str:
+    """Free text kept as written, line breaks included."""
+    _check_length(value, field_name, max_length)
+    _refuse(_NOT_IN_NOTES, value, field_name, "a control character")
+    return value
+
+
+def _check_length(text: str, field_name: str, max_length: int) -> None:
     if len(text) > max_length:
         raise ValidationError(
-            f"{field_name} is longer than {max_length} characters", field=field_name
+            f"{field_name} is longer than {max_length} characters (it has {len(text)}); shorten it",
+            field=field_name,
         )
-    return text
+
+
+def _refuse(pattern: re.Pattern[str], text: str, field_name: str, what: str) -> None:
+    found = pattern.search(text)
+    if found:
+        raise ValidationError(
+            f"{field_name} contains {what} (U+{ord(found.group()):04X}); remove it",
+            field=field_name,
+        )
 
 
 def require_aware(moment: datetime, field_name: str = "now") -> datetime:
@@ -171,10 +241,12 @@ class StudentInfo:
     grade: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "external_id", check_text(self.external_id, "id", max_length=64))
-        object.__setattr__(self, "name", check_text(self.name, "name", max_length=200))
-        object.__setattr__(self, "school", " ".join(self.school.split()))
-        object.__setattr__(self, "grade", " ".join(str(self.grade).split()))
+        object.__setattr__(self, "external_id", check_id(self.external_id, "id"))
+        object.__setattr__(self, "name", check_text(self.name, "name", max_length=MAX_NAME))
+        school = check_text(self.school, "school", max_length=MAX_SCHOOL, required=False)
+        object.__setattr__(self, "school", school)
+        grade = check_text(self.grade, "grade", max_length=MAX_GRADE, required=False)
+        object.__setattr__(self, "grade", grade)
 
 
 @dataclass(frozen=True)
@@ -187,7 +259,7 @@ class MemberInfo:
     away_until: date | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "name", check_text(self.name, "name", max_length=200))
+        object.__setattr__(self, "name", check_text(self.name, "name", max_length=MAX_NAME))
         object.__setattr__(self, "email", normalize_email(self.email))
         object.__setattr__(self, "role", parse_enum(Role, self.role, "role"))
         object.__setattr__(self, "language", check_language(self.language))
@@ -219,19 +291,19 @@ class ItemInfo:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", _check_key(self.key))
-        object.__setattr__(self, "title", check_text(self.title, "title", max_length=300))
+        object.__setattr__(self, "title", check_text(self.title, "title", max_length=MAX_TITLE))
         object.__setattr__(self, "owner", normalize_email(self.owner, "owner"))
         object.__setattr__(self, "cadence", parse_enum(Cadence, self.cadence, "cadence"))
         if not isinstance(self.due_on, date) or isinstance(self.due_on, datetime):
             raise ValidationError(
-                f"due must be a date like 2027-01-15, not {self.due_on!r}", field="due"
+                f"due must be a date like 2027-01-15, not {shown(self.due_on)}", field="due"
             )
         minutes = self.service_minutes_per_week
         if minutes is not None and (
             isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 < minutes <= 3000
         ):
             raise ValidationError(
-                f"service minutes per week must be a whole number from 1 to 3000, not {minutes!r}",
+                f"service minutes per week must be a whole number from 1 to 3000, not {shown(minutes)}",
                 field="service_minutes_per_week",
             )
 
@@ -265,6 +337,7 @@ class MeetingRecord:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", parse_enum(MeetingKind, self.kind, "kind"))
+        check_note(self.notes, "notes", max_length=MAX_MEETING_NOTES)
         object.__setattr__(self, "members", tuple(self.members))
         object.__setattr__(self, "strengths", tuple(self.strengths))
         object.__setattr__(self, "concerns", tuple(self.concerns))
@@ -351,9 +424,10 @@ def meeting_problems(record: MeetingRecord) -> Iterator[tuple[Location, Validati
 
 def _check_key(value: str) -> str:
     key = str(value).strip().lower()
-    if not key or len(key) > 64 or not all(c.isalnum() or c in "-_." for c in key):
+    _check_length(key, "id", MAX_KEY)
+    if not key or not all(c.isalnum() or c in "-_." for c in key):
         raise ValidationError(
-            f"id {value!r} must be a short name of letters, digits, '-' or '_' (like homework-check)",
+            f"id {shown(value)} must be a short name of letters, digits, '-' or '_' (like homework-check)",
             field="id",
         )
     return key
@@ -374,9 +448,7 @@ class UpdateInput:
         if self.percent is not None:
             check_percent(self.percent)
         if self.note is not None:
-            note = self.note.strip()
-            if len(note) > 4000:
-                raise ValidationError("note is longer than 4000 characters", field="note")
+            note = check_note(self.note.strip(), "note", max_length=MAX_NOTE)
             object.__setattr__(self, "note", note or None)
         if (
             self.status is None

@@ -14,6 +14,7 @@ from iep_followup.balance import BalanceReport, check_balance
 from iep_followup.config import Settings, load_settings, require_secret
 from iep_followup.digest import Period
 from iep_followup.domain import (
+    MAX_MEETING_NOTES,
     ConcernInfo,
     ItemInfo,
     ItemStatus,
@@ -24,6 +25,7 @@ from iep_followup.domain import (
     StudentInfo,
     UpdateInput,
     UpdateSource,
+    check_note,
     normalize_email,
     parse_enum,
     require_aware,
@@ -125,6 +127,7 @@ class Tracker:
     ) -> int:
         """Step by step: create the student (if new) and the meeting; returns the meeting id."""
         kind = parse_enum(MeetingKind, kind, "kind")
+        check_note(notes, "notes", max_length=MAX_MEETING_NOTES)
         with self.database.transaction() as session:
             meeting = records.start_meeting(session, student, held_on, kind, notes, self.now())
             assert meeting.id is not None

@@ -17,7 +17,22 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from iep_followup.domain import Cadence, ItemStatus, MeetingKind, Role, UpdateSource
+from iep_followup.domain import (
+    MAX_EMAIL,
+    MAX_EXTERNAL_ID,
+    MAX_GRADE,
+    MAX_KEY,
+    MAX_LANGUAGE,
+    MAX_NAME,
+    MAX_SCHOOL,
+    MAX_TIMEZONE,
+    MAX_TITLE,
+    Cadence,
+    ItemStatus,
+    MeetingKind,
+    Role,
+    UpdateSource,
+)
 from iep_followup.mailkinds import AddressEventKind, InboundOutcome, MailKind, OutboxStatus
 from iep_followup.store.types import TextEnum, UTCDateTime
 
@@ -36,10 +51,10 @@ class Student(SQLModel, table=True):
     __tablename__ = "student"
 
     id: int | None = Field(default=None, primary_key=True)
-    external_id: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
-    name: str = Field(max_length=200)
-    school: str = Field(default="", max_length=200)
-    grade: str = Field(default="", max_length=32)
+    external_id: str = Field(sa_column=Column(String(MAX_EXTERNAL_ID), nullable=False, unique=True))
+    name: str = Field(max_length=MAX_NAME)
+    school: str = Field(default="", max_length=MAX_SCHOOL)
+    grade: str = Field(default="", max_length=MAX_GRADE)
     created_at: datetime = Field(sa_column=_utc())
 
 
@@ -47,11 +62,11 @@ class Person(SQLModel, table=True):
     __tablename__ = "person"
 
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=MAX_NAME)
     # Stored lowercased: addresses compare case-insensitively.
-    email: str = Field(sa_column=Column(String(320), nullable=False, unique=True))
-    language: str = Field(default="en", max_length=8)
-    timezone: str | None = Field(default=None, max_length=64)
+    email: str = Field(sa_column=Column(String(MAX_EMAIL), nullable=False, unique=True))
+    language: str = Field(default="en", max_length=MAX_LANGUAGE)
+    timezone: str | None = Field(default=None, max_length=MAX_TIMEZONE)
     away_until: date | None = None
     created_at: datetime = Field(sa_column=_utc())
     # Set when the mail server refused the address for good (5xx or a hard bounce).
@@ -105,7 +120,7 @@ class Concern(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(sa_column=_fk("meeting.id"))
-    key: str = Field(max_length=64)
+    key: str = Field(max_length=MAX_KEY)
     position: int
     text: str = Field(sa_column=Column(Text, nullable=False))
     raised_by_id: int | None = Field(
@@ -127,8 +142,8 @@ class ActionItem(SQLModel, table=True):
     concern_id: int = Field(sa_column=_fk("concern.id"))
     student_id: int = Field(sa_column=_fk("student.id", index=False))
     owner_id: int = Field(sa_column=_fk("person.id", index=False, ondelete="RESTRICT"))
-    key: str = Field(max_length=64)
-    title: str = Field(max_length=300)
+    key: str = Field(max_length=MAX_KEY)
+    title: str = Field(max_length=MAX_TITLE)
     due_on: date
     cadence: Cadence = Field(sa_column=Column(TextEnum(Cadence), nullable=False))
     status: ItemStatus = Field(sa_column=Column(TextEnum(ItemStatus), nullable=False))
@@ -209,7 +224,7 @@ class OutboxMessage(SQLModel, table=True):
     request_id: int | None = Field(
         default=None, sa_column=_fk("update_request.id", nullable=True, ondelete="SET NULL")
     )
-    to_address: str = Field(max_length=320)
+    to_address: str = Field(max_length=MAX_EMAIL)
     message_id: str = Field(sa_column=Column(String(300), nullable=False, unique=True))
     subject: str = Field(max_length=500)
     body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
@@ -229,7 +244,7 @@ class PersonAddress(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(sa_column=_fk("person.id"))
-    email: str = Field(sa_column=Column(String(320), nullable=False, unique=True))
+    email: str = Field(sa_column=Column(String(MAX_EMAIL), nullable=False, unique=True))
 
 
 class InboundMessage(SQLModel, table=True):
