@@ -32,6 +32,7 @@ from iep_followup.errors import (
     IepFollowupError,
     MeetingFileError,
     NotFoundError,
+    StoreRefusedError,
     ValidationError,
 )
 from iep_followup.meetingfile import load_meeting_file, parse_meeting
@@ -60,6 +61,7 @@ __all__ = [
     "RecordedMeeting",
     "Role",
     "Settings",
+    "StoreRefusedError",
     "StrengthInfo",
     "StudentInfo",
     "StudentStatus",

@@ -47,6 +47,14 @@ class DatabaseError(IepFollowupError):
     """The database could not be reached or refused the operation."""
 
 
+class StoreRefusedError(IepFollowupError):
+    """The database refused a write (a conflict, a value it cannot hold): nothing was saved.
+
+    Not a DatabaseError, which means "unreachable, try again later". The message never holds
+    the driver's text: that can carry the SQL and the values (a student's name).
+    """
+
+
 class DeliveryError(IepFollowupError):
     """Mail could not be handed to the outgoing transport."""
 

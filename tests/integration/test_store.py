@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import traceback
 from datetime import date, timedelta
 
 import pytest
 
 from iep_followup.domain import ConcernInfo, ItemInfo, ItemStatus, Role, UpdateInput, UpdateSource
-from iep_followup.errors import NotFoundError, ValidationError
+from iep_followup.errors import NotFoundError, StoreRefusedError, ValidationError
 from iep_followup.meetingfile import load_meeting_file
+from iep_followup.store.models import Student
 from iep_followup.tracker import Tracker
 from tests.conftest import EXAMPLE, Clock, make_member, make_record
 
@@ -208,6 +210,35 @@ def test_balance_from_the_example_file(tracker: Tracker) -> None:
 def test_unknown_item_is_a_clear_error(tracker: Tracker) -> None:
     with pytest.raises(NotFoundError, match="no action item 999"):
         tracker.record_update(999, UpdateInput(note="x"))
+
+
+def _assert_short_and_private(error: StoreRefusedError) -> None:
+    message = str(error)
+    assert "\n" not in message and len(message) < 200
+    for private in ("INSERT", "SELECT", "Lucía", "Herrera", "autism"):
+        assert private not in message
+    # Not even the traceback (-v) shows the values: the engines hide SQL parameters.
+    assert "Lucía Herrera" not in "".join(traceback.format_exception(error))
+
+
+def test_a_write_the_database_refuses_is_one_short_error_without_sql_or_values(
+    tracker: Tracker, clock: Clock
+) -> None:
+    tracker.record_meeting(make_record())
+    with (
+        pytest.raises(StoreRefusedError, match="conflicts with what was stored") as duplicate,
+        tracker.database.transaction() as session,
+    ):
+        session.add(Student(external_id="S-1", name="Lucía Herrera", created_at=clock.now))
+    _assert_short_and_private(duplicate.value)
+
+    # A value past the domain's checks (a bug): PostgreSQL refuses it, SQLite stores any length.
+    record = make_record(student=dataclasses.replace(make_record().student, external_id="S-2"))
+    object.__setattr__(record.student, "grade", "7th grade, self-contained autism program")
+    if tracker.database.dialect == "postgresql":
+        with pytest.raises(StoreRefusedError, match="This is a bug") as too_long:
+            tracker.record_meeting(record)
+        _assert_short_and_private(too_long.value)
 
 
 def test_migrations_match_the_models(database_url: str) -> None:

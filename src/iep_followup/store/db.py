@@ -16,11 +16,17 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    IntegrityError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 from sqlmodel import Session
 
-from iep_followup.errors import DatabaseError
+from iep_followup.errors import DatabaseError, StoreRefusedError
 
 __all__ = ["Database", "Session", "create_db_engine", "insert_skipping_duplicates"]
 
@@ -39,14 +45,16 @@ def create_db_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True
+        )
         _configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         # Plain postgresql:// means psycopg 3 here, not the psycopg2 SQLAlchemy defaults to.
         parsed = parsed.set(drivername="postgresql+psycopg")
     try:
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     except ModuleNotFoundError as exc:
         raise DatabaseError(
             f"the driver for {parsed.get_backend_name()} is not installed ({exc.name}); "
@@ -106,6 +114,8 @@ class Database:
                 yield session
         except OperationalError as exc:
             raise DatabaseError(_describe(exc, self.url)) from exc
+        except (DataError, IntegrityError) as exc:
+            raise StoreRefusedError(_refusal(exc)) from exc
 
     @contextmanager
     def writer(self) -> Iterator[Writer]:
@@ -204,6 +214,8 @@ class Writer:
         except OperationalError as exc:
             self.close()  # a connection that failed is not used again
             raise DatabaseError(_describe(exc, self._database.url)) from exc
+        except (DataError, IntegrityError) as exc:
+            raise StoreRefusedError(_refusal(exc)) from exc
 
     def close(self) -> None:
         connection, self._connection = self._connection, None
@@ -225,3 +237,16 @@ def _describe(exc: SQLAlchemyError, url: str) -> str:
     if isinstance(exc, OperationalError | SADatabaseError):
         return f"database {target}: {reason}"
     return f"database error: {reason}"
+
+
+def _refusal(exc: DataError | IntegrityError) -> str:
+    # Never the driver's text: it can hold the SQL and the values (a student's name).
+    if isinstance(exc, IntegrityError):
+        return (
+            "the database refused the change: it conflicts with what was stored meanwhile "
+            "(a duplicate, or a record removed); nothing was saved, try again"
+        )
+    return (
+        "the database refused a value that passed the library's checks; nothing was saved. "
+        "This is a bug: please report it (run with -v for details)"
+    )
