@@ -1,11 +1,17 @@
-"""Meeting files: YAML in, a checked MeetingRecord out; every error names file, line and field."""
+"""Meeting files: YAML in, a checked MeetingRecord out; every error names file, line and field.
+
+Values are read as the characters written: YAML 1.1 would make the student id 0012345 the
+number 5349 and the language `no` the boolean False. Dates and numbers are read from that
+text too, by our own strict rules.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import yaml
 
@@ -17,8 +23,11 @@ from iep_followup.domain import (
     MeetingKind,
     MeetingRecord,
     MemberInfo,
+    Role,
     StrengthInfo,
     StudentInfo,
+    parse_enum,
+    shown,
 )
 from iep_followup.errors import MeetingFileError, ValidationError
 
@@ -30,6 +39,9 @@ _FILE_NAMES = {
     "due_on": "due",
     "service_minutes_per_week": "minutes_per_week",
 }
+_NULL = "tag:yaml.org,2002:null"
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_WHOLE_NUMBER = re.compile(r"\d{1,9}")
 
 T = TypeVar("T")
 
@@ -40,19 +52,21 @@ class _Reader:
     def __init__(self, text: str, source: str) -> None:
         self.source = source
         self.lines: dict[Location, int] = {}
-        self._loader = yaml.SafeLoader(text)
+        loader = yaml.SafeLoader(text)
         try:
-            self.root = self._loader.get_single_node()
+            self.root = loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else None
             raise MeetingFileError(
-                source, line, None, f"not valid YAML: {exc.problem or exc}"
+                source, line, None, f"not valid YAML: {_one_line(exc.problem or exc)}"
             ) from None
         except yaml.YAMLError as exc:
-            raise MeetingFileError(source, None, None, f"not valid YAML: {exc}") from None
+            raise MeetingFileError(
+                source, None, None, f"not valid YAML: {_one_line(exc)}"
+            ) from None
         finally:
-            self._loader.dispose()
+            loader.dispose()
         if self.root is None:
             raise MeetingFileError(source, None, None, "the file is empty")
 
@@ -73,7 +87,7 @@ class _Reader:
         self.lines.setdefault(where, node.start_mark.line + 1)
         fields: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
-            key = str(self.scalar(key_node))
+            key = self.scalar(key_node, where) or ""
             here = (*where, key)
             self.lines[here] = key_node.start_mark.line + 1
             if key in fields:
@@ -94,18 +108,46 @@ class _Reader:
             self.lines[(*where, i)] = item.start_mark.line + 1
             yield i, item
 
-    def value(
+    def text(
         self, fields: dict[str, yaml.Node], name: str, where: Location, *, required: bool = True
-    ) -> Any:
+    ) -> str | None:
+        """A field's text as written; None when it is absent or has no value (optional fields)."""
+        here = (*where, name)
         node = fields.get(name)
         if node is None:
             if required:
-                raise self.fail((*where, name), "this field is required")
+                raise self.fail(here, "this field is required")
             return None
-        value = self.scalar(node, (*where, name))
-        if required and (value is None or value == ""):
-            raise self.fail((*where, name), "this field must not be empty")
+        value = self.scalar(node, here)
+        if required and value is None:
+            raise self.fail(here, "this field has no value (~, null and nothing all mean none)")
+        if required and not value:
+            raise self.fail(here, "this field must not be empty")
         return value
+
+    def scalar(self, node: yaml.Node, where: Location) -> str | None:
+        """The characters written (quotes and escapes resolved), never a YAML 1.1 guess."""
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail(where, "expected a single value here")
+        return None if node.tag == _NULL else str(node.value)
+
+    def date(self, value: str, where: Location) -> date:
+        problem = ""
+        if _DATE.fullmatch(value):
+            try:
+                return date.fromisoformat(value)
+            except ValueError as exc:  # 2027-13-05 looks like a date and is not one
+                problem = f" ({exc})"
+        raise self.fail(
+            where, f"{shown(value)} is not a date{problem}; write it as YYYY-MM-DD, like 2027-01-15"
+        )
+
+    def whole_number(self, value: str | None, where: Location) -> int | None:
+        if value is None:
+            return None
+        if not _WHOLE_NUMBER.fullmatch(value):
+            raise self.fail(where, f"{shown(value)} is not a whole number; write it like 45")
+        return int(value)
 
     def build(self, where: Location, make: Callable[[], T]) -> T:
         try:
@@ -115,22 +157,6 @@ class _Reader:
                 raise self.fail(exc.location, str(exc)) from None
             field = _FILE_NAMES.get(exc.field, exc.field) if exc.field else None
             raise self.fail((*where, field) if field else where, str(exc)) from None
-
-    def scalar(self, node: yaml.Node, where: Location = ()) -> Any:
-        if isinstance(node, yaml.ScalarNode):
-            try:
-                return self._loader.construct_object(node, deep=True)
-            except (ValueError, yaml.YAMLError) as exc:
-                # e.g. 2027-13-05 looks like a date to YAML but is not one.
-                raise MeetingFileError(
-                    self.source,
-                    node.start_mark.line + 1,
-                    _path_text(where) or None,
-                    f"{node.value!r} is not valid ({exc})",
-                ) from None
-        raise MeetingFileError(
-            self.source, node.start_mark.line + 1, None, "expected a single value here"
-        )
 
 
 def load_meeting_file(path: str | Path) -> MeetingRecord:
@@ -157,16 +183,16 @@ def parse_meeting(text: str, source: str = "<meeting>") -> MeetingRecord:
     student = r.build(
         ("student",),
         lambda: StudentInfo(
-            external_id=str(r.value(s, "id", ("student",))),
-            name=str(r.value(s, "name", ("student",))),
-            school=str(r.value(s, "school", ("student",), required=False) or ""),
-            grade=str(r.value(s, "grade", ("student",), required=False) or ""),
+            external_id=r.text(s, "id", ("student",)) or "",
+            name=r.text(s, "name", ("student",)) or "",
+            school=r.text(s, "school", ("student",), required=False) or "",
+            grade=r.text(s, "grade", ("student",), required=False) or "",
         ),
     )
     m = r.mapping(top["meeting"], ("meeting",), {"date", "kind", "notes"})
-    held_on = _date(r, r.value(m, "date", ("meeting",)), ("meeting", "date"))
-    kind = r.value(m, "kind", ("meeting",), required=False) or MeetingKind.ANNUAL_REVIEW
-    notes = str(r.value(m, "notes", ("meeting",), required=False) or "")
+    held_on = r.date(r.text(m, "date", ("meeting",)) or "", ("meeting", "date"))
+    kind = r.text(m, "kind", ("meeting",), required=False) or MeetingKind.ANNUAL_REVIEW
+    notes = r.text(m, "notes", ("meeting",), required=False) or ""
     members = tuple(_member(r, node, ("team", i)) for i, node in r.sequence(top["team"], ("team",)))
     strengths = tuple(
         _strength(r, node, ("strengths", i))
@@ -182,7 +208,7 @@ def parse_meeting(text: str, source: str = "<meeting>") -> MeetingRecord:
         lambda: MeetingRecord(
             student=student,
             held_on=held_on,
-            kind=kind,
+            kind=parse_enum(MeetingKind, kind, "kind"),
             members=members,
             strengths=strengths,
             concerns=concerns,
@@ -193,16 +219,16 @@ def parse_meeting(text: str, source: str = "<meeting>") -> MeetingRecord:
 
 def _member(r: _Reader, node: yaml.Node, where: Location) -> MemberInfo:
     f = r.mapping(node, where, {"name", "email", "role", "language", "timezone", "away_until"})
-    away = r.value(f, "away_until", where, required=False)
-    away_until = None if away is None else _date(r, away, (*where, "away_until"))
+    away = r.text(f, "away_until", where, required=False)
+    away_until = None if away is None else r.date(away, (*where, "away_until"))
     return r.build(
         where,
         lambda: MemberInfo(
-            name=str(r.value(f, "name", where)),
-            email=str(r.value(f, "email", where)),
-            role=r.value(f, "role", where),
-            language=str(r.value(f, "language", where, required=False) or "en"),
-            timezone=r.value(f, "timezone", where, required=False),
+            name=r.text(f, "name", where) or "",
+            email=r.text(f, "email", where) or "",
+            role=parse_enum(Role, r.text(f, "role", where), "role"),
+            language=r.text(f, "language", where, required=False) or "en",
+            timezone=r.text(f, "timezone", where, required=False),
             away_until=away_until,
         ),
     )
@@ -210,13 +236,13 @@ def _member(r: _Reader, node: yaml.Node, where: Location) -> MemberInfo:
 
 def _strength(r: _Reader, node: yaml.Node, where: Location) -> StrengthInfo:
     if isinstance(node, yaml.ScalarNode):
-        return r.build(where, lambda: StrengthInfo(text=str(r.scalar(node))))
+        return r.build(where, lambda: StrengthInfo(text=r.scalar(node, where) or ""))
     f = r.mapping(node, where, {"text", "said_by"})
     return r.build(
         where,
         lambda: StrengthInfo(
-            text=str(r.value(f, "text", where)),
-            said_by=r.value(f, "said_by", where, required=False),
+            text=r.text(f, "text", where) or "",
+            said_by=r.text(f, "said_by", where, required=False),
         ),
     )
 
@@ -230,9 +256,9 @@ def _concern(r: _Reader, node: yaml.Node, where: Location) -> ConcernInfo:
     return r.build(
         where,
         lambda: ConcernInfo(
-            key=str(r.value(f, "id", where)),
-            text=str(r.value(f, "text", where)),
-            raised_by=r.value(f, "raised_by", where, required=False),
+            key=r.text(f, "id", where) or "",
+            text=r.text(f, "text", where) or "",
+            raised_by=r.text(f, "raised_by", where, required=False),
             items=items,
         ),
     )
@@ -240,24 +266,26 @@ def _concern(r: _Reader, node: yaml.Node, where: Location) -> ConcernInfo:
 
 def _item(r: _Reader, node: yaml.Node, where: Location) -> ItemInfo:
     f = r.mapping(node, where, {"id", "title", "owner", "due", "check_in", "minutes_per_week"})
-    due = _date(r, r.value(f, "due", where), (*where, "due"))
+    due = r.date(r.text(f, "due", where) or "", (*where, "due"))
+    minutes = r.whole_number(
+        r.text(f, "minutes_per_week", where, required=False), (*where, "minutes_per_week")
+    )
+    cadence = r.text(f, "check_in", where, required=False) or Cadence.WEEKLY
     return r.build(
         where,
         lambda: ItemInfo(
-            key=str(r.value(f, "id", where)),
-            title=str(r.value(f, "title", where)),
-            owner=str(r.value(f, "owner", where)),
+            key=r.text(f, "id", where) or "",
+            title=r.text(f, "title", where) or "",
+            owner=r.text(f, "owner", where) or "",
             due_on=due,
-            cadence=r.value(f, "check_in", where, required=False) or Cadence.WEEKLY,
-            service_minutes_per_week=r.value(f, "minutes_per_week", where, required=False),
+            cadence=parse_enum(Cadence, cadence, "cadence"),
+            service_minutes_per_week=minutes,
         ),
     )
 
 
-def _date(r: _Reader, value: object, where: Location) -> date:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    raise r.fail(where, f"{value!r} is not a date; write it as YYYY-MM-DD, like 2027-01-15")
+def _one_line(problem: object) -> str:
+    return " ".join(str(problem).split())
 
 
 def _path_text(where: Location) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,124 @@ def test_empty_and_missing_files(tmp_path: Path) -> None:
     assert _error("").problem == "the file is empty"
     with pytest.raises(MeetingFileError, match="no such file"):
         load_meeting_file(tmp_path / "nope.yaml")
+
+
+# YAML 1.1 reads each of these as something else: octal, hex, sexagesimal (1:30 is 90),
+# booleans, floats, infinity, a date, a binary number.
+AMBIGUOUS = ["0012345", "0x1F", "1:30", "no", "yes", "on", "off", "1e3", ".inf", "0b101"]
+
+
+def _with(old: str, new: str) -> str:
+    assert TEXT.count(old) == 1, old
+    return TEXT.replace(old, new)
+
+
+@pytest.mark.parametrize("written", [*AMBIGUOUS, "2026-01-01", "+12", "1_000", "007"])
+def test_a_student_id_is_read_as_the_characters_written(written: str) -> None:
+    record = parse_meeting(_with("id: S-2026-0417 ", f"id: {written} "))
+    assert record.student.external_id == written
+
+
+@pytest.mark.parametrize("written", [*AMBIGUOUS, "2026-01-01", "null value", "True"])
+def test_free_text_is_read_as_the_characters_written(written: str) -> None:
+    record = parse_meeting(
+        _with("  name: Lucía Herrera\n", f"  name: {written}\n")
+        .replace("  grade: 3\n", f"  grade: {written}\n")
+        .replace("title: Work on pencil grip in occupational therapy", f"title: {written}")
+        .replace("text: Her handwriting is hard to read.", f"text: {written}")
+        .replace(
+            "  - text: She turns in her classwork every day.\n"
+            "    said_by: tom.okafor@lincoln.example.org\n",
+            f"  - {written}\n",
+        )
+    )
+    grip = next(i for i in record.items if i.key == "pencil-grip")
+    concern = next(c for c in record.concerns if c.key == "handwriting")
+    assert (record.student.name, record.student.grade, grip.title, concern.text) == (written,) * 4
+    assert record.strengths[1].text == written
+
+
+@pytest.mark.parametrize("written", ["0012345", "0x1f", "no", "on", "1e3", ".inf", "2026-01-01"])
+def test_concern_and_action_ids_are_read_as_written(written: str) -> None:
+    record = parse_meeting(
+        _with("id: pencil-grip", f"id: {written}").replace("id: handwriting", f"id: x{written}")
+    )
+    assert written in {i.key for i in record.items}
+    assert f"x{written}" in {c.key for c in record.concerns}
+
+
+def test_grade_07_stays_07_and_minutes_030_are_thirty() -> None:
+    record = parse_meeting(
+        _with("  grade: 3\n", "  grade: 07\n").replace(
+            "minutes_per_week: 30", "minutes_per_week: 030"
+        )
+    )
+    assert record.student.grade == "07"
+    assert next(i for i in record.items if i.key == "pencil-grip").service_minutes_per_week == 30
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "problem"),
+    [
+        # `no` is Norwegian, not "false, so English".
+        ("language: es ", "language: no ", "team[8].language", "language 'no' is not supported"),
+        ("language: es ", "language: off ", "team[8].language", "language 'off' is not"),
+        ("role: parent", "role: yes", "team[8].role", "unknown role 'yes'"),
+        ("check_in: weekly\n        minutes", "check_in: no\n        minutes", "", "cadence 'no'"),
+        ("minutes_per_week: 30", "minutes_per_week: 0x1E", "minutes_per_week", "'0x1E' is not a"),
+        ("minutes_per_week: 30", "minutes_per_week: 1e3", "minutes_per_week", "'1e3' is not a"),
+        ("minutes_per_week: 30", "minutes_per_week: .inf", "minutes_per_week", "'.inf' is not a"),
+        ("minutes_per_week: 30", "minutes_per_week: 1:30", "minutes_per_week", "'1:30' is not a"),
+        ("due: 2027-03-05", "due: 2027-03-05 10:00", "due", "is not a date"),
+        ("due: 2027-03-05", "due: 20270305", "due", "is not a date"),
+        ("date: 2026-11-16", "date: 1:30", "meeting.date", "'1:30' is not a date"),
+        ("email: rosa.herrera@example.com", "email: no", "team[8].email", "'no' is not a valid"),
+    ],
+)
+def test_a_value_yaml_would_have_changed_is_refused_where_it_cannot_be_read(
+    old: str, new: str, field: str, problem: str
+) -> None:
+    error = _error(_with(old, new))
+    assert error.field is not None and error.field.endswith(field)
+    assert problem in error.problem
+    assert error.line == _line_of(new.splitlines()[0], _with(old, new))
+
+
+@pytest.mark.parametrize("empty", ["~", "null", "Null", "NULL", ""])
+@pytest.mark.parametrize(
+    ("old", "field"),
+    [
+        ("id: S-2026-0417 ", "student.id"),
+        ("name: Lucía Herrera", "student.name"),
+        ("email: rosa.herrera@example.com", "team[8].email"),
+        ("title: Work on pencil grip in occupational therapy", "concerns[2].actions[1].title"),
+        ("date: 2026-11-16", "meeting.date"),
+    ],
+)
+def test_no_value_where_a_text_is_required_is_a_clear_error(
+    old: str, field: str, empty: str
+) -> None:
+    name = old.split(":", maxsplit=1)[0]
+    error = _error(_with(old, f"{name}: {empty}"))
+    assert (error.field, error.problem) == (
+        field,
+        "this field has no value (~, null and nothing all mean none)",
+    )
+
+
+def test_a_strength_with_no_value_is_refused_not_stored_as_none() -> None:
+    text = _with(
+        "  - text: She turns in her classwork every day.\n"
+        "    said_by: tom.okafor@lincoln.example.org\n",
+        "  - ~\n",
+    )
+    error = _error(text)
+    assert (error.field, error.problem) == ("strengths[2].text", "text must not be empty")
+
+
+def test_quoted_values_and_a_quoted_date_are_read_as_written() -> None:
+    record = parse_meeting(
+        _with("id: S-2026-0417 ", "id: '0012345' ").replace("due: 2027-03-05", 'due: "2027-03-05"')
+    )
+    assert record.student.external_id == "0012345"
+    assert date(2027, 3, 5) in {i.due_on for i in record.items}
