@@ -68,3 +68,18 @@ class TransportUnavailableError(DeliveryError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, permanent=False)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """Why a file or folder could not be used, in a few plain words (no errno, no traceback)."""
+    if isinstance(exc, FileNotFoundError):
+        return "no such file or folder"
+    if isinstance(exc, IsADirectoryError):
+        return "is a folder, not a file"
+    if isinstance(exc, NotADirectoryError):
+        return "a part of the path is a file, not a folder"
+    if isinstance(exc, FileExistsError):
+        return "is a file, not a folder"
+    if isinstance(exc, PermissionError):
+        return "permission denied (check who owns it and its mode)"
+    return exc.strerror or type(exc).__name__

@@ -29,7 +29,13 @@ from iep_followup.domain import (
     parse_enum,
     shown,
 )
-from iep_followup.errors import MeetingFileError, ValidationError
+from iep_followup.errors import MeetingFileError, ValidationError, describe_os_error
+
+# A meeting's file is a few KB; these bounds keep a wrong or hostile file from taking
+# minutes and gigabytes (PyYAML composes in pure Python, and recursively).
+MAX_FILE_BYTES = 1_000_000
+MAX_DEPTH = 20  # a meeting file nests 6 levels: concerns, a concern, actions, an action, ...
+MAX_VALUES = 20_000  # field names included; a large meeting has about 2,000
 
 # File names for the domain's fields, where the file reads better with its own word.
 _FILE_NAMES = {
@@ -46,27 +52,70 @@ _WHOLE_NUMBER = re.compile(r"\d{1,9}")
 T = TypeVar("T")
 
 
+class _TooLargeError(Exception):
+    def __init__(self, line: int, problem: str) -> None:
+        self.line = line
+        self.problem = problem
+
+
+class _Loader(yaml.SafeLoader):
+    """Composes the node tree, refusing it once it nests too deep or holds too many values."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.depth = 0
+        self.values = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self.depth += 1
+        self.values += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _TooLargeError(
+                    self._line(), f"nested more than {MAX_DEPTH} levels deep; is it a meeting file?"
+                )
+            if self.values > MAX_VALUES:
+                raise _TooLargeError(
+                    self._line(), f"more than {MAX_VALUES:,} values; is it a meeting file?"
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def _line(self) -> int:
+        return int(self.peek_event().start_mark.line) + 1  # type: ignore[no-untyped-call]
+
+
 class _Reader:
     """Walks the YAML node tree, remembering the line of every field it reads."""
 
     def __init__(self, text: str, source: str) -> None:
         self.source = source
         self.lines: dict[Location, int] = {}
-        loader = yaml.SafeLoader(text)
+        loader: _Loader | None = None
         try:
+            loader = _Loader(text)  # it checks every character first
             self.root = loader.get_single_node()
+        except _TooLargeError as exc:
+            raise MeetingFileError(source, exc.line, None, exc.problem) from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else None
             raise MeetingFileError(
                 source, line, None, f"not valid YAML: {_one_line(exc.problem or exc)}"
             ) from None
+        except yaml.reader.ReaderError as exc:
+            line = text.count("\n", 0, exc.position) + 1
+            raise MeetingFileError(
+                source, line, None, f"not valid YAML: {exc.reason} (U+{exc.character:04X})"
+            ) from None
         except yaml.YAMLError as exc:
             raise MeetingFileError(
                 source, None, None, f"not valid YAML: {_one_line(exc)}"
             ) from None
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
         if self.root is None:
             raise MeetingFileError(source, None, None, "the file is empty")
 
@@ -163,16 +212,26 @@ def load_meeting_file(path: str | Path) -> MeetingRecord:
     """Read and check a meeting file. Raises MeetingFileError; never returns a half-read meeting."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MeetingFileError(str(path), None, None, "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MeetingFileError(str(path), None, None, f"cannot be read ({exc})") from None
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise MeetingFileError(str(path), None, None, describe_os_error(exc)) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise MeetingFileError(str(path), None, None, _TOO_BIG)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise MeetingFileError(
+            str(path), line, None, "is not UTF-8 text; save it as UTF-8"
+        ) from None
     return parse_meeting(text, str(path))
 
 
 def parse_meeting(text: str, source: str = "<meeting>") -> MeetingRecord:
     """Parse meeting YAML; `source` names the file in error messages."""
+    if len(text) > MAX_FILE_BYTES:
+        raise MeetingFileError(source, None, None, _TOO_BIG)
     r = _Reader(text, source)
     top = r.mapping(r.root, (), {"student", "meeting", "team", "strengths", "concerns"})
     for name in ("student", "meeting", "team"):
@@ -282,6 +341,12 @@ def _item(r: _Reader, node: yaml.Node, where: Location) -> ItemInfo:
             service_minutes_per_week=minutes,
         ),
     )
+
+
+_TOO_BIG = (
+    f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB, the limit for a meeting file "
+    "(one meeting takes a few KB: is it the right file?)"
+)
 
 
 def _one_line(problem: object) -> str:

@@ -7,7 +7,13 @@ import pytest
 
 from iep_followup.domain import Cadence, Role
 from iep_followup.errors import MeetingFileError
-from iep_followup.meetingfile import load_meeting_file, parse_meeting
+from iep_followup.meetingfile import (
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    MAX_VALUES,
+    load_meeting_file,
+    parse_meeting,
+)
 from tests.conftest import EXAMPLE
 
 TEXT = EXAMPLE.read_text(encoding="utf-8")
@@ -223,3 +229,69 @@ def test_quoted_values_and_a_quoted_date_are_read_as_written() -> None:
     )
     assert record.student.external_id == "0012345"
     assert date(2027, 3, 5) in {i.due_on for i in record.items}
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_text(TEXT + "#" * MAX_FILE_BYTES, encoding="utf-8")
+    with pytest.raises(MeetingFileError) as info:
+        load_meeting_file(big)
+    assert str(info.value).startswith(f"{big}: the file is larger than 1 MB, the limit")
+    assert _error(TEXT + "#" * MAX_FILE_BYTES).problem == info.value.problem
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("[" * 50_000, 1),  # used to be `unexpected RecursionError`
+        ("student: " + "{a: " * 30 + "b" + "}" * 30, 1),
+        ("a:\n" + "".join(" " * depth + "b:\n" for depth in range(1, 40)), 20),
+    ],
+)
+def test_deep_nesting_is_refused_at_its_line(text: str, line: int) -> None:
+    error = _error(text)
+    assert (error.line, error.problem) == (
+        line,
+        f"nested more than {MAX_DEPTH} levels deep; is it a meeting file?",
+    )
+
+
+def test_a_file_of_too_many_values_is_refused() -> None:
+    error = _error("team: [" + "a, " * (MAX_VALUES + 10) + "]\n")
+    assert error.problem == "more than 20,000 values; is it a meeting file?"
+
+
+def test_a_time_zone_longer_than_a_file_name_is_an_unknown_time_zone() -> None:
+    text = TEXT.replace("    language: es ", f"    timezone: {'x' * 100_000}\n    language: es ")
+    error = _error(text)
+    assert error.field == "team[8].timezone"
+    assert error.problem.startswith("unknown time zone 'xxx")
+    assert len(str(error)) < 200
+
+
+@pytest.mark.parametrize(
+    ("data", "problem", "line"),
+    [
+        (TEXT.replace("Lucía Herrera", "Lucía\x00").encode(), "special characters", 10),
+        (TEXT.encode("latin-1"), "is not UTF-8 text; save it as UTF-8", 1),  # "Lucía" on line 1
+        (b"\xef\xbb\xbf" + TEXT.encode(), None, None),  # a byte-order mark is fine
+    ],
+)
+def test_unreadable_characters_are_one_line_at_their_line(
+    tmp_path: Path, data: bytes, problem: str | None, line: int | None
+) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_bytes(data)
+    if problem is None:
+        assert load_meeting_file(path).student.name == "Lucía Herrera"
+        return
+    with pytest.raises(MeetingFileError) as info:
+        load_meeting_file(path)
+    assert problem in info.value.problem and info.value.line == line
+    assert "\n" not in str(info.value)
+
+
+def test_a_folder_is_not_a_meeting_file(tmp_path: Path) -> None:
+    with pytest.raises(MeetingFileError) as info:
+        load_meeting_file(tmp_path)
+    assert str(info.value) == f"{tmp_path}: is a folder, not a file"
