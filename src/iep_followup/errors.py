@@ -55,6 +55,14 @@ class StoreRefusedError(IepFollowupError):
     """
 
 
+class FileAccessError(IepFollowupError):
+    """A file or folder the caller named cannot be read or written; the message says why."""
+
+    def __init__(self, path: object, exc: OSError) -> None:
+        self.path = str(path)
+        super().__init__(f"{path}: {describe_os_error(exc)}")
+
+
 class DeliveryError(IepFollowupError):
     """Mail could not be handed to the outgoing transport."""
 

@@ -264,3 +264,35 @@ def test_a_bounced_address_is_shown_and_cleared_by_hand(run: RunCli, tmp_path: P
     dry = run("request-updates", "--now", "2026-11-30T08:30", "--dry-run").stdout
     assert "email address is failing" not in dry
     assert run("person", "history", "nobody@example.org", check=False).returncode == 1
+
+
+def test_a_bad_file_or_folder_is_one_clear_line_for_every_command(
+    run: RunCli, tmp_path: Path
+) -> None:
+    run("init")
+    text = EXAMPLE.read_text(encoding="utf-8")
+    (tmp_path / "deep.yaml").write_text("[" * 50_000, encoding="utf-8")
+    (tmp_path / "big.yaml").write_text(text + "#" * 2_000_000, encoding="utf-8")
+    (tmp_path / "zone.yaml").write_text(
+        text.replace("    language: es ", f"    timezone: {'x' * 100_000}\n    language: es "),
+        encoding="utf-8",
+    )
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    (tmp_path / "a-folder").mkdir()
+    cases = [
+        (["import", "deep.yaml"], "deep.yaml:1: nested more than 20 levels deep"),
+        (["import", "big.yaml"], "big.yaml: the file is larger than 1 MB, the limit"),
+        (["import", "zone.yaml"], "zone.yaml:43: team[8].timezone: unknown time zone 'xxx"),
+        (["import", "missing.yaml"], "missing.yaml: no such file or folder"),
+        (["import", "a-folder"], "a-folder: is a folder, not a file"),
+        (["ingest", "missing.eml"], "missing.eml: no such file or folder"),
+        (["ingest", "a-folder"], "a-folder: is a folder, not a file"),
+        (["digest", "--preview", "a-file"], "a-file: is a file, not a folder"),
+        (["digest", "--preview", "a-file/x"], "a-file/x: a part of the path is a file, not"),
+    ]
+    for args, expected in cases:
+        done = run(*args, check=False)
+        assert done.returncode == 1, args
+        [line] = done.stderr.splitlines()
+        assert line.startswith(f"error: {expected}"), (args, line)
+        assert len(line) < 200

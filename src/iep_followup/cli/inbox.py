@@ -10,7 +10,7 @@ import click
 
 from iep_followup.cli.app import Context, cli, now_option, pass_context
 from iep_followup.cli.output import cut, echo_json, print_table
-from iep_followup.errors import DatabaseError
+from iep_followup.errors import DatabaseError, FileAccessError
 
 
 @cli.command()
@@ -23,7 +23,10 @@ def ingest(ctx: Context, source: str, now: str | None) -> None:
     Exits 0 once the message is recorded, whatever its outcome, and 75 (try again later)
     when the database cannot be reached, so a mail server keeps the message and retries.
     """
-    raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    try:
+        raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        raise FileAccessError(source, exc) from None
     try:
         with ctx.tracker(now=now) as tracker:
             result = tracker.ingest(raw, via="pipe")

@@ -94,7 +94,7 @@ def outbox_command(ctx: Context, failed: bool, as_json: bool) -> None:
 )
 @click.option(
     "--preview",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     metavar="DIR",
     help="Write each digest's HTML and text to DIR and send nothing.",
 )

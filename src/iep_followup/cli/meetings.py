@@ -35,7 +35,8 @@ def init(ctx: Context) -> None:
 
 
 @cli.command("import")
-@click.argument("meeting_file", type=click.Path(dir_okay=False, path_type=Path))
+# Not click.Path(exists=..., dir_okay=False): the meeting file's own error is one line.
+@click.argument("meeting_file", type=click.Path(path_type=Path))
 @now_option
 @pass_context
 def import_meeting(ctx: Context, meeting_file: Path, now: str | None) -> None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from iep_followup.digest import Digest, Period, compile_digest, period_bounds, previous_period
-from iep_followup.errors import DatabaseError, IepFollowupError
+from iep_followup.errors import DatabaseError, FileAccessError, IepFollowupError
 from iep_followup.mail.contexts import digest_context
 from iep_followup.mailkinds import MailKind
 from iep_followup.planning import SendPolicy, local_now
@@ -43,6 +43,8 @@ def run_digests(
 ) -> DigestRun:
     """One digest per case manager for the period containing `now`; one transaction each."""
     run = DigestRun()
+    if preview_dir is not None:
+        _make_folder(preview_dir)
     with database.transaction() as session:
         managers = digests.case_managers(session)
     for manager, own_timezone in managers:
@@ -81,8 +83,8 @@ def run_digests(
                     session, manager.person_id, start, digest.classroom_share, now
                 )
                 run.queued += 1
-        except DatabaseError:
-            raise
+        except (DatabaseError, FileAccessError):
+            raise  # these fail for every case manager alike: the database, the preview folder
         except Exception as exc:
             # One case manager's broken data must not stop everyone else's digest. The
             # message only for our own errors: others may quote SQL or a student's data.
@@ -96,10 +98,23 @@ def write_preview(mailer: Mailer, digest: Digest, folder: Path) -> list[Path]:
     rendered = mailer.renderer.render(
         MailKind.DIGEST, digest.case_manager.language, digest_context(digest)
     )
-    folder.mkdir(parents=True, exist_ok=True)
+    _make_folder(folder)
     stem = re.sub(r"[^a-z0-9]+", "-", digest.case_manager.email.lower()).strip("-")
     html = folder / f"digest-{stem}-{digest.period_start.isoformat()}.html"
     text = html.with_suffix(".txt")
-    html.write_text(rendered.html, encoding="utf-8")
-    text.write_text(f"Subject: {rendered.subject}\n\n{rendered.text}", encoding="utf-8")
+    for path, content in (
+        (html, rendered.html),
+        (text, f"Subject: {rendered.subject}\n\n{rendered.text}"),
+    ):
+        try:
+            path.write_text(content, encoding="utf-8")
+        except OSError as exc:
+            raise FileAccessError(path, exc) from None
     return [html, text]
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileAccessError(folder, exc) from None
