@@ -296,3 +296,22 @@ def test_a_bad_file_or_folder_is_one_clear_line_for_every_command(
         [line] = done.stderr.splitlines()
         assert line.startswith(f"error: {expected}"), (args, line)
         assert len(line) < 200
+
+
+def test_an_over_limit_grade_is_the_same_one_line_error_on_both_databases(
+    run: RunCli, tmp_path: Path, database_url: str
+) -> None:
+    # PostgreSQL printed a DataError with the INSERT and the student's name; SQLite stored it.
+    run.env["IEP_FOLLOWUP_DATABASE_URL"] = database_url
+    meeting = tmp_path / "grade.yaml"
+    text = EXAMPLE.read_text(encoding="utf-8")
+    meeting.write_text(
+        text.replace("grade: 3", "grade: 7th grade, self-contained autism program"),
+        encoding="utf-8",
+    )
+    done = run("import", str(meeting), check=False)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"error: {meeting}:12: student.grade: grade is longer than 32 characters (it has 40); shorten it"
+    ]
+    assert json.loads(run("status", "--json").stdout) == []
