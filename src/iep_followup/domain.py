@@ -13,9 +13,9 @@ from datetime import date, datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-# Syntax check only (no DNS): pure computation despite being a third-party package.
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 
+from iep_followup.addresses import canonical_address
 from iep_followup.errors import ValidationError
 
 SUPPORTED_LANGUAGES = ("en", "es")
@@ -141,16 +141,14 @@ def parse_enum(kind: type[E], value: object, field_name: str) -> E:
 
 
 def normalize_email(address: str, field_name: str = "email") -> str:
-    """Return the address lowercased after a syntax check; addresses compare case-insensitively."""
-    text = address.strip()
-    _check_length(text, field_name, MAX_EMAIL)
+    """Return the address's key (Unicode, lowercased) after a syntax check; see addresses.py."""
+    _check_length(address.strip(), field_name, MAX_EMAIL)
     try:
-        checked = validate_email(text, check_deliverability=False)
+        return canonical_address(address)
     except EmailNotValidError as exc:
         raise ValidationError(
             f"{shown(address)} is not a valid email address ({exc})", field=field_name
         ) from None
-    return checked.normalized.lower()
 
 
 def check_timezone(name: str, field_name: str = "timezone") -> str:
