@@ -147,3 +147,35 @@ def test_a_thread_reference_that_is_not_a_message_id_is_left_out() -> None:
     )
     assert b"In-Reply-To" not in raw
     assert b"Bcc" not in raw
+
+
+def _to_luis_and_jose(to: str) -> bytes:
+    return build_message(
+        RenderedEmail("Lucía: ¿cómo va?", "texto\n", "<p>html</p>"),
+        kind=MailKind.REQUEST,
+        sender=mailbox("IEP", "iep@district.example.org"),
+        to=mailbox("Luis José", to),
+        reply_to=mailbox("IEP", "iep+r1-abc@district.example.org"),
+        message_id="<iep.1@district.example.org>",
+        date=datetime(2026, 11, 23, 14, tzinfo=UTC),
+    )
+
+
+def test_an_idn_domain_is_written_as_a_labels_never_as_an_encoded_word() -> None:
+    raw = _to_luis_and_jose("luis@jefférson.example.org")
+    assert raw.isascii()
+    [to] = _parse(raw)["To"].addresses
+    assert (to.display_name, to.addr_spec) == ("Luis José", "luis@xn--jeffrson-e1a.example.org")
+    assert b" <luis@xn--jeffrson-e1a.example.org>\r\n" in raw
+
+
+def test_a_non_ascii_local_part_makes_an_smtputf8_message_with_the_address_as_it_is() -> None:
+    raw = _to_luis_and_jose("josé@example.org")
+    assert "<josé@example.org>\r\n".encode() in raw  # UTF-8 in the header (RFC 6532)
+    message = email.message_from_string(raw.decode("utf-8"), policy=default)
+    assert isinstance(message, EmailMessage)
+    [to] = message["To"].addresses
+    assert (to.display_name, to.addr_spec) == ("Luis José", "josé@example.org")
+    assert str(message["Subject"]) == "Lucía: ¿cómo va?"
+    plain = message.get_body(("plain",))
+    assert plain is not None and plain.get_content().strip() == "texto"

@@ -16,9 +16,10 @@ from datetime import datetime
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, SMTPUTF8
 from email.utils import encode_rfc2231, format_datetime, formataddr, parseaddr
 
+from iep_followup.addresses import ascii_domain, needs_smtputf8
 from iep_followup.errors import ConfigError
 from iep_followup.mail.render import RenderedEmail
 from iep_followup.mailkinds import MailKind
@@ -74,10 +75,17 @@ def build_message(
     attachments: tuple[Attachment, ...] = (),
     in_reply_to: str | None = None,
 ) -> bytes:
-    """multipart/alternative (text, then HTML), inside multipart/mixed when there are attachments."""
-    addresses = [a for a in (sender, to, reply_to) if a is not None]
-    if not all(a.addr_spec.isascii() for a in addresses) or not _MSG_ID.fullmatch(message_id):
-        # Non-ASCII addresses need SMTPUTF8, which we do not speak; keep the library's rendering.
+    """multipart/alternative (text, then HTML), inside multipart/mixed when there are attachments.
+
+    Addresses go with IDNA A-label domains, so the message stays ASCII. A local part that is
+    not ASCII has no such form: then the message is an SMTPUTF8 one (RFC 6532, UTF-8 headers,
+    every address as it is), which only a server that offers SMTPUTF8 will take.
+    """
+    smtputf8 = any(needs_smtputf8(a.addr_spec) for a in (sender, to, reply_to) if a is not None)
+    if not smtputf8:
+        sender, to = _with_ascii_domain(sender), _with_ascii_domain(to)
+        reply_to = _with_ascii_domain(reply_to) if reply_to is not None else None
+    if smtputf8 or not _MSG_ID.fullmatch(message_id):
         return _build_with_email_message(
             rendered,
             kind=kind,
@@ -88,6 +96,7 @@ def build_message(
             date=date,
             attachments=attachments,
             in_reply_to=in_reply_to,
+            smtputf8=smtputf8,
         )
     headers = [f"From: {_mailbox_header(sender)}", f"To: {_mailbox_header(to)}"]
     if reply_to is not None:
@@ -114,6 +123,13 @@ def build_message(
     if attachments:
         body = _multipart("mixed", [body, *(_attachment_part(a) for a in attachments)])
     return (_CRLF.join(headers) + _CRLF + body).encode("ascii")
+
+
+def _with_ascii_domain(address: Address) -> Address:
+    # Not left to EmailMessage, which RFC 2047-encodes the domain: no server can deliver to that.
+    if address.domain.isascii():
+        return address
+    return Address(address.display_name, addr_spec=ascii_domain(address.addr_spec))
 
 
 def _mailbox_header(address: Address) -> str:
@@ -220,8 +236,9 @@ def _build_with_email_message(
     date: datetime,
     attachments: tuple[Attachment, ...],
     in_reply_to: str | None,
+    smtputf8: bool = False,
 ) -> bytes:
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=SMTPUTF8 if smtputf8 else SMTP)
     message["From"] = sender
     message["To"] = to
     if reply_to is not None:
