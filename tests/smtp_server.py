@@ -1,7 +1,7 @@
 """A real SMTP server for tests (aiosmtpd on loopback) that records what it receives.
 
-It can refuse recipients (5xx), defer messages (4xx), and stop and start again on the
-same port, so delivery is tested against the real protocol, not a mock.
+It can refuse recipients (5xx), defer messages (4xx), leave out SMTPUTF8, and stop and start
+again on the same port, so delivery is tested against the real protocol, not a mock.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import asyncio
 import socket
 import threading
 from dataclasses import dataclass, field
-from email import message_from_bytes
+from email import message_from_bytes, message_from_string
 from email.message import EmailMessage
 from email.policy import default
 from typing import Any
@@ -23,10 +23,16 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    smtputf8: bool = False  # sent with MAIL FROM ... SMTPUTF8
 
     @property
     def message(self) -> EmailMessage:
-        parsed = message_from_bytes(self.data, policy=default)
+        # An SMTPUTF8 message has UTF-8 headers, which the bytes parser leaves undecoded.
+        parsed = (
+            message_from_bytes(self.data, policy=default)
+            if self.data.isascii()
+            else message_from_string(self.data.decode("utf-8"), policy=default)
+        )
         assert isinstance(parsed, EmailMessage)
         return parsed
 
@@ -60,7 +66,12 @@ class RecordingHandler:
             if self.defer_every and self._count % self.defer_every == 0:
                 return "451 4.3.0 Please try again later"
             self.received.append(
-                Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+                Received(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    envelope.original_content,
+                    envelope.smtp_utf8,
+                )
             )
         return "250 OK"
 
@@ -72,9 +83,10 @@ def free_port() -> int:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    def __init__(self, *, smtputf8: bool = True) -> None:
         self.handler = RecordingHandler()
         self.port = free_port()
+        self.smtputf8 = smtputf8  # offered in the EHLO answer (aiosmtpd's Controller default)
         self._controller: Controller | None = None
 
     @property
@@ -87,7 +99,11 @@ class SmtpServer:
 
     def start(self) -> None:
         self._controller = Controller(
-            self.handler, hostname="127.0.0.1", port=self.port, ready_timeout=5
+            self.handler,
+            hostname="127.0.0.1",
+            port=self.port,
+            ready_timeout=5,
+            enable_SMTPUTF8=self.smtputf8,
         )
         self._controller.start()
 

@@ -64,10 +64,17 @@ class FileAccessError(IepFollowupError):
 
 
 class DeliveryError(IepFollowupError):
-    """Mail could not be handed to the outgoing transport."""
+    """Mail could not be handed to the outgoing transport.
 
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    `address_failing` (by default: when permanent) says the failure is the recipient address's,
+    as a server's 5xx refusal is; a message we cannot send for another reason leaves it alone.
+    """
+
+    def __init__(
+        self, message: str, *, permanent: bool, address_failing: bool | None = None
+    ) -> None:
         self.permanent = permanent
+        self.address_failing = permanent if address_failing is None else address_failing
         super().__init__(message)
 
 

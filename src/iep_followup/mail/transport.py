@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
+from iep_followup.addresses import ascii_domain, needs_smtputf8
 from iep_followup.errors import ConfigError, DeliveryError, TransportUnavailableError
 
 
@@ -99,7 +100,32 @@ class SmtpTransport:
     async def send(self, sender: str, recipient: str, message: bytes, message_id: str) -> None:
         client = await self._connected()
         try:
-            await client.sendmail(sender, [recipient], message, timeout=self.config.timeout)
+            # Domains as A-labels; a message with a non-ASCII local part (its headers are
+            # UTF-8, see build_message) needs SMTPUTF8, and there is no ASCII fallback for it.
+            envelope = ascii_domain(sender), ascii_domain(recipient)
+            options: list[str] = []
+            if not message.isascii() or needs_smtputf8(sender) or needs_smtputf8(recipient):
+                if not await self._offers(client, "smtputf8"):
+                    raise _no_smtputf8(recipient)
+                options.append("SMTPUTF8")
+                if client.supports_extension("8bitmime"):
+                    options.append("BODY=8BITMIME")  # the UTF-8 headers are 8-bit data
+            await client.sendmail(
+                envelope[0],
+                [envelope[1]],
+                message,
+                mail_options=options,
+                timeout=self.config.timeout,
+            )
+        except ValueError as exc:
+            # An address that cannot go on an SMTP command line (aiosmtplib checks, and encodes
+            # it, halfway through a transaction): this message can never be sent, the rest can.
+            await self._disconnect()
+            raise DeliveryError(
+                f"cannot send to {recipient!r}: {_describe(exc)}",
+                permanent=True,
+                address_failing=False,
+            ) from None
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refusal = exc.recipients[0] if exc.recipients else None
             code = refusal.code if refusal else 550
@@ -109,6 +135,14 @@ class SmtpTransport:
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             await self._disconnect()
             raise TransportUnavailableError(f"mail server unreachable: {_describe(exc)}") from None
+
+    async def _offers(self, client: aiosmtplib.SMTP, extension: str) -> bool:
+        if client.is_ehlo_or_helo_needed:
+            try:
+                await client.ehlo(timeout=self.config.timeout)
+            except aiosmtplib.SMTPHeloError:
+                return False  # a server that answers only HELO offers no extension
+        return client.supports_extension(extension)
 
     @staticmethod
     def _failure(code: int, text: str) -> DeliveryError:
@@ -196,6 +230,21 @@ class FileTransport:
             partial.replace(target)  # a reader never sees half a message
         except OSError as exc:
             raise TransportUnavailableError(f"cannot write {target}: {exc.strerror}") from None
+
+
+def _no_smtputf8(recipient: str) -> DeliveryError:
+    # The server has not refused the address: it was never offered. Nobody is marked failing.
+    where = (
+        f"the address {recipient}"
+        if needs_smtputf8(recipient)
+        else "an address in this message (its From or Reply-To)"
+    )
+    return DeliveryError(
+        f"{where} has non-ASCII characters before the @ and the mail server does not support "
+        "SMTPUTF8; use a mail server that does, or give the person an address without them",
+        permanent=True,
+        address_failing=False,
+    )
 
 
 def _is_loopback(host: str) -> bool:

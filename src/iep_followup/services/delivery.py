@@ -88,7 +88,11 @@ async def deliver(
                         if exc.permanent:
                             with database.transaction() as session:
                                 outbox.mark_failed(
-                                    session, message.id, clock(), str(exc), address_failing=True
+                                    session,
+                                    message.id,
+                                    clock(),
+                                    str(exc),
+                                    address_failing=exc.address_failing,
                                 )
                             report.failed += 1
                             log.warning("message %s refused for good: %s", message.id, exc)
