@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime, make_msgid
 
 
@@ -40,8 +40,10 @@ def reply(
         + str(original.get_body(("plain",)).get_content()),  # type: ignore[union-attr]
         "iphone": f"Enviado desde mi iPhone\n\n> El 23 nov 2026, a las 8:30, IEP Follow-up <iep-followup@localhost> escribió:\n>\n{_quoted(original)}",
     }[style]
-    message = EmailMessage(policy=SMTP)
-    message["From"] = sender or f"{to.display_name} <{to.addr_spec}>"
+    sender = sender or f"{to.display_name} <{to.addr_spec}>"
+    # A client writes a non-ASCII address as it is, in an SMTPUTF8 message (UTF-8 headers).
+    message = EmailMessage(policy=SMTP if sender.isascii() else SMTPUTF8)
+    message["From"] = sender
     message["To"] = reply_to
     message["Subject"] = subject or ("RE: " if style == "outlook" else "Re: ") + str(
         original["Subject"]

@@ -1,25 +1,29 @@
-"""Internationalized addresses, delivered to a real aiosmtpd with and without SMTPUTF8,
-on SQLite and PostgreSQL."""
+"""Internationalized addresses, delivered to a real aiosmtpd with and without SMTPUTF8 and
+answered from either form of the address, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from iep_followup.domain import ItemStatus
 from iep_followup.errors import DeliveryError
 from iep_followup.mail.transport import SmtpTransport, parse_smtp_url
-from iep_followup.mailkinds import OutboxStatus
+from iep_followup.mailkinds import InboundOutcome, OutboxStatus
 from iep_followup.meetingfile import load_meeting_file
 from iep_followup.tracker import Tracker
 from tests.conftest import EXAMPLE, Clock
+from tests.mailclient import delivery_report, reply
 from tests.smtp_server import Received, SmtpServer
 
 MEETING = datetime(2026, 11, 16, 21, 0, tzinfo=UTC)
+TWO_WEEKS_ON = datetime(2026, 11, 30, 14, 30, tzinfo=UTC)  # Monday 08:30 in Chicago
 # The occupational therapist in the example meeting; she owns one item.
 REPLACED = "megan.torres@lincoln.example.org"
 IDN = "luis@jefférson.example.org"
@@ -162,3 +166,54 @@ async def test_an_address_that_cannot_be_encoded_fails_that_message_and_not_the_
             "iep@district.example.org", "rosa@example.com", b"Subject: 2\r\n\r\nx\r\n", "<2@d>"
         )
     assert [r.rcpt_tos for r in smtp_server.received] == [["rosa@example.com"]]
+
+
+@pytest.fixture
+def asked_luis(
+    district: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer
+) -> tuple[Tracker, EmailMessage]:
+    """Luis (IDN domain) owns an item and has received his request."""
+    tracker = district(IDN, "Luis Jefferson", smtp_url=smtp_server.url)
+    _deliver(tracker, smtp_server)
+    smtp_server.received.clear()
+    clock.now = TWO_WEEKS_ON
+    assert tracker.request_updates().asked == 4
+    _deliver(tracker, smtp_server)
+    request = _received_by(smtp_server, IDN_A_LABELS).message
+    clock.now = TWO_WEEKS_ON + timedelta(hours=3)
+    return tracker, request
+
+
+def test_replies_from_either_form_of_the_address_are_the_same_person(
+    asked_luis: tuple[Tracker, EmailMessage],
+) -> None:
+    tracker, request = asked_luis
+
+    def grip() -> tuple[ItemStatus, int]:
+        item = next(i for i in tracker.items() if i.owner_email == IDN)
+        return item.status, item.percent
+
+    # His mail client answers from the address the request went to: the A-label form.
+    a_labels = tracker.ingest(reply(request, "50%"))
+    assert a_labels.outcome is InboundOutcome.APPLIED, a_labels.reason
+    assert grip() == (ItemStatus.IN_PROGRESS, 50)
+    # Another client (or device) writes his address in Unicode, and in capitals.
+    unicode_form = tracker.ingest(
+        reply(request, "done", sender="Luis Jefferson <Luis@JEFFÉRSON.example.org>")
+    )
+    assert unicode_form.outcome is InboundOutcome.APPLIED, unicode_form.reason
+    assert grip() == (ItemStatus.DONE, 100)
+    assert tracker.inbox(held_only=True) == []
+
+
+def test_a_bounce_naming_the_a_label_form_counts_against_the_person(
+    district: Callable[..., Tracker], smtp_server: SmtpServer
+) -> None:
+    tracker = district(IDN, "Luis Jefferson", smtp_url=smtp_server.url)
+    _deliver(tracker, smtp_server)
+    message_id = _received_by(smtp_server, IDN_A_LABELS).message["Message-ID"]
+    # A server that bounces to the header From names the recipient as our envelope had it.
+    bounce = delivery_report("iep-followup@localhost", IDN_A_LABELS, returned_message_id=message_id)
+    result = tracker.ingest(bounce)
+    assert result.reason.endswith("address marked failing"), result.reason
+    assert [email for _, email, _ in tracker.failing_addresses()] == [IDN]

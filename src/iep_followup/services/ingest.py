@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from iep_followup.addresses import address_key
 from iep_followup.domain import UpdateInput, UpdateSource
 from iep_followup.errors import DatabaseError, IepFollowupError, NotFoundError, ValidationError
 from iep_followup.inbound.classify import BounceInfo, InboundKind, classify
@@ -263,8 +264,8 @@ class Ingestor:
 
     @staticmethod
     def _sender(session: Session, address: str, owner: Person | None) -> Person | None:
-        """The person an address belongs to; `owner` itself when it is theirs."""
-        address = address.strip().lower()
+        """The person an address belongs to (any spelling of it); `owner` itself when it is theirs."""
+        address = address_key(address)
         if not address:
             return None
         if owner is not None and owner.email == address:
@@ -348,7 +349,8 @@ class Ingestor:
             return sent
         if bounce is not None and bounce.original_message_id and bounce.recipient:
             sent = outbox.sent_to(session, message_id=bounce.original_message_id)
-            if sent is not None and sent.to_address.lower() == bounce.recipient.lower():
+            # The report names the recipient as the envelope had it: IDN domains as A-labels.
+            if sent is not None and address_key(sent.to_address) == address_key(bounce.recipient):
                 return sent
         return "it proves no message of ours (no bounce address of ours, no Message-ID of ours sent to that recipient)"
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from iep_followup.addresses import address_key
 from iep_followup.mailkinds import InboundOutcome
 from iep_followup.store.db import Database
 from iep_followup.store.models import ImapState, InboundMessage, Person, PersonAddress
@@ -44,8 +45,11 @@ def record(session: Session, row: InboundMessage) -> InboundMessage | None:
 
 
 def person_for_address(session: Session, address: str) -> Person | None:
-    """The person an address belongs to: their main address or one recorded as theirs."""
-    address = address.strip().lower()
+    """The person an address belongs to: their main address or one recorded as theirs.
+
+    Any spelling of it matches (an IDN domain as A-labels or Unicode, any case): see addresses.py.
+    """
+    address = address_key(address)
     person = session.exec(select(Person).where(Person.email == address)).first()
     if person is not None:
         return person
@@ -57,7 +61,7 @@ def person_for_address(session: Session, address: str) -> Person | None:
 
 
 def add_address(session: Session, person_id: int, address: str) -> None:
-    session.add(PersonAddress(person_id=person_id, email=address.strip().lower()))
+    session.add(PersonAddress(person_id=person_id, email=address_key(address)))
 
 
 def messages(session: Session, *, held_only: bool = False, limit: int = 200) -> list[InboxView]:

@@ -11,6 +11,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from iep_followup.addresses import address_key
 from iep_followup.domain import ItemStatus, Role
 from iep_followup.errors import NotFoundError
 from iep_followup.store.models import (
@@ -84,7 +85,7 @@ def get_student(session: Session, external_id: str) -> Student:
 
 
 def get_person(session: Session, email: str) -> Person:
-    person = session.exec(select(Person).where(Person.email == email.strip().lower())).first()
+    person = session.exec(select(Person).where(Person.email == address_key(email))).first()
     if person is None:
         raise NotFoundError(f"nobody with email {email!r} is on any team")
     return person

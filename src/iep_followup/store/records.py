@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
+from iep_followup.addresses import address_key
 from iep_followup.domain import (
     ConcernInfo,
     ItemInfo,
@@ -396,7 +397,7 @@ def get_meeting(session: Session, meeting_id: int) -> Meeting:
 
 
 def team_member(session: Session, student_id: int, email: str) -> Person:
-    person = session.exec(select(Person).where(Person.email == email.strip().lower())).first()
+    person = session.exec(select(Person).where(Person.email == address_key(email))).first()
     if person is None:
         raise NotFoundError(
             f"nobody with email {email!r} is on any team; add them to the team first"
