@@ -1,6 +1,6 @@
 """Fault injection against the real parts: `iep-followup run` processes killed mid-delivery, an
 SMTP server down or flaky, Dovecot restarting mid-poll, a locked or unreachable database, forged
-and replayed replies, and a whole district's cycle checked for privacy."""
+and replayed replies, forged bounces, and a whole district's cycle checked for privacy."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ from tests.faults_support import (
     wait_for,
 )
 from tests.integration.dovecot import Dovecot
-from tests.mailclient import reply
+from tests.mailclient import delivery_report, reply
 from tests.smtp_server import SmtpServer
 
 DELIVER_EVERY_SECOND = "[jobs.deliver]\nevery_seconds = 1\n[jobs.heartbeat]\nevery_seconds = 5\n"
@@ -524,6 +524,16 @@ async def test_forged_altered_expired_keys_and_wrong_senders_are_never_applied_a
         sender = [spoof, f'"{owner}" <{spoof}>'][i % 2]  # the owner's address as a display name
         send("wrong sender", genuine(owner, "A1 done", sender=sender))
 
+        # Bounces anyone could write: they must not silence the person they name.
+        victim = rng.choice(owners)
+        other = rng.choice([o for o in owners if o != victim])
+        bounce_to, quoted = [
+            ("iep-replies@localhost", None),  # the plain reply address
+            (f"iep-replies+b-{rng.randrange(1, 10**4)}-{mac}@localhost", None),  # a made-up one
+            ("iep-followup@localhost", requests[other]["Message-ID"]),  # another's Message-ID
+        ][i % 3]
+        send("forged bounce", delivery_report(bounce_to, victim, returned_message_id=quoted))
+
     # Replays: genuine replies arriving again, by another path or through another relay.
     replayed = rng.sample([p for p in district.parents.values() if p in requests], 3)
     originals = [genuine(parent, f"{40 + 10 * k}%") for k, parent in enumerate(replayed)]
@@ -544,7 +554,9 @@ async def test_forged_altered_expired_keys_and_wrong_senders_are_never_applied_a
         send("expired", genuine(rng.choice(owners), "A1 done"))
 
     context = f"seed {seed}"
-    assert len(outcomes) == 5 and all(len(sent) >= n for sent in outcomes.values()), context
+    assert len(outcomes) == 6 and all(len(sent) >= n for sent in outcomes.values()), context
+    assert all("changes nobody" in r.reason for r in outcomes["forged bounce"]), context
+    assert tracker.failing_addresses() == [], context
     for kind in ("forged", "altered", "wrong sender", "expired"):
         found = Counter(r.outcome for r in outcomes[kind])
         assert InboundOutcome.APPLIED not in found, (kind, found, context)
