@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -219,14 +220,74 @@ def test_nul_and_control_characters_are_dropped() -> None:
 
 
 def test_oversized_messages_keep_their_headers_and_say_why() -> None:
-    raw = eml("From: big@example.org\nSubject: photos", b"x" * 6_000_000)
+    raw = eml("From: big@example.org\nSubject: photos", b"x" * 26_000_000)
     msg = parse_message(raw)
-    assert msg.problem == "message is larger than the 5 MB limit"
+    assert msg.problem == "message is larger than the 25 MB limit"
     assert (msg.from_address, msg.subject, msg.text) == ("big@example.org", "photos", "")
     assert msg.raw_size == len(raw)
     assert parse_message(eml("From: a@b.org", "x" * 200), max_bytes=100).problem == (
         "message is larger than the 0.0001 MB limit"
     )
+
+
+def test_a_header_alone_is_enough_to_answer_a_message_over_the_limit() -> None:
+    header = eml("From: big@example.org\nTo: iep+r1-abc@district.example.org", b"")
+    msg = parse_message(header, size=30_000_000)
+    assert msg.problem == "message is larger than the 25 MB limit"
+    assert (msg.raw_size, msg.from_address) == (30_000_000, "big@example.org")
+    assert msg.to_addresses == ("iep+r1-abc@district.example.org",)
+    assert parse_message(header, size=len(header)).problem is None
+
+
+PHOTO = "Content-Type: image/jpeg\r\nContent-Transfer-Encoding: base64\r\n\r\n" + "/9j/" * 5000
+
+
+def test_the_kept_copy_has_the_text_and_headers_but_no_attachments() -> None:
+    raw = multipart(
+        "mixed",
+        'Content-Type: multipart/alternative; boundary="ALT"\r\n\r\n'
+        "--ALT\r\nContent-Type: text/plain\r\n\r\n75%\r\n"
+        "--ALT\r\nContent-Type: text/html\r\n\r\n<p>75%</p>\r\n--ALT--",
+        PHOTO,
+        "Content-Type: application/pdf\r\nContent-Disposition: attachment\r\n\r\n%PDF-1.7",
+        "Content-Type: text/plain\r\nContent-Disposition: attachment; filename=a.txt\r\n\r\nA9",
+        "Content-Type: message/rfc822\r\n\r\nSubject: inner\r\n"
+        'Content-Type: multipart/mixed; boundary="IN"\r\n\r\n'
+        f"--IN\r\nContent-Type: text/plain\r\n\r\nA8 done\r\n--IN\r\n{PHOTO}\r\n--IN--",
+        extra="\nTo: iep+r1-abc@district.example.org\nMessage-ID: <m1@example.org>",
+    )
+    msg = parse_message(raw)
+    assert msg.text == "75%" and msg.text_only is not None
+    kept = msg.text_only
+    assert len(kept) < 2_000 < len(raw)
+    for gone in (b"/9j/", b"image/jpeg", b"%PDF", b"A9"):
+        assert gone not in kept
+    assert raw.partition(b"\r\n\r\n")[0] in kept  # the headers, as they came
+    again = parse_message(kept)
+    assert again == dataclasses.replace(msg, raw_size=len(kept), text_only=None)
+    assert b"<p>75%</p>" in kept and b"A8 done" in kept
+    assert again.text_only is None  # nothing left to drop
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        eml("From: a@example.org", "A1 done"),
+        multipart(
+            "alternative",
+            "Content-Type: text/plain\r\n\r\nA1",
+            "Content-Type: text/html\r\n\r\n<b>A1</b>",
+        ),
+    ],
+)
+def test_a_message_without_attachments_is_kept_as_it_came(raw: bytes) -> None:
+    assert parse_message(raw).text_only is None
+
+
+def test_a_message_that_is_only_a_photo_is_kept_as_its_header() -> None:
+    raw = eml("From: a@example.org\nContent-Type: image/jpeg", "/9j/" * 5000)
+    kept = parse_message(raw).text_only
+    assert kept is not None and b"/9j/" not in kept and b"From: a@example.org" in kept
 
 
 def test_deeply_nested_multiparts_are_refused_politely() -> None:

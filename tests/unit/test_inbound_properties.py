@@ -168,6 +168,22 @@ def test_a_size_limit_is_reported_not_raised(raw: bytes, limit: int) -> None:
     assert (msg.problem is not None and "larger" in msg.problem) == (len(raw) > limit)
 
 
+@fast
+@given(messages)
+def test_the_kept_copy_without_attachments_reads_as_the_same_reply(raw: bytes) -> None:
+    msg = parse_message(raw)
+    if msg.text_only is None:
+        return
+    again = parse_message(msg.text_only)
+    assert again.text_only is None  # nothing left to drop
+    assert (again.text, again.from_address, again.to_addresses, again.message_id) == (
+        msg.text,
+        msg.from_address,
+        msg.to_addresses,
+        msg.message_id,
+    )
+
+
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\x00"))
 SPACES = dict.fromkeys(map(ord, "\xa0\u202f\u2007\t"), " ")
 

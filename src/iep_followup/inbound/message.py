@@ -1,4 +1,5 @@
-"""Raw email bytes to a ParsedMessage: decoded headers and the best plain-text body.
+"""Raw email bytes to a ParsedMessage: decoded headers, the best plain-text body, and
+what is worth keeping of the message (its text parts, never its attachments).
 
 Pure and total: any input, however broken, gives a ParsedMessage, with `problem` set
 when something could not be read.
@@ -8,15 +9,20 @@ from __future__ import annotations
 
 import email
 import email.policy
+import io
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from email.generator import BytesGenerator
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import collapse_rfc2231_value, getaddresses, parsedate_to_datetime
 
 from iep_followup.inbound.html import html_to_text
+
+# What the big mail providers let a person send; a reply with a phone photo fits.
+MAX_MESSAGE_BYTES = 25_000_000
 
 _POLICY = email.policy.default
 _MAX_DEPTH = 30  # MIME nesting we follow; real mail stays under ten
@@ -55,17 +61,26 @@ class ParsedMessage:
     delivery_status: str | None = None  # the message/delivery-status fields, as text
     original_message_id: str | None = None  # from a report's returned headers
     problem: str | None = None
+    # The message without its attachments, when it had any: what is kept of it instead.
+    text_only: bytes | None = field(default=None, repr=False)
 
 
-def parse_message(raw: bytes, *, max_bytes: int = 5_000_000) -> ParsedMessage:
-    """Read one email. Never raises; what went wrong is in `problem`."""
+def parse_message(
+    raw: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES, size: int | None = None
+) -> ParsedMessage:
+    """Read one email. Never raises; what went wrong is in `problem`.
+
+    `size` is the whole message's size when `raw` is only its beginning (a mailbox that
+    was not asked for more than the header of a message over the limit).
+    """
     try:
         data = bytes(raw)
     except (TypeError, ValueError):
         return ParsedMessage(raw_size=0, problem="message is not bytes")
-    if len(data) > max_bytes:
+    total = max(len(data), size or 0)
+    if total > max_bytes:
         problem = f"message is larger than the {max_bytes / 1_000_000:g} MB limit"
-        return _parse_headers_only(data, problem)
+        return _parse_headers_only(data, problem, total)
     try:
         return _from_message(_parse(data), len(data))
     except RecursionError:
@@ -85,14 +100,15 @@ def _parse(data: bytes) -> Message:
         return email.message_from_bytes(data, policy=email.policy.compat32)
 
 
-def _parse_headers_only(data: bytes, problem: str) -> ParsedMessage:
+def _parse_headers_only(data: bytes, problem: str, size: int | None = None) -> ParsedMessage:
+    size = len(data) if size is None else size
     head = data[:_HEADER_SCAN]
     ends = [i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0]
     head = head[: min(ends)] if ends else head
     try:
-        return replace(_headers(_parse(head + b"\n\n"), len(data)), problem=problem)
+        return replace(_headers(_parse(head + b"\n\n"), size), problem=problem)
     except Exception:  # even the header block is unreadable
-        return ParsedMessage(raw_size=len(data), problem=problem)
+        return ParsedMessage(raw_size=size, problem=problem)
 
 
 def _from_message(msg: Message, size: int) -> ParsedMessage:
@@ -108,6 +124,7 @@ def _from_message(msg: Message, size: int) -> ParsedMessage:
         delivery_status=body.delivery_status,
         original_message_id=body.original_message_id if report else None,
         problem=body.problem,
+        text_only=_text_only(msg),
     )
 
 
@@ -336,6 +353,65 @@ class _Body:
         if self.html is not None:
             return _tidy(html_to_text(self.html)), True
         return "", False
+
+
+def _text_only(msg: Message) -> bytes | None:
+    """The message again without its attachments (photos, files), or None if it had none.
+
+    Prunes `msg` in place; what is kept is written back as it came, headers included.
+    """
+    try:
+        return _written(msg) if _drop_attachments(msg) else None
+    except Exception:  # a part that cannot be written back: keep nothing rather than all
+        return b""
+
+
+def _drop_attachments(msg: Message) -> bool:
+    dropped = False
+    stack: list[tuple[Message, int]] = [(msg, 0)]
+    while stack:
+        part, depth = stack.pop()
+        if not _is_kept(part):  # the message itself, or one attached to it, is a file
+            if _payload(part):
+                part.set_payload("")
+                dropped = True
+            continue
+        kind = _content_type(part)
+        payload = _payload(part)
+        if kind == "message/rfc822" and isinstance(payload, list):
+            stack.extend((inner, depth + 1) for inner in payload if isinstance(inner, Message))
+        elif kind.startswith("multipart/") and isinstance(payload, list):
+            kept = [
+                child
+                for child in payload
+                if isinstance(child, Message) and depth < _MAX_DEPTH and _is_kept(child)
+            ]
+            if len(kept) < len(payload):
+                dropped = True
+                payload[:] = kept  # the part's own list of children
+            stack.extend((child, depth + 1) for child in kept)
+    return dropped
+
+
+def _is_kept(part: Message) -> bool:
+    """Containers, and the parts _Body reads."""
+    kind = _content_type(part)
+    if kind in ("text/plain", "text/html"):
+        return not _is_attachment(part)
+    return kind.startswith("multipart/") or kind in (
+        "message/rfc822",
+        "message/delivery-status",
+        "text/rfc822-headers",
+    )
+
+
+def _written(msg: Message) -> bytes:
+    policy = msg.policy
+    if isinstance(policy, email.policy.EmailPolicy):
+        policy = policy.clone(refold_source="none")  # headers exactly as they came
+    out = io.BytesIO()
+    BytesGenerator(out, mangle_from_=False, policy=policy.clone(linesep="\r\n")).flatten(msg)
+    return out.getvalue()
 
 
 def _payload(part: Message) -> object:
