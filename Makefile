@@ -38,6 +38,6 @@ clean:
 
 ## i18n: refresh the message catalog template and merge it into each language's .po
 i18n: $(BIN)/.installed
-	$(BIN)/pybabel extract -F email_templates/babel.cfg -k N_ --sort-by-file \
+	$(BIN)/pybabel extract -F email_templates/babel.cfg -k N_ --sort-by-file -w 100 \
 		-o email_templates/locale/messages.pot email_templates src/iep_followup/mail
-	$(BIN)/pybabel update -i email_templates/locale/messages.pot -d email_templates/locale
+	$(BIN)/pybabel update -w 100 -i email_templates/locale/messages.pot -d email_templates/locale

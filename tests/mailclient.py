@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
@@ -24,8 +25,12 @@ def reply(
     subject: str | None = None,
     keep_plus_address: bool = True,
     message_id: str | None = None,
+    photo_bytes: int = 0,
 ) -> bytes:
-    """A reply to `original` from its recipient (or `sender`), quoting it the way `style` does."""
+    """A reply to `original` from its recipient (or `sender`), quoting it the way `style` does.
+
+    `photo_bytes`: attach a phone photo that big (random bytes behind a JPEG header).
+    """
     to = original["To"].addresses[0]
     reply_to = original["Reply-To"].addresses[0].addr_spec
     if not keep_plus_address:  # some clients drop the +key part; the thread headers still carry it
@@ -53,6 +58,9 @@ def reply(
     message["In-Reply-To"] = original["Message-ID"]
     message["References"] = original["Message-ID"]
     message.set_content(f"{text}\n\n{quote}\n")
+    if photo_bytes:
+        photo = b"\xff\xd8\xff\xe1" + random.Random(photo_bytes).randbytes(photo_bytes - 4)
+        message.add_attachment(photo, maintype="image", subtype="jpeg", filename="IMG_4032.JPG")
     return message.as_bytes()
 
 

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from iep_followup.domain import check_timezone
 from iep_followup.errors import ConfigError
+from iep_followup.inbound.message import MAX_MESSAGE_BYTES
 
 ENV_PREFIX = "IEP_FOLLOWUP_"
 
@@ -112,6 +113,14 @@ class Settings(BaseSettings):
     )
     imap_oauth_token_command: str | None = Field(
         default=None, description="A command that prints a fresh XOAUTH2 access token."
+    )
+    max_reply_bytes: int = Field(
+        default=MAX_MESSAGE_BYTES,
+        ge=100_000,
+        le=200_000_000,
+        description="The largest reply read, in bytes. Photos and files in a reply are dropped, "
+        "never stored; the owner of a larger reply is asked to send it again without them, "
+        "and the SMTP receiver refuses larger mail before reading it.",
     )
     max_share: float = Field(
         default=0.4,

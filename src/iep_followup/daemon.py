@@ -191,6 +191,7 @@ class Daemon:
                 self._receiver_port if self._receiver_port is not None else int(port),
                 self.tracker.mailer.reply_base,
                 lambda raw: self.tracker.handle_inbound(raw, "smtp"),
+                size_limit=self.settings.max_reply_bytes,
                 loop=loop,
             )
         self._start_inbound_imap()

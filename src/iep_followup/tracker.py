@@ -253,16 +253,20 @@ class Tracker:
             secret=require_secret(self.settings),
             clock=self.now,
             default_timezone=self.settings.timezone,
+            max_bytes=self.settings.max_reply_bytes,
         )
 
-    def ingest(self, raw: bytes, *, via: str = "api") -> IngestResult:
-        """Record and act on one inbound email (raw RFC 5322 bytes). Receiving it twice applies it once."""
-        return self.ingestor.ingest(raw, via=via)
+    def ingest(self, raw: bytes, *, via: str = "api", size: int | None = None) -> IngestResult:
+        """Record and act on one inbound email (raw RFC 5322 bytes). Receiving it twice applies it once.
 
-    async def handle_inbound(self, raw: bytes, via: str) -> bool:
+        Give `size` when `raw` is only the beginning of a message too big to read whole.
+        """
+        return self.ingestor.ingest(raw, via=via, size=size)
+
+    async def handle_inbound(self, raw: bytes, via: str, *, size: int | None = None) -> bool:
         """For the IMAP poller and the SMTP receiver: True once the outcome is committed."""
         try:
-            await asyncio.to_thread(self.ingestor.ingest, raw, via=via)
+            await asyncio.to_thread(self.ingestor.ingest, raw, via=via, size=size)
         except DatabaseError as exc:
             log.warning("inbound message not recorded, will be retried: %s", exc)
             return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import smtplib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -13,9 +14,11 @@ import pytest
 from iep_followup.daemon import Daemon
 from iep_followup.domain import ItemStatus
 from iep_followup.errors import ValidationError
+from iep_followup.inbound.message import parse_message
 from iep_followup.mail.transport import SmtpTransport, parse_smtp_url
 from iep_followup.mailkinds import InboundOutcome, MailKind
 from iep_followup.meetingfile import load_meeting_file
+from iep_followup.store import inbox
 from iep_followup.tracker import Tracker
 from tests.conftest import EXAMPLE, Clock
 from tests.integration.dovecot import Dovecot
@@ -27,10 +30,31 @@ TWO_WEEKS_ON = datetime(
     2026, 11, 30, 14, 30, tzinfo=UTC
 )  # Monday 08:30 in Chicago: everyone is due
 REPLY_TIME = TWO_WEEKS_ON + timedelta(hours=3)
+PHOTO = 4_000_000  # a phone photo: about 5.4 MB once encoded
+TOO_BIG = 22_500_000  # about 30 MB once encoded
 
 
 def _deliver(tracker: Tracker, server: SmtpServer) -> None:
     asyncio.run(tracker.deliver(SmtpTransport(parse_smtp_url(server.url))))
+
+
+async def _requests_sent(
+    tracker: Tracker, clock: Clock, smtp_server: SmtpServer
+) -> dict[str, EmailMessage]:
+    """The example meeting, two weeks on, from an async test: every owner has their request."""
+    clock.now = MEETING
+    tracker.record_meeting(load_meeting_file(EXAMPLE))
+    clock.now = TWO_WEEKS_ON
+    tracker.request_updates()
+    await tracker.deliver(SmtpTransport(parse_smtp_url(smtp_server.url)))
+    requests = {
+        r.rcpt_tos[0].split(".")[0]: r.message
+        for r in smtp_server.received
+        if r.message["X-IEP-Followup"] == "request"
+    }
+    smtp_server.received.clear()
+    clock.now = REPLY_TIME
+    return requests
 
 
 @pytest.fixture
@@ -234,18 +258,8 @@ async def test_replies_in_the_school_mailbox_are_ingested_once_by_the_daemon(
     make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer, dovecot: Dovecot
 ) -> None:
     """IMAP end to end: Dovecot holds the replies; the daemon's poll job records them, then flags them."""
-    clock.now = MEETING
     tracker = make_tracker(smtp_url=smtp_server.url, imap_url=dovecot.url())
-    tracker.record_meeting(load_meeting_file(EXAMPLE))
-    clock.now = TWO_WEEKS_ON
-    tracker.request_updates()
-    await tracker.deliver(SmtpTransport(parse_smtp_url(smtp_server.url)))
-    requests = {
-        r.rcpt_tos[0].split(".")[0]: r.message
-        for r in smtp_server.received
-        if r.message["X-IEP-Followup"] == "request"
-    }
-    clock.now = REPLY_TIME
+    requests = await _requests_sent(tracker, clock, smtp_server)
     dovecot.append(reply(requests["megan"], "60%", style="outlook"))
     dovecot.append(reply(requests["rosa"], "listo", style="gmail_es"))
     dovecot.append(
@@ -324,3 +338,172 @@ def test_a_message_that_breaks_processing_is_rejected_once_with_nothing_half_wri
     # The next reply is not held up by it.
     assert tracker.ingest(reply(requests["rosa"], "listo")).outcome is InboundOutcome.APPLIED
     assert _confirmations(tracker) == ["rosa.herrera@example.com"]
+
+
+def _stored_raw(tracker: Tracker, inbound_id: int | None) -> bytes:
+    assert inbound_id is not None
+    with tracker.database.transaction() as session:
+        row = inbox.get(session, inbound_id)
+        assert row is not None
+        return row.raw
+
+
+def _notices(tracker: Tracker) -> list[str]:
+    return [m.to_address for m in tracker.outbox() if m.kind is MailKind.NOTICE]
+
+
+def test_a_reply_with_a_phone_photo_is_applied_and_the_photo_is_not_kept(
+    asked: tuple[Tracker, dict[str, EmailMessage]],
+) -> None:
+    tracker, requests = asked
+    raw = reply(requests["karen"], "75%", style="iphone", photo_bytes=PHOTO)
+    result = tracker.ingest(raw, via="pipe")
+    assert (result.outcome, result.applied) == (InboundOutcome.APPLIED, 1)
+    assert result.reason.endswith("; attachments not kept")
+    assert _item(tracker, "karen") == (ItemStatus.IN_PROGRESS, 75)
+    assert _confirmations(tracker) == ["karen.liu@lincoln.example.org"]
+    kept = _stored_raw(tracker, result.inbound_id)
+    assert len(kept) < 20_000 < PHOTO
+    assert b"image/jpeg" not in kept and b"IMG_4032" not in kept
+    # What is kept still reads as the same reply.
+    assert parse_message(kept).text == parse_message(raw).text
+    assert parse_message(kept).to_addresses == parse_message(raw).to_addresses
+
+
+def test_a_held_reply_with_a_photo_can_still_be_released(
+    asked: tuple[Tracker, dict[str, EmailMessage]],
+) -> None:
+    tracker, requests = asked
+    raw = reply(
+        requests["rosa"],
+        "listo",
+        sender="Tom Okafor <tom.okafor@lincoln.example.org>",
+        photo_bytes=PHOTO,
+    )
+    held = tracker.ingest(raw)
+    assert held.outcome is InboundOutcome.HELD
+    assert len(_stored_raw(tracker, held.inbound_id)) < 20_000
+    assert held.inbound_id is not None
+    assert tracker.release(held.inbound_id).applied == 1
+    assert _item(tracker, "rosa") == (ItemStatus.DONE, 100)
+
+
+def test_a_reply_too_big_to_read_asks_its_owner_once_to_send_it_again(
+    asked: tuple[Tracker, dict[str, EmailMessage]], smtp_server: SmtpServer
+) -> None:
+    tracker, requests = asked
+    # Not the owner (a stranger, a known colleague) or a forged key: rejected, nobody told.
+    stranger = reply(
+        requests["rosa"],
+        "listo",
+        sender="nobody@lincoln.example.org",
+        message_id="<big-1@mail.example.net>",
+        photo_bytes=TOO_BIG,
+    )
+    colleague = stranger.replace(b"nobody@", b"tom.okafor@").replace(b"<big-1@", b"<big-2@")
+    key = requests["rosa"]["Reply-To"].addresses[0].addr_spec.split("+")[1].split("@")[0]
+    forged = reply(requests["rosa"], "listo", photo_bytes=TOO_BIG)
+    forged = forged.replace(key.encode(), key[:-1].encode() + (b"a" if key[-1] != "a" else b"b"))
+    for raw in (stranger, colleague, forged):
+        result = tracker.ingest(raw)
+        assert result.outcome is InboundOutcome.REJECTED
+    assert _notices(tracker) == []
+
+    raw = reply(requests["rosa"], "listo", style="iphone", photo_bytes=TOO_BIG)
+    assert len(raw) > 30_000_000
+    result = tracker.ingest(raw, via="pipe")
+    assert result.outcome is InboundOutcome.REJECTED
+    assert result.reason == (
+        "message is larger than the 25 MB limit; "
+        "its owner is asked to send it again without attachments"
+    )
+    assert _stored_raw(tracker, result.inbound_id) == b""
+    assert _item(tracker, "rosa") == (ItemStatus.OPEN, 0)
+    # The same message again, and another one that day: still one notice.
+    assert tracker.ingest(raw).duplicate
+    tracker.ingest(reply(requests["rosa"], "listo otra vez", photo_bytes=TOO_BIG))
+    assert _notices(tracker) == ["rosa.herrera@example.com"]
+
+    _deliver(tracker, smtp_server)
+    [sent] = [r.message for r in smtp_server.received]
+    assert sent["Subject"] == "Su correo era demasiado grande para leerlo"
+    text = str(sent.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    html = str(sent.get_body(("html",)).get_content())  # type: ignore[union-attr]
+    for part in (text, html):
+        assert "Hola, Rosa Herrera:" in part
+        assert "Escriba solo sus palabras, sin la foto ni el archivo." in part
+
+
+def test_the_limit_is_a_setting(
+    asked: tuple[Tracker, dict[str, EmailMessage]], make_tracker: Callable[..., Tracker]
+) -> None:
+    _, requests = asked
+    strict = make_tracker(max_reply_bytes=1_000_000)
+    result = strict.ingest(reply(requests["karen"], "75%", photo_bytes=PHOTO))
+    assert result.outcome is InboundOutcome.REJECTED
+    assert result.reason.startswith("message is larger than the 1 MB limit")
+    assert _notices(strict) == ["karen.liu@lincoln.example.org"]
+
+
+async def test_the_daemons_smtp_receiver_takes_a_photo_and_refuses_more_than_the_limit(
+    make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer
+) -> None:
+    tracker = make_tracker(
+        smtp_url=smtp_server.url,
+        smtp_receiver="127.0.0.1:2525",  # the port is replaced by a free one below
+        reply_address="iep-replies@district.example.org",
+    )
+    requests = await _requests_sent(tracker, clock, smtp_server)
+    daemon = Daemon(tracker, (), receiver_port=0)
+    running = asyncio.create_task(daemon.run())
+    photo = reply(requests["karen"], "75%", photo_bytes=PHOTO)
+    too_big = reply(requests["rosa"], "listo", photo_bytes=TOO_BIG)
+
+    def send() -> tuple[str, int, int, int]:
+        assert daemon.receiver is not None
+        with smtplib.SMTP(daemon.receiver.host, daemon.receiver.port, timeout=60) as client:
+            client.ehlo()
+            advertised = client.esmtp_features["size"]
+            client.sendmail("karen.liu@lincoln.example.org", [_reply_to(requests["karen"])], photo)
+            # Announced with SIZE: refused before any of it is sent ...
+            with pytest.raises(smtplib.SMTPSenderRefused) as announced:
+                client.sendmail("rosa.herrera@example.com", [_reply_to(requests["rosa"])], too_big)
+            client.rset()
+            # ... and without it, read and thrown away, then refused.
+            client.docmd("MAIL FROM:<rosa.herrera@example.com>")
+            client.rcpt(_reply_to(requests["rosa"]))
+            unannounced = client.data(too_big)[0]
+            return advertised, announced.value.smtp_code, unannounced, len(too_big)
+
+    try:
+        while daemon.receiver is None and not running.done():
+            await asyncio.sleep(0.05)
+        advertised, announced, unannounced, size = await asyncio.to_thread(send)
+    finally:
+        daemon.request_stop()
+        assert await asyncio.wait_for(running, 30) == 0
+    assert (advertised, announced, unannounced) == ("25000000", 552, 552)
+    assert size > 25_000_000
+    assert _item(tracker, "karen") == (ItemStatus.IN_PROGRESS, 75)
+    assert [m.from_address for m in tracker.inbox()] == ["karen.liu@lincoln.example.org"]
+
+
+async def test_the_daemon_applies_a_photo_reply_and_answers_one_too_big_from_the_mailbox(
+    make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer, dovecot: Dovecot
+) -> None:
+    tracker = make_tracker(smtp_url=smtp_server.url, imap_url=dovecot.url())
+    requests = await _requests_sent(tracker, clock, smtp_server)
+    dovecot.append(reply(requests["karen"], "75%", style="iphone", photo_bytes=PHOTO))
+    dovecot.append(reply(requests["rosa"], "listo", photo_bytes=TOO_BIG))
+    assert await Daemon(tracker, ()).poll_once() == "fetched 2, recorded 2, failed 0"
+    assert _item(tracker, "karen") == (ItemStatus.IN_PROGRESS, 75)
+    assert _item(tracker, "rosa") == (ItemStatus.OPEN, 0)
+    outcomes = {m.from_address: (m.outcome, m.reason) for m in tracker.inbox()}
+    assert outcomes["rosa.herrera@example.com"][0] is InboundOutcome.REJECTED
+    assert "25 MB limit" in outcomes["rosa.herrera@example.com"][1]
+    assert _notices(tracker) == ["rosa.herrera@example.com"]
+    assert all("\\Seen" in flags for flags in dovecot.flags().values())
+
+
+def _reply_to(request: EmailMessage) -> str:
+    return str(request["Reply-To"].addresses[0].addr_spec)

@@ -214,6 +214,19 @@ def test_too_large_mail_is_refused_with_552(receiver_factory: StartReceiver) -> 
     assert len(handler.seen) == 1
 
 
+def test_by_default_a_reply_with_a_phone_photo_fits(receiver_factory: StartReceiver) -> None:
+    handler = Recorder()
+    receiver = receiver_factory(handler)
+    photo = message(body=("/9j/4AAQSkZJRgABAQ" * 4 + "\r\n") * 80_000)  # 5.8 MB, base64-like
+
+    with smtp(receiver) as client:
+        client.ehlo()
+        assert client.esmtp_features["size"] == "25000000"
+        assert client.sendmail(SENDER, [REPLY], photo) == {}
+
+    assert len(handler.seen) == 1 and len(handler.seen[0]) > len(photo)
+
+
 @pytest.mark.parametrize("failure", [False, RuntimeError], ids=["returns-false", "raises"])
 def test_a_failing_handler_gets_451_and_the_server_keeps_serving(
     receiver_factory: StartReceiver,

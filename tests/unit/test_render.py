@@ -233,6 +233,8 @@ def test_summary_opens_with_strengths_and_shows_who_does_what(renderer: Renderer
         (MailKind.REMINDER, lambda: _request(ROSA_EN, [("A1", 1)], reminder=True)),
         (MailKind.SUMMARY, lambda: _summary(ROSA_EN, Role.PARENT)),
         (MailKind.SUMMARY, lambda: _summary(ROSA_EN, Role.PARENT, mine=False)),
+        (MailKind.NOTICE, lambda: _notice("too_large")),
+        (MailKind.NOTICE, lambda: _notice("other_sender")),
     ],
 )
 def test_parent_emails_read_at_or_below_sixth_grade(
@@ -241,6 +243,25 @@ def test_parent_emails_read_at_or_below_sixth_grade(
     out = renderer.render(kind, "en", context())  # type: ignore[operator]
     grade = textstat.flesch_kincaid_grade(_readable_text(out.text))
     assert grade <= 6.0, f"{kind.value} reads at grade {grade}:\n{out.text}"
+
+
+def _notice(reason: str) -> dict[str, object]:
+    return {"recipient": {"name": "Rosa Herrera"}, "reason": reason}
+
+
+def test_a_reply_too_big_to_read_is_answered_with_how_to_send_it_again(
+    renderer: Renderer,
+) -> None:
+    out = renderer.render(MailKind.NOTICE, "en", _notice("too_large"))
+    assert out.subject == "Your email was too big for us to read"
+    for part in (out.text, out.html):
+        assert "It may have a photo or a file with it." in part
+        assert "Write just your words, and leave out the photo or file." in part
+        assert "case manager will read it" not in part  # it is not kept: nobody will
+    spanish = renderer.render(MailKind.NOTICE, "es", _notice("too_large"))
+    assert spanish.subject == "Su correo era demasiado grande para leerlo"
+    for part in (spanish.text, spanish.html):
+        assert "Escriba solo sus palabras, sin la foto ni el archivo." in part
 
 
 def test_message_is_multipart_with_safe_headers() -> None:

@@ -18,11 +18,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from iep_followup.errors import ConfigError, IepFollowupError
+from iep_followup.inbound.message import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
 
 ENV_VAR = "IEP_FOLLOWUP_REPLY_ADDRESS"
-DEFAULT_SIZE_LIMIT = 5 * 1024 * 1024
+DEFAULT_SIZE_LIMIT = MAX_MESSAGE_BYTES
 DEFAULT_HANDLE_TIMEOUT = 60.0
 ACCEPTED = "250 OK"
 TRY_LATER = "451 4.3.0 try again later"
@@ -227,6 +228,10 @@ def start_receiver(
     aiosmtplib client). Pass your running loop to have `handle` run on it instead; that
     loop must keep running (never block it waiting for mail, e.g. with a synchronous
     SMTP client), or every delivery waits `handle_timeout` and gets a 451.
+
+    Mail over `size_limit` bytes is refused before it is kept in memory: SIZE is advertised,
+    and DATA past the limit is read and thrown away, then answered 552, so the sending
+    server returns the message to its sender.
     """
     handler = ReplyHandler(reply_address, handle, loop=loop, handle_timeout=handle_timeout)
     try:

@@ -20,7 +20,7 @@ from iep_followup.domain import UpdateInput, UpdateSource
 from iep_followup.errors import DatabaseError, IepFollowupError, NotFoundError, ValidationError
 from iep_followup.inbound.classify import BounceInfo, InboundKind, classify
 from iep_followup.inbound.grammar import ItemCommands, ParsedReply, parse_commands
-from iep_followup.inbound.message import ParsedMessage, parse_message
+from iep_followup.inbound.message import MAX_MESSAGE_BYTES, ParsedMessage, parse_message
 from iep_followup.inbound.trim import trim_reply
 from iep_followup.mailkinds import InboundOutcome, MailKind
 from iep_followup.planning import local_now
@@ -40,7 +40,6 @@ from iep_followup.views import Recipient
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 5_000_000
 # An address longer than this is no address (RFC 5321 allows 64 + 1 + 255): the sender is unknown.
 MAX_ADDRESS_LENGTH = 320
 
@@ -88,8 +87,11 @@ class Ingestor:
         self.default_timezone = default_timezone
         self.max_bytes = max_bytes
 
-    def ingest(self, raw: bytes, *, via: str) -> IngestResult:
+    def ingest(self, raw: bytes, *, via: str, size: int | None = None) -> IngestResult:
         """Record and act on one raw RFC 5322 message. Never raises for what the message contains.
+
+        `size` is the message's real size when `raw` is only its beginning: a message over
+        the limit need not be read whole, its header is enough to answer it.
 
         An error about this one message is recorded against it at once (rejected, with the
         error's type: trying again would meet it again) and the caller goes on to the next.
@@ -97,16 +99,16 @@ class Ingestor:
         the message and tries again later, and nothing is lost.
         """
         try:
-            return self._ingest(raw, via=via)
+            return self._ingest(raw, via=via, size=size)
         except DatabaseError:
             raise
         except Exception as exc:
             # Only the type: an exception's text may quote the message or a SQL statement.
-            return self._set_aside(raw, via, type(exc).__name__)
+            return self._set_aside(raw, via, size, type(exc).__name__)
 
-    def _set_aside(self, raw: bytes, via: str, error: str) -> IngestResult:
+    def _set_aside(self, raw: bytes, via: str, size: int | None, error: str) -> IngestResult:
         """Record a message that could not be processed, so it never blocks the ones behind it."""
-        parsed = parse_message(raw, max_bytes=self.max_bytes)
+        parsed = parse_message(raw, max_bytes=self.max_bytes, size=size)
         key = _message_key(parsed, raw)
         reason = f"could not be processed ({error}); kept for an administrator"
         with self.database.transaction() as session:
@@ -121,14 +123,14 @@ class Ingestor:
                 subject=parsed.subject[:500],
                 outcome=InboundOutcome.REJECTED,
                 reason=reason,
-                raw=raw if parsed.problem is None else b"",
+                raw=b"" if parsed.problem is not None else (parsed.text_only or raw),
             )
             session.add(row)
         log.warning("inbound message %s via %s set aside: %s", row.id, via, reason)
         return IngestResult(row.id, row.outcome, row.reason)
 
-    def _ingest(self, raw: bytes, *, via: str) -> IngestResult:
-        parsed = parse_message(raw, max_bytes=self.max_bytes)
+    def _ingest(self, raw: bytes, *, via: str, size: int | None) -> IngestResult:
+        parsed = parse_message(raw, max_bytes=self.max_bytes, size=size)
         key = _message_key(parsed, raw)
         now = self.clock()
         with self.database.transaction() as session:
@@ -146,12 +148,14 @@ class Ingestor:
                 from_address=_sender_address(parsed),
                 subject=parsed.subject[:500],
                 outcome=verdict.outcome,
-                reason=verdict.reason,
+                reason=verdict.reason
+                + ("; attachments not kept" if parsed.text_only is not None else ""),
                 request_id=verdict.request.id if verdict.request else None,
                 # Who sent it: the owner of an applied reply, the sender of a held one.
                 person_id=author.id if author else None,
                 # Oversized or broken input is not kept: the log row and its reason are enough.
-                raw=raw if parsed.problem is None else b"",
+                # Nor are attachments: photos of a child stay out of our database.
+                raw=b"" if parsed.problem is not None else (parsed.text_only or raw),
             )
             if inbox.record(session, row) is None:
                 return IngestResult(
@@ -229,7 +233,7 @@ class Ingestor:
 
     def _judge(self, session: Session, parsed: ParsedMessage, now: datetime) -> _Verdict:
         if parsed.problem:
-            return _Verdict(InboundOutcome.REJECTED, parsed.problem)
+            return self._judge_unreadable(session, parsed, now)
         kind = classify(
             parsed,
             own_addresses=self.mailer.own_addresses,
@@ -274,6 +278,33 @@ class Ingestor:
         if owner is not None and sender is not None and sender.id == owner.id:
             return owner
         return sender
+
+    def _judge_unreadable(self, session: Session, parsed: ParsedMessage, now: datetime) -> _Verdict:
+        """Rejected, never applied. A reply too big to read, from its request's owner, gets a
+        notice asking for it again without the photo; anyone else gets nothing.
+        """
+        assert parsed.problem is not None
+        rejected = _Verdict(InboundOutcome.REJECTED, parsed.problem)
+        if parsed.raw_size <= self.max_bytes:
+            return rejected  # broken, not too big: nothing the sender can do differently
+        kind = classify(
+            parsed,
+            own_addresses=self.mailer.own_addresses,
+            own_message_id_domain=self.mailer.domain,
+        )
+        if kind.kind is not InboundKind.REPLY:
+            return rejected  # no notices to machines
+        request, key_problem = self._request_for(session, parsed, now)
+        if request is None or key_problem is not None:
+            return rejected
+        owner = session.get(Person, request.person_id)
+        if (
+            owner is None
+            or self._sender(session, _sender_address(parsed) or "", owner) is not owner
+        ):
+            return rejected
+        reason = f"{parsed.problem}; its owner is asked to send it again without attachments"
+        return _Verdict(InboundOutcome.REJECTED, reason, request, owner, notice="too_large")
 
     def _request_for(
         self, session: Session, parsed: ParsedMessage, now: datetime
