@@ -257,7 +257,8 @@ class Daemon:
             if not mine:
                 return "another daemon is polling"
             result = await self.poller.poll_once(
-                lambda raw: self.tracker.handle_inbound(raw, "imap")
+                lambda raw: self.tracker.handle_inbound(raw, "imap"),
+                lambda header, size: self.tracker.handle_inbound(header, "imap", size=size),
             )
         return f"fetched {result.fetched}, recorded {result.handled}, failed {result.failed}"
 
@@ -281,7 +282,10 @@ def new_poller(tracker: Tracker) -> ImapPoller:
     assert settings.imap_url is not None
     config = parse_imap_url(settings.imap_url.get_secret_value())
     return ImapPoller(
-        config, inbox.DbImapState(tracker.database), token_provider=_token_provider(tracker)
+        config,
+        inbox.DbImapState(tracker.database),
+        token_provider=_token_provider(tracker),
+        max_bytes=settings.max_reply_bytes,
     )
 
 

@@ -557,3 +557,35 @@ async def test_check_logs_in_and_touches_nothing(dovecot: Dovecot) -> None:
     finally:
         await poller.close()
     assert state.saved == {}
+
+
+@pytest.mark.dovecot
+async def test_a_message_over_the_limit_is_never_downloaded_only_its_header(
+    dovecot: Dovecot, caplog: pytest.LogCaptureFixture
+) -> None:
+    big = message(2).replace(b"\r\n\r\n", b"\r\n\r\n" + b"photo data\r\n" * 5_000, 1)
+    first, second, third = (dovecot.append(m) for m in (message(1), big, message(3)))
+    handler = Recorder()
+    headers: list[tuple[bytes, int]] = []
+
+    async def too_large(header: bytes, size: int) -> bool:
+        headers.append((header, size))
+        return True
+
+    config = parse_imap_url(dovecot.url(query="timeout=5"))
+    async with ImapPoller(config, MemoryImapState(), max_bytes=len(big) - 1) as poller:
+        result = await poller.poll_once(handler, too_large)
+
+    assert (result.fetched, result.handled, result.last_uid) == (3, 3, third)
+    assert handler.seen == [message(1), message(3)]
+    [(header, size)] = headers
+    assert size == len(big)
+    assert header == big.partition(b"\r\n\r\n")[0] + b"\r\n\r\n"
+    assert dovecot.flags() == {first: DONE, second: DONE, third: DONE}
+
+    # A poller given nowhere to send it skips it, says so, and is not blocked by it.
+    dovecot.append(big)
+    async with ImapPoller(config, MemoryImapState(), max_bytes=len(big) - 1) as poller:
+        skipped = await poller.poll_once(Recorder())
+    assert (skipped.fetched, skipped.handled, skipped.failed) == (4, 4, 0)
+    assert "larger than" in caplog.text

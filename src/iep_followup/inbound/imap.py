@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import aioimaplib
 
 from iep_followup.errors import ConfigError, IepFollowupError
+from iep_followup.inbound.message import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ DEFAULT_TIMEOUT = 30.0
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 InboundHandler = Callable[[bytes], Awaitable[bool]]
+# For a message over the size limit: its header only, and its real size.
+TooLargeHandler = Callable[[bytes, int], Awaitable[bool]]
 TokenProvider = Callable[[], Awaitable[str]]
 
 
@@ -257,6 +260,9 @@ class ImapPoller:
     A handler that raises or returns False is not an error: the poll stops there and the
     message is offered again next time (so handle permanent problems yourself and
     return True once you have recorded them, or one bad message blocks the mailbox).
+
+    A message over `max_bytes` is never downloaded: `too_large` gets its header and size
+    (without `too_large`, it is skipped with a warning).
     """
 
     def __init__(
@@ -266,6 +272,7 @@ class ImapPoller:
         *,
         token_provider: TokenProvider | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        max_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         if config.auth == "xoauth2" and token_provider is None:
             raise ConfigError(
@@ -275,6 +282,7 @@ class ImapPoller:
         self._state = state
         self._token_provider = token_provider
         self._ssl_context = ssl_context
+        self.max_bytes = max_bytes
         self._conn: _Connection | None = None
         # One poll at a time: the session and the stored UID are not safe to share.
         self._lock = asyncio.Lock()
@@ -287,11 +295,13 @@ class ImapPoller:
     async def __aexit__(self, *_exc: object) -> None:
         await self.close()
 
-    async def poll_once(self, handle: InboundHandler) -> PollResult:
+    async def poll_once(
+        self, handle: InboundHandler, too_large: TooLargeHandler | None = None
+    ) -> PollResult:
         async with self._lock:
-            return await self._poll(handle)
+            return await self._poll(handle, too_large)
 
-    async def _poll(self, handle: InboundHandler) -> PollResult:
+    async def _poll(self, handle: InboundHandler, too_large: TooLargeHandler | None) -> PollResult:
         conn, uidvalidity = await self._select()
         mailbox = self.config.mailbox
         saved = self._state.load(mailbox)
@@ -308,8 +318,11 @@ class ImapPoller:
         await self._retry_marks(conn, uidvalidity)
 
         fetched = handled = failed = 0
-        for uid in await self._uids_after(conn, last_uid):
-            raw = await self._fetch(conn, uid)
+        uids = await self._uids_after(conn, last_uid)
+        sizes = await self._sizes(conn, uids)
+        for uid in uids:
+            size = sizes.get(uid, 0)  # a server that does not say is trusted
+            raw = await self._fetch(conn, uid, header_only=size > self.max_bytes)
             if raw is None:
                 # Expunged by someone else between SEARCH and FETCH: nothing to hand over.
                 log.warning("UID %d of %s vanished before it was fetched; skipped", uid, mailbox)
@@ -318,7 +331,13 @@ class ImapPoller:
                 continue
             fetched += 1
             try:
-                ok = await handle(raw)
+                if size <= self.max_bytes:
+                    ok = await handle(raw)
+                elif too_large is not None:
+                    ok = await too_large(raw, size)
+                else:
+                    log.warning("UID %d is larger than %d bytes; skipped", uid, self.max_bytes)
+                    ok = True
             except Exception as exc:
                 log.warning("handler raised %s for UID %d; will retry", type(exc).__name__, uid)
                 ok = False
@@ -486,23 +505,47 @@ class ImapPoller:
         # "n:*" always matches the newest message, even when its UID is below n.
         return sorted(uid for uid in uids if uid > last_uid)
 
-    async def _fetch(self, conn: _Connection, uid: int) -> bytes | None:
+    async def _sizes(self, conn: _Connection, uids: list[int]) -> dict[int, int]:
+        """Each message's size, in one round trip, so that none too big is downloaded."""
+        if not uids:
+            return {}
         response = await self._call(
-            conn, "UID FETCH", conn.imap.uid("fetch", str(uid), "(UID BODY.PEEK[])")
+            conn,
+            "UID FETCH",
+            conn.imap.uid("fetch", f"{uids[0]}:{uids[-1]}", "(UID RFC822.SIZE)"),
+        )
+        if response.result != "OK":
+            raise MailboxError(f"IMAP UID FETCH failed: {_server_text(response)}")
+        sizes: dict[int, int] = {}
+        for line in response.lines:
+            text = line if isinstance(line, bytes) else b""
+            uid, size = re.search(rb"\bUID (\d+)", text), re.search(rb"\bRFC822\.SIZE (\d+)", text)
+            if uid is not None and size is not None:
+                sizes[int(uid.group(1))] = int(size.group(1))
+        return sizes
+
+    async def _fetch(self, conn: _Connection, uid: int, *, header_only: bool) -> bytes | None:
+        section = "HEADER" if header_only else ""
+        response = await self._call(
+            conn, "UID FETCH", conn.imap.uid("fetch", str(uid), f"(UID BODY.PEEK[{section}])")
         )
         if response.result != "OK":
             raise MailboxError(f"IMAP UID FETCH failed: {_server_text(response)}")
         lines = response.lines
         for index, item in enumerate(lines):
             # aioimaplib gives a literal (the message) as a bytearray between its
-            # opening line "n FETCH (UID u BODY[] {size}" and the closing ")".
+            # opening line "n FETCH (UID u BODY[] {size}" (or BODY[HEADER]) and the closing ")".
             if not isinstance(item, bytearray) or index == 0:
                 continue
             around = bytes(lines[index - 1])
             if index + 1 < len(lines):
                 around += b" " + bytes(lines[index + 1])
             match = re.search(rb"UID (\d+)", around)
-            if match is not None and int(match.group(1)) == uid and b"BODY[]" in around:
+            if (
+                match is not None
+                and int(match.group(1)) == uid
+                and f"BODY[{section}]".encode() in around
+            ):
                 return bytes(item)
         return None
 
