@@ -315,3 +315,20 @@ def test_an_over_limit_grade_is_the_same_one_line_error_on_both_databases(
         f"error: {meeting}:12: student.grade: grade is longer than 32 characters (it has 40); shorten it"
     ]
     assert json.loads(run("status", "--json").stdout) == []
+
+
+def test_a_piped_message_over_the_limit_is_counted_not_read(run: RunCli, tmp_path: Path) -> None:
+    run.env["IEP_FOLLOWUP_SECRET_KEY"] = "a-long-enough-secret-for-the-test"
+    run.env["IEP_FOLLOWUP_MAX_REPLY_BYTES"] = "100000"
+    run("init")
+    photo = "A" * 76 + "\n"
+    message = (
+        "From: someone@example.org\nTo: iep-replies@localhost\nSubject: photo\n"
+        "Message-ID: <big@example.org>\n\n75%\n" + photo * 20_000
+    )
+    done = run("ingest", stdin=message)
+    assert done.stdout.startswith("rejected: ") and "limit" in done.stdout
+    (tmp_path / "big.eml").write_text(message, encoding="utf-8")
+    assert (
+        "duplicate" in run("ingest", "big.eml").stdout or "limit" in run("ingest", "big.eml").stdout
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 
@@ -23,18 +24,32 @@ def ingest(ctx: Context, source: str, now: str | None) -> None:
     Exits 0 once the message is recorded, whatever its outcome, and 75 (try again later)
     when the database cannot be reached, so a mail server keeps the message and retries.
     """
+    limit = ctx.settings.max_reply_bytes
     try:
-        raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        if source == "-":
+            raw, size = _read_bounded(sys.stdin.buffer, limit)
+        else:
+            with Path(source).open("rb") as file:
+                raw, size = _read_bounded(file, limit)
     except OSError as exc:
         raise FileAccessError(source, exc) from None
     try:
         with ctx.tracker(now=now) as tracker:
-            result = tracker.ingest(raw, via="pipe")
+            result = tracker.ingest(raw, via="pipe", size=size if size > limit else None)
     except DatabaseError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(75)
     suffix = f", {result.applied} update(s) recorded" if result.applied else ""
     click.echo(f"{result.outcome.value}: {result.reason}{suffix}")
+
+
+def _read_bounded(stream: BinaryIO, limit: int) -> tuple[bytes, int]:
+    """The first `limit` + 1 bytes and the whole size: a message too big to read is only counted."""
+    head = stream.read(limit + 1)
+    size = len(head)
+    while chunk := stream.read(1 << 20):
+        size += len(chunk)
+    return head, size
 
 
 @cli.group(invoke_without_command=True)
