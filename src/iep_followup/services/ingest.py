@@ -115,17 +115,18 @@ class Ingestor:
             seen = inbox.find(session, key)
             if seen is not None:
                 return IngestResult(seen.id, seen.outcome, seen.reason, duplicate=True)
-            row = InboundMessage(
-                message_key=key,
-                received_at=self.clock(),
+            row = _inbound_row(
+                parsed,
+                raw,
+                key,
                 via=via,
-                from_address=_sender_address(parsed),
-                subject=parsed.subject[:500],
-                outcome=InboundOutcome.REJECTED,
-                reason=reason,
-                raw=b"" if parsed.problem is not None else (parsed.text_only or raw),
+                now=self.clock(),
+                verdict=_Verdict(InboundOutcome.REJECTED, reason),
             )
-            session.add(row)
+            if inbox.record(session, row) is None:
+                return IngestResult(
+                    None, InboundOutcome.REJECTED, "recorded by another receiver", duplicate=True
+                )
         log.warning("inbound message %s via %s set aside: %s", row.id, via, reason)
         return IngestResult(row.id, row.outcome, row.reason)
 
@@ -140,23 +141,7 @@ class Ingestor:
                     seen.id, seen.outcome, f"duplicate of message {seen.id}", duplicate=True
                 )
             verdict = self._judge(session, parsed, now)
-            author = verdict.owner or verdict.sender
-            row = InboundMessage(
-                message_key=key,
-                received_at=now,
-                via=via,
-                from_address=_sender_address(parsed),
-                subject=parsed.subject[:500],
-                outcome=verdict.outcome,
-                reason=verdict.reason
-                + ("; attachments not kept" if parsed.text_only is not None else ""),
-                request_id=verdict.request.id if verdict.request else None,
-                # Who sent it: the owner of an applied reply, the sender of a held one.
-                person_id=author.id if author else None,
-                # Oversized or broken input is not kept: the log row and its reason are enough.
-                # Nor are attachments: photos of a child stay out of our database.
-                raw=b"" if parsed.problem is not None else (parsed.text_only or raw),
-            )
+            row = _inbound_row(parsed, raw, key, via=via, now=now, verdict=verdict)
             if inbox.record(session, row) is None:
                 return IngestResult(
                     None, InboundOutcome.IGNORED, "recorded by another receiver", duplicate=True
@@ -559,6 +544,27 @@ def _addressee(person: Person) -> Recipient:
     assert person.id is not None
     return Recipient(
         person.id, person.name, person.email, person.language, person.timezone or "", False
+    )
+
+
+def _inbound_row(
+    parsed: ParsedMessage, raw: bytes, key: str, *, via: str, now: datetime, verdict: _Verdict
+) -> InboundMessage:
+    author = verdict.owner or verdict.sender
+    return InboundMessage(
+        message_key=key,
+        received_at=now,
+        via=via,
+        from_address=_sender_address(parsed),
+        subject=parsed.subject[:500],
+        outcome=verdict.outcome,
+        reason=verdict.reason + ("; attachments not kept" if parsed.text_only is not None else ""),
+        request_id=verdict.request.id if verdict.request else None,
+        # Who sent it: the owner of an applied reply, the sender of a held one.
+        person_id=author.id if author else None,
+        # Oversized or broken input is not kept: the log row and its reason are enough.
+        # Nor are attachments: photos of a child stay out of our database.
+        raw=b"" if parsed.problem is not None else (parsed.text_only or raw),
     )
 
 
