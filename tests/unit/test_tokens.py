@@ -3,14 +3,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from iep_followup.tokens import (
+    find_bounce_keys,
     find_keys,
+    make_bounce_key,
     make_message_id,
     make_reply_key,
     reply_to_address,
     request_id_of,
+    verify_bounce_key,
     verify_reply_key,
 )
 
+SECRET = "a-secret-of-enough-length-for-tests"
 EXPIRES = datetime(2027, 1, 20, tzinfo=UTC)
 
 
@@ -44,3 +48,21 @@ def test_keys_are_found_in_plus_addresses_and_message_ids() -> None:
 
 def test_reply_address_replaces_an_existing_plus_part() -> None:
     assert reply_to_address("a+old@x.org", "r1-abc") == "a+r1-abc@x.org"
+
+
+def test_a_bounce_key_verifies_only_for_its_message_and_recipient() -> None:
+    key = make_bounce_key(SECRET, 42, "Tom@School.org")
+    assert key.startswith("b-42-")
+    assert verify_bounce_key(SECRET, key, 42, "tom@school.org")  # addresses ignore case
+    assert not verify_bounce_key(SECRET, key, 43, "tom@school.org")
+    assert not verify_bounce_key(SECRET, key, 42, "rosa@home.org")
+    assert not verify_bounce_key("another-secret-of-enough-length", key, 42, "tom@school.org")
+
+
+def test_bounce_keys_are_found_only_as_the_plus_part_of_an_address() -> None:
+    key = make_bounce_key(SECRET, 7, "tom@school.org")
+    assert find_bounce_keys(f"iep-replies+{key.upper()}@district.org, x@y.org") == [(key, 7)]
+    assert find_bounce_keys(f"Subject mentions {key} in passing") == []
+    reply_key = make_reply_key(SECRET, 7, 3, datetime(2027, 1, 1, tzinfo=UTC))
+    assert find_bounce_keys(f"iep-replies+{reply_key}@district.org") == []
+    assert find_keys(f"iep-replies+{key}@district.org") == []
