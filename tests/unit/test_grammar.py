@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from iep_followup.domain import ItemStatus
-from iep_followup.inbound.grammar import ItemCommands, ParsedReply, parse_commands
+from iep_followup.inbound.grammar import ItemCommands, ParsedReply, Question, parse_commands
 
 TODAY = date(2026, 11, 23)
 REFS = ("A1", "A2", "A3")
@@ -186,7 +186,7 @@ def test_an_unlisted_ref_is_a_flagged_general_note() -> None:
     ("line", "note"),
     [
         ("A2 150%", "150%"),
-        ("A1 new date next friday", "new date next friday"),
+        ("A1 new date next month", "new date next month"),
         ("A1 new date 2027-02-30", "new date 2027-02-30"),
         ("A1 nueva fecha 13/13/2027", "nueva fecha 13/13/2027"),
         ("A1 not done yet", "not done yet"),
@@ -242,3 +242,211 @@ def test_numbers_that_look_like_refs_do_not_swallow_notes() -> None:
     reply = read("B12 vitamins help her focus")
     assert reply.notes == ("B12 vitamins help her focus",)
     assert reply.unknown_refs == ()
+
+
+# --- progress told in a sentence (issue 12) -------------------------------------------
+
+ONE = ("A1",)
+NEXT_FRIDAY = date(2026, 11, 27)  # TODAY is a Monday
+
+
+def understood(line: str, **values: object) -> ItemCommands:
+    """A reading from a sentence: applied, marked understood, the owner's words kept as the note."""
+    return ItemCommands(note=line.rstrip("."), understood=True, **values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("line", "language", "expected"),
+    [
+        ("we're about halfway", "en", understood("we're about halfway", percent=50)),
+        ("halfway", "en", understood("halfway", percent=50)),
+        ("about half", "en", understood("about half", percent=50)),
+        ("a la mitad", "es", understood("a la mitad", percent=50)),
+        ("vamos por la mitad", "es", understood("vamos por la mitad", percent=50)),
+        ("75% there", "en", ItemCommands(percent=75)),
+        ("Maybe 75% there", "en", understood("Maybe 75% there", percent=75)),
+        ("va al 60%", "es", understood("va al 60%", percent=60)),
+        (
+            "about 75% of the worksheets",
+            "en",
+            understood("about 75% of the worksheets", percent=75),
+        ),
+        (
+            "Vamos por la mitad, 50 por ciento",
+            "es",
+            understood("Vamos por la mitad, 50 por ciento", percent=50),
+        ),
+        ("started", "en", ItemCommands(ItemStatus.IN_PROGRESS)),
+        ("working on it", "en", ItemCommands(ItemStatus.IN_PROGRESS)),
+        ("empezamos", "es", understood("empezamos", status=ItemStatus.IN_PROGRESS)),
+        ("ya empezó", "es", understood("ya empezó", status=ItemStatus.IN_PROGRESS)),
+        (
+            "Started on the chart today",
+            "en",
+            ItemCommands(ItemStatus.IN_PROGRESS, note="Started on the chart today"),
+        ),
+        (
+            "We started the new chart today.",
+            "en",
+            understood("We started the new chart today", status=ItemStatus.IN_PROGRESS),
+        ),
+        ("stuck", "en", ItemCommands(ItemStatus.BLOCKED)),
+        (
+            "Still stuck on the reading goal",
+            "en",
+            understood("Still stuck on the reading goal", status=ItemStatus.BLOCKED),
+        ),
+        (
+            "waiting on the workbook",
+            "en",
+            understood("waiting on the workbook", status=ItemStatus.BLOCKED),
+        ),
+        (
+            "waiting for the OT to call back",
+            "en",
+            understood("waiting for the OT to call back", status=ItemStatus.BLOCKED),
+        ),
+        (
+            "esperando el cuaderno",
+            "es",
+            understood("esperando el cuaderno", status=ItemStatus.BLOCKED),
+        ),
+        (
+            "no he podido porque no llegó el libro",
+            "es",
+            understood("no he podido porque no llegó el libro", status=ItemStatus.BLOCKED),
+        ),
+        ("move it to March 3", "en", understood("move it to March 3", due_on=date(2027, 3, 3))),
+        (
+            "Can we move it to March 3?",
+            "en",
+            understood("Can we move it to March 3?", due_on=date(2027, 3, 3)),
+        ),
+        ("push it to next Friday", "en", understood("push it to next Friday", due_on=NEXT_FRIDAY)),
+        (
+            "lo dejamos para el 15 de marzo",
+            "es",
+            understood("lo dejamos para el 15 de marzo", due_on=date(2027, 3, 15)),
+        ),
+        ("para el viernes", "es", ItemCommands(due_on=NEXT_FRIDAY)),
+    ],
+)
+def test_a_sentence_on_a_one_item_request_is_understood(
+    line: str, language: str, expected: ItemCommands
+) -> None:
+    reply = read(line, refs=ONE, language=language)
+    assert reply.items == {"A1": expected}
+    assert (reply.notes, reply.not_understood, reply.questions) == ((), (), ())
+
+
+@pytest.mark.parametrize(
+    ("line", "language"),
+    [
+        ("50% of the kids in the group can do it now", "en"),
+        ("la mitad de los niños ya lo hace", "es"),
+        ("100% agree with this plan", "en"),
+        ("estoy 100% de acuerdo", "es"),
+        ("Finished? Not even close.", "en"),
+        ("¿Listo?", "es"),
+        ("Blocked? No, we're fine.", "en"),
+        ("not done yet", "en"),
+        ("not stuck anymore", "en"),
+        ("we haven't started", "en"),
+        ("aún no", "es"),
+        ("todavía no está terminado", "es"),
+        ("no está bloqueado", "es"),
+        ("Thanks for checking in", "en"),
+    ],
+)
+def test_the_negative_twins_are_notes_and_change_nothing(line: str, language: str) -> None:
+    reply = read(line, refs=ONE, language=language)
+    assert reply.items == {}
+    assert reply.notes == (line,)
+    assert (reply.not_understood, reply.questions) == ((), ())
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("A2 va al 60%", {"A2": understood("va al 60%", percent=60)}),
+        (
+            "A3 Still stuck on the reading goal",
+            {"A3": understood("Still stuck on the reading goal", status=ItemStatus.BLOCKED)},
+        ),
+        (
+            "A1 can we move it to March 3?",
+            {"A1": understood("can we move it to March 3?", due_on=date(2027, 3, 3))},
+        ),
+        (
+            "A1 done, A2 still waiting on the workbook",
+            {
+                "A1": DONE,
+                "A2": understood("still waiting on the workbook", status=ItemStatus.BLOCKED),
+            },
+        ),
+    ],
+)
+def test_a_sentence_after_a_ref_is_understood(line: str, expected: dict[str, ItemCommands]) -> None:
+    reply = read(line, language="es" if " va " in line else "en")
+    assert reply.items == expected
+    assert (reply.notes, reply.not_understood, reply.questions) == ((), (), ())
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "A1 Finished? Not even close.",
+        "A3 blocked? No, we're fine.",
+        "A1 100% agree with this plan",
+        "A2 50% of the kids can do it now",
+    ],
+)
+def test_a_ref_with_words_that_are_not_a_command_is_a_flagged_note(line: str) -> None:
+    reply = read(line)
+    ref, words = line.split(maxsplit=1)
+    assert reply.items == {ref: ItemCommands(note=words.rstrip("."))}
+    assert reply.not_understood == (line,)
+
+
+@pytest.mark.parametrize(
+    ("line", "percents"),
+    [
+        ("She got 80% on the quiz", (80,)),  # her score, or the item's progress?
+        ("halfway, maybe 60%", (50, 60)),  # which of the two?
+        ("60% of the vocabulary", (60,)),  # of the item's work, or of something else?
+    ],
+)
+def test_a_reading_that_could_mean_two_things_is_asked_not_applied(
+    line: str, percents: tuple[int, ...]
+) -> None:
+    reply = read(line, refs=ONE)
+    assert reply.items == {"A1": ItemCommands(note=line)}
+    assert reply.questions == (Question("A1", line, percents),)
+    assert reply.not_understood == ()
+
+
+def test_a_sentence_without_a_ref_on_a_several_item_request_asks_which_item() -> None:
+    reply = read("we're about halfway")
+    assert reply.items == {}
+    assert reply.notes == ("we're about halfway",)
+    assert reply.questions == (Question(None, "we're about halfway", (50,)),)
+
+
+@pytest.mark.parametrize(
+    ("text", "notes"),
+    [
+        ("We read every night.\n\nSarah", ("We read every night.",)),
+        ("We read every night.\nThanks, Some One", ("We read every night.",)),
+        ("Todo bien.\nGracias,\nLuis", ("Todo bien.",)),
+        ("Luis", ()),
+        ("Thanks!", ("Thanks!",)),
+    ],
+)
+def test_a_sign_off_is_never_a_note(text: str, notes: tuple[str, ...]) -> None:
+    assert read(text).notes == notes
+
+
+def test_a_sign_off_under_a_command_is_dropped() -> None:
+    reply = read("A1 50%\n\nSarah")
+    assert reply.items == {"A1": ItemCommands(percent=50)}
+    assert reply.notes == ()

@@ -10,21 +10,46 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
+from typing import Literal
 
 from babel.dates import get_day_names, get_month_names
 
 from iep_followup.domain import ItemStatus
+from iep_followup.inbound.sentences import (
+    Reading,
+    Unclear,
+    is_said_of_something_else,
+    read_sentence,
+)
 
 
 @dataclass(frozen=True)
 class ItemCommands:
-    """What one reply said about one item; blocked keeps its reason in `note`."""
+    """What one reply said about one item; blocked keeps its reason in `note`.
+
+    `understood`: some of it was read from a sentence, not given as a command, so the
+    confirmation says what we understood and the digest marks it.
+    """
 
     status: ItemStatus | None = None
     percent: int | None = None
     due_on: date | None = None
     note: str | None = None
+    understood: bool = False
+
+
+@dataclass(frozen=True)
+class Question:
+    """A line that could mean two things: nothing was applied, the owner is asked.
+
+    `ref` is None when the line named no item and the request listed several; `percents`
+    are the numbers it might mean (one: "is it that?", two: "which one?").
+    """
+
+    ref: str | None
+    line: str
+    percents: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -33,6 +58,7 @@ class ParsedReply:
     notes: tuple[str, ...] = ()  # general notes, one per paragraph
     not_understood: tuple[str, ...] = ()  # lines kept as notes that looked like commands
     unknown_refs: tuple[str, ...] = ()  # refs the request did not list
+    questions: tuple[Question, ...] = ()  # lines kept as notes that could mean two things
 
 
 def _fold_map(text: str) -> tuple[str, list[int]]:
@@ -49,11 +75,13 @@ def _fold_map(text: str) -> tuple[str, list[int]]:
     return "".join(folded), where
 
 
-def _names(kind: str) -> dict[str, int]:
+def _names(
+    kind: str, widths: tuple[Literal["wide", "abbreviated"], ...] = ("wide", "abbreviated")
+) -> dict[str, int]:
     getter = get_month_names if kind == "month" else get_day_names
     found: dict[str, int] = {}
     for locale in ("en", "es"):
-        for width in ("wide", "abbreviated"):
+        for width in widths:
             for number, name in getter(width, "format", locale).items():
                 found[_fold_map(str(name).rstrip("."))[0]] = int(number)
     return found
@@ -69,6 +97,12 @@ def _alternation(words: Iterable[str]) -> str:
 _MONTH = rf"(?P<mon>{_alternation(_MONTHS)})(?![a-z])\.?"
 _WEEKDAY = rf"(?:(?:{_alternation(_names('day'))})(?![a-z])\.?,?\s+)?"
 _ORDINAL = r"(?:st|nd|rd|th|o|º)?"
+_DAYS = _names("day", ("wide",))  # Monday is 0; abbreviations alone ("mar", "sun") are words
+# A weekday alone: the next such day after today (school days are the caller's business).
+_WEEKDAY_ALONE = re.compile(
+    r"(?:(?:next|this coming|this|coming|el proximo|el siguiente|proximo|este|el)\s+)?"
+    rf"(?P<wd>{_alternation(_DAYS)})(?![a-z])(?:\s+(?:proximo|que viene)(?![a-z]))?"
+)
 _DATES = (
     re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?!\d)"),
     re.compile(r"(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})(?:[/.-](?P<y>\d{4}|\d{2}))?(?![\d/.-]\d)"),
@@ -97,8 +131,8 @@ _BLOCKED = re.compile(r"(?:blocked|bloquead[oa]s?|stuck|atascad[oa]s?)(?![a-z0-9
 _PERCENT = re.compile(
     r"(?:(?:about|around|approx\.?|approximately|aprox\.?|aproximadamente|~)\s*)?"
     r"(?P<n>\d{1,4})\s*(?:%|percent(?![a-z])|per cent(?![a-z])|pct(?![a-z])|por ?ciento(?![a-z]))"
-    r"(?:\s+(?:done|complete|completed|finished|hecho|completado|completada|terminado|terminada"
-    r"|listo|lista)(?![a-z]))?"
+    r"(?:\s+(?:done|complete|completed|finished|there|through|of the way|hecho|completado"
+    r"|completada|terminado|terminada|listo|lista)(?![a-z]))?"
 )
 # Keywords that announce a date: a failure to read the date after them is reported.
 _NEW_DATE = re.compile(
@@ -122,6 +156,14 @@ _REF_GLUE = re.compile(r"\s*(?:,|&|/|\+|and|y|e)\s*(?=[#(\[]?[a-z]{1,3}-?\d)")
 _REF_END = re.compile(r"\s*(?:[:.)\]=>,-]|—|–)?\s*")
 
 
+# Status words that take an object: "started the chart" keeps "started" in the note.
+_VERBS = ("started", "working on it", "empezad", "comenzad", "iniciad")
+
+
+def _is_asked(folded: str, end: int) -> bool:
+    return folded[end:].lstrip().startswith("?")
+
+
 class _BadValueError(Exception):
     """A command whose value cannot be used (150%, a day that does not exist)."""
 
@@ -135,6 +177,9 @@ class _Part:
     due_on: date | None = None
     note: str | None = None
     invalid: bool = False  # a bad value or a contradiction: report the line
+    understood: bool = False  # read from a sentence, not from a command
+    unclear: tuple[int, ...] | None = None  # a sentence that could mean two things
+    verb_at: tuple[int, int] | None = None  # "started" with words after it stays in the note
     unapplied: bool = False  # the note holds a command word we could not apply
     next_ref_at: int | None = None  # where the next "A2 …" on the same line starts
 
@@ -146,12 +191,42 @@ class _Part:
 def parse_commands(text: str, refs: Sequence[str], *, language: str, today: date) -> ParsedReply:
     """Read a trimmed reply against the refs its request listed. Never raises."""
     reader = _Reader(refs, language, today)
-    for line in str(text).splitlines():
+    for line in _without_sign_off(str(text).splitlines()):
         try:
             reader.read(line)
         except Exception:  # a bug here must not lose the owner's words
             reader.keep_unread(line)
     return reader.result()
+
+
+_CLOSING = re.compile(
+    r"(?:thanks|thank you|thx|many thanks|best|best wishes|regards|best regards|kind regards"
+    r"|warm regards|cheers|love|gracias|muchas gracias|saludos|un saludo|atentamente"
+    r"|cordialmente|un abrazo|abrazos)(?![a-z])\s*[,!.]?\s*"
+)
+
+
+def _without_sign_off(lines: list[str]) -> list[str]:
+    """The reply without a closing name at its end ("Sarah", "Thanks, Some One", "Gracias,\nLuis")."""
+    end = len(lines)
+    while end and not lines[end - 1].strip():
+        end -= 1
+    if end and _is_name_line(lines[end - 1]):
+        end -= 1
+        if end and _CLOSING.fullmatch(_fold_map(lines[end - 1].strip())[0]):
+            end -= 1
+    return lines[:end]
+
+
+def _is_name_line(line: str) -> bool:
+    folded, where = _fold_map(line.strip())
+    if _KEYWORD.search(folded) or read_sentence(folded, lambda _text, _pos: None):
+        return False
+    closing = _CLOSING.match(folded)
+    words = line.strip()[where[closing.end()] if closing else 0 :].rstrip(" .,!").split()
+    return 0 < len(words) <= 3 and all(
+        w[0].isupper() and all(c.isalpha() or c in "'’.-" for c in w) for w in words
+    )
 
 
 def _clip(text: str) -> str:
@@ -174,6 +249,7 @@ class _Reader:
         self.notes: list[str] = []
         self.not_understood: list[str] = []
         self.unknown: list[str] = []
+        self.questions: list[Question] = []
         self.paragraph: list[str] = []
 
     def result(self) -> ParsedReply:
@@ -183,6 +259,7 @@ class _Reader:
             notes=tuple(self.notes),
             not_understood=tuple(dict.fromkeys(self.not_understood)),
             unknown_refs=tuple(dict.fromkeys(self.unknown)),
+            questions=tuple(self.questions),
         )
 
     def read(self, raw: str) -> None:
@@ -217,25 +294,45 @@ class _Reader:
     ) -> None:
         while True:
             part = self._commands(folded, where, line, pos)
+            self._understand(part, folded, pos)
             if part.invalid or part.unapplied or not (part.has_command or part.note):
                 self.not_understood.append(line)
             for ref in refs:
-                self._apply(ref, part)
+                self._apply(ref, part, line)
             if part.next_ref_at is None:
                 return
             refs, pos, _ = self._refs_at(folded, where, line, part.next_ref_at)
 
     def _read_without_ref(self, folded: str, where: list[int], line: str, pos: int) -> None:
         part = self._commands(folded, where, line, pos)
-        if not (part.has_command or part.invalid):
+        self._understand(part, folded, pos)
+        if not (part.has_command or part.invalid or part.unclear is not None):
             self._general(line)
             return
-        self.not_understood.extend([line] if part.invalid or len(self.refs) != 1 else [])
         if len(self.refs) == 1:
+            self.not_understood.extend([line] if part.invalid else [])
             self._end_paragraph()
-            self._apply(next(iter(self.refs.values())), part)
+            self._apply(next(iter(self.refs.values())), part, line)
+        elif part.understood or part.unclear is not None:
+            # Words about some item, but which? Ask rather than flag.
+            percents = part.unclear or ((part.percent,) if part.percent is not None else ())
+            self.questions.append(Question(None, line, percents))
+            self._general(line)
         else:
+            self.not_understood.append(line)
             self._general(line)  # a command, but for which item?
+
+    def _understand(self, part: _Part, folded: str, pos: int) -> None:
+        """A part with words but no command: what those words say, if it is clear."""
+        if part.has_command or part.invalid or not part.note:
+            return
+        end = part.next_ref_at if part.next_ref_at is not None else len(folded)
+        reading = read_sentence(folded[pos:end], self._read_date)
+        if isinstance(reading, Reading):
+            part.status, part.percent, part.due_on = reading.status, reading.percent, reading.due_on
+            part.understood, part.unapplied = True, False
+        elif isinstance(reading, Unclear):
+            part.unclear, part.unapplied = reading.percents, False
 
     def _refs_at(
         self, folded: str, where: list[int], line: str, pos: int
@@ -288,6 +385,8 @@ class _Reader:
                 break
             pos = filler.end()
         if part.next_ref_at is None:
+            if part.verb_at and note_from == part.verb_at[1]:
+                note_from = part.verb_at[0] if folded[note_from:].strip(" .!,") else note_from
             rest = _clip(line[where[note_from] :])
             if any(c.isalnum() for c in rest):
                 part.note = f"{part.note} {rest}" if part.note else rest
@@ -303,13 +402,15 @@ class _Reader:
         self, folded: str, where: list[int], line: str, pos: int, part: _Part
     ) -> int | None:
         """Apply the command at `pos` to `part` and return where it ends, or None."""
-        if match := _PERCENT.match(folded, pos):
+        if (match := _PERCENT.match(folded, pos)) and not is_said_of_something_else(
+            folded, match.end()
+        ):
             value = int(match.group("n"))
             if value > 100:
                 raise _BadValueError
             part.percent = value
             return match.end()
-        if match := _BLOCKED.match(folded, pos):
+        if (match := _BLOCKED.match(folded, pos)) and not _is_asked(folded, match.end()):
             part.status = ItemStatus.BLOCKED
             # Everything after "blocked" is the reason.
             part.note = _clip(line[where[match.end()] :]) or None
@@ -317,6 +418,8 @@ class _Reader:
         for pattern, status in ((_DONE, ItemStatus.DONE), (_IN_PROGRESS, ItemStatus.IN_PROGRESS)):
             if (match := pattern.match(folded, pos)) and self._ends_clause(folded, match.end()):
                 part.status = status
+                if match.group().startswith(_VERBS):
+                    part.verb_at = (match.start(), match.end())
                 return match.end()
         if match := _NEW_DATE.match(folded, pos):
             found = self._date_at(folded, match.end())
@@ -334,6 +437,8 @@ class _Reader:
     def _ends_clause(self, folded: str, end: int) -> bool:
         """'done.' or 'done 50%' is a command; 'done with the first book' is a sentence."""
         rest = folded[end:].lstrip()
+        if _is_asked(folded, end):
+            return False  # "Finished? Not even close."
         if not rest or not rest[0].isalnum():
             return True
         here = len(folded) - len(rest)
@@ -366,7 +471,16 @@ class _Reader:
             else:
                 month, day = int(groups["m"]), int(groups["d"])
             return self._resolve(day, month, groups.get("y")), match.end()
+        if match := _WEEKDAY_ALONE.match(folded, pos):
+            ahead = (_DAYS[match.group("wd")] - self.today.weekday() - 1) % 7 + 1
+            return self.today + timedelta(days=ahead), match.end()
         return None
+
+    def _read_date(self, folded: str, pos: int) -> tuple[date, int] | None:
+        try:
+            return self._date_at(folded, pos)
+        except _BadValueError:
+            return None
 
     def _resolve(self, day: int, month: int, year: str | None) -> date:
         if year is None:
@@ -384,7 +498,9 @@ class _Reader:
         except ValueError:
             raise _BadValueError from None
 
-    def _apply(self, ref: str, part: _Part) -> None:
+    def _apply(self, ref: str, part: _Part, line: str) -> None:
+        if part.unclear is not None:
+            self.questions.append(Question(ref, line, part.unclear))
         if not (part.has_command or part.note):
             return
         current = self.items.get(ref, ItemCommands())
@@ -403,7 +519,13 @@ class _Reader:
         note = current.note
         if part.note:
             note = f"{note}\n{part.note}" if note else part.note
-        self.items[ref] = ItemCommands(status, percent, part.due_on or current.due_on, note)
+        self.items[ref] = ItemCommands(
+            status,
+            percent,
+            part.due_on or current.due_on,
+            note,
+            understood=current.understood or part.understood,
+        )
 
     def _general(self, line: str) -> None:
         self.paragraph.append(line)
