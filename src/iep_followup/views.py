@@ -52,6 +52,7 @@ class UpdateView:
     percent: int | None
     due_on: date | None
     note: str | None
+    understood: bool = False  # read from the owner's sentence, not given as a command
 
 
 @dataclass(frozen=True)

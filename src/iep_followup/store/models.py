@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlmodel import Field, SQLModel
 
@@ -178,6 +179,8 @@ class Update(SQLModel, table=True):
         default=None,
         sa_column=_fk("inbound_message.id", nullable=True, index=False, ondelete="SET NULL"),
     )
+    # Read from the owner's sentence ("we're about halfway"), not given as a command.
+    understood: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class UpdateRequest(SQLModel, table=True):

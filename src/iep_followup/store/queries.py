@@ -215,7 +215,15 @@ def item_history(session: Session, item_id: int) -> list[UpdateView]:
     ).all()
     return [
         UpdateView(
-            u.item_id, u.created_at, name, u.source.value, u.status, u.percent, u.due_on, u.note
+            u.item_id,
+            u.created_at,
+            name,
+            u.source.value,
+            u.status,
+            u.percent,
+            u.due_on,
+            u.note,
+            u.understood,
         )
         for u, name in rows
     ]

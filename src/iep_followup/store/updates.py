@@ -33,13 +33,15 @@ def apply_update(
     *,
     answers_requests: bool = True,
     record: bool = True,
+    understood: bool = False,
 ) -> Update:
     """Append one history entry and move the item to its new state, in the caller's transaction.
 
     A ValidationError is raised before anything changes, so a caller need not wrap each call
     in a savepoint. A caller applying several updates at once may leave marking requests
     answered (`answers_requests=False`: `mark_answered`) and writing the history rows
-    (`record=False`: `record_history`) to one statement each.
+    (`record=False`: `record_history`) to one statement each. `understood`: the update was
+    read from the owner's sentence rather than given as a command.
     """
     if update.due_on is not None and update.due_on < _meeting_date(session, item):
         raise ValidationError(
@@ -66,6 +68,7 @@ def apply_update(
         note=update.note,
         source=source,
         inbound_id=inbound_id,
+        understood=understood,
     )
     if record:
         session.add(row)
