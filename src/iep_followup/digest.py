@@ -79,6 +79,7 @@ class UpdateLine:
     due_on: date | None
     note: str | None
     from_email: bool
+    understood: bool = False  # read from the owner's sentence, not given as a command
 
 
 @dataclass(frozen=True)

@@ -349,3 +349,31 @@ def test_one_case_manager_whose_digest_breaks_costs_only_that_digest(
     assert (run.queued, run.failed) == (1, 1)
     [digest] = [m for m in tracker.outbox() if m.kind is MailKind.DIGEST]
     assert digest.to_address == "dana.whitfield@lincoln.example.org"
+
+
+def test_a_reading_from_a_sentence_is_marked_and_the_table_agrees_with_the_quote(
+    make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    clock.now = MEETING
+    tracker = make_tracker(smtp_url=smtp_server.url)
+    tracker.record_meeting(load_meeting_file(EXAMPLE))
+    _deliver(tracker, smtp_server)
+    clock.now = TWO_WEEKS_ON
+    tracker.request_updates()
+    _deliver(tracker, smtp_server)
+    [megan] = [
+        r.message
+        for r in smtp_server.received
+        if r.rcpt_tos[0] == "megan.torres@lincoln.example.org"
+        and r.message["X-IEP-Followup"] == MailKind.REQUEST.value
+    ]
+    clock.now = TWO_WEEKS_ON + timedelta(hours=4)
+    assert tracker.ingest(reply(megan, "Maybe 75% there")).applied == 1
+    run = tracker.digests(period=Period.TWO_WEEKS, preview_dir=tmp_path / "out")
+    text = next(p for p in run.previews if "dana" in p.name and p.suffix == ".txt")
+    html = next(p for p in run.previews if "dana" in p.name and p.suffix == ".html")
+    for body in (text.read_text(encoding="utf-8"), html.read_text(encoding="utf-8")):
+        assert "75% done (understood from their words)" in body
+        assert '"Maybe 75% there"' in body or "&#34;Maybe 75% there&#34;" in body
+    row = next(line for line in text.read_text(encoding="utf-8").splitlines() if "Megan" in line)
+    assert "in progress | 75%" in row

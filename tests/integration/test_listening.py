@@ -507,3 +507,60 @@ async def test_the_daemon_applies_a_photo_reply_and_answers_one_too_big_from_the
 
 def _reply_to(request: EmailMessage) -> str:
     return str(request["Reply-To"].addresses[0].addr_spec)
+
+
+def _bodies(message: EmailMessage) -> tuple[str, str]:
+    text = str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    html = str(message.get_body(("html",)).get_content())  # type: ignore[union-attr]
+    return text, html
+
+
+def test_a_sentence_reply_is_applied_marked_understood_and_confirmed_in_the_owners_language(
+    asked: tuple[Tracker, dict[str, EmailMessage]], smtp_server: SmtpServer
+) -> None:
+    tracker, requests = asked
+    megan = tracker.ingest(reply(requests["megan"], "We're about halfway.\n\nMegan"))
+    rosa = tracker.ingest(
+        reply(requests["rosa"], "Vamos por la mitad, 50 por ciento", style="iphone")
+    )
+    assert (megan.outcome, megan.applied) == (InboundOutcome.APPLIED, 1)
+    assert (rosa.outcome, rosa.applied) == (InboundOutcome.APPLIED, 1)
+    assert _item(tracker, "megan") == (ItemStatus.IN_PROGRESS, 50)
+    assert _item(tracker, "rosa") == (ItemStatus.IN_PROGRESS, 50)
+    megan_item = next(i for i in tracker.items() if i.owner_email.startswith("megan"))
+    [update] = tracker.history(megan_item.id)
+    assert (update.understood, update.note) == (True, "We're about halfway")  # no sign-off
+    _deliver(tracker, smtp_server)
+    mail = {r.rcpt_tos[0].split(".")[0]: r.message for r in smtp_server.received}
+    for part in _bodies(mail["megan"]):
+        assert "We understood:" in part and "50% done" in part
+        assert "If that is wrong, reply with the right number." in part
+    for part in _bodies(mail["rosa"]):
+        assert "Entendimos:" in part
+        assert "Si eso no es correcto, responda con el número correcto." in part
+
+
+def test_a_command_is_applied_without_saying_it_was_understood(
+    asked: tuple[Tracker, dict[str, EmailMessage]],
+) -> None:
+    tracker, requests = asked
+    tracker.ingest(reply(requests["megan"], "50%"))
+    megan_item = next(i for i in tracker.items() if i.owner_email.startswith("megan"))
+    [update] = tracker.history(megan_item.id)
+    assert (update.percent, update.understood) == (50, False)
+
+
+def test_a_sentence_that_could_mean_two_things_changes_nothing_and_asks(
+    asked: tuple[Tracker, dict[str, EmailMessage]], smtp_server: SmtpServer
+) -> None:
+    tracker, requests = asked
+    result = tracker.ingest(reply(requests["karen"], "She got 80% on the quiz"))
+    assert result.outcome is InboundOutcome.APPLIED
+    assert _item(tracker, "karen") == (ItemStatus.OPEN, 0)
+    karen_item = next(i for i in tracker.items() if i.owner_email.startswith("karen"))
+    assert karen_item.last_update_note == "She got 80% on the quiz"
+    _deliver(tracker, smtp_server)
+    [sent] = [r.message for r in smtp_server.received]
+    for part in _bodies(sent):
+        assert "so we changed nothing" in part
+        assert "Is A1 now 80% done? If so, reply: A1 80%" in part

@@ -113,6 +113,50 @@ def _summary(recipient: Recipient, role: Role, mine: bool = True) -> dict[str, o
     )
 
 
+def _confirmation() -> dict[str, object]:
+    """A reply read from sentences: one reading applied, one that could mean two things asked."""
+    change = {
+        "ref": "A1",
+        "title": "Check homework each night",
+        "student": "Lucía Herrera",
+        "status": "in_progress",
+        "percent": 50,
+        "due_on": None,
+        "note": "We're about halfway",
+        "understood": True,
+    }
+    return {
+        "recipient": {"name": "Rosa Herrera"},
+        "students": ["Lucía Herrera"],
+        "changes": [change],
+        "notes": [],
+        "not_understood": [],
+        "unknown_refs": [],
+        "problems": [],
+        "example": "A1 60%",
+        "questions": [
+            {"ref": "A2", "line": "She got 80% on the quiz", "percents": [80], "example": "A2 80%"},
+            {"ref": None, "line": "we started", "percents": [], "example": "A1 we started"},
+        ],
+    }
+
+
+def test_confirmation_says_what_was_understood_and_asks_what_was_not_clear(
+    renderer: Renderer,
+) -> None:
+    english = renderer.render(MailKind.CONFIRMATION, "en", _confirmation())
+    spanish = renderer.render(MailKind.CONFIRMATION, "es", _confirmation())
+    for part in (english.text, english.html):
+        assert "We understood:" in part
+        assert "If that is wrong, reply with the right number." in part
+        assert "Is A2 now 80% done? If so, reply: A2 80%" in part
+        assert "Which item is this about?" in part
+    for part in (spanish.text, spanish.html):
+        assert "Entendimos:" in part
+        assert "¿A2 va ahora al 80" in part
+        assert "¿De qué tarea habla?" in part
+
+
 def _readable_text(text: str) -> str:
     """Each line is a sentence to a reader (list items have no full stop); addresses are not words."""
     lines = [re.sub(r"\S+@\S+", "", line).strip(" -=—") for line in text.splitlines()]
@@ -235,6 +279,7 @@ def test_summary_opens_with_strengths_and_shows_who_does_what(renderer: Renderer
         (MailKind.SUMMARY, lambda: _summary(ROSA_EN, Role.PARENT, mine=False)),
         (MailKind.NOTICE, lambda: _notice("too_large")),
         (MailKind.NOTICE, lambda: _notice("other_sender")),
+        (MailKind.CONFIRMATION, _confirmation),
     ],
 )
 def test_parent_emails_read_at_or_below_sixth_grade(

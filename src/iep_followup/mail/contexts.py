@@ -143,6 +143,7 @@ def digest_context(digest: Digest) -> dict[str, Any]:
                         "percent": u.percent,
                         "due_on": u.due_on,
                         "note": u.note,
+                        "understood": u.understood,
                     }
                     for u in s.updates
                 ],

@@ -438,6 +438,7 @@ class Ingestor:
                     inbound_id=row.id,
                     answers_requests=False,
                     record=False,
+                    understood=commands.understood,
                 )
             except ValidationError:
                 done.problems.append(ref.upper())
@@ -453,6 +454,7 @@ class Ingestor:
                     "percent": update.percent,
                     "due_on": update.due_on,
                     "note": update.note,
+                    "understood": update.understood,
                 }
             )
         if not done.changes and not done.problems:
@@ -498,6 +500,18 @@ class Ingestor:
             "unknown_refs": list(reply.unknown_refs),
             "problems": done.problems,
             "example": f"{refs[0]} 60%",
+            "questions": [
+                {
+                    "ref": q.ref,
+                    "line": q.line,
+                    "percents": list(q.percents),
+                    # Naming the item, or giving the one number, settles it.
+                    "example": f"{q.ref} {q.percents[-1]}%"
+                    if q.ref and q.percents
+                    else f"{q.ref or refs[0]} {q.line}",
+                }
+                for q in reply.questions
+            ],
         }
         key = make_reply_key(self.secret, request.id, owner.id, request.expires_at)
         # Keyed by the inbound row just inserted, so it cannot have been queued before: no

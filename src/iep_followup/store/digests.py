@@ -80,14 +80,17 @@ def digest_inputs(
             col(Update.due_on),
             col(Update.note),
             col(Update.inbound_id),
+            col(Update.understood),
         )
         .outerjoin(Person, col(Person.id) == Update.author_id)
         .where(col(Update.item_id).in_(list(item_student)), col(Update.created_at) >= since_utc)
         .order_by(col(Update.created_at), col(Update.id))
     ).all()
     update_lines = tuple(
-        UpdateLine(at, item_id, name, status, percent, due_on, note, inbound_id is not None)
-        for at, item_id, name, status, percent, due_on, note, inbound_id in updates
+        UpdateLine(
+            at, item_id, name, status, percent, due_on, note, inbound_id is not None, understood
+        )
+        for at, item_id, name, status, percent, due_on, note, inbound_id, understood in updates
     )
 
     asked = session.execute(
