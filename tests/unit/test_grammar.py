@@ -450,3 +450,9 @@ def test_a_sign_off_under_a_command_is_dropped() -> None:
     reply = read("A1 50%\n\nSarah")
     assert reply.items == {"A1": ItemCommands(percent=50)}
     assert reply.notes == ()
+
+
+def test_a_date_in_a_sentence_without_a_verb_that_moves_it_is_a_note() -> None:
+    reply = read("Tenemos cita para el 3 de marzo", refs=ONE, language="es")
+    assert reply.items == {}
+    assert reply.notes == ("Tenemos cita para el 3 de marzo",)

@@ -55,7 +55,6 @@ _MOVE = re.compile(
     r"|muevo|moverlo|moverla|cambiamos|cambiarlo|cambiarla|posponemos|pospongo|posponerlo"
     r"|posponerla)(?:\s+(?:lo|la))?\s+(?:para|hasta|al|a))(?:\s+(?:el|la|the))?\s+"
 )
-_PARA = re.compile(r"(?<![a-z])para (?:el )?")
 _HALF = re.compile(
     r"(?<![a-z])(?:halfway|half way|half done|half of it|about half|around half|nearly half"
     r"|(?:a|por|en) la mitad)" + _W
@@ -216,11 +215,11 @@ def _status(sentence: str) -> ItemStatus | None:
 
 
 def _new_date(sentence: str, read_date: DateReader) -> date | None:
-    for pattern in (_MOVE, _PARA):
-        for match in pattern.finditer(sentence):
-            found = read_date(sentence, match.end())
-            if found is not None and not _negated(sentence, match.start()):
-                return found[0]
+    # Only with a verb that moves it: "tenemos cita para el 3 de marzo" is not a new due date.
+    for match in _MOVE.finditer(sentence):
+        found = read_date(sentence, match.end())
+        if found is not None and not _negated(sentence, match.start()):
+            return found[0]
     return None
 
 
