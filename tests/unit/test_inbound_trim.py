@@ -209,3 +209,193 @@ def test_huge_text_is_trimmed_quickly() -> None:
 
 def test_fold_drops_case_and_accents() -> None:
     assert fold("Línea ÁRBOL Niño") == "linea arbol nino"
+
+
+@pytest.mark.parametrize(
+    "attribution",
+    [
+        f"IEP Follow-up <{ADDRESS}> wrote:",
+        f"IEP Follow-up <{ADDRESS}>\nwrote:",
+        f"On Mon, Nov 23, 2026 at 8:01 AM IEP Follow-up <{ADDRESS}<mailto:{ADDRESS}>>\nwrote:",
+        f"On Monday, November 23, 2026,\n08:01:23 AM CST, IEP Follow-up <\n{ADDRESS}> wrote:",
+        f"2016-03-03 17:21 GMT+01:00 IEP Follow-up <{ADDRESS}>:",
+        f"2013/7/20 IEP Follow-up via District <{ADDRESS}>",
+        f"Em seg., 23 de nov. de 2026 às 08:01, IEP Follow-up <{ADDRESS}> escreveu:",
+        f"Le lun. 23 nov. 2026 à 08:01, IEP Follow-up <{ADDRESS}> a écrit :",
+        f"Am Mo., 23. Nov. 2026 um 08:01 Uhr schrieb IEP Follow-up <\n{ADDRESS}>:",
+        "Am 23.11.26 um 08:01 schrieb IEP Follow-up:",
+        f"Il giorno lun 23 nov 2026 alle ore 08:01 IEP Follow-up <{ADDRESS}> ha scritto:",
+        f"Op ma 23 nov. 2026 om 08:01 schreef IEP Follow-up <{ADDRESS}>:",
+        f"W dniu 23.11.2026 o 08:01, IEP Follow-up <{ADDRESS}> napisał(a):",
+        f"pon., 23 lis 2026 o 08:01 IEP Follow-up <{ADDRESS}> napisał(a):",
+        "W dniu 23.11.2026 o 08:01, IEP Follow-up pisze:",
+        f"---- On Mon, 23 Nov 2026 08:01:00 -0600 IEP Follow-up <{ADDRESS}> wrote ----",
+    ],
+)
+def test_cuts_attributions_in_every_shape_and_language(attribution: str) -> None:
+    trimmed = trim_reply(f"A1 done\nA2 50%\n\n{attribution}\n\n> Hello Rosa,\n> A1 done\n")
+    assert trimmed.kept == "A1 done\nA2 50%"
+    assert "> Hello Rosa," in trimmed.removed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A1 done\n\nsomeone <at> school wrote: hello",
+        "The teacher wrote:\nshe is reading much better",
+        "A1 done\nRosa <rosa@home.example.com> wrote a note in the folder",
+    ],
+)
+def test_sentences_that_look_a_little_like_attributions_are_kept(text: str) -> None:
+    assert trim_reply(text).kept == text
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "Von: IEP Follow-up <x@district.example.org>\nGesendet: Montag, 23. November 2026 08:01\n"
+        "An: Rosa\nBetreff: Kurze Nachfrage",
+        "De : IEP Follow-up\nEnvoyé : lundi 23 novembre 2026 08:01\nÀ : Rosa\nObjet : Suivi",
+        "Da: IEP Follow-up\nInviato: lunedì 23 novembre 2026 08:01\nA: Rosa\nOggetto: Aggiornamento",
+        "Van: IEP Follow-up\nVerzonden: maandag 23 november 2026 08:01\nAan: Rosa\nOnderwerp: Vraag",
+        "Od: IEP Follow-up\nWysłane: poniedziałek, 23 listopada 2026 08:01\nDo: Rosa\nTemat: Pytanie",
+        "De: IEP Follow-up\nEnviada em: segunda-feira, 23 de novembro de 2026 08:01\nPara: Rosa\n"
+        "Assunto: Atualização",
+        "-----Ursprüngliche Nachricht-----\nVon: IEP\nGesendet: Montag\nAn: Rosa\nBetreff: Hallo",
+        "-----Message d'origine-----\nDe : IEP\nEnvoyé : lundi\nÀ : Rosa\nObjet : Suivi",
+        "-----Messaggio originale-----",
+        "-----Oorspronkelijk bericht-----",
+        "-----Wiadomość oryginalna-----",
+        "-----Mensagem original-----",
+        "---------- Forwarded message ---------\nFrom: IEP Follow-up <x@district.example.org>",
+        "---------- Weitergeleitete Nachricht ---------",
+        "Begin forwarded message:",
+        "Début du message réexpédié :",
+        "============ Forwarded message ============",
+    ],
+)
+def test_cuts_header_blocks_and_separators_in_every_language(block: str) -> None:
+    trimmed = trim_reply(f"A1 done\n\n{block}\n\nHello Rosa,\nA1 done\nA2 50%\n")
+    assert trimmed.kept == "A1 done"
+    assert trimmed.removed.startswith(block.split("\n", maxsplit=1)[0])
+
+
+@pytest.mark.parametrize(
+    "footer",
+    [
+        "Von meinem iPhone gesendet",
+        "Envoyé de mon iPhone",
+        "Verstuurd vanaf mijn iPhone",
+        "Inviato da iPhone",
+        "Enviado do meu iPhone",
+        "Wysłane z iPhone'a",
+        "Sent from Mail for Windows",
+        "Sent with Airmail",
+        "Sent from Yahoo Mail",
+        "Sent from my Galaxy",
+        "Sent with Proton Mail secure email.",
+        "Enviado con el correo electrónico seguro de Proton Mail.",
+        "Télécharger Outlook pour Android",
+        "Scarica Outlook per Android",
+    ],
+)
+def test_cuts_app_footers_in_every_language(footer: str) -> None:
+    trimmed = trim_reply(f"A1 done\nA2 50%\n\n{footer}\n")
+    assert trimmed.kept == "A1 done\nA2 50%"
+    assert footer in trimmed.removed
+
+
+@pytest.mark.parametrize(
+    "signoff",
+    [
+        "Rosa",
+        "Some One",
+        "- Tom T.",
+        "Thanks, Some One",
+        "Gracias, Luis",
+        "Saludos",
+        "Saludos,\nRosa María",
+        "Obrigada!\nAna",
+        "Cordialement,\nJean Dupont",
+        "Viele Grüße\nAnna",
+        "Grazie, Marco",
+        "Met vriendelijke groet,\nSanne de Vries",
+        "Pozdrawiam,\nAnna",
+    ],
+)
+def test_a_signoff_after_the_reply_is_cut(signoff: str) -> None:
+    trimmed = trim_reply(f"A1 done\nA2 50%\n\n{signoff}")
+    assert trimmed.kept == "A1 done\nA2 50%"
+    assert trimmed.removed == signoff
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "done",
+        "Done",
+        "A1 listo",
+        "Gracias",
+        "Rosa",
+        "A1 done\nStill Waiting",
+        "A1 done\n\nThanks, A2 is at 50% now",
+        "Gracias por preguntar. Hablamos el viernes.",
+        "A2 blocked\nWaiting",
+    ],
+)
+def test_a_reply_is_never_taken_for_a_signoff(text: str) -> None:
+    assert trim_reply(text).kept == text
+
+
+def test_text_below_a_quote_that_holds_our_marker_is_a_bottom_posted_reply() -> None:
+    text = (
+        f"On Mon, Nov 23, 2026 at 8:01 AM IEP Follow-up <{ADDRESS}> wrote:\n"
+        "> Hello Rosa,\n> A1 — Homework\n>\n> —— Write your reply above this line ——\n>\n"
+        ">     A1 done\n>     A2 50%\n\nA1 done, every night\n\nSent from my iPhone"
+    )
+    trimmed = trim_reply(text)
+    assert trimmed.kept == "A1 done, every night"
+    assert "A2 50%" in trimmed.removed
+
+
+def test_a_bottom_posted_reply_under_a_quoted_outlook_header_is_kept() -> None:
+    text = (
+        "-----Original Message-----\nFrom: IEP Follow-up\nSent: Monday\nTo: Rosa\nSubject: Hi\n\n"
+        "> Hello Rosa\n> A1 — Homework\n\nA1 done\n\nThanks,\nRosa"
+    )
+    assert trim_reply(text).kept == "A1 done"
+
+
+def test_text_before_a_forwarded_message_is_kept() -> None:
+    text = "A1 done, see below\n\n---------- Forwarded message ---------\nFrom: X <x@y.org>\nhello"
+    assert trim_reply(text).kept == "A1 done, see below"
+
+
+def test_text_after_a_quoted_forwarded_message_is_kept() -> None:
+    text = (
+        "---------- Forwarded message ---------\nFrom: IEP Follow-up <x@y.org>\nDate: Mon\n"
+        "Subject: Check-in\nTo: Rosa\n\n> Hello Rosa\n> A1 — Homework\n\nA1 done"
+    )
+    assert trim_reply(text).kept == "A1 done"
+
+
+def test_unquoted_text_inside_an_unquoted_original_is_unclear_not_dropped() -> None:
+    text = (
+        "-----Original Message-----\nFrom: IEP Follow-up\nSent: Monday\nTo: Rosa\nSubject: Hi\n\n"
+        "Hello Rosa,\nA1 — Homework   DONE"
+    )
+    trimmed = trim_reply(text)
+    assert (trimmed.kept, trimmed.unclear) == ("", True)
+    assert "DONE" in trimmed.removed
+
+
+def test_a_quote_alone_is_empty_and_not_unclear() -> None:
+    trimmed = trim_reply(
+        f"On Mon, Nov 23, 2026 X <{ADDRESS}> wrote:\n> Hello\n\nSent from my iPhone"
+    )
+    assert (trimmed.kept, trimmed.unclear) == ("", False)
+
+
+def test_pipe_quoted_lines_are_quotes() -> None:
+    trimmed = trim_reply("A1 done\n\n| Hello Rosa\n| A1 — Homework")
+    assert trimmed.kept == "A1 done"

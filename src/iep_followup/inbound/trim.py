@@ -14,40 +14,27 @@ from dataclasses import dataclass
 
 from mailparser_reply import EmailMessage
 
+from iep_followup.inbound import quoting
 from iep_followup.markers import REPLY_MARKERS
 
 # The library's regexes backtrack badly on huge text; real replies are far smaller.
 _LIBRARY_MAX_CHARS = 20_000
 _LIBRARY_MAX_LINE = 2_000
+_LIBRARY_LANGUAGES = ["en", "es", "de", "fr", "it", "nl", "pl"]
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\x00"))
 _SPACES = dict.fromkeys(map(ord, "\xa0\u202f\u2007\t"), " ")
 _MARKER_EDGES = " -_=*~.:·•—–‐‑−"  # the dashes clients turn ours into
-
-_WROTE_START = re.compile(r"(?:on|el)\s")
-_WROTE_END = re.compile(r"(?:wrote|escribio)\s*:$")
-_FROM_LABEL = re.compile(r"\**(?:from|de)\s*:\**\s*\S")
-_OTHER_LABEL = re.compile(
-    r"\**(?:sent|date|to|cc|subject|enviado(?: el)?|fecha|para|asunto|importance|importancia)"
-    r"\s*:"
-)
-_SEPARATOR = re.compile(r"[_=-]{8,}")
-_ORIGINAL = re.compile(
-    r"-{2,}\s*(?:original message|mensaje original|forwarded message|mensaje reenviado)\s*-{2,}"
-    r"|(?:begin forwarded message|inicio del mensaje reenviado)\s*:"
-)
-_PHONE_SIGNATURE = re.compile(
-    r"(?:sent|enviado)\s+(?:from|desde)\s+(?:my|mi)\s+\S.{0,50}"
-    r"|(?:sent|enviado)\s+(?:from|desde|with|con)\s+"
-    r"(?:outlook|yahoo|aol|gmail|proton|samsung|mail|correo|the|la)\b.{0,50}"
-    r"|(?:get|obtener|obtenga|descargar|descarga|download)\s+outlook\s+(?:for|para)\b.{0,40}"
-)
+_HEADER_BLOCK_MAX = 8  # lines from "From:" to the blank line under the block
 
 
 @dataclass(frozen=True)
 class Trimmed:
     kept: str  # what the owner wrote
     removed: str  # everything cut, kept for the audit trail
+    # The message has unquoted text but all of it sits inside what looks like a quoted or
+    # forwarded message: we cannot tell the reply from the quote, so `kept` is empty.
+    unclear: bool = False
 
 
 def fold(text: str) -> str:
@@ -62,22 +49,30 @@ _MARKERS = frozenset(" ".join(fold(m).split()) for m in REPLY_MARKERS.values())
 def trim_reply(text: str) -> Trimmed:
     """Split a reply body into what the owner wrote and what was quoted or signed. Never raises."""
     lines = _normalize(str(text)).split("\n")
-    dropped = [False] * len(lines)
-    end = next((i for i, line in enumerate(lines) if _is_marker(line)), len(lines))
-    for i in range(end, len(lines)):
-        dropped[i] = True
-    if _is_inline(lines[:end]):
-        for i in _inline_quote_lines(lines[:end]):
-            dropped[i] = True
-    live = [i for i in range(end) if not dropped[i]]
+    dropped = _request_copy(lines)
+    if _is_inline([line for line, gone in zip(lines, dropped, strict=True) if not gone]):
+        live = [i for i, gone in enumerate(dropped) if not gone]
+        for k in _inline_quote_lines([lines[i] for i in live]):
+            dropped[live[k]] = True
+    live = [i for i, gone in enumerate(dropped) if not gone]
     view = [lines[i] for i in live]
-    cut = _tail_start(view)
-    cut = min(cut, _library_cut(view[:cut]))
+    tail = _tail_start(view)
+    cut = min(tail, _library_cut(view[:tail]))
+    cut = _signoff_start(view[:cut])
+    unclear = False
+    if not any(view[:cut]):
+        # Never lose a reply: what the sign-off or library rules took is the reply itself.
+        if any(view[:tail]):
+            cut = tail
+        else:
+            unclear = _has_unquoted_text(view[tail:])
     for i in live[cut:]:
         dropped[i] = True
     kept = "\n".join(line for line, gone in zip(lines, dropped, strict=True) if not gone)
     removed = "\n".join(line for line, gone in zip(lines, dropped, strict=True) if gone)
-    return Trimmed(kept=re.sub(r"\n{3,}", "\n\n", kept).strip(), removed=removed.strip())
+    return Trimmed(
+        kept=re.sub(r"\n{3,}", "\n\n", kept).strip(), removed=removed.strip(), unclear=unclear
+    )
 
 
 def _normalize(text: str) -> str:
@@ -87,11 +82,11 @@ def _normalize(text: str) -> str:
 
 @functools.lru_cache(maxsize=8192)
 def _key(line: str) -> str:
-    """The folded line without quoting, for the header and signature rules.
+    """The folded line without quoting and with single spaces, for the rules in `quoting`.
 
     Cached: the rules look at each line several times, and quoted requests repeat lines.
     """
-    return re.sub(r"^[>\s]+", "", fold(line)).strip()
+    return " ".join(re.sub(r"^[>|\s]+", "", fold(line)).split())
 
 
 def _is_marker(line: str) -> bool:
@@ -102,12 +97,41 @@ def _is_marker(line: str) -> bool:
 
 
 def _is_quoted(line: str) -> bool:
-    return line.startswith(">")
+    return line.startswith(">") or (line.startswith("|") and line[1:2] in ("", " ", "|", ">"))
+
+
+def _request_copy(lines: Sequence[str]) -> list[bool]:
+    """Drop our marker and the request below it.
+
+    A quoted marker whose quote goes on below it only ends that quote: what follows the
+    quote is a bottom-posted reply.
+    """
+    dropped = [False] * len(lines)
+    i = 0
+    while i < len(lines):
+        if not _is_marker(lines[i]):
+            i += 1
+            continue
+        below = next((j for j in range(i + 1, len(lines)) if lines[j]), len(lines))
+        if not (_is_quoted(lines[i]) and below < len(lines) and _is_quoted(lines[below])):
+            dropped[i:] = [True] * (len(lines) - i)
+            break
+        end = below
+        while end < len(lines) and (not lines[end] or _is_quoted(lines[end])):
+            end += 1
+        dropped[i:end] = [True] * (end - i)
+        i = end
+    return dropped
 
 
 def _wrote_span(lines: Sequence[str], i: int) -> int:
-    """How many lines (1-3) an "On … wrote:" / "El … escribió:" attribution at i spans, or 0."""
-    if not _WROTE_START.match(_key(lines[i])):
+    """How many lines (1-3) an attribution ("On … wrote:", "Am … schrieb …:") at i spans, or 0."""
+    head = _key(lines[i]).lstrip("-=* ")
+    with_start = bool(quoting.ATTRIBUTION_START.match(head))
+    date_first = bool(quoting.DATE_FIRST.match(head))
+    # "Name <addr> wrote:" has no opening word: it must follow a blank and name an address.
+    bare = not (with_start or date_first) and (i == 0 or not lines[i - 1]) and "@" in head
+    if not (with_start or date_first or bare) or not head:
         return 0
     joined = ""
     for n in range(3):
@@ -116,39 +140,56 @@ def _wrote_span(lines: Sequence[str], i: int) -> int:
         joined = f"{joined} {_key(lines[i + n])}".strip()
         if len(joined) > 400:
             return 0
-        if _WROTE_END.search(joined):
+        wrote = bool(quoting.WROTE_END.search(joined) or quoting.WROTE_BEFORE_NAME.search(joined))
+        if date_first and not wrote:
+            wrote = joined.endswith((":", ">")) and bool(quoting.ADDRESS_END.search(joined))
+        if wrote:
             # A date or an address: "On Monday she wrote:" in a note is not an attribution.
             return n + 1 if re.search(r"[\d@]", joined) else 0
     return 0
 
 
-def _is_outlook_header(lines: Sequence[str], i: int) -> bool:
-    if not _FROM_LABEL.match(_key(lines[i])):
-        return False
-    labels = sum(1 for line in lines[i + 1 : i + 7] if _OTHER_LABEL.match(_key(line)))
-    return labels >= 2
+def _header_span(lines: Sequence[str], i: int) -> int:
+    """How many lines an unquoted "From:/Sent:/To:/Subject:" block at i spans, or 0."""
+    if not quoting.FROM_LABEL.match(_key(lines[i])):
+        return 0
+    labels = sum(1 for line in lines[i + 1 : i + 7] if quoting.OTHER_LABEL.match(_key(line)))
+    if labels < 2:
+        return 0
+    end = i + 1
+    while end < len(lines) and lines[end] and end - i < _HEADER_BLOCK_MAX:
+        end += 1
+    return end - i
 
 
-def _is_signature_start(line: str) -> bool:
-    key = _key(line)
-    return (
-        line in ("--", "-- ")
-        or bool(_PHONE_SIGNATURE.fullmatch(key))
-        or bool(_ORIGINAL.fullmatch(key))
-        or (line.startswith("___") and bool(_SEPARATOR.fullmatch(line)))
+def _is_separator(line: str) -> bool:
+    return bool(quoting.SEPARATOR.fullmatch(_key(line))) or (
+        line.startswith("___") and bool(quoting.RULE.fullmatch(line))
     )
+
+
+def _is_footer(line: str) -> bool:
+    return line in ("--", "-- ") or bool(quoting.FOOTER.fullmatch(_key(line)))
+
+
+def _head_span(lines: Sequence[str], i: int) -> int:
+    """Lines of what introduces a quoted message at i: attribution, header block, separator."""
+    if _is_separator(lines[i]):
+        return 1
+    return _wrote_span(lines, i) or _header_span(lines, i)
 
 
 def _tail_start(lines: Sequence[str]) -> int:
     """The first line of the quoted or signed tail, or len(lines)."""
     for i, line in enumerate(lines):
-        if _is_quoted(line) or _wrote_span(lines, i) or _is_signature_start(line):
+        if _is_quoted(line) or _is_footer(line) or _head_span(lines, i):
+            if _header_span(lines, i):
+                above = i - 1
+                while above >= 0 and not lines[above]:
+                    above -= 1
+                if above >= 0 and quoting.RULE.fullmatch(lines[above]):
+                    return above
             return i
-        if _is_outlook_header(lines, i):
-            above = i - 1
-            while above >= 0 and not lines[above]:
-                above -= 1
-            return above if above >= 0 and _SEPARATOR.fullmatch(lines[above]) else i
     return len(lines)
 
 
@@ -160,26 +201,91 @@ def _is_inline(lines: Sequence[str]) -> bool:
     i = first + 1
     while i < len(lines):
         line = lines[i]
-        if _is_signature_start(line) or _is_outlook_header(lines, i):
+        if not line or _is_quoted(line):
+            i += 1
+            continue
+        if _is_footer(line):
             return False
-        if span := _wrote_span(lines, i):
+        if span := _head_span(lines, i):
+            if _header_span(lines, i) or _is_separator(line):
+                return False  # an unquoted original below the quote: a top-posted reply
             i += span
             continue
-        if line and not _is_quoted(line):
+        return True
+    return False
+
+
+def _inline_quote_lines(lines: Sequence[str]) -> list[int]:
+    """Quoted lines, and the attributions or headers that introduce a quoted block."""
+    found = [i for i, line in enumerate(lines) if _is_quoted(line)]
+    heads: list[tuple[int, int]] = []
+    i = 0
+    while i < len(lines):
+        span = _head_span(lines, i) if lines[i] and not _is_quoted(lines[i]) else 0
+        if span:
+            heads.append((i, span))
+        i += max(span, 1)
+    introduces: set[int] = set()
+    for start, span in reversed(heads):
+        after = next((j for j in range(start + span, len(lines)) if lines[j]), None)
+        if after is not None and (_is_quoted(lines[after]) or after in introduces):
+            introduces.add(start)
+            found.extend(range(start, start + span))
+    return found
+
+
+def _has_unquoted_text(lines: Sequence[str]) -> bool:
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        span = _head_span(lines, i) if line and not _is_quoted(line) else 0
+        if span:
+            i += span
+            continue
+        if line and not _is_quoted(line) and not _is_footer(line):
             return True
         i += 1
     return False
 
 
-def _inline_quote_lines(lines: Sequence[str]) -> list[int]:
-    """Quoted lines, and the attributions right above a quoted block."""
-    found = [i for i, line in enumerate(lines) if _is_quoted(line)]
-    for i in range(len(lines)):
-        span = _wrote_span(lines, i)
-        after = next((j for j in range(i + span, len(lines)) if lines[j]), None)
-        if span and after is not None and _is_quoted(lines[after]):
-            found.extend(range(i, i + span))
-    return found
+def _signoff_start(lines: Sequence[str]) -> int:
+    """Where a closing ("Thanks,", "Saludos, Rosa") or a bare name ends the reply, or len(lines)."""
+    last = len(lines) - 1
+    while last >= 0 and not lines[last]:
+        last -= 1
+    if last < 1:
+        return len(lines)
+    start = last
+    closing = quoting.CLOSING.fullmatch(_key(lines[last]))
+    if closing and (closing["rest"] is None or _is_name(lines[last].split(None, 1)[-1], 1)):
+        start = last  # "Thanks", "Gracias, Rosa"
+    elif _is_name(lines[last], 0):
+        above = quoting.CLOSING.fullmatch(_key(lines[last - 1])) if lines[last - 1] else None
+        start = last - 1 if above and above["rest"] is None else last
+    else:
+        return len(lines)
+    # Only after the reply: a sign-off is never the whole message.
+    if not any(lines[:start]):
+        return len(lines)
+    return start
+
+
+def _is_name(text: str, skip: int) -> bool:
+    """Is `text` (after `skip` leading words) a short name like "Rosa", "- Tom T.", "Some One"?"""
+    words = text.lstrip("-–—~ ").split()[skip:]
+    if not 1 <= len(words) <= 4 or len(" ".join(words)) > 40:
+        return False
+    capitalised = 0
+    for word in words:
+        bare = word.strip(".,")
+        if fold(bare) in quoting.NAME_PARTICLES:
+            continue
+        if not bare or not bare[0].isupper() or fold(bare) in quoting.NOT_A_NAME:
+            return False
+        if not all(c.isalpha() or c in ".'’-" for c in bare):
+            return False
+        capitalised += 1
+    return capitalised > 0
 
 
 def _library_cut(lines: Sequence[str]) -> int:
@@ -193,7 +299,9 @@ def _library_cut(lines: Sequence[str]) -> int:
         return len(lines)
     try:
         # keep_hyphen_lists: its default reads "- A1 done" as the start of a signature.
-        message = EmailMessage(text=text, languages=["en", "es"], keep_hyphen_lists=True).read()
+        message = EmailMessage(
+            text=text, languages=_LIBRARY_LANGUAGES, keep_hyphen_lists=True
+        ).read()
         first = message.replies[0]
     except Exception:  # a third-party regex engine on arbitrary text: never let it stop us
         return len(lines)
