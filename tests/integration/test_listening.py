@@ -254,6 +254,18 @@ def test_a_reply_with_nothing_new_is_recorded_but_changes_nothing(
     assert _item(tracker, "karen") == (ItemStatus.OPEN, 0)
 
 
+def test_a_reply_that_cannot_be_told_from_the_quote_is_held_not_ignored(
+    asked: tuple[Tracker, dict[str, EmailMessage]],
+) -> None:
+    tracker, requests = asked
+    # Outlook quotes nothing: with no text above its header block, the owner's words (if
+    # any) are somewhere inside the copy of the request.
+    result = tracker.ingest(reply(requests["karen"], "", style="outlook"))
+    assert result.outcome is InboundOutcome.HELD and result.applied == 0
+    assert "could not tell the reply from the quoted text" in result.reason
+    assert _item(tracker, "karen") == (ItemStatus.OPEN, 0)
+
+
 async def test_replies_in_the_school_mailbox_are_ingested_once_by_the_daemon(
     make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer, dovecot: Dovecot
 ) -> None:

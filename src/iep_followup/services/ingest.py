@@ -391,6 +391,13 @@ class Ingestor:
         refs = found[1] if found else []
         trimmed = trim_reply(parsed.text)
         row.kept_text, row.trimmed_away = trimmed.kept[:20_000], trimmed.removed[:100_000]
+        if not trimmed.kept.strip() and trimmed.unclear:
+            # Text we cannot place (say, inside an unquoted original): a person must read it.
+            row.outcome, row.reason = (
+                InboundOutcome.HELD,
+                f"{row.reason}; could not tell the reply from the quoted text",
+            )
+            return 0
         if not trimmed.kept.strip():
             # Sent by mistake, or a client that put the text where we cannot see it: nothing to confirm.
             row.outcome, row.reason = (
