@@ -229,6 +229,8 @@ def test_fold_drops_case_and_accents() -> None:
         f"W dniu 23.11.2026 o 08:01, IEP Follow-up <{ADDRESS}> napisał(a):",
         f"pon., 23 lis 2026 o 08:01 IEP Follow-up <{ADDRESS}> napisał(a):",
         "W dniu 23.11.2026 o 08:01, IEP Follow-up pisze:",
+        f"Op 23 nov. 2026 om 08:01 heeft IEP Follow-up <{ADDRESS}> het volgende geschreven:",
+        f"Wiadomość napisana przez IEP Follow-up <{ADDRESS}> w dniu 23.11.2026, o godz. 08:01:",
         f"---- On Mon, 23 Nov 2026 08:01:00 -0600 IEP Follow-up <{ADDRESS}> wrote ----",
     ],
 )
@@ -297,6 +299,8 @@ def test_cuts_header_blocks_and_separators_in_every_language(block: str) -> None
         "Enviado con el correo electrónico seguro de Proton Mail.",
         "Télécharger Outlook pour Android",
         "Scarica Outlook per Android",
+        "Von meinem Samsung Galaxy Smartphone gesendet.",
+        "Gesendet mit der sicheren E-Mail von Proton Mail.",
     ],
 )
 def test_cuts_app_footers_in_every_language(footer: str) -> None:

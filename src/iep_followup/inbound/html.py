@@ -1,6 +1,6 @@
 """HTML bodies to plain text, without the quoted message that clients put below a reply.
 
-Quote containers (Gmail, Apple Mail, Thunderbird, Yahoo, Outlook) are removed with lxml,
+Quote containers (Gmail, Apple Mail, Thunderbird, Yahoo, Proton, Zoho, Outlook) are removed with lxml,
 then inscriptis lays out what is left.
 """
 
@@ -25,6 +25,7 @@ _QUOTE_CLASSES = (
     "yahoo_quoted",
     "moz-cite-prefix",
     "protonmail_quote",
+    "zmail_extra",  # Zoho
 )
 _QUOTES_XPATH = " | ".join(
     [

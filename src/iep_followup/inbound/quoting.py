@@ -9,15 +9,18 @@ from __future__ import annotations
 import re
 
 # "On …", "El …", "Em …", "Le …", "Am …", "Il giorno …", "Op …", "W dniu …" (and Zoho's "---- On").
-ATTRIBUTION_START = re.compile(r"(?:on|el|em|le|am|il|op|w dniu|dnia)\s")
+ATTRIBUTION_START = re.compile(r"(?:on|el|em|le|am|il|op|w dniu|dnia|wiadomosc napisana przez)\s")
 # "2016-03-03 17:21 GMT+01:00 Name <addr>:", "2013/7/20 name via …", "23.11.2026 08:01, …"
 DATE_FIRST = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}[ ,]")
 WROTE_END = re.compile(
     r"(?:wrote|writes|escribio|escreveu|a ecrit|ha scritto|napisa[lł](?: ?\(a\)|a)?|pisze"
-    r"|schrieb|schreef)\s*(?::|-{2,})$"
+    r"|schrieb|schreef|geschreven)\s*(?::|-{2,})$"
 )
-# German and Dutch put the verb before the name: "Am … schrieb Name <addr>:".
-WROTE_BEFORE_NAME = re.compile(r"\b(?:schrieb|schreef)\b[^:]{1,200}:$")
+# German and Dutch put the verb before the name ("Am … schrieb Name <addr>:"), Apple Mail
+# in Polish before the date ("Wiadomość napisana przez Name <addr> w dniu …, o godz. 08:01:").
+WROTE_BEFORE_NAME = re.compile(
+    r"\b(?:schrieb|schreef)\b[^:]{1,200}:$|^wiadomosc napisana przez .{1,300} w dniu .{1,100}:$"
+)
 ADDRESS_END = re.compile(r"(?:@[^\s@]{1,200}|\bvia\b.{1,200})[>)\]]?\s*:?$")
 
 FROM_LABEL = re.compile(r"\**(?:from|de|von|da|van|od)\s*:\**\s*\S")
@@ -47,7 +50,7 @@ SEPARATOR = re.compile(
 RULE = re.compile(r"[_=-]{8,}")
 
 _DEVICE = (
-    r"(?:my|mi|meu|minha|mon|ma|mio|il mio|mijn|mojego|moj|meinem|o meu|o|la|el|le|the)\s\S"
+    r"(?:my|mi|meu|minha|mon|ma|mio|il mio|mijn|mojego|moj|meinem|der|dem|o meu|o|la|el|le|the)\s\S"
     r"|(?:iphone|ipad|android|galaxy|samsung|huawei|xiaomi|blackberry|outlook|yahoo|aol|gmail"
     r"|proton|mail|correo|courrier|posta|poczta|airmail|spark|bluemail|aplikacji|telefono)\b"
 )
@@ -55,7 +58,7 @@ FOOTER = re.compile(
     r"(?:sent|enviado|enviada|envoye|gesendet|inviato|verstuurd|verzonden|wys[lł]ane|wys[lł]ano)"
     r" (?:from|with|via|desde|con|do|da|dal|dalla|de|depuis|a partir de|avec|von|mit|vanaf"
     rf"|vanuit|met|via|z|ze|przez) (?:{_DEVICE}).{{0,60}}"
-    r"|von meinem .{1,40} gesendet"
+    r"|von meinem .{1,40} gesendet\.?"
     r"|(?:get|obtener|obtenga|obtenha|obter|descargar|descarga|download|baixe|baixar|obtenir"
     r"|telecharger|ottieni|scarica|pobierz|haal|download) (?:o |l['’])?outlook"
     r" (?:for|para|pour|per|dla|voor|fur)\b.{0,40}"

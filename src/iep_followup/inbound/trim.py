@@ -239,6 +239,12 @@ def _has_unquoted_text(lines: Sequence[str]) -> bool:
     while i < len(lines):
         line = lines[i]
         span = _head_span(lines, i) if line and not _is_quoted(line) else 0
+        if span and _header_span(lines, i):
+            # Only the labels: a line run on under the block may be the owner's.
+            i += 1
+            while i < len(lines) and quoting.OTHER_LABEL.match(_key(lines[i])):
+                i += 1
+            continue
         if span:
             i += span
             continue
