@@ -209,6 +209,81 @@ def test_trimming_keeps_input_lines_in_order_and_no_quotes(text: str) -> None:
         assert not kept.startswith(">")
 
 
+# What an owner types: no quoting, dashes or colons, so it can never look like a quote header.
+OWNER_LINE = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,%!?áéíñóúçãłőü",
+    min_size=1,
+    max_size=60,
+).filter(lambda line: any(c.isalnum() for c in line))
+ATTRIBUTIONS = [
+    "On Mon, Nov 23, 2026 at 8:01 AM IEP Follow-up <a@b.org> wrote:",
+    "El lun, 23 nov 2026 a las 8:01, IEP Follow-up (<\na@b.org>) escribió:",
+    "Am 23.11.26 um 08:01 schrieb IEP Follow-up:",
+    "W dniu 23.11.2026 o 08:01, IEP Follow-up <a@b.org> napisał(a):",
+    "-----Original Message-----\nFrom: IEP\nSent: Monday\nTo: Rosa\nSubject: Hi",
+    "Von: IEP\nGesendet: Montag\nAn: Rosa\nBetreff: Hallo",
+    "---------- Forwarded message ---------\nFrom: IEP <a@b.org>\nDate: Mon\nTo: Rosa",
+    "",
+]
+QUOTE = "> Hello Rosa,\n>\n> A1 — Homework\n> —— Write your reply above this line ——\n>     A1 done"
+FOOTERS = ["", "Sent from my iPhone", "Von meinem iPhone gesendet", "Thanks,\nRosa", "-- \nRosa"]
+
+
+@fast
+@given(
+    st.lists(OWNER_LINE, min_size=1, max_size=6),
+    st.sampled_from(ATTRIBUTIONS),
+    st.sampled_from(["top", "bottom", "inline"]),
+    st.sampled_from(FOOTERS),
+)
+def test_trimming_never_empties_a_reply_with_unquoted_text(
+    owner: list[str], attribution: str, layout: str, footer: str
+) -> None:
+    quote = f"{attribution}\n\n{QUOTE}".strip()
+    if layout == "top":
+        text = "\n".join(owner) + f"\n\n{footer}\n\n{quote}"
+    elif layout == "bottom":
+        text = f"{quote}\n\n" + "\n".join(owner) + f"\n\n{footer}"
+    else:
+        text = f"{quote}\n" + "\n> more quoted\n".join(owner) + "\n> the end"
+    trimmed = trim_reply(text)
+    assert trimmed.kept
+    kept = trimmed.kept.split("\n")
+    written = iter(" ".join(line.split()) for line in owner)
+    assert all(line == "" or line in written for line in kept)  # only the owner's lines
+
+
+@fast
+@given(
+    st.lists(
+        st.one_of(
+            OWNER_LINE,
+            st.sampled_from(["> quoted", "", "-- ", "Sent from my iPhone", "On 1/2/26 X wrote:"]),
+            st.sampled_from(["From: x", "To: y", "Subject: z", "Von: x", "An: y", "Betreff: z"]),
+            st.sampled_from(["-----Original Message-----", "Thanks,", "Rosa"]),
+        ),
+        max_size=30,
+    )
+)
+def test_trimming_keeps_text_or_says_it_could_not_tell(lines: list[str]) -> None:
+    trimmed = trim_reply("\n".join(lines))
+    has_text = any(line not in ("", "-- ", "> quoted") for line in lines)
+    assert trimmed.kept or trimmed.unclear or not has_text or _only_structure(lines)
+
+
+def _only_structure(lines: list[str]) -> bool:
+    """Every line that could be the owner's sits under a "-- " signature or is a footer."""
+    structure = {
+        "",
+        "> quoted",
+        "Sent from my iPhone",
+        "On 1/2/26 X wrote:",
+        "-----Original Message-----",
+    }
+    below_dashes = lines[lines.index("-- ") :] if "-- " in lines else []
+    return all(line in structure or line in below_dashes for line in lines)
+
+
 @fast
 @given(
     st.lists(
