@@ -345,6 +345,8 @@ def test_a_signoff_after_the_reply_is_cut(signoff: str) -> None:
         "A1 done\n\nThanks, A2 is at 50% now",
         "Gracias por preguntar. Hablamos el viernes.",
         "A2 blocked\nWaiting",
+        "A1 moved to\nFriday",
+        "A2 nueva fecha\nMarzo",
     ],
 )
 def test_a_reply_is_never_taken_for_a_signoff(text: str) -> None:

@@ -78,65 +78,20 @@ CLOSING = re.compile(
     r"|hartelijke groet|dzieki|dziekuje|pozdrawiam|pozdrowienia|serdecznie|z powazaniem)"
     r"(?P<punct> ?[,.!]*)(?: (?P<rest>.{1,60}))?"
 )
-# Words that start with a capital but say how an item is going, not who wrote.
-NOT_A_NAME = frozenset(
-    [
-        "done",
-        "listo",
-        "lista",
-        "hecho",
-        "terminado",
-        "terminada",
-        "blocked",
-        "bloqueado",
-        "bloqueada",
-        "started",
-        "finished",
-        "waiting",
-        "pending",
-        "ok",
-        "okay",
-        "yes",
-        "no",
-        "si",
-        "sim",
-        "oui",
-        "ja",
-        "tak",
-        "nee",
-        "nie",
-        "sure",
-        "perfect",
-        "perfecto",
-        "great",
-        "fine",
-        "good",
-        "bien",
-        "gracias",
-        "thanks",
-        "update",
-        "updates",
-    ]
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Words that start with a capital but say how an item is going or when, not who wrote.
+NOT_A_NAME = _words(
+    "done listo lista hecho terminado terminada blocked bloqueado bloqueada started finished"
+    " waiting pending ok okay yes no si sim oui ja tak nee nie sure perfect perfecto great"
+    " fine good bien gracias thanks update updates today tomorrow hoy manana"
+    " monday tuesday wednesday thursday friday saturday sunday"
+    " lunes martes miercoles jueves viernes sabado domingo"
+    " january february march april may june july august september october november december"
+    " enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"
 )
-NAME_PARTICLES = frozenset(
-    [
-        "de",
-        "del",
-        "la",
-        "las",
-        "los",
-        "da",
-        "das",
-        "do",
-        "dos",
-        "van",
-        "von",
-        "der",
-        "den",
-        "y",
-        "e",
-        "el",
-        "di",
-        "le",
-    ]
-)
+NAME_PARTICLES = _words("de del la las los da das do dos van von der den y e el di le")
