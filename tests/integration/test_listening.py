@@ -255,7 +255,7 @@ def test_a_reply_with_nothing_new_is_recorded_but_changes_nothing(
 
 
 def test_a_reply_that_cannot_be_told_from_the_quote_is_held_not_ignored(
-    asked: tuple[Tracker, dict[str, EmailMessage]],
+    asked: tuple[Tracker, dict[str, EmailMessage]], smtp_server: SmtpServer
 ) -> None:
     tracker, requests = asked
     # Outlook quotes nothing: with no text above its header block, the owner's words (if
@@ -264,6 +264,13 @@ def test_a_reply_that_cannot_be_told_from_the_quote_is_held_not_ignored(
     assert result.outcome is InboundOutcome.HELD and result.applied == 0
     assert "could not tell the reply from the quoted text" in result.reason
     assert _item(tracker, "karen") == (ItemStatus.OPEN, 0)
+    # Karen is told, in plain words, and how to write next time.
+    assert _notices(tracker) == ["karen.liu@lincoln.example.org"]
+    _deliver(tracker, smtp_server)
+    [notice] = [r.message for r in smtp_server.received]
+    for part in _bodies(notice):
+        assert "We could not tell your words apart from our email" in part
+        assert "write your answer at the top" in part
 
 
 async def test_replies_in_the_school_mailbox_are_ingested_once_by_the_daemon(

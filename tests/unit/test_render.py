@@ -279,6 +279,7 @@ def test_summary_opens_with_strengths_and_shows_who_does_what(renderer: Renderer
         (MailKind.SUMMARY, lambda: _summary(ROSA_EN, Role.PARENT, mine=False)),
         (MailKind.NOTICE, lambda: _notice("too_large")),
         (MailKind.NOTICE, lambda: _notice("other_sender")),
+        (MailKind.NOTICE, lambda: _notice("unclear")),
         (MailKind.CONFIRMATION, _confirmation),
     ],
 )

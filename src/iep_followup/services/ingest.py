@@ -160,6 +160,8 @@ class Ingestor:
                     author_id=verdict.owner.id,
                     confirm=True,
                 )
+                if row.outcome is InboundOutcome.HELD:  # its words could not be told apart
+                    self._notify(session, row, verdict.owner.email, "unclear", now)
             elif verdict.notice and parsed.from_address:
                 self._notify(session, row, parsed.from_address, verdict.notice, now)
         log.info("inbound message %s via %s: %s (%s)", row.id, via, row.outcome.value, row.reason)
