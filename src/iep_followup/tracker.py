@@ -254,6 +254,7 @@ class Tracker:
             clock=self.now,
             default_timezone=self.settings.timezone,
             max_bytes=self.settings.max_reply_bytes,
+            is_school_day=self.policy.calendar.is_school_day,
         )
 
     def ingest(self, raw: bytes, *, via: str = "api", size: int | None = None) -> IngestResult:

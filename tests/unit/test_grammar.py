@@ -8,6 +8,7 @@ import pytest
 
 from iep_followup.domain import ItemStatus
 from iep_followup.inbound.grammar import ItemCommands, ParsedReply, Question, parse_commands
+from iep_followup.schoolcal import SchoolCalendar
 
 TODAY = date(2026, 11, 23)
 REFS = ("A1", "A2", "A3")
@@ -456,3 +457,26 @@ def test_a_date_in_a_sentence_without_a_verb_that_moves_it_is_a_note() -> None:
     reply = read("Tenemos cita para el 3 de marzo", refs=ONE, language="es")
     assert reply.items == {}
     assert reply.notes == ("Tenemos cita para el 3 de marzo",)
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "closed", "expected"),
+    [
+        # Friday 27 November is the day after Thanksgiving: the next school Friday is 4 December.
+        ("push it to next Friday", "en", {date(2026, 11, 27)}, date(2026, 12, 4)),
+        ("para el viernes", "es", {date(2026, 11, 27), date(2026, 12, 4)}, date(2026, 12, 11)),
+        ("push it to next Friday", "en", set(), NEXT_FRIDAY),
+        ("A1 new date Saturday", "en", set(), date(2026, 11, 28)),  # said, so kept
+    ],
+)
+def test_a_weekday_named_alone_is_the_next_such_school_day(
+    text: str, language: str, closed: set[date], expected: date
+) -> None:
+    reply = parse_commands(
+        text,
+        ["A1"],
+        language=language,
+        today=TODAY,
+        is_school_day=SchoolCalendar(frozenset(closed)).is_school_day,
+    )
+    assert reply.items["A1"].due_on == expected

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
@@ -98,7 +98,8 @@ _MONTH = rf"(?P<mon>{_alternation(_MONTHS)})(?![a-z])\.?"
 _WEEKDAY = rf"(?:(?:{_alternation(_names('day'))})(?![a-z])\.?,?\s+)?"
 _ORDINAL = r"(?:st|nd|rd|th|o|º)?"
 _DAYS = _names("day", ("wide",))  # Monday is 0; abbreviations alone ("mar", "sun") are words
-# A weekday alone: the next such day after today (school days are the caller's business).
+# A weekday alone: the next such school day after today (a summer break is at most this long).
+_WEEKS_TO_LOOK = 16
 _WEEKDAY_ALONE = re.compile(
     r"(?:(?:next|this coming|this|coming|el proximo|el siguiente|proximo|este|el)\s+)?"
     rf"(?P<wd>{_alternation(_DAYS)})(?![a-z])(?:\s+(?:proximo|que viene)(?![a-z]))?"
@@ -188,9 +189,19 @@ class _Part:
         return self.status is not None or self.percent is not None or self.due_on is not None
 
 
-def parse_commands(text: str, refs: Sequence[str], *, language: str, today: date) -> ParsedReply:
-    """Read a trimmed reply against the refs its request listed. Never raises."""
-    reader = _Reader(refs, language, today)
+def parse_commands(
+    text: str,
+    refs: Sequence[str],
+    *,
+    language: str,
+    today: date,
+    is_school_day: Callable[[date], bool] = lambda _day: True,
+) -> ParsedReply:
+    """Read a trimmed reply against the refs its request listed. Never raises.
+
+    `is_school_day` makes a weekday named alone ("para el viernes") the next such school day.
+    """
+    reader = _Reader(refs, language, today, is_school_day)
     for line in _without_sign_off(str(text).splitlines()):
         try:
             reader.read(line)
@@ -239,12 +250,19 @@ def _ref_key(text: str) -> str:
 
 
 class _Reader:
-    def __init__(self, refs: Sequence[str], language: str, today: date) -> None:
+    def __init__(
+        self,
+        refs: Sequence[str],
+        language: str,
+        today: date,
+        is_school_day: Callable[[date], bool],
+    ) -> None:
         self.refs = {_ref_key(r): str(r) for r in refs if _ref_key(r)}
         shapes = (_REF_SHAPE.fullmatch(k) for k in self.refs)
         self.prefixes = {m.group("letters") for m in shapes if m}
         self.day_first = str(language).lower().startswith("es")
         self.today = today
+        self.is_school_day = is_school_day
         self.items: dict[str, ItemCommands] = {}
         self.notes: list[str] = []
         self.not_understood: list[str] = []
@@ -473,7 +491,13 @@ class _Reader:
             return self._resolve(day, month, groups.get("y")), match.end()
         if match := _WEEKDAY_ALONE.match(folded, pos):
             ahead = (_DAYS[match.group("wd")] - self.today.weekday() - 1) % 7 + 1
-            return self.today + timedelta(days=ahead), match.end()
+            weekday = self.today + timedelta(days=ahead)
+            # A holiday Friday means the Friday after it; a Saturday is just a Saturday.
+            for _ in range(_WEEKS_TO_LOOK if weekday.weekday() < 5 else 0):
+                if self.is_school_day(weekday):
+                    break
+                weekday += timedelta(weeks=1)
+            return weekday, match.end()
         return None
 
     def _read_date(self, folded: str, pos: int) -> tuple[date, int] | None:

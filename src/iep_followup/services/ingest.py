@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from iep_followup.addresses import address_key
@@ -79,8 +79,10 @@ class Ingestor:
         clock: Callable[[], datetime],
         default_timezone: str,
         max_bytes: int = MAX_MESSAGE_BYTES,
+        is_school_day: Callable[[date], bool] = lambda _day: True,
     ) -> None:
         self.database = database
+        self.is_school_day = is_school_day
         self.mailer = mailer
         self.secret = secret
         self.clock = clock
@@ -413,6 +415,7 @@ class Ingestor:
             [r for r, _ in refs],
             language=owner.language,
             today=local_now(now, timezone).date(),
+            is_school_day=self.is_school_day,
         )
         by_ref = dict(refs)
         if len(refs) == 1 and not reply.items and reply.notes:
