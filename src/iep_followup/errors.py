@@ -98,3 +98,13 @@ def describe_os_error(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied (check who owns it and its mode)"
     return exc.strerror or type(exc).__name__
+
+
+def loggable(exc: BaseException) -> str:
+    """What a log line may say about an error: our own errors' messages, others' type only.
+
+    A driver's or a template's exception text can quote SQL, a student's data or an email.
+    """
+    if isinstance(exc, IepFollowupError):
+        return f"{type(exc).__name__}: {exc}"
+    return type(exc).__name__

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from iep_followup.digest import Digest, Period, compile_digest, period_bounds, previous_period
-from iep_followup.errors import DatabaseError, FileAccessError, IepFollowupError
+from iep_followup.errors import DatabaseError, FileAccessError, loggable
 from iep_followup.mail.contexts import digest_context
 from iep_followup.mailkinds import MailKind
 from iep_followup.planning import SendPolicy, local_now
@@ -86,11 +86,9 @@ def run_digests(
         except (DatabaseError, FileAccessError):
             raise  # these fail for every case manager alike: the database, the preview folder
         except Exception as exc:
-            # One case manager's broken data must not stop everyone else's digest. The
-            # message only for our own errors: others may quote SQL or a student's data.
+            # One case manager's broken data must not stop everyone else's digest.
             run.failed += 1
-            what = str(exc) if isinstance(exc, IepFollowupError) else type(exc).__name__
-            log.warning("digest for person %s not queued: %s", manager.person_id, what)
+            log.warning("digest for person %s not queued: %s", manager.person_id, loggable(exc))
     return run
 
 

@@ -82,12 +82,12 @@ class Ingestor:
         is_school_day: Callable[[date], bool] = lambda _day: True,
     ) -> None:
         self.database = database
-        self.is_school_day = is_school_day
         self.mailer = mailer
         self.secret = secret
         self.clock = clock
         self.default_timezone = default_timezone
         self.max_bytes = max_bytes
+        self.is_school_day = is_school_day
 
     def ingest(self, raw: bytes, *, via: str, size: int | None = None) -> IngestResult:
         """Record and act on one raw RFC 5322 message. Never raises for what the message contains.
@@ -163,9 +163,10 @@ class Ingestor:
                     confirm=True,
                 )
                 if row.outcome is InboundOutcome.HELD:  # its words could not be told apart
-                    self._notify(session, row, verdict.owner.email, "unclear", now)
-            elif verdict.notice and parsed.from_address:
-                self._notify(session, row, parsed.from_address, verdict.notice, now)
+                    self._notify(session, row, verdict.owner, "unclear", now)
+            elif verdict.notice and (known := verdict.sender or verdict.owner) is not None:
+                # Only to one of our people, found when the message was judged: no backscatter.
+                self._notify(session, row, known, verdict.notice, now)
         log.info("inbound message %s via %s: %s (%s)", row.id, via, row.outcome.value, row.reason)
         return IngestResult(row.id, row.outcome, row.reason, applied=applied)
 
@@ -335,8 +336,8 @@ class Ingestor:
     ) -> str:
         """Count a delivery report against its recipient, only when it proves it is about our mail."""
         status = bounce.status if bounce else None
-        what = f"bounce {status or ''} for {(bounce.recipient if bounce else None) or 'an unknown address'}"
-        what = what.replace("  ", " ")
+        recipient = (bounce.recipient if bounce else None) or "an unknown address"
+        what = " ".join(filter(None, ["bounce", status, "for", recipient]))
         sent = self._bounced(session, parsed, bounce)
         if isinstance(sent, str):
             log.warning("delivery report not trusted: %s", sent)
@@ -541,15 +542,13 @@ class Ingestor:
         outbox.queue_many(session, [message])
 
     def _notify(
-        self, session: Session, row: InboundMessage, sender: str, reason: str, now: datetime
+        self, session: Session, row: InboundMessage, person: Person, reason: str, now: datetime
     ) -> None:
-        """Tell a known sender, in plain words and without details, that a person will look at it.
+        """Tell a known sender, in plain words and without details, what happened to their email.
 
-        Unknown senders get nothing (no backscatter), and no one gets more than one a day.
+        No one gets more than one a day.
         """
-        person = inbox.person_for_address(session, sender)
-        if person is None or person.id is None:
-            return
+        assert person.id is not None
         timezone = person.timezone or self.default_timezone
         local_day = local_now(now, timezone).date()
         try:

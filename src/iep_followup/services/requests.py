@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from iep_followup.errors import DatabaseError, IepFollowupError
+from iep_followup.errors import DatabaseError, IepFollowupError, loggable
 from iep_followup.mail.contexts import request_context
 from iep_followup.mailkinds import MailKind
 from iep_followup.planning import Ask, Decision, Remind, SendPolicy, Wait, local_now, plan_requests
@@ -87,7 +87,9 @@ def run_requests(
         except DatabaseError:
             raise
         except Exception as exc:
-            log.warning("a batch of requests failed (%s); trying its owners one by one", _kind(exc))
+            log.warning(
+                "a batch of requests failed (%s); trying its owners one by one", loggable(exc)
+            )
         for person_id in batch_ids:
             try:
                 run.add(one_batch([person_id]))
@@ -95,7 +97,7 @@ def run_requests(
                 raise
             except Exception as exc:
                 run.failed += 1
-                log.warning("request for person %s not queued: %s", person_id, _kind(exc))
+                log.warning("request for person %s not queued: %s", person_id, loggable(exc))
     return run
 
 
@@ -131,13 +133,6 @@ def _plan_batch(
         run.waiting += sum(isinstance(d, Wait) for d in batch)
         return
     _queue_batch(session, mailer, batch, people, run, secret=secret, now=now, key_ttl=key_ttl)
-
-
-def _kind(exc: BaseException) -> str:
-    """An error's type and, for our own errors, its message (others may quote SQL or data)."""
-    return (
-        f"{type(exc).__name__}: {exc}" if isinstance(exc, IepFollowupError) else type(exc).__name__
-    )
 
 
 def _queue_batch(
