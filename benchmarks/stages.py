@@ -21,7 +21,7 @@ from benchmarks.harness import (
     profiled,
     read_records,
 )
-from iep_followup.mail.transport import SmtpTransport, parse_smtp_url
+from iep_followup.net.smtp import SmtpTransport, parse_smtp_url
 
 
 def request_updates(config: BenchConfig) -> Measured:

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from benchmarks.harness import REQUESTS_AT, BenchConfig, make_tracker, peak_rss_mb
 from benchmarks.sink import Sink
-from iep_followup.mail.transport import SmtpTransport, parse_smtp_url
+from iep_followup.net.smtp import SmtpTransport, parse_smtp_url
 from iep_followup.store.db import create_db_engine
 
 COPY = "bench_outbox_copy"

@@ -36,7 +36,7 @@ from iep_followup.domain import (
     StrengthInfo,
     StudentInfo,
 )
-from iep_followup.mailkinds import MailKind, OutboxStatus
+from iep_followup.mail.kinds import MailKind, OutboxStatus
 from iep_followup.store import outbox
 from iep_followup.store.db import Database
 from iep_followup.store.models import OutboxMessage

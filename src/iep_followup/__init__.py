@@ -26,14 +26,18 @@ from iep_followup.domain import (
     UpdateSource,
 )
 from iep_followup.errors import (
+    AlreadyRunningError,
     ConfigError,
     DatabaseError,
     DeliveryError,
     FileAccessError,
     IepFollowupError,
+    MailboxError,
     MeetingFileError,
     NotFoundError,
+    ReceiverError,
     StoreRefusedError,
+    TransportUnavailableError,
     ValidationError,
 )
 from iep_followup.meetingfile import load_meeting_file, parse_meeting
@@ -41,6 +45,7 @@ from iep_followup.tracker import Tracker
 from iep_followup.views import ItemView, MemberView, RecordedMeeting, StudentStatus, UpdateView
 
 __all__ = [
+    "AlreadyRunningError",
     "BalanceReport",
     "BalanceWarning",
     "Cadence",
@@ -53,6 +58,7 @@ __all__ = [
     "ItemInfo",
     "ItemStatus",
     "ItemView",
+    "MailboxError",
     "MeetingFileError",
     "MeetingKind",
     "MeetingRecord",
@@ -60,6 +66,7 @@ __all__ = [
     "MemberLoad",
     "MemberView",
     "NotFoundError",
+    "ReceiverError",
     "RecordedMeeting",
     "Role",
     "Settings",
@@ -68,6 +75,7 @@ __all__ = [
     "StudentInfo",
     "StudentStatus",
     "Tracker",
+    "TransportUnavailableError",
     "UpdateInput",
     "UpdateSource",
     "UpdateView",

@@ -7,6 +7,8 @@ On the wire a domain goes as IDNA A-labels; only a local part that is not ASCII 
 
 from __future__ import annotations
 
+import enum
+
 # Syntax and IDNA only (no DNS): pure computation despite being a third-party package.
 from email_validator import EmailNotValidError, validate_email
 
@@ -47,3 +49,11 @@ def ascii_domain(address: str) -> str:
 def needs_smtputf8(address: str) -> bool:
     """Whether the part before the @ has non-ASCII characters: no A-label form exists for it."""
     return not address.rpartition("@")[0].isascii()
+
+
+class AddressEventKind(enum.StrEnum):
+    """What happened to a person's email address: its history, shown by `person history`."""
+
+    FAILING = "failing"  # a hard bounce or a 5xx: not asked again until cleared
+    SOFT_BOUNCE = "soft_bounce"
+    CLEARED = "cleared"  # a reply, a delivery, or a person said the address works

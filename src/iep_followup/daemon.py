@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import IO
 
 from iep_followup import scheduler as wiring
-from iep_followup.errors import ConfigError, IepFollowupError
-from iep_followup.inbound.imap import ImapPoller, parse_imap_url
-from iep_followup.inbound.receiver import SmtpReceiver, start_receiver
+from iep_followup.errors import AlreadyRunningError, ConfigError, IepFollowupError
+from iep_followup.net.imap import ImapPoller, parse_imap_url
+from iep_followup.net.receiver import SmtpReceiver, start_receiver
 from iep_followup.resources import jobs_dir
 from iep_followup.schedule import JobSpec, parse_schedule
 from iep_followup.store import inbox, outbox
@@ -40,10 +40,6 @@ def load_jobs(path: Path | None) -> tuple[JobSpec, ...]:
     except OSError as exc:
         raise ConfigError(f"IEP_FOLLOWUP_JOBS_FILE: cannot read {path} ({exc.strerror})") from None
     return parse_schedule(text, str(path))
-
-
-class AlreadyRunningError(IepFollowupError):
-    """Another daemon holds this SQLite database."""
 
 
 class SingleDaemonLock:

@@ -85,6 +85,18 @@ class TransportUnavailableError(DeliveryError):
         super().__init__(message, permanent=False)
 
 
+class MailboxError(IepFollowupError):
+    """The IMAP server could not be reached, refused us, or broke off; the poll can be retried."""
+
+
+class ReceiverError(IepFollowupError):
+    """The SMTP receiver could not start (address in use, bad host, ...)."""
+
+
+class AlreadyRunningError(IepFollowupError):
+    """Another daemon holds this SQLite database."""
+
+
 def describe_os_error(exc: OSError) -> str:
     """Why a file or folder could not be used, in a few plain words (no errno, no traceback)."""
     if isinstance(exc, FileNotFoundError):

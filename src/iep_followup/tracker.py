@@ -31,7 +31,7 @@ from iep_followup.domain import (
     require_aware,
 )
 from iep_followup.errors import DatabaseError, ValidationError
-from iep_followup.mail.transport import FileTransport, SmtpTransport, Transport, parse_smtp_url
+from iep_followup.net.smtp import FileTransport, SmtpTransport, Transport, parse_smtp_url
 from iep_followup.planning import SendPolicy
 from iep_followup.services.delivery import DeliveryReport, RetryPolicy, deliver
 from iep_followup.services.digests import DigestRun, run_digests

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from iep_followup.addresses import AddressEventKind
 from iep_followup.domain import Cadence, ItemStatus, MeetingKind, Role
-from iep_followup.mailkinds import AddressEventKind
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from iep_followup.domain import Role, UpdateInput
-from iep_followup.mail.transport import SmtpTransport, parse_smtp_url
-from iep_followup.mailkinds import OutboxStatus
+from iep_followup.mail.kinds import OutboxStatus
 from iep_followup.markers import REPLY_MARKERS
 from iep_followup.meetingfile import load_meeting_file
+from iep_followup.net.smtp import SmtpTransport, parse_smtp_url
 from iep_followup.services.delivery import RetryPolicy
 from iep_followup.tokens import find_keys, request_id_of, verify_reply_key
 from iep_followup.tracker import Tracker

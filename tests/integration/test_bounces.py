@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from iep_followup.mail.transport import SmtpTransport, parse_smtp_url
-from iep_followup.mailkinds import AddressEventKind, InboundOutcome, MailKind
+from iep_followup.addresses import AddressEventKind
+from iep_followup.inbound.outcome import InboundOutcome
+from iep_followup.mail.kinds import MailKind
 from iep_followup.meetingfile import load_meeting_file
+from iep_followup.net.smtp import SmtpTransport, parse_smtp_url
 from iep_followup.tracker import Tracker
 from tests.conftest import EXAMPLE, Clock
 from tests.mailclient import delivery_report, reply

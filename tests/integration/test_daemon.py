@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from iep_followup.daemon import Daemon
-from iep_followup.mailkinds import MailKind, OutboxStatus
+from iep_followup.mail.kinds import MailKind, OutboxStatus
 from iep_followup.meetingfile import load_meeting_file
 from iep_followup.schedule import JobSpec
 from iep_followup.store import outbox

@@ -24,9 +24,10 @@ from iep_followup.domain import (
     StrengthInfo,
     StudentInfo,
 )
-from iep_followup.mail.transport import SmtpTransport, parse_smtp_url
-from iep_followup.mailkinds import InboundOutcome, MailKind
+from iep_followup.inbound.outcome import InboundOutcome
+from iep_followup.mail.kinds import MailKind
 from iep_followup.meetingfile import load_meeting_file
+from iep_followup.net.smtp import SmtpTransport, parse_smtp_url
 from iep_followup.store import digests
 from iep_followup.tracker import Tracker
 from tests.conftest import EXAMPLE, Clock, make_member

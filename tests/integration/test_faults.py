@@ -24,7 +24,8 @@ from sqlalchemy.engine import make_url
 
 from iep_followup.daemon import Daemon
 from iep_followup.domain import Role
-from iep_followup.mailkinds import InboundOutcome, MailKind, OutboxStatus
+from iep_followup.inbound.outcome import InboundOutcome
+from iep_followup.mail.kinds import MailKind, OutboxStatus
 from iep_followup.schedule import JobSpec
 from iep_followup.services.delivery import RetryPolicy
 from iep_followup.services.ingest import IngestResult

@@ -12,12 +12,11 @@ from typing import Protocol
 
 import pytest
 
-from iep_followup.errors import ConfigError, IepFollowupError
-from iep_followup.inbound.imap import (
+from iep_followup.errors import ConfigError, IepFollowupError, MailboxError
+from iep_followup.net.imap import (
     PROCESSED_KEYWORD,
     ImapConfig,
     ImapPoller,
-    MailboxError,
     MemoryImapState,
     PollResult,
     parse_imap_url,

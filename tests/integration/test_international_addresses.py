@@ -14,9 +14,10 @@ import pytest
 
 from iep_followup.domain import ItemStatus
 from iep_followup.errors import DeliveryError
-from iep_followup.mail.transport import SmtpTransport, parse_smtp_url
-from iep_followup.mailkinds import InboundOutcome, OutboxStatus
+from iep_followup.inbound.outcome import InboundOutcome
+from iep_followup.mail.kinds import OutboxStatus
 from iep_followup.meetingfile import load_meeting_file
+from iep_followup.net.smtp import SmtpTransport, parse_smtp_url
 from iep_followup.tracker import Tracker
 from tests.conftest import EXAMPLE, Clock
 from tests.mailclient import delivery_report, reply

@@ -15,9 +15,10 @@ from iep_followup.daemon import Daemon
 from iep_followup.domain import ItemStatus
 from iep_followup.errors import ValidationError
 from iep_followup.inbound.message import parse_message
-from iep_followup.mail.transport import SmtpTransport, parse_smtp_url
-from iep_followup.mailkinds import InboundOutcome, MailKind
+from iep_followup.inbound.outcome import InboundOutcome
+from iep_followup.mail.kinds import MailKind
 from iep_followup.meetingfile import load_meeting_file
+from iep_followup.net.smtp import SmtpTransport, parse_smtp_url
 from iep_followup.store import inbox
 from iep_followup.tracker import Tracker
 from tests.conftest import EXAMPLE, Clock

@@ -12,12 +12,11 @@ from typing import Any
 
 import pytest
 
-from iep_followup.errors import ConfigError, IepFollowupError
-from iep_followup.inbound.receiver import (
+from iep_followup.errors import ConfigError, IepFollowupError, ReceiverError
+from iep_followup.net.receiver import (
     InboundHandler,
-    ReceiverError,
     SmtpReceiver,
-    deliver,
+    hand_in,
     is_reply_recipient,
     start_receiver,
     with_original_to,
@@ -117,7 +116,7 @@ async def test_deliver_answers_451_when_the_handler_is_too_slow() -> None:
         await asyncio.sleep(5)
         return True
 
-    assert await deliver(message(), [REPLY], slow, timeout=0.1) == "451 4.3.0 try again later"
+    assert await hand_in(message(), [REPLY], slow, timeout=0.1) == "451 4.3.0 try again later"
 
 
 def test_a_bad_reply_address_is_a_config_error() -> None:

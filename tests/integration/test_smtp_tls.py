@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from iep_followup.errors import TransportUnavailableError
-from iep_followup.mail.transport import SmtpTransport, parse_smtp_url
+from iep_followup.net.smtp import SmtpTransport, parse_smtp_url
 from tests.smtp_server import RecordingHandler, free_port
 
 

@@ -10,6 +10,7 @@ from email.policy import default
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from iep_followup.mail.kinds import MailKind
 from iep_followup.mail.message import (
     Attachment,
     _build_with_email_message,
@@ -18,7 +19,6 @@ from iep_followup.mail.message import (
     mailbox,
 )
 from iep_followup.mail.render import RenderedEmail
-from iep_followup.mailkinds import MailKind
 
 NAMES = st.one_of(
     st.sampled_from(

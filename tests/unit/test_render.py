@@ -16,9 +16,9 @@ from babel.messages.pofile import read_po
 
 from iep_followup.domain import Cadence, ItemStatus, Role
 from iep_followup.mail.contexts import request_context, summary_context
+from iep_followup.mail.kinds import MailKind
 from iep_followup.mail.message import build_message, mailbox
 from iep_followup.mail.render import RenderedEmail, Renderer
-from iep_followup.mailkinds import MailKind
 from iep_followup.markers import REPLY_MARKERS
 from iep_followup.resources import templates_dir
 from iep_followup.views import Contact, ItemDetail, LastUpdate, Recipient

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from iep_followup.errors import ConfigError
-from iep_followup.mail.transport import parse_smtp_url
+from iep_followup.net.smtp import parse_smtp_url
 
 
 def test_submission_port_with_a_password_requires_starttls() -> None:

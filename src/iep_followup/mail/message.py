@@ -21,8 +21,8 @@ from email.utils import encode_rfc2231, format_datetime, formataddr, parseaddr
 
 from iep_followup.addresses import ascii_domain, needs_smtputf8
 from iep_followup.errors import ConfigError
+from iep_followup.mail.kinds import MailKind
 from iep_followup.mail.render import RenderedEmail
-from iep_followup.mailkinds import MailKind
 
 # Control characters (CR and LF above all) would let a name start a new header.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")

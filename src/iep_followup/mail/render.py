@@ -28,8 +28,8 @@ from markupsafe import Markup
 from iep_followup.domain import Cadence, ItemStatus, Role
 from iep_followup.errors import ConfigError
 from iep_followup.mail.i18n import load_translations
+from iep_followup.mail.kinds import MailKind
 from iep_followup.mail.labels import CADENCE_LABELS, ROLE_LABELS, STATUS_LABELS
-from iep_followup.mailkinds import MailKind
 from iep_followup.markers import REPLY_MARKERS
 from iep_followup.resources import templates_dir
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from iep_followup.errors import DeliveryError, TransportUnavailableError
-from iep_followup.mail.transport import Transport
+from iep_followup.net.smtp import Transport
 from iep_followup.store import outbox, people
 from iep_followup.store.db import Database
 

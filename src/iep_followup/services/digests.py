@@ -11,7 +11,7 @@ from pathlib import Path
 from iep_followup.digest import Digest, Period, compile_digest, period_bounds, previous_period
 from iep_followup.errors import DatabaseError, FileAccessError, loggable
 from iep_followup.mail.contexts import digest_context
-from iep_followup.mailkinds import MailKind
+from iep_followup.mail.kinds import MailKind
 from iep_followup.planning import SendPolicy, local_now
 from iep_followup.services.outgoing import Mailer
 from iep_followup.store import digests, outbox

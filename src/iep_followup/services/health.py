@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from iep_followup.config import Settings, require_secret
 from iep_followup.errors import IepFollowupError
-from iep_followup.mail.transport import SmtpTransport, parse_smtp_url
+from iep_followup.net.smtp import SmtpTransport, parse_smtp_url
 from iep_followup.schedule import JobSpec
 from iep_followup.services.setup import send_policy
 from iep_followup.store.db import Database

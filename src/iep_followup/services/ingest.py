@@ -21,8 +21,9 @@ from iep_followup.errors import DatabaseError, IepFollowupError, NotFoundError, 
 from iep_followup.inbound.classify import BounceInfo, InboundKind, classify
 from iep_followup.inbound.grammar import ItemCommands, ParsedReply, parse_commands
 from iep_followup.inbound.message import MAX_MESSAGE_BYTES, ParsedMessage, parse_message
+from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.inbound.trim import trim_reply
-from iep_followup.mailkinds import InboundOutcome, MailKind
+from iep_followup.mail.kinds import MailKind
 from iep_followup.planning import local_now
 from iep_followup.services.outgoing import Mailer
 from iep_followup.store import asking, inbox, outbox, people, updates

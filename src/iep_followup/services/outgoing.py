@@ -10,9 +10,9 @@ from email.headerregistry import Address
 from typing import Any, Protocol
 
 from iep_followup.config import Settings
+from iep_followup.mail.kinds import MailKind
 from iep_followup.mail.message import Attachment, build_message, mailbox, parse_configured_address
 from iep_followup.mail.render import Renderer
-from iep_followup.mailkinds import MailKind
 from iep_followup.store import outbox
 from iep_followup.store.db import Session
 from iep_followup.tokens import make_bounce_key, make_message_id, reply_to_address

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from iep_followup.errors import DatabaseError, IepFollowupError, loggable
 from iep_followup.mail.contexts import request_context
-from iep_followup.mailkinds import MailKind
+from iep_followup.mail.kinds import MailKind
 from iep_followup.planning import Ask, Decision, Remind, SendPolicy, Wait, local_now, plan_requests
 from iep_followup.services.outgoing import Mailer
 from iep_followup.store import asking, outbox

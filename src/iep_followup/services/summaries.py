@@ -9,8 +9,8 @@ from iep_followup.domain import Role
 from iep_followup.errors import IepFollowupError
 from iep_followup.mail.contexts import summary_context
 from iep_followup.mail.ics import DueDate, due_dates_calendar
+from iep_followup.mail.kinds import MailKind
 from iep_followup.mail.message import Attachment
-from iep_followup.mailkinds import MailKind
 from iep_followup.planning import SendPolicy, next_send_time
 from iep_followup.services.outgoing import Mailer
 from iep_followup.store import asking, queries

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from iep_followup.digest import DigestInputs, HeldReply, OwnerRequests, StudentInput, UpdateLine
 from iep_followup.domain import Role
-from iep_followup.mailkinds import InboundOutcome
+from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.planning import RequestState
 from iep_followup.store import asking, queries
 from iep_followup.store.models import (

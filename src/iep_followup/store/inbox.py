@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from iep_followup.addresses import address_key
-from iep_followup.mailkinds import InboundOutcome
+from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.store.db import Database
 from iep_followup.store.models import ImapState, InboundMessage, Person, PersonAddress
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from iep_followup.addresses import AddressEventKind
 from iep_followup.domain import (
     MAX_EMAIL,
     MAX_EXTERNAL_ID,
@@ -34,7 +35,8 @@ from iep_followup.domain import (
     Role,
     UpdateSource,
 )
-from iep_followup.mailkinds import AddressEventKind, InboundOutcome, MailKind, OutboxStatus
+from iep_followup.inbound.outcome import InboundOutcome
+from iep_followup.mail.kinds import MailKind, OutboxStatus
 from iep_followup.store.types import TextEnum, UTCDateTime
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
-from iep_followup.mailkinds import MailKind, OutboxStatus
+from iep_followup.mail.kinds import MailKind, OutboxStatus
 from iep_followup.store import people
 from iep_followup.store.db import insert_skipping_duplicates
 from iep_followup.store.models import OutboxMessage

@@ -12,7 +12,8 @@ from sqlalchemy import exists, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col
 
-from iep_followup.mailkinds import AddressEventKind, OutboxStatus
+from iep_followup.addresses import AddressEventKind
+from iep_followup.mail.kinds import OutboxStatus
 from iep_followup.store.models import AddressEvent, OutboxMessage, Person
 from iep_followup.views import AddressEventView
 

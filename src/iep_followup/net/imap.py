@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aioimaplib
 
-from iep_followup.errors import ConfigError, IepFollowupError
+from iep_followup.errors import ConfigError, MailboxError
 from iep_followup.inbound.message import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
@@ -33,10 +33,6 @@ InboundHandler = Callable[[bytes], Awaitable[bool]]
 # For a message over the size limit: its header only, and its real size.
 TooLargeHandler = Callable[[bytes, int], Awaitable[bool]]
 TokenProvider = Callable[[], Awaitable[str]]
-
-
-class MailboxError(IepFollowupError):
-    """The IMAP server could not be reached, refused us, or broke off; the poll can be retried."""
 
 
 class _DropTraffic(logging.Filter):

@@ -1,6 +1,6 @@
 """Embedded SMTP receiver: accepts mail for the reply address and hands over the raw bytes.
 
-The aiosmtpd handler stays thin; `deliver` is the plain function that does the work
+The aiosmtpd handler stays thin; `hand_in` is the plain function that does the work
 (healthchecks' smtpd pattern), so it can be called and tested without a server.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from iep_followup.errors import ConfigError, IepFollowupError
+from iep_followup.errors import ConfigError, ReceiverError
 from iep_followup.inbound.message import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
@@ -35,10 +35,6 @@ InboundHandler = Callable[[bytes], Awaitable[bool]]
 _TAG = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
 _DELIVERED_TO = re.compile(rb"^delivered-to[ \t]*:", re.IGNORECASE | re.MULTILINE)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
-
-
-class ReceiverError(IepFollowupError):
-    """The SMTP receiver could not start (address in use, bad host, ...)."""
 
 
 class _DropBodies(logging.Filter):
@@ -87,7 +83,7 @@ def with_original_to(raw: bytes, recipients: Sequence[str]) -> bytes:
     return added + raw
 
 
-async def deliver(
+async def hand_in(
     raw: bytes,
     recipients: Sequence[str],
     handle: InboundHandler,
@@ -125,7 +121,7 @@ async def deliver(
 
 
 class ReplyHandler:
-    """aiosmtpd handler: accepts only the reply address and passes DATA to `deliver`."""
+    """aiosmtpd handler: accepts only the reply address and passes DATA to `hand_in`."""
 
     def __init__(
         self,
@@ -157,7 +153,7 @@ class ReplyHandler:
     async def handle_DATA(  # noqa: N802 (aiosmtpd's hook name)
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
-        return await deliver(
+        return await hand_in(
             envelope.original_content or b"",
             envelope.rcpt_tos,
             self.handle,
