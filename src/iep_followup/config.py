@@ -128,11 +128,41 @@ class Settings(BaseSettings):
         le=1,
         description="Balance warning when one member holds more than this share.",
     )
+    web_listen: str = Field(
+        default="127.0.0.1:8000",
+        description="host:port where `iep-followup web` serves the case manager's desk; set it "
+        "explicitly and `iep-followup run` serves the desk too.",
+    )
+    web_url: str | None = Field(
+        default=None,
+        description="The desk's public base URL (https://desk.example.org), used in sign-in emails. "
+        "Unset: http:// and WEB_LISTEN.",
+    )
+    admins: str | None = Field(
+        default=None,
+        description="Comma-separated addresses that may sign in to the desk and see every student.",
+    )
 
     @field_validator("quiet_hours")
     @classmethod
     def _quiet_hours(cls, value: str) -> str:
         parse_quiet_hours(value)
+        return value
+
+    @field_validator("web_listen")
+    @classmethod
+    def _web_listen(cls, value: str) -> str:
+        parse_listen(value)
+        return value
+
+    @field_validator("web_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("write the desk's address with http:// or https://")
         return value
 
     @field_validator("database_url")
@@ -160,6 +190,21 @@ def parse_quiet_hours(value: str) -> tuple[time, time]:
     except ValueError:
         raise ValueError("write it as HH:MM-HH:MM, like 19:00-07:00") from None
     return start, end
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """'127.0.0.1:8000' -> ('127.0.0.1', 8000); '[::1]:8000' -> ('::1', 8000)."""
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("write it as host:port, like 127.0.0.1:8000")
+    return host.strip("[]"), int(port)
+
+
+def admin_addresses(settings: Settings) -> frozenset[str]:
+    """IEP_FOLLOWUP_ADMINS as lowercased addresses."""
+    return frozenset(
+        part.strip().lower() for part in (settings.admins or "").split(",") if part.strip()
+    )
 
 
 def require_secret(settings: Settings) -> str:

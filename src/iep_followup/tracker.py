@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from iep_followup.balance import BalanceReport, check_balance
-from iep_followup.config import Settings, load_settings, require_secret
+from iep_followup.config import Settings, admin_addresses, load_settings, require_secret
+from iep_followup.desk import CaseloadRow, HeldView, Reader, StudentPage
 from iep_followup.digest import Period
 from iep_followup.domain import (
     MAX_MEETING_NOTES,
@@ -30,9 +31,10 @@ from iep_followup.domain import (
     parse_enum,
     require_aware,
 )
-from iep_followup.errors import DatabaseError, ValidationError
+from iep_followup.errors import DatabaseError, NotFoundError, ValidationError
 from iep_followup.net.smtp import FileTransport, SmtpTransport, Transport, parse_smtp_url
 from iep_followup.planning import SendPolicy
+from iep_followup.services import desk, signin
 from iep_followup.services.delivery import DeliveryReport, RetryPolicy, deliver
 from iep_followup.services.digests import DigestRun, run_digests
 from iep_followup.services.ingest import Ingestor, IngestResult
@@ -41,6 +43,7 @@ from iep_followup.services.requests import RequestRun, run_requests
 from iep_followup.services.setup import send_policy
 from iep_followup.services.summaries import queue_summaries
 from iep_followup.store import inbox, outbox, people, queries, records, updates
+from iep_followup.store import web as web_store
 from iep_followup.store.db import Database
 from iep_followup.store.inbox import InboxView
 from iep_followup.store.outbox import OutboxView
@@ -408,3 +411,144 @@ class Tracker:
                 )
                 for s in rows
             ]
+
+    # --- the case manager's desk (web/) ------------------------------------------------
+    # Kept together at the end of the class: the desk's use cases live in services/desk.py,
+    # services/signin.py and store/web.py.
+
+    def desk_base_url(self) -> str:
+        """Where the desk is reached: IEP_FOLLOWUP_WEB_URL, or http:// and WEB_LISTEN."""
+        return self.settings.web_url or f"http://{self.settings.web_listen}"
+
+    def desk_reader(self, email: str) -> Reader | None:
+        """Who `email` is at the desk, or None when they may not sign in."""
+        with self.database.transaction() as session:
+            return signin.reader_for(
+                session, signin.normalize(email), admin_addresses(self.settings)
+            )
+
+    def request_sign_in(self, email: str, *, client: str) -> bool:
+        """Email a one-time sign-in link when `email` may use the desk (True when queued).
+
+        Callers must answer the same either way. Raises TooManyRequestsError past the
+        per-client limit; past the per-address limit nothing is sent.
+        """
+        address = signin.normalize(email)
+        with self.database.transaction() as session:
+            return signin.request_link(
+                session,
+                self.mailer,
+                address,
+                client=client,
+                admins=admin_addresses(self.settings),
+                base_url=self.desk_base_url(),
+                now=self.now(),
+            )
+
+    def sign_in_link(self, email: str) -> str:
+        """A sign-in link printed rather than emailed (the first administrator, scripts, tests)."""
+        address = signin.normalize(email)
+        with self.database.transaction() as session:
+            if signin.reader_for(session, address, admin_addresses(self.settings)) is None:
+                raise NotFoundError(
+                    f"{address} is neither a case manager on a team nor in IEP_FOLLOWUP_ADMINS"
+                )
+            now = self.now()
+            token = signin.new_link(session, address, now)
+            web_store.audit(session, now, "link_printed", actor=None, client="cli", subject=address)
+            return f"{self.desk_base_url()}/signin/{token}"
+
+    def sign_in_link_state(self, token: str) -> str:
+        """'ok', 'used', 'expired' or 'unknown', without using the link."""
+        with self.database.transaction() as session:
+            return web_store.link_state(session, signin.hash_secret(token), self.now())
+
+    def sign_in(self, token: str, *, client: str) -> tuple[str, Reader] | None:
+        """Use a sign-in link (once): the new session's id and who signed in, or None."""
+        with self.database.transaction() as session:
+            return signin.sign_in(
+                session, token, client=client, admins=admin_addresses(self.settings), now=self.now()
+            )
+
+    def desk_session(self, session_id: str) -> tuple[Reader, str] | None:
+        """The reader and CSRF token of a live session (None once idle 8 hours or ended)."""
+        with self.database.transaction() as session:
+            return signin.current(
+                session, session_id, admins=admin_addresses(self.settings), now=self.now()
+            )
+
+    def sign_out(self, session_id: str, reader: Reader, *, everywhere: bool, client: str) -> int:
+        """End this session, or every session of the reader; returns how many ended."""
+        with self.database.transaction() as session:
+            now = self.now()
+            if everywhere:
+                ended = web_store.end_sessions(session, now, email=reader.email)
+            else:
+                ended = web_store.end_sessions(session, now, id_hash=signin.hash_secret(session_id))
+            action = "signed_out_everywhere" if everywhere else "signed_out"
+            web_store.audit(session, now, action, actor=reader.email, client=client)
+            return ended
+
+    def caseload(self, reader: Reader) -> list[CaseloadRow]:
+        with self.database.transaction() as session:
+            return desk.caseload(
+                session,
+                reader,
+                now=self.now(),
+                policy=self.policy,
+                timezone=self.settings.timezone,
+            )
+
+    def desk_student(self, reader: Reader, external_id: str) -> StudentPage:
+        """A student's page; NotFoundError, as for a missing one, when not in the reader's caseload."""
+        with self.database.transaction() as session:
+            return desk.student_page(
+                session, reader, external_id, max_share=self.settings.max_share
+            )
+
+    def held_replies(self, reader: Reader) -> list[HeldView]:
+        with self.database.transaction() as session:
+            return desk.held_replies(session, reader)
+
+    def held_reply(self, reader: Reader, inbound_id: int) -> HeldView:
+        with self.database.transaction() as session:
+            return desk.held_reply(session, reader, inbound_id)
+
+    def release_held(self, reader: Reader, inbound_id: int, *, client: str) -> IngestResult:
+        """Apply a held reply the reader may see, as written by its sender; audited."""
+        self.held_reply(reader, inbound_id)
+        result = self.release(inbound_id)
+        with self.database.transaction() as session:
+            web_store.audit(
+                session,
+                self.now(),
+                "released",
+                actor=reader.email,
+                client=client,
+                subject=str(inbound_id),
+                detail=f"{result.applied} update(s) recorded",
+            )
+        return result
+
+    def dismiss_held(self, reader: Reader, inbound_id: int, *, reason: str, client: str) -> None:
+        """Set a held reply aside without applying it; who and why are recorded."""
+        why = " ".join(reason.split())[:500]
+        with self.database.transaction() as session:
+            desk.held_reply(session, reader, inbound_id)
+            now = self.now()
+            said = f": {why}" if why else ""
+            web_store.dismiss_held(session, inbound_id, f"dismissed by {reader.email}{said}", now)
+            web_store.audit(
+                session,
+                now,
+                "dismissed",
+                actor=reader.email,
+                client=client,
+                subject=str(inbound_id),
+                detail=why,
+            )
+
+    def desk_audit(self, limit: int = 200) -> list[web_store.AuditView]:
+        """The newest entries of the desk's audit log: sign-ins and every change."""
+        with self.database.transaction() as session:
+            return web_store.audit_entries(session, limit)

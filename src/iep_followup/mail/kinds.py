@@ -12,6 +12,7 @@ class MailKind(enum.StrEnum):
     CONFIRMATION = "confirmation"
     NOTICE = "notice"  # a reply we could not apply: the sender is told, without details
     DIGEST = "digest"
+    SIGN_IN = "sign_in"  # a one-time link to the case manager's desk
 
 
 class OutboxStatus(enum.StrEnum):

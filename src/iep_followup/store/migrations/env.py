@@ -9,7 +9,8 @@ from alembic.autogenerate.api import AutogenContext
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-import iep_followup.store.models  # noqa: F401  (registers the tables)
+import iep_followup.store.models
+import iep_followup.store.web  # noqa: F401  (the desk's tables)
 from iep_followup.store.types import TextEnum, UTCDateTime
 
 config = context.config

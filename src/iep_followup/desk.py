@@ -1,0 +1,172 @@
+"""The case manager's desk as values: who is reading, a caseload row and its next step, a student's page.
+
+Pure: the store loads, `caseload_row` decides what needs attention first and what to do next.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from iep_followup.balance import BalanceReport
+from iep_followup.domain import ItemStatus
+from iep_followup.views import ItemView, MemberView, StudentStatus
+
+SIGN_IN_MINUTES = 15
+SESSION_IDLE_HOURS = 8
+# Sign-in requests allowed per address and per client in one SIGN_IN_MINUTES window.
+LINKS_PER_ADDRESS = 5
+LINKS_PER_CLIENT = 20
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A signed-in person: a case manager of some team, or an administrator (sees every student)."""
+
+    email: str
+    name: str
+    language: str
+    is_admin: bool
+
+
+class NextStep(enum.StrEnum):
+    """What a caseload row tells the case manager to do, most urgent first."""
+
+    UNBLOCK = "unblock"
+    OVERDUE = "overdue"
+    CALL_SILENT = "call_silent"
+    FIX_ADDRESS = "fix_address"
+    READ_HELD = "read_held"
+    NOTHING_OPEN = "nothing_open"
+    ON_TRACK = "on_track"
+
+
+@dataclass(frozen=True)
+class CaseloadRow:
+    external_id: str
+    name: str
+    school: str
+    grade: str
+    open_items: int
+    blocked: int
+    overdue: int
+    silent: tuple[str, ...]  # owners who did not answer their last check-ins
+    failing: tuple[str, ...]  # team members whose address the mail server refuses
+    held: int
+    next_step: NextStep
+    who: str | None = None  # the person the next step is about
+    title: str | None = None  # the item it is about
+    due_on: date | None = None
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.next_step not in {NextStep.NOTHING_OPEN, NextStep.ON_TRACK}
+
+    def sort_key(self) -> tuple[int, ...]:
+        """Attention first, in the order blocked, overdue, silent, failing, held; then by name."""
+        return (
+            0 if self.blocked else 1,
+            0 if self.overdue else 1,
+            0 if self.silent else 1,
+            0 if self.failing else 1,
+            0 if self.held else 1,
+        )
+
+
+def caseload_row(
+    external_id: str,
+    name: str,
+    school: str,
+    grade: str,
+    items: tuple[ItemView, ...],
+    *,
+    today: date,
+    silent: tuple[str, ...],
+    failing: tuple[str, ...],
+    held: int,
+) -> CaseloadRow:
+    open_items = [i for i in items if not i.status.is_closed]
+    blocked = [i for i in open_items if i.status is ItemStatus.BLOCKED]
+    overdue = sorted(
+        (i for i in open_items if i.is_overdue(today) and i.status is not ItemStatus.BLOCKED),
+        key=lambda i: i.due_on,
+    )
+    step, who, title, due_on = NextStep.ON_TRACK, None, None, None
+    if blocked:
+        step, who, title = NextStep.UNBLOCK, blocked[0].owner_name, blocked[0].title
+    elif overdue:
+        step, who, title = NextStep.OVERDUE, overdue[0].owner_name, overdue[0].title
+        due_on = overdue[0].due_on
+    elif silent:
+        step, who = NextStep.CALL_SILENT, silent[0]
+    elif failing:
+        step, who = NextStep.FIX_ADDRESS, failing[0]
+    elif held:
+        step = NextStep.READ_HELD
+    elif not open_items:
+        step = NextStep.NOTHING_OPEN
+    return CaseloadRow(
+        external_id,
+        name,
+        school,
+        grade,
+        len(open_items),
+        len(blocked),
+        len(overdue),
+        silent,
+        failing,
+        held,
+        step,
+        who,
+        title,
+        due_on,
+    )
+
+
+def sort_caseload(rows: list[CaseloadRow]) -> list[CaseloadRow]:
+    return sorted(rows, key=lambda r: (*r.sort_key(), r.name.casefold(), r.external_id))
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One update of an item, with the words of the reply it came from (if any)."""
+
+    created_at: datetime
+    author_name: str | None
+    source: str
+    status: ItemStatus | None
+    percent: int | None
+    due_on: date | None
+    note: str | None
+    reply_text: str | None
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    member: MemberView
+    failing_reason: str | None
+    away_until: date | None
+
+
+@dataclass(frozen=True)
+class StudentPage:
+    status: StudentStatus
+    team: tuple[TeamMember, ...]
+    history: dict[int, tuple[HistoryEntry, ...]]  # item id -> its updates, oldest first
+    balance: BalanceReport
+
+
+@dataclass(frozen=True)
+class HeldView:
+    """A held reply as the desk shows it: the kept words and the whole original, as text."""
+
+    id: int
+    received_at: datetime
+    from_address: str | None
+    subject: str
+    reason: str
+    kept_text: str
+    original: str
+    students: tuple[str, ...]  # names of the reader's students its sender is on the team of
+    can_release: bool  # it answers an update request, so it can be applied

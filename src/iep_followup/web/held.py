@@ -1,0 +1,67 @@
+"""Held replies: read the kept words and the original (as text), then apply as written or dismiss."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from iep_followup.errors import ValidationError
+from iep_followup.web.render import render
+from iep_followup.web.security import Access, Visitor, client_of, page, tracker_of
+
+
+async def held_list(request: Request, who: Visitor) -> Response:
+    assert who.reader is not None
+    replies = await asyncio.to_thread(tracker_of(request).held_replies, who.reader)
+    done = request.query_params.get("done")
+    return render(
+        request, who, "held_list.html", replies=replies, done=done if done in DONE else None
+    )
+
+
+async def held_reply(request: Request, who: Visitor) -> Response:
+    assert who.reader is not None
+    reply = await asyncio.to_thread(
+        tracker_of(request).held_reply, who.reader, request.path_params["inbound_id"]
+    )
+    return render(request, who, "held.html", reply=reply, error=None)
+
+
+async def release(request: Request, who: Visitor) -> Response:
+    assert who.reader is not None
+    tracker = tracker_of(request)
+    inbound_id = request.path_params["inbound_id"]
+    try:
+        await asyncio.to_thread(
+            tracker.release_held, who.reader, inbound_id, client=client_of(request)
+        )
+    except ValidationError:
+        reply = await asyncio.to_thread(tracker.held_reply, who.reader, inbound_id)
+        return render(request, who, "held.html", 409, reply=reply, error="cannot_release")
+    return RedirectResponse("/held?done=released", status_code=303)
+
+
+async def dismiss(request: Request, who: Visitor) -> Response:
+    assert who.reader is not None
+    form = await request.form()
+    await asyncio.to_thread(
+        tracker_of(request).dismiss_held,
+        who.reader,
+        request.path_params["inbound_id"],
+        reason=str(form.get("reason", "")),
+        client=client_of(request),
+    )
+    return RedirectResponse("/held?done=dismissed", status_code=303)
+
+
+DONE = ("released", "dismissed")
+
+ROUTES: list[Route] = [
+    page("/held", held_list, access=Access.READER),
+    page("/held/{inbound_id:int}", held_reply, access=Access.READER),
+    page("/held/{inbound_id:int}/release", release, access=Access.READER, methods=("POST",)),
+    page("/held/{inbound_id:int}/dismiss", dismiss, access=Access.READER, methods=("POST",)),
+]

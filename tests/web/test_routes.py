@@ -1,0 +1,137 @@
+"""Every route of the desk, walked as an anonymous visitor, two case managers and an administrator.
+
+A new route fails `test_every_route_is_in_the_table` until it is added to ROUTES with the
+access it needs, and then the walk checks it for every role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
+
+from iep_followup.tracker import Tracker
+from iep_followup.web import create_app
+from iep_followup.web.security import Access, route_access
+from tests.web.world import (
+    ADMIN,
+    CASE_MANAGER_A,
+    CASE_MANAGER_B,
+    STUDENT_A,
+    World,
+)
+
+# (method, path) -> what guards it: "public", "reader" (any signed-in reader), or "caseload"
+# (a reader whose caseload holds the student, or the sender of the held reply; else 404).
+ROUTES = {
+    ("GET", "/"): "reader",
+    ("GET", "/students/{external_id}"): "caseload",
+    ("GET", "/held"): "reader",
+    ("GET", "/held/{inbound_id:int}"): "caseload",
+    ("POST", "/held/{inbound_id:int}/release"): "caseload",
+    ("POST", "/held/{inbound_id:int}/dismiss"): "caseload",
+    ("GET", "/signin"): "public",
+    ("POST", "/signin"): "public",
+    ("GET", "/signin/sent"): "public",
+    ("GET", "/signin/{token}"): "public",
+    ("POST", "/signin/{token}"): "public",
+    ("POST", "/signout"): "reader",
+    ("POST", "/language"): "public",
+}
+FORMS = {
+    "/signin": {"email": "nobody@example.com"},
+    "/language": {"language": "es", "next": "/"},
+    "/held/{inbound_id:int}/dismiss": {"reason": "checked with Rosa"},
+}
+ROLES = {
+    "anonymous": None,
+    "case manager A": CASE_MANAGER_A,
+    "case manager B": CASE_MANAGER_B,
+    "admin": ADMIN,
+}
+
+
+def _routes() -> list[tuple[str, str, Route]]:
+    app = create_app(Tracker.__new__(Tracker))
+    found = []
+    for route in app.routes:
+        if isinstance(route, Mount):
+            assert route.path == "/static", f"an unknown mount {route.path}"
+            continue
+        assert isinstance(route, Route), (
+            f"{route!r} is not a page: declare it with web.security.page"
+        )
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            found.append((method, route.path, route))
+    return found
+
+
+def test_every_route_is_in_the_table() -> None:
+    walked = set()
+    for method, path, route in _routes():
+        assert (method, path) in ROUTES, f"{method} {path} is not in the route table of this test"
+        access = route_access(route)
+        assert access is not None, f"{method} {path} was not declared through web.security.page"
+        expected = Access.PUBLIC if ROUTES[method, path] == "public" else Access.READER
+        assert access is expected, f"{method} {path} is {access}, the table says {expected}"
+        walked.add((method, path))
+    assert walked == set(ROUTES)
+
+
+def _url(path: str, world: World, token: str) -> str:
+    return (
+        path.replace("{external_id}", STUDENT_A)
+        .replace("{inbound_id:int}", str(world.held_id))
+        .replace("{token}", token)
+    )
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_every_route_checks_who_is_asking(
+    role: str, world: World, make_client: Callable[..., TestClient]
+) -> None:
+    email = ROLES[role]
+    client = make_client(email)
+    csrf = getattr(client, "csrf", None)
+    # Release before dismiss would leave nothing to dismiss: walk dismiss first.
+    order = sorted(_routes(), key=lambda r: r[1].endswith("/release"))
+    for method, path, _route in order:
+        if (method, path) == ("POST", "/signout"):
+            continue  # walked last: it ends the session
+        # A link that does not work: a real one would sign the anonymous visitor in.
+        url = _url(path, world, "no-such-link-token")
+        if method == "GET":
+            response = client.get(url)
+        else:
+            if csrf is None:
+                csrf = client.cookies.get("iep_csrf") or _anonymous_csrf(client)
+            response = client.post(url, data={"csrf": csrf, **FORMS.get(path, {})})
+        _check(role, method, path, ROUTES[method, path], response.status_code, response.headers)
+    response = client.post("/signout", data={"csrf": csrf or ""})
+    _check(role, "POST", "/signout", "reader", response.status_code, response.headers)
+
+
+def _anonymous_csrf(client: TestClient) -> str:
+    client.get("/signin")
+    return str(client.cookies.get("iep_csrf"))
+
+
+def _check(role: str, method: str, path: str, guard: str, status: int, headers: object) -> None:
+    where = f"{role}: {method} {path} answered {status}"
+    location = getattr(headers, "get", lambda _k: None)("location")
+    if guard == "public":
+        assert status < 500 and status not in {403, 404}, where
+        return
+    if role == "anonymous":
+        assert (status, location) == (303, "/signin"), where
+        return
+    if guard == "caseload" and role == "case manager B":
+        assert status == 404, where
+        return
+    # Dismissing first leaves the reply no longer held: releasing it then is "not found".
+    if path.endswith("/release"):
+        assert status == 404, where
+        return
+    assert status == (200 if method == "GET" else 303), where
