@@ -18,6 +18,12 @@ from tests.web.world import ADMIN, World, build_world
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
+class DeskClient(TestClient):
+    """A test client that remembers the CSRF token of its session (empty before sign-in)."""
+
+    csrf = ""
+
+
 @pytest.fixture
 def desk_tracker(make_tracker: Callable[..., Tracker], smtp_server: SmtpServer) -> Tracker:
     return make_tracker(smtp_url=smtp_server.url, admins=ADMIN, web_url="http://testserver")
@@ -45,15 +51,15 @@ def sign_in(client: TestClient, tracker: Tracker, email: str) -> str:
 
 
 @pytest.fixture
-def make_client(desk_tracker: Tracker) -> Iterator[Callable[..., TestClient]]:
-    clients: list[TestClient] = []
+def make_client(desk_tracker: Tracker) -> Iterator[Callable[..., DeskClient]]:
+    clients: list[DeskClient] = []
 
-    def make(email: str | None = None, **options: Any) -> TestClient:
-        client = TestClient(create_app(desk_tracker), follow_redirects=False, **options)
+    def make(email: str | None = None, **options: Any) -> DeskClient:
+        client = DeskClient(create_app(desk_tracker), follow_redirects=False, **options)
         client.__enter__()
         clients.append(client)
         if email is not None:
-            client.csrf = sign_in(client, desk_tracker, email)  # type: ignore[attr-defined]
+            client.csrf = sign_in(client, desk_tracker, email)
         return client
 
     yield make

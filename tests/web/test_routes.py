@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from iep_followup.tracker import Tracker
 from iep_followup.web import create_app
 from iep_followup.web.security import Access, route_access
+from tests.web.conftest import DeskClient
 from tests.web.world import (
     ADMIN,
     CASE_MANAGER_A,
@@ -90,11 +91,11 @@ def _url(path: str, world: World, token: str) -> str:
 
 @pytest.mark.parametrize("role", list(ROLES))
 def test_every_route_checks_who_is_asking(
-    role: str, world: World, make_client: Callable[..., TestClient]
+    role: str, world: World, make_client: Callable[..., DeskClient]
 ) -> None:
     email = ROLES[role]
     client = make_client(email)
-    csrf = getattr(client, "csrf", None)
+    csrf = client.csrf or None
     # Release before dismiss would leave nothing to dismiss: walk dismiss first.
     order = sorted(_routes(), key=lambda r: r[1].endswith("/release"))
     for method, path, _route in order:
