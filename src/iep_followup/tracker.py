@@ -512,7 +512,9 @@ class Tracker:
 
     def held_reply(self, reader: Reader, inbound_id: int) -> HeldView:
         with self.database.transaction() as session:
-            return desk.held_reply(session, reader, inbound_id)
+            return desk.held_reply(
+                session, reader, inbound_id, max_bytes=self.settings.max_reply_bytes
+            )
 
     def release_held(self, reader: Reader, inbound_id: int, *, client: str) -> IngestResult:
         """Apply a held reply the reader may see, as written by its sender; audited."""
@@ -534,7 +536,7 @@ class Tracker:
         """Set a held reply aside without applying it; who and why are recorded."""
         why = " ".join(reason.split())[:500]
         with self.database.transaction() as session:
-            desk.held_reply(session, reader, inbound_id)
+            desk.held_reply(session, reader, inbound_id, max_bytes=self.settings.max_reply_bytes)
             now = self.now()
             said = f": {why}" if why else ""
             web_store.dismiss_held(session, inbound_id, f"dismissed by {reader.email}{said}", now)

@@ -19,6 +19,8 @@ from iep_followup.desk import (
 )
 from iep_followup.digest import OwnerRequests, silent_streak
 from iep_followup.errors import NotFoundError
+from iep_followup.inbound.message import parse_message
+from iep_followup.inbound.trim import trim_reply
 from iep_followup.planning import SendPolicy, local_now
 from iep_followup.store import queries, web
 from iep_followup.store.db import Session
@@ -117,31 +119,45 @@ def held_replies(session: Session, reader: Reader) -> list[HeldView]:
 
     As in the digest, a reply is shown for its sender's students, never for the student its
     key points at: a forwarded key must not carry a stranger's words into a child's record.
+    The list carries no text; `held_reply` reads one message whole.
     """
+    return _held(session, reader, None, max_bytes=0)
+
+
+def held_reply(session: Session, reader: Reader, inbound_id: int, *, max_bytes: int) -> HeldView:
+    """One held reply the reader may see, with the words we would apply and the whole text."""
+    found = _held(session, reader, inbound_id, max_bytes=max_bytes)
+    if not found:
+        raise NotFoundError(f"no held reply {inbound_id}")
+    return found[0]
+
+
+def _held(
+    session: Session, reader: Reader, inbound_id: int | None, *, max_bytes: int
+) -> list[HeldView]:
     students = web.visible_students(session, _scope(reader))
-    ids = [s.id for s in students if s.id is not None]
     names = {s.id: s.name for s in students}
-    on_teams = web.team_person_ids(session, ids)
+    on_teams = web.team_person_ids(session, [s.id for s in students if s.id is not None])
     senders = web.held_senders(session, None if reader.is_admin else list(on_teams))
-    rows = web.held_rows(session, [inbound_id for inbound_id, _ in senders])
-    return [
-        HeldView(
-            row.id or 0,
-            row.received_at,
-            row.from_address,
-            row.subject,
-            row.reason,
-            row.kept_text,
-            row.raw.decode("utf-8", errors="replace")[:MAX_ORIGINAL_CHARS],
-            tuple(sorted(names[s] for s in on_teams.get(row.person_id or 0, ()) if s in names)),
-            row.request_id is not None,
+    wanted = [i for i, _ in senders if inbound_id is None or i == inbound_id]
+    views = []
+    for row in web.held_rows(session, wanted, with_raw=inbound_id is not None):
+        kept, original = row.kept_text, ""
+        if inbound_id is not None:
+            original = parse_message(row.raw, max_bytes=max_bytes).text[:MAX_ORIGINAL_CHARS]
+            # Held before it was read: show the words that releasing it would apply.
+            kept = kept or trim_reply(original).kept
+        views.append(
+            HeldView(
+                row.id or 0,
+                row.received_at,
+                row.from_address,
+                row.subject,
+                row.reason,
+                kept,
+                original,
+                tuple(sorted(names[s] for s in on_teams.get(row.person_id or 0, ()) if s in names)),
+                row.request_id is not None,
+            )
         )
-        for row in rows
-    ]
-
-
-def held_reply(session: Session, reader: Reader, inbound_id: int) -> HeldView:
-    for held in held_replies(session, reader):
-        if held.id == inbound_id:
-            return held
-    raise NotFoundError(f"no held reply {inbound_id}")
+    return views

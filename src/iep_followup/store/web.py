@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Column, Index, String, Text, func, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import defer
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from iep_followup.domain import MAX_EMAIL, Role
@@ -351,14 +352,18 @@ def histories(session: Session, item_ids: Sequence[int]) -> dict[int, list[tuple
     return grouped
 
 
-def held_rows(session: Session, inbound_ids: Sequence[int]) -> list[InboundMessage]:
-    return list(
-        session.exec(
-            select(InboundMessage)
-            .where(col(InboundMessage.id).in_(list(inbound_ids)))
-            .order_by(col(InboundMessage.received_at), col(InboundMessage.id))
-        ).all()
+def held_rows(
+    session: Session, inbound_ids: Sequence[int], *, with_raw: bool
+) -> list[InboundMessage]:
+    """The log rows of these messages; the raw email (up to the size limit) only when asked."""
+    query = (
+        select(InboundMessage)
+        .where(col(InboundMessage.id).in_(list(inbound_ids)))
+        .order_by(col(InboundMessage.received_at), col(InboundMessage.id))
     )
+    if not with_raw:
+        query = query.options(defer(InboundMessage.raw))  # type: ignore[arg-type]
+    return list(session.exec(query).all())
 
 
 def visible_student(session: Session, email: str | None, external_id: str) -> Student | None:
