@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from iep_followup.desk import LINKS_PER_ADDRESS, LINKS_PER_CLIENT
 from iep_followup.errors import NotFoundError
-from iep_followup.mailkinds import InboundOutcome
+from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.store.web import AuditEntry, SignInLink
 from iep_followup.tracker import Tracker
 from iep_followup.web.i18n import HERE
