@@ -410,14 +410,10 @@ def meeting_problems(record: MeetingRecord) -> Iterator[tuple[Location, Validati
                         field="owner",
                     ),
                 )
-            if item.due_on < record.held_on:
-                yield (
-                    (*where, "due"),
-                    ValidationError(
-                        f"due date {item.due_on.isoformat()} is before the meeting ({record.held_on.isoformat()})",
-                        field="due",
-                    ),
-                )
+            try:
+                check_due_on(item.due_on, record.held_on)
+            except ValidationError as problem:
+                yield (*where, "due"), problem
 
 
 def _check_key(value: str) -> str:
@@ -459,16 +455,64 @@ class UpdateInput:
             )
 
 
-def resolve_progress(
-    current: ItemStatus, current_percent: int, update: UpdateInput
-) -> tuple[ItemStatus, int]:
-    """The item's status and percent after an update: 100% means done, done means 100%."""
-    status = update.status
-    percent = update.percent
+# --- the item transition: every rule about how an item's progress moves ---------------
+
+
+@dataclass(frozen=True)
+class ItemState:
+    """What an update can move on an action item; the names are the item's columns."""
+
+    status: ItemStatus
+    percent: int
+    due_on: date
+    closed_at: datetime | None = None
+
+
+def transition(
+    state: ItemState, change: UpdateInput, *, now: datetime, meeting_date: date
+) -> ItemState:
+    """The item after `change`, or a ValidationError when the change is refused.
+
+    100% means done and done means 100%; a closed item knows when it closed; the due date is
+    never before the meeting.
+    """
+    if change.due_on is not None:
+        check_due_on(change.due_on, meeting_date)
+    status, percent = resolve_progress(state.status, state.percent, change)
+    return ItemState(
+        status=status,
+        percent=percent,
+        due_on=state.due_on if change.due_on is None else change.due_on,
+        closed_at=_closed_at(state, status, now),
+    )
+
+
+def check_due_on(due_on: date, meeting_date: date) -> date:
+    """An item falls due on or after the meeting that agreed it."""
+    if due_on < meeting_date:
+        raise ValidationError(
+            f"due date {due_on.isoformat()} is before the meeting ({meeting_date.isoformat()})",
+            field="due",
+        )
+    return due_on
+
+
+def settle_progress(
+    status: ItemStatus | None, percent: int | None
+) -> tuple[ItemStatus | None, int | None]:
+    """100% means done; done means 100%. Either may be unknown (None) in a partial report."""
     if status is ItemStatus.DONE:
         return ItemStatus.DONE, 100
     if percent == 100 and status in (None, ItemStatus.IN_PROGRESS, ItemStatus.OPEN):
         return ItemStatus.DONE, 100
+    return status, percent
+
+
+def resolve_progress(
+    current: ItemStatus, current_percent: int, update: UpdateInput
+) -> tuple[ItemStatus, int]:
+    """The item's status and percent after an update (see settle_progress)."""
+    status, percent = settle_progress(update.status, update.percent)
     new_percent = current_percent if percent is None else percent
     if status is not None:
         return status, new_percent
@@ -476,3 +520,10 @@ def resolve_progress(
         # Reporting progress on a blocked or closed item means work has resumed.
         return (ItemStatus.IN_PROGRESS if percent > 0 else ItemStatus.OPEN), new_percent
     return current, new_percent
+
+
+def _closed_at(before: ItemState, status: ItemStatus, now: datetime) -> datetime | None:
+    if not status.is_closed:
+        return None
+    # Done after dropped (or the reverse) keeps the day it first closed.
+    return before.closed_at if before.status.is_closed else now

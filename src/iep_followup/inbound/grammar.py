@@ -15,7 +15,7 @@ from typing import Literal
 
 from babel.dates import get_day_names, get_month_names
 
-from iep_followup.domain import ItemStatus
+from iep_followup.domain import ItemStatus, settle_progress
 from iep_followup.inbound.sentences import (
     Reading,
     Unclear,
@@ -535,11 +535,7 @@ class _Reader:
             status = part.status
         if part.percent is not None:
             percent = part.percent
-        # 100% means done; done means 100%.
-        if status is ItemStatus.DONE:
-            percent = 100
-        elif percent == 100 and status in (None, ItemStatus.IN_PROGRESS):
-            status = ItemStatus.DONE
+        status, percent = settle_progress(status, percent)
         note = current.note
         if part.note:
             note = f"{note}\n{part.note}" if note else part.note

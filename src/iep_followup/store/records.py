@@ -18,6 +18,7 @@ from iep_followup.domain import (
     StudentInfo,
     UpdateInput,
     UpdateSource,
+    check_due_on,
 )
 from iep_followup.errors import NotFoundError, ValidationError
 from iep_followup.store.models import (
@@ -380,10 +381,7 @@ def _new_item(
     people: dict[str, Person],
     now: datetime,
 ) -> int:
-    if item.due_on < meeting.held_on:
-        raise ValidationError(
-            f"due date {item.due_on} is before the meeting ({meeting.held_on})", field="due"
-        )
+    check_due_on(item.due_on, meeting.held_on)
     row = upsert_item(session, meeting, concern_id, item, people, now, [])
     assert row.id is not None
     return row.id

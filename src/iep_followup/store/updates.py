@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import insert, update
 from sqlmodel import Session, SQLModel, col, select
 
-from iep_followup.domain import UpdateInput, UpdateSource, resolve_progress
+from iep_followup.domain import ItemState, UpdateInput, UpdateSource, transition
 from iep_followup.errors import NotFoundError, ValidationError
 from iep_followup.store.models import (
     ActionItem,
@@ -43,27 +44,18 @@ def apply_update(
     (`record=False`: `record_history`) to one statement each. `understood`: the update was
     read from the owner's sentence rather than given as a command.
     """
-    if update.due_on is not None and update.due_on < _meeting_date(session, item):
-        raise ValidationError(
-            f"new due date {update.due_on.isoformat()} is before the meeting", field="due"
-        )
-    old_status, old_percent = item.status, item.percent
-    status, percent = resolve_progress(old_status, old_percent, update)
-    if status.is_closed and not old_status.is_closed:
-        item.closed_at = now
-    elif not status.is_closed:
-        item.closed_at = None
-    item.status, item.percent = status, percent
-    if update.due_on is not None:
-        item.due_on = update.due_on
+    before = item_state(item)
+    after = transition(before, update, now=now, meeting_date=_meeting_date(session, item))
+    for name, value in dataclasses.asdict(after).items():
+        setattr(item, name, value)
     # The history row holds what changed, including what the rules derived
     # (100% closes the item, so the row says "done" as well).
     row = Update(
         item_id=item.id or 0,
         author_id=author_id,
         created_at=now,
-        status=status if status is not old_status else update.status,
-        percent=percent if percent != old_percent else update.percent,
+        status=after.status if after.status is not before.status else update.status,
+        percent=after.percent if after.percent != before.percent else update.percent,
         due_on=update.due_on,
         note=update.note,
         source=source,
@@ -80,6 +72,12 @@ def apply_update(
     ):
         mark_answered(session, [item.id], author_id, now)
     return row
+
+
+def item_state(item: ActionItem) -> ItemState:
+    """The item's progress as a value, for domain.transition."""
+    names = (f.name for f in dataclasses.fields(ItemState))
+    return ItemState(**{name: getattr(item, name) for name in names})
 
 
 def record_history(session: Session, rows: Sequence[Update]) -> None:
