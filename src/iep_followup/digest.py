@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -188,33 +189,56 @@ def compile_digest(
     today = now.astimezone(_zone(inputs.timezone)).date()
     start, end = period_bounds(today, period)
     prev_start, _ = previous_period(start, period)
-    attention: list[Attention] = []
-    names = {s.student_id: s.name for s in inputs.students}
+    attention = [
+        *_item_attention(inputs.students, today),
+        *_balance_attention(inputs.students, max_share),
+        *_silent_attention(inputs.requests, now, policy),
+        *_mail_attention(inputs),
+    ]
+    attention.sort(key=lambda a: list(AttentionKind).index(a.kind))
+    open_items = [i for s in inputs.students for i in s.items if not i.status.is_closed]
+    load_roles = _load_by_role(open_items)
+    return Digest(
+        inputs.case_manager,
+        start,
+        end,
+        tuple(attention),
+        _sections(inputs, start, end),
+        _load_by_person(open_items, inputs.students),
+        load_roles,
+        next((load.share for load in load_roles if load.role is Role.CLASSROOM_TEACHER), 0.0),
+        inputs.previous_classroom_share,
+        _momentum(inputs, start, end, prev_start),
+    )
 
-    for student in inputs.students:
+
+def _item_attention(students: Sequence[StudentInput], today: date) -> Iterator[Attention]:
+    """Blocked and overdue items."""
+    for student in students:
         for item in student.items:
             if item.status is ItemStatus.BLOCKED:
-                attention.append(
-                    Attention(
-                        AttentionKind.BLOCKED,
-                        student.name,
-                        item.owner_name,
-                        item.owner_role,
-                        item.title,
-                        note=item.last_update_note,
-                    )
+                yield Attention(
+                    AttentionKind.BLOCKED,
+                    student.name,
+                    item.owner_name,
+                    item.owner_role,
+                    item.title,
+                    note=item.last_update_note,
                 )
             elif item.is_overdue(today):
-                attention.append(
-                    Attention(
-                        AttentionKind.OVERDUE,
-                        student.name,
-                        item.owner_name,
-                        item.owner_role,
-                        item.title,
-                        due_on=item.due_on,
-                    )
+                yield Attention(
+                    AttentionKind.OVERDUE,
+                    student.name,
+                    item.owner_name,
+                    item.owner_role,
+                    item.title,
+                    due_on=item.due_on,
                 )
+
+
+def _balance_attention(students: Sequence[StudentInput], max_share: float) -> Iterator[Attention]:
+    """Members without a part, and members carrying too much of it."""
+    for student in students:
         balance = check_balance(
             student.external_id,
             student.name,
@@ -228,38 +252,44 @@ def compile_digest(
                 if warning.kind is WarningKind.NO_RESPONSIBILITY
                 else AttentionKind.OVERLOADED
             )
-            attention.append(
-                Attention(
-                    kind,
-                    student.name,
-                    warning.name,
-                    warning.role,
-                    count=warning.open_items,
-                    total=warning.total_open,
-                    share=warning.share,
-                )
+            yield Attention(
+                kind,
+                student.name,
+                warning.name,
+                warning.role,
+                count=warning.open_items,
+                total=warning.total_open,
+                share=warning.share,
             )
 
-    for owner in inputs.requests:
+
+def _silent_attention(
+    requests: Sequence[OwnerRequests], now: datetime, policy: SendPolicy
+) -> Iterator[Attention]:
+    for owner in requests:
         streak = silent_streak(owner, now, policy)
         if streak:
-            attention.append(Attention(AttentionKind.SILENT, who=owner.name, count=streak))
+            yield Attention(AttentionKind.SILENT, who=owner.name, count=streak)
 
+
+def _mail_attention(inputs: DigestInputs) -> Iterator[Attention]:
+    """Addresses that bounce, and replies held for a person to read."""
     for name, email, reason in inputs.failing:
-        attention.append(Attention(AttentionKind.BOUNCING, who=name, email=email, reason=reason))
+        yield Attention(AttentionKind.BOUNCING, who=name, email=email, reason=reason)
+    names = {s.student_id: s.name for s in inputs.students}
     for held in inputs.held:
         students = ", ".join(sorted(names[s] for s in held.student_ids if s in names)) or None
-        attention.append(
-            Attention(
-                AttentionKind.HELD,
-                students,
-                email=held.from_address,
-                reason=held.reason,
-                inbound_id=held.inbound_id,
-            )
+        yield Attention(
+            AttentionKind.HELD,
+            students,
+            email=held.from_address,
+            reason=held.reason,
+            inbound_id=held.inbound_id,
         )
-    attention.sort(key=lambda a: list(AttentionKind).index(a.kind))
 
+
+def _sections(inputs: DigestInputs, start: date, end: date) -> tuple[StudentSection, ...]:
+    """Each student's items, this period's updates and notes, and a strength to open with."""
     by_item = {item.id: s.student_id for s in inputs.students for item in s.items}
     period_updates = [
         u for u in inputs.updates if start <= u.at.astimezone(_zone(inputs.timezone)).date() < end
@@ -285,38 +315,32 @@ def compile_digest(
                 ),
             )
         )
+    return tuple(sections)
 
-    open_items = [i for s in inputs.students for i in s.items if not i.status.is_closed]
+
+def _load_by_person(
+    open_items: Sequence[ItemView], students: Sequence[StudentInput]
+) -> tuple[Load, ...]:
+    """Open items per person, members with none included, most first."""
     total = len(open_items)
     per_person: Counter[tuple[str, Role]] = Counter(
         (i.owner_name, i.owner_role) for i in open_items
     )
-    for student in inputs.students:
+    for student in students:
         for member in student.members:
             per_person.setdefault((member.name, member.role), 0)
-    per_role: Counter[Role] = Counter(i.owner_role for i in open_items)
-    load_people = tuple(
+    return tuple(
         Load(name, role, count, count / total if total else 0.0)
         for (name, role), count in sorted(per_person.items(), key=lambda kv: (-kv[1], kv[0][0]))
     )
-    load_roles = tuple(
+
+
+def _load_by_role(open_items: Sequence[ItemView]) -> tuple[Load, ...]:
+    total = len(open_items)
+    per_role: Counter[Role] = Counter(i.owner_role for i in open_items)
+    return tuple(
         Load(role.value, role, count, count / total if total else 0.0)
         for role, count in sorted(per_role.items(), key=lambda kv: (-kv[1], kv[0].value))
-    )
-    classroom = per_role.get(Role.CLASSROOM_TEACHER, 0) / total if total else 0.0
-
-    momentum = _momentum(inputs, start, end, prev_start)
-    return Digest(
-        inputs.case_manager,
-        start,
-        end,
-        tuple(attention),
-        tuple(sections),
-        load_people,
-        load_roles,
-        classroom,
-        inputs.previous_classroom_share,
-        momentum,
     )
 
 

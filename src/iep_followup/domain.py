@@ -357,29 +357,40 @@ def meeting_problems(record: MeetingRecord) -> Iterator[tuple[Location, Validati
     A location is a path such as ("concerns", 0, "items", 1, "owner"), so a file
     importer can point at the line.
     """
-    emails: set[str] = set()
-    for i, member in enumerate(record.members):
-        if member.email in emails:
-            yield (
-                ("team", i, "email"),
-                ValidationError(f"{member.email} is listed twice on the team", field="email"),
-            )
-        emails.add(member.email)
-    if not record.members:
-        yield ("team",), ValidationError("the team has no members", field="team")
-    elif not any(m.role is Role.CASE_MANAGER for m in record.members):
-        yield (
-            ("team",),
-            ValidationError(
-                "the team needs a case_manager (they receive the digest)", field="team"
-            ),
-        )
+    emails = {member.email for member in record.members}
+    yield from _team_problems(record.members)
     for i, strength in enumerate(record.strengths):
         if strength.said_by is not None and strength.said_by not in emails:
             yield (
                 ("strengths", i, "said_by"),
                 ValidationError(f"{strength.said_by} is not on the team", field="said_by"),
             )
+    yield from _concern_problems(record, emails)
+
+
+def _team_problems(members: tuple[MemberInfo, ...]) -> Iterator[tuple[Location, ValidationError]]:
+    emails: set[str] = set()
+    for i, member in enumerate(members):
+        if member.email in emails:
+            yield (
+                ("team", i, "email"),
+                ValidationError(f"{member.email} is listed twice on the team", field="email"),
+            )
+        emails.add(member.email)
+    if not members:
+        yield ("team",), ValidationError("the team has no members", field="team")
+    elif not any(m.role is Role.CASE_MANAGER for m in members):
+        yield (
+            ("team",),
+            ValidationError(
+                "the team needs a case_manager (they receive the digest)", field="team"
+            ),
+        )
+
+
+def _concern_problems(
+    record: MeetingRecord, emails: set[str]
+) -> Iterator[tuple[Location, ValidationError]]:
     concern_keys: set[str] = set()
     item_keys: set[str] = set()
     for i, concern in enumerate(record.concerns):
@@ -396,24 +407,30 @@ def meeting_problems(record: MeetingRecord) -> Iterator[tuple[Location, Validati
             )
         for j, item in enumerate(concern.items):
             where: Location = ("concerns", i, "items", j)
-            if item.key in item_keys:
-                yield (
-                    (*where, "id"),
-                    ValidationError(f"action item id {item.key!r} is used twice", field="id"),
-                )
+            yield from _item_problems(item, where, record.held_on, emails, item_keys)
             item_keys.add(item.key)
-            if item.owner not in emails:
-                yield (
-                    (*where, "owner"),
-                    ValidationError(
-                        f"owner {item.owner} is not on the student's team; add them to the team first",
-                        field="owner",
-                    ),
-                )
-            try:
-                check_due_on(item.due_on, record.held_on)
-            except ValidationError as problem:
-                yield (*where, "due"), problem
+
+
+def _item_problems(
+    item: ItemInfo, where: Location, held_on: date, emails: set[str], item_keys: set[str]
+) -> Iterator[tuple[Location, ValidationError]]:
+    if item.key in item_keys:
+        yield (
+            (*where, "id"),
+            ValidationError(f"action item id {item.key!r} is used twice", field="id"),
+        )
+    if item.owner not in emails:
+        yield (
+            (*where, "owner"),
+            ValidationError(
+                f"owner {item.owner} is not on the student's team; add them to the team first",
+                field="owner",
+            ),
+        )
+    try:
+        check_due_on(item.due_on, held_on)
+    except ValidationError as problem:
+        yield (*where, "due"), problem
 
 
 def _check_key(value: str) -> str:
