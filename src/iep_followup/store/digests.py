@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -67,135 +68,14 @@ def digest_inputs(
     student_by_external = {s.external_id: s.id or 0 for s in students}
     item_student = {i.id: student_by_external[i.student_external_id] for i in items}
     since_utc = datetime.combine(since, time(0), ZoneInfo(timezone))
-
     # Columns, not entities, throughout: a caseload's history and replies are hundreds of rows,
     # and an InboundMessage entity would carry each reply's whole raw email.
-    updates = session.execute(
-        sa_select(
-            col(Update.created_at),
-            col(Update.item_id),
-            col(Person.name),
-            col(Update.status),
-            col(Update.percent),
-            col(Update.due_on),
-            col(Update.note),
-            col(Update.inbound_id),
-            col(Update.understood),
-        )
-        .outerjoin(Person, col(Person.id) == Update.author_id)
-        .where(col(Update.item_id).in_(list(item_student)), col(Update.created_at) >= since_utc)
-        .order_by(col(Update.created_at), col(Update.id))
-    ).all()
-    update_lines = tuple(
-        UpdateLine(
-            at, item_id, name, status, percent, due_on, note, inbound_id is not None, understood
-        )
-        for at, item_id, name, status, percent, due_on, note, inbound_id, understood in updates
-    )
-
-    asked = session.execute(
-        sa_select(
-            col(UpdateRequest.person_id),
-            col(UpdateRequest.id),
-            col(UpdateRequest.cycle_on),
-            col(UpdateRequest.created_at),
-            col(UpdateRequest.answered_at),
-            col(UpdateRequest.reminded_at),
-            col(RequestItem.item_id),
-        )
-        .join(RequestItem, col(RequestItem.request_id) == UpdateRequest.id)
-        .where(col(RequestItem.item_id).in_(list(item_student)))
-        .order_by(col(UpdateRequest.person_id), col(UpdateRequest.id).desc())
-    ).all()
-    request_students: dict[int, set[int]] = defaultdict(set)
-    by_owner: dict[int, dict[int, RequestState]] = defaultdict(dict)
-    for person_id, request_id, cycle_on, created_at, answered_at, reminded_at, item_id in asked:
-        request_students[request_id].add(item_student[item_id])
-        by_owner[person_id][request_id] = RequestState(
-            request_id, cycle_on, created_at, answered_at, reminded_at
-        )
-    owners = {
-        person_id: (name, own_timezone)
-        for person_id, name, own_timezone in session.execute(
-            sa_select(col(Person.id), col(Person.name), col(Person.timezone)).where(
-                col(Person.id).in_(list(by_owner))
-            )
-        ).all()
-    }
-    owner_requests = tuple(
-        OwnerRequests(
-            person_id,
-            owners[person_id][0],
-            owners[person_id][1] or timezone,
-            tuple(sorted(requests.values(), key=lambda r: -r.request_id)[:HISTORY]),
-        )
-        for person_id, requests in sorted(by_owner.items())
-    )
-
+    update_lines = _update_lines(session, list(item_student), since_utc)
+    owner_requests, request_ids = _owner_requests(session, list(item_student), timezone)
     member_ids = {m.person_id for team in members.values() for m in team}
-    # A held reply is shown to the case managers of its sender's students only, never to
-    # those of the student whose key it carried: a forwarded key must not carry its words to
-    # another child's record. Senders on no team are left to `iep-followup inbox`.
-    sender_students: dict[int, set[int]] = defaultdict(set)
-    for student_id, team in members.items():
-        for member in team:
-            sender_students[member.person_id].add(student_id)
-    held_rows = session.execute(
-        sa_select(
-            col(InboundMessage.id),
-            col(InboundMessage.from_address),
-            col(InboundMessage.reason),
-            col(InboundMessage.person_id),
-        ).where(
-            col(InboundMessage.outcome) == InboundOutcome.HELD,
-            col(InboundMessage.person_id).in_(list(member_ids)),
-        )
-    ).all()
-    held = tuple(
-        HeldReply(inbound_id, from_address, reason, frozenset(sender_students[sender_id]))
-        for inbound_id, from_address, reason, sender_id in held_rows
-        if sender_id is not None
-    )
-    failing = tuple(
-        (p.name, p.email, p.mail_failure_reason or "")
-        for p in session.exec(
-            select(Person).where(
-                col(Person.id).in_(list(member_ids)), col(Person.mail_failing_at).is_not(None)
-            )
-        ).all()
-    )
-    # Found through the caseload's requests only, then filtered here: given the outcome and
-    # date too, SQLite walks every applied reply in the district since `since` instead.
-    replies = [
-        (request_id, reply_notes, name)
-        for request_id, reply_notes, name, outcome, received_at in session.execute(
-            sa_select(
-                col(InboundMessage.request_id),
-                col(InboundMessage.notes),
-                col(Person.name),
-                col(InboundMessage.outcome),
-                col(InboundMessage.received_at),
-            )
-            .join(Person, col(Person.id) == InboundMessage.person_id)
-            .where(col(InboundMessage.request_id).in_(list(request_students)))
-        ).all()
-        if outcome is InboundOutcome.APPLIED and received_at >= since_utc
-    ]
-    # A reply's general notes are quoted only when everything its request asked about is one
-    # student on this caseload: a therapist's reply about other children never leaks here.
-    request_items: dict[int, set[int]] = defaultdict(set)
-    for request_id, item_id in session.exec(
-        select(RequestItem.request_id, RequestItem.item_id).where(
-            col(RequestItem.request_id).in_([request_id for request_id, _, _ in replies])
-        )
-    ).all():
-        request_items[request_id].add(item_id)
-    notes = []
-    for request_id, reply_notes, name in replies:
-        asked_items = request_items.get(request_id or -1, set())
-        about = {item_student.get(i) for i in asked_items}
-        if reply_notes.strip() and len(about) == 1 and None not in about:
-            notes.append((next(iter(about)) or 0, name, reply_notes.strip()))
+    held = _held_replies(session, members, member_ids)
+    failing = _failing_addresses(session, member_ids)
+    notes = _general_notes(session, request_ids, item_student, since_utc)
     previous = session.exec(
         select(DigestRecord.classroom_share)
         .where(
@@ -226,8 +106,160 @@ def digest_inputs(
         held=held,
         failing=failing,
         previous_classroom_share=previous,
-        general_notes=tuple(notes),
+        general_notes=notes,
     )
+
+
+def _update_lines(
+    session: Session, item_ids: list[int], since_utc: datetime
+) -> tuple[UpdateLine, ...]:
+    """The items' history since `since_utc`, oldest first, with each author's name."""
+    updates = session.execute(
+        sa_select(
+            col(Update.created_at),
+            col(Update.item_id),
+            col(Person.name),
+            col(Update.status),
+            col(Update.percent),
+            col(Update.due_on),
+            col(Update.note),
+            col(Update.inbound_id),
+            col(Update.understood),
+        )
+        .outerjoin(Person, col(Person.id) == Update.author_id)
+        .where(col(Update.item_id).in_(item_ids), col(Update.created_at) >= since_utc)
+        .order_by(col(Update.created_at), col(Update.id))
+    ).all()
+    return tuple(
+        UpdateLine(
+            at, item_id, name, status, percent, due_on, note, inbound_id is not None, understood
+        )
+        for at, item_id, name, status, percent, due_on, note, inbound_id, understood in updates
+    )
+
+
+def _owner_requests(
+    session: Session, item_ids: list[int], timezone: str
+) -> tuple[tuple[OwnerRequests, ...], list[int]]:
+    """Each owner's latest requests about these items, and the ids of every such request."""
+    asked = session.execute(
+        sa_select(
+            col(UpdateRequest.person_id),
+            col(UpdateRequest.id),
+            col(UpdateRequest.cycle_on),
+            col(UpdateRequest.created_at),
+            col(UpdateRequest.answered_at),
+            col(UpdateRequest.reminded_at),
+            col(RequestItem.item_id),
+        )
+        .join(RequestItem, col(RequestItem.request_id) == UpdateRequest.id)
+        .where(col(RequestItem.item_id).in_(item_ids))
+        .order_by(col(UpdateRequest.person_id), col(UpdateRequest.id).desc())
+    ).all()
+    request_ids: dict[int, None] = {}
+    by_owner: dict[int, dict[int, RequestState]] = defaultdict(dict)
+    for person_id, request_id, cycle_on, created_at, answered_at, reminded_at, _item_id in asked:
+        request_ids[request_id] = None
+        by_owner[person_id][request_id] = RequestState(
+            request_id, cycle_on, created_at, answered_at, reminded_at
+        )
+    owners = {
+        person_id: (name, own_timezone)
+        for person_id, name, own_timezone in session.execute(
+            sa_select(col(Person.id), col(Person.name), col(Person.timezone)).where(
+                col(Person.id).in_(list(by_owner))
+            )
+        ).all()
+    }
+    owner_requests = tuple(
+        OwnerRequests(
+            person_id,
+            owners[person_id][0],
+            owners[person_id][1] or timezone,
+            tuple(sorted(requests.values(), key=lambda r: -r.request_id)[:HISTORY]),
+        )
+        for person_id, requests in sorted(by_owner.items())
+    )
+    return owner_requests, list(request_ids)
+
+
+def _held_replies(
+    session: Session, members: Mapping[int, Sequence[MemberView]], member_ids: set[int]
+) -> tuple[HeldReply, ...]:
+    # A held reply is shown to the case managers of its sender's students only, never to
+    # those of the student whose key it carried: a forwarded key must not carry its words to
+    # another child's record. Senders on no team are left to `iep-followup inbox`.
+    sender_students: dict[int, set[int]] = defaultdict(set)
+    for student_id, team in members.items():
+        for member in team:
+            sender_students[member.person_id].add(student_id)
+    held_rows = session.execute(
+        sa_select(
+            col(InboundMessage.id),
+            col(InboundMessage.from_address),
+            col(InboundMessage.reason),
+            col(InboundMessage.person_id),
+        ).where(
+            col(InboundMessage.outcome) == InboundOutcome.HELD,
+            col(InboundMessage.person_id).in_(list(member_ids)),
+        )
+    ).all()
+    return tuple(
+        HeldReply(inbound_id, from_address, reason, frozenset(sender_students[sender_id]))
+        for inbound_id, from_address, reason, sender_id in held_rows
+        if sender_id is not None
+    )
+
+
+def _failing_addresses(session: Session, member_ids: set[int]) -> tuple[tuple[str, str, str], ...]:
+    """(name, email, reason) of the team members whose mail is failing."""
+    return tuple(
+        (p.name, p.email, p.mail_failure_reason or "")
+        for p in session.exec(
+            select(Person).where(
+                col(Person.id).in_(list(member_ids)), col(Person.mail_failing_at).is_not(None)
+            )
+        ).all()
+    )
+
+
+def _general_notes(
+    session: Session, request_ids: list[int], item_student: dict[int, int], since_utc: datetime
+) -> tuple[tuple[int, str, str], ...]:
+    """(student id, author, text) of the applied replies' general notes since `since_utc`."""
+    # Found through the caseload's requests only, then filtered here: given the outcome and
+    # date too, SQLite walks every applied reply in the district since `since` instead.
+    replies = [
+        (request_id, reply_notes, name)
+        for request_id, reply_notes, name, outcome, received_at in session.execute(
+            sa_select(
+                col(InboundMessage.request_id),
+                col(InboundMessage.notes),
+                col(Person.name),
+                col(InboundMessage.outcome),
+                col(InboundMessage.received_at),
+            )
+            .join(Person, col(Person.id) == InboundMessage.person_id)
+            .where(col(InboundMessage.request_id).in_(request_ids))
+        ).all()
+        if outcome is InboundOutcome.APPLIED and received_at >= since_utc
+    ]
+    # A reply's general notes are quoted only when everything its request asked about is one
+    # student on this caseload: a therapist's reply about other children never leaks here.
+    request_items: dict[int, set[int]] = defaultdict(set)
+    for request_id, item_id in session.exec(
+        select(RequestItem.request_id, RequestItem.item_id).where(
+            col(RequestItem.request_id).in_([request_id for request_id, _, _ in replies])
+        )
+    ).all():
+        request_items[request_id].add(item_id)
+    notes = []
+    for request_id, reply_notes, name in replies:
+        asked_items = request_items.get(request_id or -1, set())
+        about = {item_student.get(i) for i in asked_items}
+        if reply_notes.strip() and len(about) == 1 and None not in about:
+            notes.append((next(iter(about)) or 0, name, reply_notes.strip()))
+    return tuple(notes)
 
 
 def record_digest(
