@@ -476,8 +476,12 @@ class UpdateInput:
 
 
 @dataclass(frozen=True)
-class ItemState:
-    """What an update can move on an action item; the names are the item's columns."""
+class ItemProgress:
+    """What an update can move on an action item; the names are the item's columns.
+
+    The store reads and writes every field by name, so a new kind of item (a routine whose
+    "done" records a period) adds fields here and a branch in `transition`, not in callers.
+    """
 
     status: ItemStatus
     percent: int
@@ -486,8 +490,8 @@ class ItemState:
 
 
 def transition(
-    state: ItemState, change: UpdateInput, *, now: datetime, meeting_date: date
-) -> ItemState:
+    state: ItemProgress, change: UpdateInput, *, now: datetime, meeting_date: date
+) -> ItemProgress:
     """The item after `change`, or a ValidationError when the change is refused.
 
     100% means done and done means 100%; a closed item knows when it closed; the due date is
@@ -496,7 +500,7 @@ def transition(
     if change.due_on is not None:
         check_due_on(change.due_on, meeting_date)
     status, percent = resolve_progress(state.status, state.percent, change)
-    return ItemState(
+    return ItemProgress(
         status=status,
         percent=percent,
         due_on=state.due_on if change.due_on is None else change.due_on,
@@ -539,7 +543,7 @@ def resolve_progress(
     return current, new_percent
 
 
-def _closed_at(before: ItemState, status: ItemStatus, now: datetime) -> datetime | None:
+def _closed_at(before: ItemProgress, status: ItemStatus, now: datetime) -> datetime | None:
     if not status.is_closed:
         return None
     # Done after dropped (or the reverse) keeps the day it first closed.

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from iep_followup.domain import (
-    ItemState,
+    ItemProgress,
     ItemStatus,
     UpdateInput,
     settle_progress,
@@ -20,14 +20,14 @@ DUE = date(2026, 10, 1)
 NOW = datetime(2026, 9, 20, 15, 0, tzinfo=UTC)
 EARLIER = datetime(2026, 9, 15, 9, 0, tzinfo=UTC)
 
-OPEN = ItemState(ItemStatus.OPEN, 0, DUE)
-STARTED = ItemState(ItemStatus.IN_PROGRESS, 40, DUE)
-BLOCKED = ItemState(ItemStatus.BLOCKED, 20, DUE)
-DONE = ItemState(ItemStatus.DONE, 100, DUE, closed_at=EARLIER)
-DROPPED = ItemState(ItemStatus.DROPPED, 30, DUE, closed_at=EARLIER)
+OPEN = ItemProgress(ItemStatus.OPEN, 0, DUE)
+STARTED = ItemProgress(ItemStatus.IN_PROGRESS, 40, DUE)
+BLOCKED = ItemProgress(ItemStatus.BLOCKED, 20, DUE)
+DONE = ItemProgress(ItemStatus.DONE, 100, DUE, closed_at=EARLIER)
+DROPPED = ItemProgress(ItemStatus.DROPPED, 30, DUE, closed_at=EARLIER)
 
 
-def _move(state: ItemState, change: UpdateInput) -> ItemState:
+def _move(state: ItemProgress, change: UpdateInput) -> ItemProgress:
     return transition(state, change, now=NOW, meeting_date=MEETING)
 
 
@@ -35,58 +35,62 @@ def _move(state: ItemState, change: UpdateInput) -> ItemState:
     ("state", "change", "expected"),
     [
         # done means 100%, and closes the item now
-        (OPEN, UpdateInput(status=ItemStatus.DONE), ItemState(ItemStatus.DONE, 100, DUE, NOW)),
-        (STARTED, UpdateInput(status=ItemStatus.DONE), ItemState(ItemStatus.DONE, 100, DUE, NOW)),
+        (OPEN, UpdateInput(status=ItemStatus.DONE), ItemProgress(ItemStatus.DONE, 100, DUE, NOW)),
+        (
+            STARTED,
+            UpdateInput(status=ItemStatus.DONE),
+            ItemProgress(ItemStatus.DONE, 100, DUE, NOW),
+        ),
         # 100% means done, unless the owner says it is blocked
-        (OPEN, UpdateInput(percent=100), ItemState(ItemStatus.DONE, 100, DUE, NOW)),
+        (OPEN, UpdateInput(percent=100), ItemProgress(ItemStatus.DONE, 100, DUE, NOW)),
         (
             OPEN,
             UpdateInput(status=ItemStatus.IN_PROGRESS, percent=100),
-            ItemState(ItemStatus.DONE, 100, DUE, NOW),
+            ItemProgress(ItemStatus.DONE, 100, DUE, NOW),
         ),
         (
             STARTED,
             UpdateInput(status=ItemStatus.BLOCKED, percent=100),
-            ItemState(ItemStatus.BLOCKED, 100, DUE),
+            ItemProgress(ItemStatus.BLOCKED, 100, DUE),
         ),
         # progress moves the status along
-        (OPEN, UpdateInput(percent=50), ItemState(ItemStatus.IN_PROGRESS, 50, DUE)),
-        (BLOCKED, UpdateInput(percent=40), ItemState(ItemStatus.IN_PROGRESS, 40, DUE)),
-        (BLOCKED, UpdateInput(percent=0), ItemState(ItemStatus.OPEN, 0, DUE)),
-        (STARTED, UpdateInput(percent=60), ItemState(ItemStatus.IN_PROGRESS, 60, DUE)),
+        (OPEN, UpdateInput(percent=50), ItemProgress(ItemStatus.IN_PROGRESS, 50, DUE)),
+        (BLOCKED, UpdateInput(percent=40), ItemProgress(ItemStatus.IN_PROGRESS, 40, DUE)),
+        (BLOCKED, UpdateInput(percent=0), ItemProgress(ItemStatus.OPEN, 0, DUE)),
+        (STARTED, UpdateInput(percent=60), ItemProgress(ItemStatus.IN_PROGRESS, 60, DUE)),
         # a status alone keeps the percent
         (
             STARTED,
             UpdateInput(status=ItemStatus.BLOCKED, note="no book"),
-            ItemState(ItemStatus.BLOCKED, 40, DUE),
+            ItemProgress(ItemStatus.BLOCKED, 40, DUE),
         ),
         (STARTED, UpdateInput(note="going well"), STARTED),
         # reopening a closed item clears closed_at
-        (DONE, UpdateInput(percent=80), ItemState(ItemStatus.IN_PROGRESS, 80, DUE)),
-        (DONE, UpdateInput(status=ItemStatus.OPEN), ItemState(ItemStatus.OPEN, 100, DUE)),
+        (DONE, UpdateInput(percent=80), ItemProgress(ItemStatus.IN_PROGRESS, 80, DUE)),
+        (DONE, UpdateInput(status=ItemStatus.OPEN), ItemProgress(ItemStatus.OPEN, 100, DUE)),
         # closed to closed keeps the moment it first closed; progress leaves a dropped item dropped
-        (DROPPED, UpdateInput(percent=10), ItemState(ItemStatus.DROPPED, 10, DUE, EARLIER)),
+        (DROPPED, UpdateInput(percent=10), ItemProgress(ItemStatus.DROPPED, 10, DUE, EARLIER)),
         (
             DONE,
             UpdateInput(status=ItemStatus.DROPPED),
-            ItemState(ItemStatus.DROPPED, 100, DUE, EARLIER),
+            ItemProgress(ItemStatus.DROPPED, 100, DUE, EARLIER),
         ),
         (
             DROPPED,
             UpdateInput(status=ItemStatus.DONE),
-            ItemState(ItemStatus.DONE, 100, DUE, EARLIER),
+            ItemProgress(ItemStatus.DONE, 100, DUE, EARLIER),
         ),
         (DONE, UpdateInput(note="thanks"), DONE),
         # dropping closes without touching the percent
         (
             STARTED,
             UpdateInput(status=ItemStatus.DROPPED),
-            ItemState(ItemStatus.DROPPED, 40, DUE, NOW),
+            ItemProgress(ItemStatus.DROPPED, 40, DUE, NOW),
         ),
     ],
 )
 def test_status_percent_and_closed_at(
-    state: ItemState, change: UpdateInput, expected: ItemState
+    state: ItemProgress, change: UpdateInput, expected: ItemProgress
 ) -> None:
     assert _move(state, change) == expected
 
@@ -104,7 +108,7 @@ def test_status_percent_and_closed_at(
 def test_the_due_date_is_never_before_the_meeting(due_on: date, allowed: bool) -> None:
     change = UpdateInput(due_on=due_on, percent=50)
     if allowed:
-        assert _move(STARTED, change) == ItemState(ItemStatus.IN_PROGRESS, 50, due_on)
+        assert _move(STARTED, change) == ItemProgress(ItemStatus.IN_PROGRESS, 50, due_on)
         return
     with pytest.raises(ValidationError, match="before the meeting") as info:
         _move(STARTED, change)

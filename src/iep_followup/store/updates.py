@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import insert, update
 from sqlmodel import Session, SQLModel, col, select
 
-from iep_followup.domain import ItemState, UpdateInput, UpdateSource, transition
+from iep_followup.domain import ItemProgress, UpdateInput, UpdateSource, transition
 from iep_followup.errors import NotFoundError, ValidationError
 from iep_followup.store.models import (
     ActionItem,
@@ -44,7 +44,7 @@ def apply_update(
     (`record=False`: `record_history`) to one statement each. `understood`: the update was
     read from the owner's sentence rather than given as a command.
     """
-    before = item_state(item)
+    before = item_progress(item)
     after = transition(before, update, now=now, meeting_date=_meeting_date(session, item))
     for name, value in dataclasses.asdict(after).items():
         setattr(item, name, value)
@@ -74,10 +74,10 @@ def apply_update(
     return row
 
 
-def item_state(item: ActionItem) -> ItemState:
+def item_progress(item: ActionItem) -> ItemProgress:
     """The item's progress as a value, for domain.transition."""
-    names = (f.name for f in dataclasses.fields(ItemState))
-    return ItemState(**{name: getattr(item, name) for name in names})
+    names = (f.name for f in dataclasses.fields(ItemProgress))
+    return ItemProgress(**{name: getattr(item, name) for name in names})
 
 
 def record_history(session: Session, rows: Sequence[Update]) -> None:
