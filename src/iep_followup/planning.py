@@ -131,28 +131,46 @@ def plan_requests(
 
 
 def _decide(now: datetime, owner: OwnerState, policy: SendPolicy) -> Decision:
-    if owner.mail_failing:
-        return Wait(owner.person_id, "email address is failing; fix it first")
-    blocked = why_not_now(now, owner.timezone, policy, owner.away_until)
-    if blocked:
-        return Wait(owner.person_id, blocked)
+    held_back = _why_hold_back(now, owner, policy)
+    if held_back:
+        return Wait(owner.person_id, held_back)
     today = local_now(now, owner.timezone).date()
-    last = owner.last_request
-    if last is not None and last.cycle_on == today:
-        return Wait(owner.person_id, "already asked today")
     due = _due_items(owner.items, owner.timezone, today)
     if due:
         return Ask(owner.person_id, today, tuple(due), f"{len(due)} item(s) due for a check-in")
-    if last is not None and last.answered_at is None and last.reminded_at is None:
-        waited = policy.calendar.school_days_between(
-            local_now(last.created_at, owner.timezone).date(), today
-        )
-        if waited >= policy.reminder_after_school_days:
-            return Remind(owner.person_id, last.request_id, f"no answer after {waited} school days")
+    reminder = _reminder(owner, policy, today)
+    if reminder is not None:
+        return reminder
     upcoming = [d for d in (next_check_in(i, owner.timezone) for i in owner.items) if d is not None]
     if not upcoming:
         return Wait(owner.person_id, "no item has a check-in cadence")
     return Wait(owner.person_id, f"nothing due; next check-in {min(upcoming).isoformat()}")
+
+
+def _why_hold_back(now: datetime, owner: OwnerState, policy: SendPolicy) -> str | None:
+    """Why nothing at all may go to this owner now, if anything."""
+    if owner.mail_failing:
+        return "email address is failing; fix it first"
+    blocked = why_not_now(now, owner.timezone, policy, owner.away_until)
+    if blocked:
+        return blocked
+    last = owner.last_request
+    if last is not None and last.cycle_on == local_now(now, owner.timezone).date():
+        return "already asked today"
+    return None
+
+
+def _reminder(owner: OwnerState, policy: SendPolicy, today: date) -> Remind | None:
+    """A reminder of the last request, once it has waited long enough unanswered."""
+    last = owner.last_request
+    if last is None or last.answered_at is not None or last.reminded_at is not None:
+        return None
+    waited = policy.calendar.school_days_between(
+        local_now(last.created_at, owner.timezone).date(), today
+    )
+    if waited < policy.reminder_after_school_days:
+        return None
+    return Remind(owner.person_id, last.request_id, f"no answer after {waited} school days")
 
 
 def _due_items(items: Sequence[ItemState], timezone: str, today: date) -> list[int]:

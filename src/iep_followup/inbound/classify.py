@@ -205,6 +205,11 @@ def _fields(text: str) -> list[dict[str, str]]:
 
 
 def _auto_reply(msg: ParsedMessage) -> str | None:
+    return _auto_reply_headers(msg) or _auto_reply_traits(msg)
+
+
+def _auto_reply_headers(msg: ParsedMessage) -> str | None:
+    """The headers by which a program says it wrote the message."""
     auto_submitted = (msg.auto_submitted or "").split(";")[0].strip().lower()
     if auto_submitted and auto_submitted != "no":
         return f"Auto-Submitted: {auto_submitted}"
@@ -215,6 +220,11 @@ def _auto_reply(msg: ParsedMessage) -> str | None:
     precedence = (msg.precedence or "").strip().lower()
     if precedence in _PRECEDENCE:
         return f"Precedence: {precedence}"
+    return None
+
+
+def _auto_reply_traits(msg: ParsedMessage) -> str | None:
+    """An out-of-office subject, or no address to reply to."""
     subject = fold(msg.subject)
     if _AUTO_ANYWHERE.search(subject) or _AUTO_START.match(subject):
         return f"auto-reply subject ({msg.subject[:80]!r})"

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mailparser_reply import EmailMessage
+from mailparser_reply.parser import EmailReply
 
 from iep_followup.inbound import quoting
 from iep_followup.markers import REPLY_MARKERS
@@ -296,35 +297,48 @@ def _is_name(text: str, skip: int) -> bool:
 
 def _library_cut(lines: Sequence[str]) -> int:
     """Where mail-parser-reply would end the reply, when that is a clean cut of `lines`."""
+    first = _library_reply(lines)
+    if first is None:
+        return len(lines)
+    if first.headers:
+        return 0  # the text starts with a reply header: nothing above it was written
+    cut = _prefix_end(lines, first.content)
+    if cut is None:
+        return len(lines)
+    return _signature_cut(lines, first, cut)
+
+
+def _library_reply(lines: Sequence[str]) -> EmailReply | None:
+    """mail-parser-reply's reading of the newest reply, or None when it is not asked or fails."""
     text = "\n".join(lines)
     if (
         not text.strip()
         or len(text) > _LIBRARY_MAX_CHARS
         or any(len(line) > _LIBRARY_MAX_LINE for line in lines)
     ):
-        return len(lines)
+        return None
     try:
         # keep_hyphen_lists: its default reads "- A1 done" as the start of a signature.
         message = EmailMessage(
             text=text, languages=_LIBRARY_LANGUAGES, keep_hyphen_lists=True
         ).read()
-        first = message.replies[0]
+        return message.replies[0]
     except Exception:  # a third-party regex engine on arbitrary text: never let it stop us
-        return len(lines)
-    if first.headers:
-        return 0  # the text starts with a reply header: nothing above it was written
-    cut = _prefix_end(lines, first.content)
+        return None
+
+
+def _signature_cut(lines: Sequence[str], first: EmailReply, cut: int) -> int:
+    """The earlier cut before the library's signature, when it is one; else `cut`."""
     body_cut = _prefix_end(lines, first.body)
-    if cut is None:
-        return len(lines)
-    if body_cut is not None and body_cut < cut:
-        start = next((line for line in lines[body_cut:cut] if line), "")
-        # Its signature phrases ("Thanks,", "Gracias,") are not anchored to the line end,
-        # so "Thanks, A2 is at 50%" would be cut; accept only short, number-free lines.
-        if len(start.split()) <= 6 and not any(c.isdigit() for c in start):
-            return body_cut
-        if any(d.startswith(start[:40]) for d in first.disclaimers if d):
-            return body_cut
+    if body_cut is None or body_cut >= cut:
+        return cut
+    start = next((line for line in lines[body_cut:cut] if line), "")
+    # Its signature phrases ("Thanks,", "Gracias,") are not anchored to the line end,
+    # so "Thanks, A2 is at 50%" would be cut; accept only short, number-free lines.
+    if len(start.split()) <= 6 and not any(c.isdigit() for c in start):
+        return body_cut
+    if any(d.startswith(start[:40]) for d in first.disclaimers if d):
+        return body_cut
     return cut
 
 

@@ -15,7 +15,7 @@ import ssl
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 import aioimaplib
 
@@ -106,6 +106,33 @@ def parse_imap_url(url: str) -> ImapConfig:
         port = parts.port
     except ValueError:
         raise ConfigError(f"{ENV_VAR} is not a valid URL (bad host or port).") from None
+    host, tls = _server(parts)
+    options = _options(parts.query)
+    auth = options.get("auth", "login").lower()
+    if auth not in ("login", "xoauth2"):
+        raise ConfigError(f"{ENV_VAR}: auth must be login or xoauth2, not {auth!r}.")
+    user, password = _credentials(parts, needs_password=auth == "login")
+    mailbox = _folder(unquote(parts.path.lstrip("/")) or "INBOX", "the mailbox")
+    processed = options.get("processed")
+    if processed is not None:
+        processed = _folder(processed, "processed")
+        if processed == mailbox:
+            raise ConfigError(f"{ENV_VAR}: processed must differ from the polled mailbox.")
+    return ImapConfig(
+        host=host,
+        user=user,
+        password=password,
+        port=port if port is not None else (993 if tls else 143),
+        tls=tls,
+        mailbox=mailbox,
+        processed_folder=processed,
+        auth="xoauth2" if auth == "xoauth2" else "login",
+        timeout=_timeout(options),
+    )
+
+
+def _server(parts: SplitResult) -> tuple[str, bool]:
+    """The host, and whether to use TLS: plain IMAP only on this machine."""
     if parts.scheme not in ("imap", "imaps"):
         raise ConfigError(f"{ENV_VAR} must start with imaps:// (or imap:// for a local server).")
     host = parts.hostname
@@ -117,8 +144,13 @@ def parse_imap_url(url: str) -> ImapConfig:
             f"{ENV_VAR} uses imap:// without TLS for {host}; use imaps:// "
             "(plain imap:// is allowed only for 127.0.0.1, ::1 or localhost)."
         )
+    return host, tls
+
+
+def _options(query_string: str) -> dict[str, str]:
+    """The URL's query options, each known and given once."""
     try:
-        query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+        query = parse_qs(query_string, keep_blank_values=True, strict_parsing=bool(query_string))
     except ValueError:
         raise ConfigError(f"{ENV_VAR} has a malformed query string.") from None
     unknown = set(query) - {"processed", "auth", "timeout"}
@@ -129,43 +161,29 @@ def parse_imap_url(url: str) -> ImapConfig:
         )
     if any(len(values) > 1 for values in query.values()):
         raise ConfigError(f"{ENV_VAR} repeats an option.")
-    options = {key: values[0] for key, values in query.items()}
+    return {key: values[0] for key, values in query.items()}
 
-    auth = options.get("auth", "login").lower()
-    if auth not in ("login", "xoauth2"):
-        raise ConfigError(f"{ENV_VAR}: auth must be login or xoauth2, not {auth!r}.")
+
+def _credentials(parts: SplitResult, *, needs_password: bool) -> tuple[str, str]:
     user = unquote(parts.username or "")
     password = unquote(parts.password or "")
     if not user:
         raise ConfigError(f"{ENV_VAR} has no user name (imaps://user:password@host/INBOX).")
-    if auth == "login" and not password:
+    if needs_password and not password:
         raise ConfigError(f"{ENV_VAR} has no password (imaps://user:password@host/INBOX).")
     if _CONTROL.search(user + password):
         raise ConfigError(f"{ENV_VAR}: user and password must not contain control characters.")
+    return user, password
 
-    mailbox = _folder(unquote(parts.path.lstrip("/")) or "INBOX", "the mailbox")
-    processed = options.get("processed")
-    if processed is not None:
-        processed = _folder(processed, "processed")
-        if processed == mailbox:
-            raise ConfigError(f"{ENV_VAR}: processed must differ from the polled mailbox.")
+
+def _timeout(options: dict[str, str]) -> float:
     try:
         timeout = float(options.get("timeout", DEFAULT_TIMEOUT))
     except ValueError:
         raise ConfigError(f"{ENV_VAR}: timeout must be a number of seconds.") from None
     if not 0 < timeout <= 3600:
         raise ConfigError(f"{ENV_VAR}: timeout must be between 0 and 3600 seconds.")
-    return ImapConfig(
-        host=host,
-        user=user,
-        password=password,
-        port=port if port is not None else (993 if tls else 143),
-        tls=tls,
-        mailbox=mailbox,
-        processed_folder=processed,
-        auth="xoauth2" if auth == "xoauth2" else "login",
-        timeout=timeout,
-    )
+    return timeout
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
