@@ -86,7 +86,7 @@ class Recipient:
     email: str
     language: str
     timezone: str
-    is_family: bool  # a parent or guardian on at least one of the teams
+    is_family: bool  # family (domain.FAMILY_ROLES) on at least one of the teams
 
 
 @dataclass(frozen=True)
