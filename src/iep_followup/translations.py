@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from iep_followup.domain import NO_TRANSLATIONS, MeetingRecord, MemberInfo
+from iep_followup.domain import NO_TRANSLATIONS, MeetingRecord
 
 # For people reading the CLI and the logs (the emails name languages through their catalogs).
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
@@ -90,19 +90,20 @@ def read_texts(record: MeetingRecord) -> list[MeetingText]:
 
 def translation_gaps(record: MeetingRecord) -> list[TranslationGap]:
     """One gap per reader language that some texts have no version in, readers named."""
-    return gaps_for(read_texts(record), record.members, record.language)
+    readers = [(m.name, m.language) for m in record.members]
+    return gaps_for(read_texts(record), readers)
 
 
 def gaps_for(
-    texts: Iterable[MeetingText], members: Iterable[MemberInfo], written_in: str
+    texts: Iterable[MeetingText], readers: Iterable[tuple[str, str]]
 ) -> list[TranslationGap]:
+    """`readers` are (name, language): each language's readers, and what they lack."""
     texts = list(texts)
-    readers: dict[str, list[str]] = {}
-    for member in members:
-        if member.language != written_in:
-            readers.setdefault(member.language, []).append(member.name)
+    by_language: dict[str, list[str]] = {}
+    for name, language in readers:
+        by_language.setdefault(language, []).append(name)
     gaps = []
-    for language, names in readers.items():
+    for language, names in by_language.items():
         missing = [t.original for t in texts if t.for_reader(language).is_missing]
         if missing:
             unique = tuple(dict.fromkeys(missing))
