@@ -19,6 +19,7 @@ from iep_followup.domain import (
     MeetingKind,
     MeetingRecord,
     MemberInfo,
+    Relationship,
     Role,
     StrengthInfo,
     StudentInfo,
@@ -42,6 +43,7 @@ from iep_followup.errors import (
 )
 from iep_followup.meetingfile import load_meeting_file, parse_meeting
 from iep_followup.tracker import Tracker
+from iep_followup.translations import TranslationGap, translation_gaps
 from iep_followup.views import ItemView, MemberView, RecordedMeeting, StudentStatus, UpdateView
 
 __all__ = [
@@ -68,6 +70,7 @@ __all__ = [
     "NotFoundError",
     "ReceiverError",
     "RecordedMeeting",
+    "Relationship",
     "Role",
     "Settings",
     "StoreRefusedError",
@@ -75,6 +78,7 @@ __all__ = [
     "StudentInfo",
     "StudentStatus",
     "Tracker",
+    "TranslationGap",
     "TransportUnavailableError",
     "UpdateInput",
     "UpdateSource",
@@ -85,4 +89,5 @@ __all__ = [
     "load_meeting_file",
     "load_settings",
     "parse_meeting",
+    "translation_gaps",
 ]

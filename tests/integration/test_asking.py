@@ -69,8 +69,8 @@ def test_every_member_gets_one_summary_with_strengths_first(
     rosa = mail["rosa.herrera@example.com"]
     assert rosa["Subject"] == "El plan para Lucía Herrera: quién hace qué"
     text = _text(rosa)
-    assert text.index("Lucía is polite") < text.index("Su parte del plan:")
-    assert "Check Lucía&#39;s homework each night" in _html(rosa)
+    assert text.index("Lucía es amable con los adultos") < text.index("Su parte del plan:")
+    assert "Revisar la tarea de Lucía cada noche" in _html(rosa)
     [calendar] = [p for p in rosa.iter_attachments() if p.get_content_type() == "text/calendar"]
     assert b"DTSTART;VALUE=DATE:20270129" in calendar.get_payload(decode=True)
     jamie = mail["jamie.cole@lincoln.example.org"]

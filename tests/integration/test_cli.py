@@ -332,3 +332,22 @@ def test_a_piped_message_over_the_limit_is_counted_not_read(run: RunCli, tmp_pat
     assert (
         "duplicate" in run("ingest", "big.eml").stdout or "limit" in run("ingest", "big.eml").stdout
     )
+
+
+def test_import_warns_of_missing_translations_and_can_hold_the_summaries(
+    run: RunCli, tmp_path: Path
+) -> None:
+    run("init")
+    draft = tmp_path / "draft.yaml"
+    text = EXAMPLE.read_text(encoding="utf-8")
+    draft.write_text(text.replace("      es: Lucía no entrega la tarea.\n", ""), encoding="utf-8")
+    done = run("import", str(draft), "--hold-summaries")
+    assert done.stderr.startswith(
+        'warning: Rosa Herrera reads Spanish: 1 text has no Spanish version: "Lucía does not'
+    )
+    assert "Summaries held" in done.stdout and "Queued" not in done.stdout
+    run("import", str(EXAMPLE))  # the version added
+    released = run("release-summaries", "S-2026-0417")
+    assert released.stderr == ""
+    assert "Queued 8 meeting summary email(s)" in released.stdout
+    assert "No summaries were held" in run("release-summaries", "S-2026-0417").stdout

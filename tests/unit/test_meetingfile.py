@@ -16,7 +16,10 @@ from iep_followup.meetingfile import (
 )
 from tests.conftest import EXAMPLE
 
-TEXT = EXAMPLE.read_text(encoding="utf-8")
+# The example as it was before texts had versions per language: every text a plain string,
+# which stays valid; the edits below find their fields by those strings.
+PLAIN = EXAMPLE.parent.parent / "tests" / "fixtures" / "meetings" / "plain-strings.yaml"
+TEXT = PLAIN.read_text(encoding="utf-8")
 
 
 def _line_of(needle: str, text: str = TEXT) -> int:
