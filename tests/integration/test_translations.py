@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import textstat
 from babel.messages.pofile import read_po
-from iep_followup.mail.transport import SmtpTransport, parse_smtp_url
 
 from iep_followup.domain import MeetingRecord
 from iep_followup.meetingfile import load_meeting_file
+from iep_followup.net.smtp import SmtpTransport, parse_smtp_url
 from iep_followup.resources import templates_dir
 from iep_followup.tracker import Tracker
 from tests.conftest import EXAMPLE, Clock
