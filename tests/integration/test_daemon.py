@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from iep_followup.daemon import Daemon
+from iep_followup.daemon import Daemon, SingleDaemonLock
+from iep_followup.errors import AlreadyRunningError
 from iep_followup.mail.kinds import MailKind, OutboxStatus
 from iep_followup.meetingfile import load_meeting_file
 from iep_followup.schedule import JobSpec
@@ -109,6 +110,7 @@ def test_run_does_the_due_work_and_stops_cleanly_on_sigterm(
     assert "apscheduler" not in err  # the libraries' chatter stays out of the log
     assert SECRET not in err
     assert "Lucía" not in err  # no email content in the log
+    assert not (tmp_path / "iep.db.daemon.lock").exists()  # a clean exit leaves no lock file
 
 
 def test_a_second_daemon_on_the_same_sqlite_file_refuses_to_start(
@@ -142,6 +144,22 @@ def test_a_second_daemon_on_the_same_sqlite_file_refuses_to_start(
     first.send_signal(signal.SIGTERM)
     first.communicate(timeout=30)
     assert first.returncode == 0
+    assert not (tmp_path / "iep.db.daemon.lock").exists()
+
+
+def test_the_lock_file_is_removed_on_release_and_can_be_taken_again(tmp_path: Path) -> None:
+    database = tmp_path / "iep.db"
+    first = SingleDaemonLock(database)
+    first.acquire()
+    assert first.path.read_text(encoding="utf-8") == f"pid {os.getpid()}"
+    with pytest.raises(AlreadyRunningError, match=f"pid {os.getpid()}"):
+        SingleDaemonLock(database).acquire()
+    first.release()
+    assert not first.path.exists()
+    second = SingleDaemonLock(database)
+    second.acquire()
+    second.release()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_daemon_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
