@@ -351,3 +351,17 @@ def test_import_warns_of_missing_translations_and_can_hold_the_summaries(
     assert released.stderr == ""
     assert "Queued 8 meeting summary email(s)" in released.stdout
     assert "No summaries were held" in run("release-summaries", "S-2026-0417").stdout
+
+
+@pytest.mark.parametrize("group", [[], ["inbox"], ["person"]])
+def test_help_lists_every_command_with_a_description_that_is_not_cut(
+    run: RunCli, group: list[str]
+) -> None:
+    run.env["COLUMNS"] = "80"
+    out = run(*group, "--help").stdout
+    listed = out.split("\nCommands:\n", 1)[1].splitlines()
+    assert listed
+    for line in listed:
+        name, _, description = line.strip().partition(" ")
+        assert description.strip(), name
+        assert not description.rstrip().endswith(("...", "…")), line

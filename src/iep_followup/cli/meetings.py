@@ -18,7 +18,10 @@ from iep_followup.translations import TranslationGap, translation_gaps
 @cli.command()
 @pass_context
 def init(ctx: Context) -> None:
-    """Create the database, or upgrade it to this version. Safe to run again."""
+    """Create or upgrade the database.
+
+    Safe to run again: it does nothing when the database is current.
+    """
     with ctx.tracker(migrated=False) as tracker:
         applied = tracker.init_database()
         target = tracker.database.engine.url.render_as_string(hide_password=True)
@@ -51,7 +54,10 @@ def print_translation_gaps(gaps: list[TranslationGap]) -> None:
 @now_option
 @pass_context
 def import_meeting(ctx: Context, meeting_file: Path, hold_summaries: bool, now: str | None) -> None:
-    """Record what a meeting decided, from a YAML meeting file (see examples/), and queue the summaries."""
+    """Record a meeting from a YAML file.
+
+    What the meeting decided (see examples/); queues each member's summary.
+    """
     record = load_meeting_file(meeting_file)
     # Before anything is queued: what readers would get in another language than their own.
     print_translation_gaps(translation_gaps(record))
@@ -99,7 +105,7 @@ def release_summaries(ctx: Context, student_id: str, now: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_context
 def status(ctx: Context, student: str | None, owner: str | None, as_json: bool) -> None:
-    """Action items with their owner, due date and progress."""
+    """Action items: owner, due date, progress."""
     with ctx.tracker() as tracker:
         today = tracker.now().date()
         if student and not owner:
@@ -144,7 +150,7 @@ def status(ctx: Context, student: str | None, owner: str | None, as_json: bool) 
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_context
 def balance(ctx: Context, student: str | None, as_json: bool) -> None:
-    """Who carries what on each team, and who carries nothing or too much."""
+    """Who carries what, nothing or too much."""
     with ctx.tracker() as tracker:
         reports = tracker.balance(student)
     if as_json:
