@@ -30,6 +30,7 @@ from iep_followup.tracker import Tracker
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "lucia-annual-review.yaml"
+UNBALANCED = ROOT / "examples" / "unbalanced-meeting.yaml"  # the balance check's warnings
 PG_ADMIN_URL = os.environ.get(
     "IEP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -23,6 +23,7 @@ from typing import Any
 import aiosmtplib
 from aiosmtpd.controller import Controller
 
+from iep_followup.balance import BalanceReport
 from iep_followup.config import Settings
 from iep_followup.daemon import Daemon
 from iep_followup.errors import IepFollowupError
@@ -116,9 +117,7 @@ async def _story(
     echo(
         f"   Each of the {len(record.members)} team members got a summary, strengths first (Rosa's in Spanish)."
     )
-    echo(
-        f"   Balance check: {len(report.warnings)} member(s) left without a part, e.g. {report.warnings[0].message}."
-    )
+    echo(_balance_line(report))
 
     clock.now = datetime(2026, 11, 30, 14, 30, tzinfo=UTC)
     echo("2. Monday, Nov 30, 08:30: two weeks on, the daemon asks each owner how it is going.")
@@ -186,6 +185,14 @@ async def _story(
     echo(f"The digest: {html} (open it in a browser).")
     echo(f"The database: {folder / 'iep-followup.db'}; try: cd {folder} && iep-followup status")
     return 0
+
+
+def _balance_line(report: BalanceReport) -> str:
+    if not report.warnings:
+        return "   Balance check: everyone, Rosa included, has a part, and no one carries too much."
+    return (
+        f"   Balance check: {len(report.warnings)} warning(s), e.g. {report.warnings[0].message}."
+    )
 
 
 async def _reply(
