@@ -37,6 +37,13 @@ PG_ADMIN_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def readme_library_example() -> str:
+    """The Python code of the README's "Using the library" section."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Using the library", 1)[1]
+    return section.split("```python", 1)[1].split("```", 1)[0]
+
+
 def require_service(available: bool, reason: str) -> None:
     """Skip locally when a server is missing; in CI a missing server is a failure."""
     if available:

@@ -42,6 +42,7 @@ from iep_followup.errors import (
     ValidationError,
 )
 from iep_followup.meetingfile import load_meeting_file, parse_meeting
+from iep_followup.resources import example_meeting_path
 from iep_followup.tracker import Tracker
 from iep_followup.translations import TranslationGap, translation_gaps
 from iep_followup.views import ItemView, MemberView, RecordedMeeting, StudentStatus, UpdateView
@@ -86,6 +87,7 @@ __all__ = [
     "ValidationError",
     "WarningKind",
     "check_balance",
+    "example_meeting_path",
     "load_meeting_file",
     "load_settings",
     "parse_meeting",

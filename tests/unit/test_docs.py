@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from iep_followup.config import ENV_PREFIX, Settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, readme_library_example
 
 
 def _names() -> set[str]:
@@ -36,13 +35,11 @@ def test_env_example_lists_every_setting() -> None:
     assert set(re.findall(r"(IEP_FOLLOWUP_\w+)=", example)) == _names()
 
 
-def test_the_readme_library_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Using the library", 1)[1]
-    code = section.split("```python", 1)[1].split("```", 1)[0]
-    (tmp_path / "examples").mkdir()
-    shutil.copy(ROOT / "examples" / "lucia-annual-review.yaml", tmp_path / "examples")
-    monkeypatch.chdir(tmp_path)
+def test_the_readme_library_example_runs_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = readme_library_example()
+    monkeypatch.chdir(tmp_path)  # an empty folder: no examples/ beside it
     for name in list(os.environ):
         if name.startswith("IEP_FOLLOWUP_"):
             monkeypatch.delenv(name)
