@@ -65,7 +65,8 @@ def run(ctx: Context) -> None:
 def demo(folder: Path) -> None:
     """Run the whole loop here, with no set-up.
 
-    Meeting, requests, replies and digest, in the --dir folder.
+    Meeting, requests, replies and digest, in the --dir folder, which is left as a working
+    configuration: its .env holds the demo's settings, for the commands it prints at the end.
     """
     from iep_followup.demo import run_demo
 
