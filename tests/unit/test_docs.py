@@ -50,3 +50,24 @@ def test_the_readme_library_example_runs_from_any_folder(
     )
     assert printed[0].startswith("Lucía Herrera Work on pencil grip")
     assert len(printed) == 1  # every member of the example has a part: no balance warnings
+
+
+_LINK = re.compile(r"\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")  # [text](target "title")
+_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)", re.MULTILINE)  # [ref]: target
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)  # https:, file:, mailto: …
+
+
+@pytest.mark.parametrize("name", ["README.md", "CONTRIBUTING.md", "CHANGELOG.md"])
+def test_docs_link_only_to_files_inside_the_repository_that_exist(name: str) -> None:
+    """A clone has nothing beside it: no ../ path, no URL, no link to a file that is missing."""
+    text = (ROOT / name).read_text(encoding="utf-8")
+    root = ROOT.resolve()
+    assert not re.search(r"(?<![\w.])\.\./", text), f"{name} names a path outside the repository"
+    for target in _LINK.findall(text) + _DEFINITION.findall(text):
+        assert not _SCHEME.match(target), f"{name} links outside the repository: {target}"
+        path = target.split("#", 1)[0]
+        if not path:
+            continue  # a heading in the same file
+        resolved = (root / path).resolve()
+        assert resolved.is_relative_to(root), f"{name} links outside the repository: {target}"
+        assert resolved.exists(), f"{name} links to {target}, which does not exist"
