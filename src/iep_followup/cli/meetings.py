@@ -89,7 +89,10 @@ def import_meeting(ctx: Context, meeting_file: Path, hold_summaries: bool, now: 
 @now_option
 @pass_context
 def release_summaries(ctx: Context, student_id: str, now: str | None) -> None:
-    """Queue the meeting summaries held by `import --hold-summaries`."""
+    """Send the summaries held at import.
+
+    Queues the meeting summaries that `import --hold-summaries` kept back.
+    """
     with ctx.tracker(now=now) as tracker:
         print_translation_gaps(tracker.translation_gaps(student_id))
         queued = tracker.release_summaries(student_id)
