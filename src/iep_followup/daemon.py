@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import logging
 import os
@@ -14,13 +15,21 @@ from pathlib import Path
 from typing import IO
 
 from iep_followup import scheduler as wiring
-from iep_followup.errors import AlreadyRunningError, ConfigError, IepFollowupError
-from iep_followup.net.imap import ImapPoller, parse_imap_url
+from iep_followup.errors import (
+    AlreadyRunningError,
+    ConfigError,
+    DatabaseError,
+    IepFollowupError,
+    MailboxError,
+)
+from iep_followup.net.imap import IDLE_SECONDS, IdleEnd, ImapPoller, parse_imap_url
 from iep_followup.net.receiver import SmtpReceiver, start_receiver
 from iep_followup.resources import jobs_dir
 from iep_followup.schedule import JobSpec, parse_schedule
 from iep_followup.store import inbox, outbox
+from iep_followup.store.listen import listen_for_outbox
 from iep_followup.tracker import Tracker
+from iep_followup.wakeup import Coalescer, backoff_seconds
 
 log = logging.getLogger("iep_followup.daemon")
 
@@ -101,12 +110,14 @@ class Daemon:
         *,
         stop_timeout: float = STOP_TIMEOUT_SECONDS,
         receiver_port: int | None = None,
+        idle_seconds: float = IDLE_SECONDS,
     ) -> None:
         self.tracker = tracker
         self.settings = tracker.settings
         self.jobs = tuple(jobs)
         self.stop_timeout = stop_timeout
         self._receiver_port = receiver_port
+        self.idle_seconds = idle_seconds
         self._stop = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -120,6 +131,12 @@ class Daemon:
             "digests": self._digests,
             "heartbeat": self._heartbeat,
         }
+        # New outbox mail wakes delivery at once; passes never overlap (see _deliver).
+        self.deliveries = Coalescer(lambda: self.run_job("deliver"))
+        self._deliver_lock = asyncio.Lock()
+        self._wakers: list[asyncio.Task[None]] = []
+        self._inbox_busy = False  # the last poll found another daemon polling
+        self._unlisten: Callable[[], None] = lambda: None
 
     @property
     def stopping(self) -> bool:
@@ -132,14 +149,19 @@ class Daemon:
 
     async def run_job(self, name: str) -> None:
         """Run one job and log one line about it. Never raises: a failing tick must not stop the daemon."""
+        await self._run_job(name)
+
+    async def _run_job(self, name: str) -> bool:
+        """run_job, saying whether the job succeeded."""
         if self.stopping:
-            return
+            return False
         self._running += 1
         self._idle.clear()
         started = time.monotonic()
         try:
             outcome = await self._jobs[name]()
             log.info("job %s: %s (%.2fs)", name, outcome, time.monotonic() - started)
+            return True
         except IepFollowupError as exc:
             log.warning("job %s failed: %s (%.2fs)", name, exc, time.monotonic() - started)
         except Exception as exc:
@@ -152,6 +174,7 @@ class Daemon:
             self._running -= 1
             if self._running == 0:
                 self._idle.set()
+        return False
 
     async def run(self) -> int:
         """Run until SIGTERM or SIGINT; returns the process exit code."""
@@ -177,10 +200,12 @@ class Daemon:
             self._describe_start()
             wiring.start(scheduler)
             wiring.run_soon(scheduler, CATCH_UP_JOBS)
+            self._start_wakers(loop)
             await self._stop.wait()
             wiring.pause(scheduler)
+            await self._stop_wakers()
             try:
-                await asyncio.wait_for(self._idle.wait(), self.stop_timeout)
+                await asyncio.wait_for(self._finish_in_flight(), self.stop_timeout)
             except TimeoutError:
                 log.warning(
                     "a job was still running after %.0fs; stopping anyway", self.stop_timeout
@@ -211,6 +236,92 @@ class Daemon:
     def _start_inbound_imap(self) -> None:
         if self.settings.imap_url is not None:
             self.poller = new_poller(self.tracker)
+
+    def _start_wakers(self, loop: asyncio.AbstractEventLoop) -> None:
+        """What runs jobs between their ticks: new outbox mail, and IMAP IDLE."""
+        names = {job.name for job in self.jobs}
+        if "deliver" in names:
+
+            def queued() -> None:
+                # Called in whichever thread committed the mail (ingest runs in a worker thread).
+                loop.call_soon_threadsafe(self.deliveries.request)
+
+            self._unlisten = self.tracker.database.on_outbox_queued(queued)
+            if self.tracker.database.dialect == "postgresql":
+                self._wakers.append(loop.create_task(self._listen_for_outbox()))
+        if "poll_inbox" in names and self.poller is not None and self.settings.imap_idle:
+            self._wakers.append(loop.create_task(self._watch_inbox()))
+
+    async def _stop_wakers(self) -> None:
+        self._unlisten()
+        wakers, self._wakers = self._wakers, []
+        for task in wakers:
+            task.cancel()
+        await asyncio.gather(*wakers, return_exceptions=True)
+
+    async def _finish_in_flight(self) -> None:
+        await self.deliveries.wait()
+        await self._idle.wait()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake up when the daemon is asked to stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+    async def _listen_for_outbox(self) -> None:
+        """PostgreSQL: mail queued by another daemon, or by a command, wakes delivery here too."""
+        failures = 0
+
+        def listening() -> None:
+            nonlocal failures
+            if failures:
+                log.info("listening for new mail again")
+                self.deliveries.request()  # whatever was queued while we could not hear it
+            failures = 0
+
+        while not self.stopping:
+            try:
+                await listen_for_outbox(
+                    self.tracker.database.url, self.deliveries.request, on_listening=listening
+                )
+            except DatabaseError as exc:
+                failures += 1
+                delay = backoff_seconds(failures)
+                log.warning(
+                    "%s; delivery goes on at its schedule, listening again in %.0fs", exc, delay
+                )
+                await self._pause(delay)
+
+    async def _watch_inbox(self) -> None:
+        """IMAP IDLE: read the mailbox as soon as the server announces mail.
+
+        The schedule's polls go on as a safety net. When the server does not offer IDLE, or
+        the connection fails, polling on the schedule is all there is until IDLE works again.
+        """
+        assert self.poller is not None
+        failures = 0
+        while not self.stopping:
+            if await self._run_job("poll_inbox"):
+                try:
+                    end = await self.poller.wait_for_mail(self.idle_seconds)
+                except MailboxError as exc:
+                    failures += 1
+                    delay = backoff_seconds(failures)
+                    log.warning("IMAP IDLE stopped: %s Trying again in %.0fs", exc, delay)
+                    await self._pause(delay)
+                    continue
+                if end is IdleEnd.NOT_OFFERED:
+                    log.info(
+                        "IMAP server %s does not offer IDLE; polling on the schedule",
+                        self.poller.config.host,
+                    )
+                    return
+                if end is IdleEnd.UNREAD and self._inbox_busy:
+                    await self._pause(1.0)  # another daemon is reading it; let it finish
+                failures = 0
+            else:
+                failures += 1
+                await self._pause(backoff_seconds(failures))
 
     def _describe_start(self) -> None:
         settings = self.settings
@@ -244,7 +355,8 @@ class Daemon:
     # --- the jobs -----------------------------------------------------------------------
 
     async def _deliver(self) -> str:
-        report = await self.tracker.deliver(should_stop=lambda: self.stopping)
+        async with self._deliver_lock:  # a tick and a wake-up never send at the same time
+            report = await self.tracker.deliver(should_stop=lambda: self.stopping)
         text = f"sent {report.sent}, retry later {report.retried}, failed {report.failed}"
         return text + (f"; paused: {report.error}" if report.error else "")
 
@@ -266,6 +378,7 @@ class Daemon:
         if self.poller is None:
             return "no IMAP mailbox configured"
         with self.tracker.database.exclusive("iep-followup:poll-inbox") as mine:
+            self._inbox_busy = not mine
             if not mine:
                 return "another daemon is polling"
             result = await self.poller.poll_once(

@@ -13,7 +13,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from iep_followup.mail.kinds import MailKind, OutboxStatus
 from iep_followup.store import people
-from iep_followup.store.db import insert_skipping_duplicates
+from iep_followup.store.db import insert_skipping_duplicates, note_outbox_queued
 from iep_followup.store.models import OutboxMessage
 
 _OUTBOX = SQLModel.metadata.tables[OutboxMessage.__tablename__]
@@ -76,6 +76,7 @@ def queue(
             session.add(row)
     except IntegrityError:
         return False
+    note_outbox_queued(session)
     return True
 
 
@@ -117,7 +118,10 @@ def queue_many(session: Session, messages: Sequence[NewMessage]) -> set[str]:
         for m in messages
     ]
     insert = insert_skipping_duplicates(session, _OUTBOX).returning(_OUTBOX.c.idempotency_key)
-    return set(session.execute(insert, rows).scalars())
+    queued = set(session.execute(insert, rows).scalars())
+    if queued:
+        note_outbox_queued(session)
+    return queued
 
 
 def is_queued(session: Session, idempotency_key: str) -> bool:
