@@ -300,28 +300,33 @@ class Daemon:
         """
         assert self.poller is not None
         failures = 0
+        poll = True
         while not self.stopping:
-            if await self._run_job("poll_inbox"):
-                try:
-                    end = await self.poller.wait_for_mail(self.idle_seconds)
-                except MailboxError as exc:
-                    failures += 1
-                    delay = backoff_seconds(failures)
-                    log.warning("IMAP IDLE stopped: %s Trying again in %.0fs", exc, delay)
-                    await self._pause(delay)
-                    continue
-                if end is IdleEnd.NOT_OFFERED:
-                    log.info(
-                        "IMAP server %s does not offer IDLE; polling on the schedule",
-                        self.poller.config.host,
-                    )
-                    return
-                if end is IdleEnd.UNREAD and self._inbox_busy:
-                    await self._pause(1.0)  # another daemon is reading it; let it finish
-                failures = 0
-            else:
+            if poll and not await self._run_job("poll_inbox"):
                 failures += 1
                 await self._pause(backoff_seconds(failures))
+                continue
+            try:
+                end = await self.poller.wait_for_mail(self.idle_seconds)
+            except MailboxError as exc:
+                failures += 1
+                delay = backoff_seconds(failures)
+                log.warning("IMAP IDLE stopped: %s Trying again in %.0fs", exc, delay)
+                await self._pause(delay)
+                poll = True
+                continue
+            if end is IdleEnd.NOT_OFFERED:
+                log.info(
+                    "IMAP server %s does not offer IDLE; polling on the schedule",
+                    self.poller.config.host,
+                )
+                return
+            if end is IdleEnd.UNREAD and self._inbox_busy:
+                await self._pause(1.0)  # another daemon is reading it; let it finish
+            failures = 0
+            # A scheduled poll that ended IDLE reads the mailbox itself; anything it leaves
+            # is found by the check before the next IDLE.
+            poll = end is not IdleEnd.INTERRUPTED
 
     def _describe_start(self) -> None:
         settings = self.settings

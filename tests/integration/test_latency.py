@@ -7,6 +7,7 @@ tests wait on events with generous timeouts; they never time anything.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import smtplib
@@ -21,9 +22,12 @@ import pytest
 
 from iep_followup.config import Settings
 from iep_followup.daemon import Daemon
+from iep_followup.mail.kinds import MailKind
 from iep_followup.schedule import JobSpec
+from iep_followup.store import outbox
+from iep_followup.store.db import Database
+from iep_followup.store.listen import listen_for_outbox
 from iep_followup.tracker import Tracker
-from iep_followup.wakeup import Coalescer
 from tests.conftest import Clock, _truncate_postgres
 from tests.integration.conftest import MakeDovecot
 from tests.integration.dovecot import Dovecot
@@ -87,31 +91,6 @@ async def _reading(
 @pytest.fixture(autouse=True)
 def _info_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="iep_followup")
-
-
-async def test_a_burst_of_wake_ups_runs_one_pass_at_a_time_and_one_more_after() -> None:
-    running = 0
-    overlaps: list[int] = []
-    calls = 0
-    release = asyncio.Event()
-
-    async def work() -> None:
-        nonlocal running, calls
-        running += 1
-        calls += 1
-        overlaps.append(running)
-        await release.wait()
-        running -= 1
-
-    coalescer = Coalescer(work)
-    for _ in range(200):
-        coalescer.request()
-    await asyncio.sleep(0)
-    for _ in range(200):  # woken 200 times during the first pass
-        coalescer.request()
-    release.set()
-    await coalescer.wait()
-    assert calls == 2 and overlaps == [1, 1]
 
 
 async def test_a_reply_to_the_receiver_is_confirmed_without_waiting_for_the_delivery_tick(
@@ -200,6 +179,28 @@ async def test_idle_is_renewed_and_mail_is_still_read(
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
+async def test_scheduled_polls_end_idle_for_a_moment_and_it_resumes(
+    make_tracker: Callable[..., Tracker],
+    clock: Clock,
+    smtp_server: SmtpServer,
+    dovecot: Dovecot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    daemon, requests = await _reading(make_tracker, clock, smtp_server, dovecot, poll_every=1)
+    running = await _started(daemon, caplog, {"poll_inbox": 2})
+    try:
+        assert daemon.poller is not None
+        poller = daemon.poller
+        await _until(lambda: len(_job_lines(caplog, "poll_inbox")) >= 5, "scheduled polls")
+        await _until(lambda: poller.idling, "IDLE between them")
+        dovecot.append(reply(requests["karen"], "done"))
+        await _until(lambda: bool(_confirmations(smtp_server)), "the confirmation")
+    finally:
+        await _stopped(daemon, running)
+    assert _confirmations(smtp_server) == ["karen.liu@lincoln.example.org"]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
 async def test_without_idle_on_offer_the_daemon_polls_on_its_schedule(
     make_tracker: Callable[..., Tracker],
     clock: Clock,
@@ -281,6 +282,48 @@ async def test_mail_queued_by_another_process_wakes_delivery_through_postgresql(
         await _stopped(daemon, running)
     assert _confirmations(smtp_server) == ["rosa.herrera@example.com"]
     assert daemon.deliveries.passes >= 1
+
+
+@pytest.mark.postgres
+async def test_notify_is_heard_on_commit_and_never_for_a_rolled_back_queue(
+    postgres_url: str,
+) -> None:
+    _truncate_postgres(postgres_url)
+    database = Database(postgres_url)
+    heard: list[str] = []
+    listening = asyncio.Event()
+    listener = asyncio.create_task(
+        listen_for_outbox(postgres_url, lambda: heard.append("mail"), on_listening=listening.set)
+    )
+    try:
+        await asyncio.wait_for(listening.wait(), WAIT)
+
+        def queue(key: str, *, fail: bool) -> None:
+            with database.transaction() as session:
+                outbox.queue(
+                    session,
+                    kind=MailKind.NOTICE,
+                    idempotency_key=key,
+                    to_address="someone@example.org",
+                    message_id=f"<{key}@test.example.org>",
+                    subject="s",
+                    body=b"Subject: s\r\n\r\nhello\r\n",
+                    now=REPLY_TIME,
+                )
+                if fail:
+                    raise RuntimeError("rolled back")
+
+        with pytest.raises(RuntimeError):
+            await asyncio.to_thread(queue, "undone", fail=True)
+        await asyncio.to_thread(queue, "kept", fail=False)
+        await _until(lambda: bool(heard), "the notification")
+        await asyncio.sleep(0.5)  # a second one, for the rolled-back queue, would be here now
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+        database.dispose()
+    assert heard == ["mail"]
 
 
 def _env(tracker: Tracker, smtp_server: SmtpServer) -> dict[str, str]:
