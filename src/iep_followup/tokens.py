@@ -5,7 +5,10 @@ owner's id and the expiry, keyed with IEP_FOLLOWUP_SECRET_KEY. Nothing secret is
 a copy of the database alone cannot forge a reply, and changing the secret revokes every
 outstanding key. A bounce key `b-<outbox id>-<mac>` signs one sent message and its
 recipient the same way; it is the plus part of that message's envelope sender (VERP), so a
-delivery report proves which message it answers. Pure: no I/O.
+delivery report proves which message it answers. An answer token `t<request id>-<ref>-<mac>`
+signs one item of a request (by its reference, A1, A2, ...) over that request's reply key,
+so it is bound to the request, its owner, the item and the expiry like the key itself; it
+is the path of a one-tap answer link. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ MAC_LENGTH = 20  # base32 characters: 100 bits
 _KEY = re.compile(rf"\b(r(\d{{1,18}})-([a-z2-7]{{{MAC_LENGTH}}}))\b")
 # A bounce address's tag, `b-<outbox id>-<mac>`: the envelope sender (VERP) of one message.
 _BOUNCE_KEY = re.compile(rf"\+(b-(\d{{1,18}})-([a-z2-7]{{{MAC_LENGTH}}}))@")
+# An answer link's token, `t<request id>-<item ref>-<mac>`: one item of one request.
+_ANSWER_TOKEN = re.compile(rf"t(\d{{1,18}})-([a-z]{{1,3}}\d{{1,4}})-[a-z2-7]{{{MAC_LENGTH}}}")
 
 
 def make_reply_key(secret: str, request_id: int, person_id: int, expires_at: datetime) -> str:
@@ -71,11 +76,40 @@ def verify_bounce_key(secret: str, key: str, outbox_id: int, recipient: str) -> 
     return hmac.compare_digest(expected.encode(), key.strip().lower().encode())
 
 
+def make_answer_token(secret: str, reply_key: str, ref: str) -> str:
+    """The token of one item's answer link; `reply_key` is its request's (make_reply_key)."""
+    request_id = request_id_of(reply_key)
+    if request_id is None:
+        raise ValueError("not a reply key")
+    ref = ref.strip().lower()
+    return f"t{request_id}-{ref}-{_sign(secret, f'answer:{reply_key.strip().lower()}:{ref}')}"
+
+
+def answer_token_parts(token: str) -> tuple[int, str] | None:
+    """(request id, item ref as the email shows it: "A1") a token claims, unverified; None if
+    it is not shaped like one."""
+    match = _ANSWER_TOKEN.fullmatch(token.strip().lower())
+    return (int(match.group(1)), match.group(2).upper()) if match else None
+
+
+def verify_answer_token(
+    secret: str, token: str, request_id: int, person_id: int, expires_at: datetime
+) -> bool:
+    """True when `token` signs one item of this request, for its owner and its expiry."""
+    parts = answer_token_parts(token)
+    if parts is None or parts[0] != request_id:
+        return False
+    key = make_reply_key(secret, request_id, person_id, expires_at)
+    expected = make_answer_token(secret, key, parts[1])
+    return hmac.compare_digest(expected.encode(), token.strip().lower().encode())
+
+
 def _mac(secret: str, request_id: int, person_id: int, expires_at: datetime) -> str:
     return _sign(secret, f"{request_id}:{person_id}:{int(expires_at.timestamp())}")
 
 
 def _sign(secret: str, message: str) -> str:
-    # Reply keys sign "<digits>:…", bounce keys "bounce:…": one can never pass for the other.
+    # Reply keys sign "<digits>:…", bounce keys "bounce:…", answer tokens "answer:…": none can
+    # pass for another.
     digest = hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
     return base64.b32encode(digest).decode().lower()[:MAC_LENGTH]

@@ -3,13 +3,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from iep_followup.tokens import (
+    answer_token_parts,
     find_bounce_keys,
     find_keys,
+    make_answer_token,
     make_bounce_key,
     make_message_id,
     make_reply_key,
     reply_to_address,
     request_id_of,
+    verify_answer_token,
     verify_bounce_key,
     verify_reply_key,
 )
@@ -66,3 +69,27 @@ def test_bounce_keys_are_found_only_as_the_plus_part_of_an_address() -> None:
     reply_key = make_reply_key(SECRET, 7, 3, datetime(2027, 1, 1, tzinfo=UTC))
     assert find_bounce_keys(f"iep-replies+{reply_key}@district.org") == []
     assert find_keys(f"iep-replies+{key}@district.org") == []
+
+
+def test_an_answer_token_is_bound_to_the_request_owner_expiry_and_item() -> None:
+    key = make_reply_key(SECRET, 42, 7, EXPIRES)
+    token = make_answer_token(SECRET, key, "A2")
+    assert token.startswith("t42-a2-") and answer_token_parts(token) == (42, "A2")
+    assert verify_answer_token(SECRET, token, 42, 7, EXPIRES)
+    assert not verify_answer_token(SECRET, token, 42, 8, EXPIRES)  # another owner
+    assert not verify_answer_token(SECRET, token, 43, 7, EXPIRES)  # another request
+    assert not verify_answer_token(SECRET, token, 42, 7, EXPIRES.replace(day=21))
+    assert not verify_answer_token("another secret of enough length", token, 42, 7, EXPIRES)
+    other_item = token.replace("-a2-", "-a3-")
+    assert answer_token_parts(other_item) == (42, "A3")
+    assert not verify_answer_token(SECRET, other_item, 42, 7, EXPIRES)
+    assert not verify_answer_token(
+        SECRET, token[:-1] + ("a" if token[-1] != "a" else "b"), 42, 7, EXPIRES
+    )
+
+
+def test_an_answer_token_is_neither_a_reply_key_nor_a_bounce_key() -> None:
+    token = make_answer_token(SECRET, make_reply_key(SECRET, 42, 7, EXPIRES), "A1")
+    assert find_keys(token) == [] and request_id_of(token) is None
+    assert answer_token_parts(make_reply_key(SECRET, 42, 7, EXPIRES)) is None
+    assert answer_token_parts("t42-a1-short") is None

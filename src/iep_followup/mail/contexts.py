@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from iep_followup.answers import TASK, answers_for
 from iep_followup.digest import Digest, Load
 from iep_followup.domain import Cadence, Relationship, Role
-from iep_followup.mail.labels import terms_in
+from iep_followup.mail.labels import ANSWER_LABELS, terms_in
 from iep_followup.translations import Phrasebook
 from iep_followup.views import Contact, ItemDetail, Recipient
 
@@ -97,6 +98,38 @@ def request_context(
         "contacts": who,
         "glossary": terms_in(*words, "case manager" if who else "") if recipient.is_family else [],
         "untranslated": said.missing,
+    }
+
+
+def with_answer_links(
+    context: Mapping[str, Any], base_url: str, token_for: Callable[[str], str]
+) -> dict[str, Any]:
+    """A request's context with each item's one-tap answer links (`token_for(ref)` signs one).
+
+    Each item gets `answer_url` (the page) and `answers` (one button per choice, with its
+    label's message id); a context without them renders exactly as before.
+    """
+    students = [
+        {
+            **student,
+            "actions": [
+                _with_answers(item, f"{base_url}/answer/{token_for(item['ref'])}")
+                for item in student["actions"]
+            ],
+        }
+        for student in context["students"]
+    ]
+    return {**context, "students": students, "answer_links": True}
+
+
+def _with_answers(item: Mapping[str, Any], url: str) -> dict[str, Any]:
+    choices = answers_for(item.get("kind", TASK))
+    return {
+        **item,
+        "answer_url": url,
+        "answers": [
+            {"label": ANSWER_LABELS[a.choice], "url": f"{url}?choice={a.choice}"} for a in choices
+        ],
     }
 
 

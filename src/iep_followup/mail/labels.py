@@ -59,6 +59,14 @@ STATUS_LABELS = {
     ItemStatus.DROPPED: N_("stopped"),
 }
 
+# The buttons of a one-tap answer link, by choice (answers.ANSWER_SETS): "Done", "Stuck", ...
+ANSWER_LABELS = {
+    "done": N_("Done"),
+    "in_progress": N_("In progress"),
+    "stuck": N_("Stuck"),
+    "new_date": N_("Change the date"),
+}
+
 CADENCE_LABELS = {
     Cadence.WEEKLY: N_("every week"),
     Cadence.EVERY_TWO_WEEKS: N_("every two weeks"),

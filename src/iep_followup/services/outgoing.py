@@ -10,13 +10,22 @@ from email.headerregistry import Address
 from typing import Any, Protocol
 
 from iep_followup.config import Settings
+from iep_followup.mail.contexts import with_answer_links
 from iep_followup.mail.kinds import MailKind
 from iep_followup.mail.message import Attachment, build_message, mailbox, parse_configured_address
 from iep_followup.mail.render import Renderer
 from iep_followup.store import outbox
 from iep_followup.store.db import Session
-from iep_followup.tokens import make_bounce_key, make_message_id, reply_to_address
+from iep_followup.tokens import (
+    make_answer_token,
+    make_bounce_key,
+    make_message_id,
+    reply_to_address,
+)
 from iep_followup.views import Contact
+
+# The emails whose items get one-tap answer links when the desk has a public address.
+ANSWERABLE = frozenset({MailKind.REQUEST, MailKind.REMINDER})
 
 
 class Addressee(Protocol):
@@ -49,6 +58,9 @@ class Mailer:
             settings.reply_address, "IEP_FOLLOWUP_REPLY_ADDRESS"
         ).addr_spec
         self.domain = self.reply_base.rpartition("@")[2]
+        # Answer links need the desk's address and the signing secret; without them, none.
+        self.web_url = settings.web_url
+        self._link_secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
 
     @property
     def own_addresses(self) -> frozenset[str]:
@@ -81,7 +93,7 @@ class Mailer:
         attachments: tuple[Attachment, ...] = (),
         in_reply_to: str | None = None,
     ) -> Composed:
-        rendered = self.renderer.render(kind, language, context)
+        rendered = self.renderer.render(kind, language, self._with_links(kind, context, key))
         # Generated once and stored with the message: every retry reuses it.
         message_id = make_message_id(key, secrets.token_hex(6), self.domain)
         body = build_message(
@@ -96,6 +108,17 @@ class Mailer:
             in_reply_to=in_reply_to,
         )
         return Composed(message_id, rendered.subject, body)
+
+    def _with_links(
+        self, kind: MailKind, context: Mapping[str, Any], key: str | None
+    ) -> Mapping[str, Any]:
+        """A request's or reminder's items with their answer links, signed over its reply key."""
+        if kind not in ANSWERABLE or not key or not self.web_url or not self._link_secret:
+            return context
+        secret = self._link_secret
+        return with_answer_links(
+            context, self.web_url, lambda ref: make_answer_token(secret, key, ref)
+        )
 
     def message(
         self,

@@ -1,0 +1,54 @@
+"""One-tap answers: the choices an answer link offers for each kind of item, and the update each one means.
+
+Data, not code paths: a new kind of item (a routine: yes / partly / no) is a new entry in
+ANSWER_SETS and its words in mail/labels.py. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from iep_followup.domain import ItemStatus, UpdateInput
+from iep_followup.errors import ValidationError
+
+TASK = "task"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One button: the `choice` in the link, and what recording it does to the item."""
+
+    choice: str
+    status: ItemStatus | None = None
+    asks_date: bool = False  # the page asks for a new date, and the update is that date
+
+
+ANSWER_SETS: dict[str, tuple[Answer, ...]] = {
+    TASK: (
+        Answer("done", ItemStatus.DONE),
+        Answer("in_progress", ItemStatus.IN_PROGRESS),
+        Answer("stuck", ItemStatus.BLOCKED),
+        Answer("new_date", asks_date=True),
+    ),
+}
+
+
+def answers_for(kind: str = TASK) -> tuple[Answer, ...]:
+    """The choices for an item of this kind (a kind with none of its own is a task)."""
+    return ANSWER_SETS.get(kind, ANSWER_SETS[TASK])
+
+
+def find_answer(kind: str, choice: str | None) -> Answer | None:
+    return next((a for a in answers_for(kind) if a.choice == choice), None)
+
+
+def update_for(answer: Answer, *, note: str = "", new_date: date | None = None) -> UpdateInput:
+    """The update an answer records; a ValidationError when a date is needed and missing."""
+    if answer.asks_date and new_date is None:
+        raise ValidationError("choose the new date", field="new_date")
+    return UpdateInput(
+        status=answer.status,
+        due_on=new_date if answer.asks_date else None,
+        note=note.strip() or None,
+    )
