@@ -35,7 +35,7 @@ from iep_followup.domain import (
 from iep_followup.errors import DatabaseError, NotFoundError, ValidationError
 from iep_followup.net.smtp import FileTransport, SmtpTransport, Transport, parse_smtp_url
 from iep_followup.planning import SendPolicy
-from iep_followup.services import desk, signin
+from iep_followup.services import answers, desk, signin
 from iep_followup.services.delivery import DeliveryReport, RetryPolicy, deliver
 from iep_followup.services.digests import DigestRun, run_digests
 from iep_followup.services.ingest import Ingestor, IngestResult
@@ -608,3 +608,36 @@ class Tracker:
         """The newest entries of the desk's audit log: sign-ins and every change."""
         with self.database.transaction() as session:
             return web_store.audit_entries(session, limit)
+
+    def answer_page(self, token: str) -> answers.AnswerPage:
+        """What a one-tap answer link shows (the child's first name, the item), or why it does
+        not work. Reads only: mail scanners open every link."""
+        with self.database.transaction() as session:
+            return answers.answer_page(session, require_secret(self.settings), token, self.now())
+
+    def record_answer(
+        self,
+        token: str,
+        choice: str,
+        *,
+        note: str = "",
+        new_date: date | None = None,
+        nonce: str,
+        client: str,
+    ) -> answers.AnswerOutcome:
+        """Record an answer given through a link's page, as a reply would be; once per `nonce`.
+
+        Raises ValidationError, recording nothing, for a choice or date the item refuses.
+        """
+        with self.database.transaction() as session:
+            return answers.record_answer(
+                session,
+                require_secret(self.settings),
+                token,
+                choice=choice,
+                note=note,
+                new_date=new_date,
+                nonce=nonce,
+                client=client,
+                now=self.now(),
+            )

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,24 +39,15 @@ AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 WIDTHS = ({"width": 1280, "height": 900}, {"width": 360, "height": 740})
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def desk_url(
-    make_settings: Callable[..., Settings], clock: Clock, smtp_server: SmtpServer
-) -> Iterator[tuple[str, Tracker]]:
-    """The desk served by uvicorn on loopback, on a SQLite file, with the test district in it."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    tracker = Tracker(
-        make_settings(smtp_url=smtp_server.url, admins=ADMIN, web_url=url), clock=clock
-    )
-    tracker.init_database()
-    build_world(tracker, clock, smtp_server)
+@contextmanager
+def serving(tracker: Tracker, port: int) -> Iterator[None]:
+    """The desk on `tracker`, served by uvicorn on loopback (no access log) while in the block."""
     config = uvicorn.Config(
         create_app(tracker), host="127.0.0.1", port=port, access_log=False, log_level="warning"
     )
@@ -66,9 +58,27 @@ def desk_url(
     while not server.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
-    yield url, tracker
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def desk_url(
+    make_settings: Callable[..., Settings], clock: Clock, smtp_server: SmtpServer
+) -> Iterator[tuple[str, Tracker]]:
+    """The desk served by uvicorn on loopback, on a SQLite file, with the test district in it."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    tracker = Tracker(
+        make_settings(smtp_url=smtp_server.url, admins=ADMIN, web_url=url), clock=clock
+    )
+    tracker.init_database()
+    build_world(tracker, clock, smtp_server)
+    with serving(tracker, port):
+        yield url, tracker
     tracker.close()
 
 
@@ -85,7 +95,7 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-def _check_accessibility(page: Any, name: str) -> None:
+def check_accessibility(page: Any, name: str) -> None:
     """axe-core on the page as it is: no serious or critical violation, at each width."""
     for size in WIDTHS:
         page.set_viewport_size(size)
@@ -113,7 +123,7 @@ def test_a_case_manager_signs_in_by_email_reads_her_caseload_and_releases_a_held
     page = browser.new_context(locale="en-US").new_page()
     page.goto(url + "/")
     assert page.url == url + "/signin"
-    _check_accessibility(page, "sign-in")
+    check_accessibility(page, "sign-in")
 
     page.get_by_label("Your email address").fill(CASE_MANAGER_A)
     page.get_by_role("button", name="Email me a link").click()
@@ -125,22 +135,22 @@ def test_a_case_manager_signs_in_by_email_reads_her_caseload_and_releases_a_held
     [link] = sign_in_links(smtp_server, CASE_MANAGER_A)
 
     page.goto(link)
-    _check_accessibility(page, "confirm")
+    check_accessibility(page, "confirm")
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Caseload").wait_for()
-    _check_accessibility(page, "caseload")
+    check_accessibility(page, "caseload")
     row = page.get_by_role("row").filter(has_text="Lucía Herrera")
     assert "Read the held replies" in row.inner_text() or "Ask" in row.inner_text()
 
     row.get_by_role("link", name="Lucía Herrera").click()
     page.get_by_role("heading", name="Strengths").wait_for()
-    _check_accessibility(page, "student")
+    check_accessibility(page, "student")
     assert page.get_by_role("heading", name="The team").is_visible()
 
     page.get_by_role("navigation").get_by_role("link", name="Held replies").click()
     page.get_by_role("link", name="tom.okafor@lincoln.example.org", exact=False).click()
     page.get_by_role("heading", name="What we read").wait_for()
-    _check_accessibility(page, "held reply")
+    check_accessibility(page, "held reply")
     assert "listo" in page.locator("pre.reply").inner_text()
     page.get_by_role("button", name="Apply it as written").click()
     page.get_by_text("The reply was applied as written.").wait_for()

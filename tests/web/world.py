@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 
@@ -32,6 +32,8 @@ LINK = re.compile(r"https?://\S+/signin/[A-Za-z0-9_-]+")
 class World:
     tracker: Tracker
     held_id: int  # a reply to Rosa's request from Tom (Lucía's teacher): held
+    # The update requests as delivered, by recipient.
+    requests: dict[str, EmailMessage] = field(default_factory=dict)
 
 
 def build_world(tracker: Tracker, clock: Clock, smtp: SmtpServer) -> World:
@@ -67,7 +69,7 @@ def build_world(tracker: Tracker, clock: Clock, smtp: SmtpServer) -> World:
         )
     )
     assert held.inbound_id is not None and held.outcome.value == "held"
-    return World(tracker, held.inbound_id)
+    return World(tracker, held.inbound_id, requests)
 
 
 def deliver(tracker: Tracker, smtp: SmtpServer) -> None:
