@@ -139,8 +139,8 @@ class Settings(BaseSettings):
     )
     web_url: str | None = Field(
         default=None,
-        description="The desk's public base URL (https://desk.example.org), used in sign-in emails. "
-        "Unset: http:// and WEB_LISTEN.",
+        description="The desk's public base URL (https://desk.example.org), used in sign-in emails "
+        "and, when set, in the one-tap answer buttons of requests. Unset: http:// and WEB_LISTEN.",
     )
     admins: str | None = Field(
         default=None,
