@@ -4,6 +4,7 @@ text, and — without IEP_FOLLOWUP_WEB_URL — the very same emails as before li
 from __future__ import annotations
 
 import email
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -11,6 +12,7 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
+import textstat
 
 from iep_followup.answers import ANSWER_SETS, answers_for, find_answer, update_for
 from iep_followup.config import Settings
@@ -22,7 +24,7 @@ from iep_followup.mail.labels import ANSWER_LABELS
 from iep_followup.mail.render import Renderer
 from iep_followup.services.outgoing import Mailer
 from iep_followup.tokens import make_reply_key, verify_answer_token
-from tests.unit.test_render import KAREN, ROSA, _request
+from tests.unit.test_render import KAREN, ROSA, ROSA_EN, _readable_text, _request
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "emails"
 THREE = [("A1", 1), ("A2", 2), ("A3", 3)]
@@ -132,3 +134,10 @@ def test_the_answer_sets_are_data() -> None:
     with pytest.raises(ValidationError, match="new date"):
         update_for(new_date)
     assert find_answer("task", "maybe") is None and find_answer("task", None) is None
+
+
+def test_a_request_with_buttons_still_reads_at_or_below_sixth_grade(renderer: Renderer) -> None:
+    context = with_answer_links(_request(ROSA_EN, THREE[:2]), "https://desk.example.org", _token)
+    text = renderer.render(MailKind.REQUEST, "en", context).text
+    words = _readable_text(re.sub(r"https://\S+", "", text))
+    assert textstat.flesch_kincaid_grade(words) <= 6.0, words

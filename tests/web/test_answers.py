@@ -8,14 +8,16 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
+import textstat
 from sqlalchemy import select
 from sqlmodel import SQLModel, col
 
 from iep_followup.domain import ItemStatus, UpdateSource
-from iep_followup.services.answers import ANSWERS_PER_CLIENT
+from iep_followup.services.answers import ANSWERS_PER_OWNER, REFUSALS_PER_CLIENT
 from iep_followup.store.models import RequestItem, UpdateRequest
 from iep_followup.tokens import answer_token_parts, make_answer_token, make_reply_key
 from iep_followup.tracker import Tracker
@@ -231,12 +233,75 @@ def test_a_link_to_an_item_reassigned_since_is_refused(
 
 
 @pytest.mark.parametrize("forged", ["no-such-link-token", "t1-a1-aaaaaaaaaaaaaaaaaaaa"])
-def test_answers_are_rate_limited_per_client(
+def test_links_that_do_not_work_are_rate_limited_per_client(
     forged: str, world: World, make_client: Callable[..., DeskClient]
 ) -> None:
     client = make_client()
     form = _form(client, _link(world, TOM))
-    for _ in range(ANSWERS_PER_CLIENT):
+    for _ in range(REFUSALS_PER_CLIENT):
         assert client.post(f"/answer/{forged}", data={**form, "choice": "done"}).status_code == 400
     limited = client.post(f"/answer/{forged}", data={**form, "choice": "done"})
     assert limited.status_code == 429 and "Please wait" in limited.text
+    # A working link still works from there: a school's network shares one address.
+    link = _link(world, ROSA)
+    path = link.removeprefix(BASE).split("?")[0]
+    sent = client.post(path, data={**_form(client, link), "choice": "done"})
+    assert sent.status_code == 200 and "Guardamos su respuesta" in sent.text
+
+
+def test_answers_are_rate_limited_per_owner(
+    world: World, make_client: Callable[..., DeskClient]
+) -> None:
+    client, link = make_client(), _link(world, TOM)
+    form, path = {**_form(client, link), "choice": "done"}, link.removeprefix(BASE).split("?")[0]
+    for _ in range(ANSWERS_PER_OWNER):
+        assert client.post(path, data=form).status_code == 200
+    limited = client.post(path, data=form)
+    assert limited.status_code == 429 and "Please wait" in limited.text
+
+
+def _sentences(page: str) -> str:
+    """What the page says, each line a sentence (the item's reference is not a word)."""
+    text = re.sub(r"<[^>]+>", "\n", page.split("<main", 1)[1])
+    lines = [html.unescape(line).strip() for line in text.splitlines()]
+    lines = [re.sub(r"^A\d+\s*", "", line) for line in lines if line]
+    return " ".join(line if line.endswith((".", "?", "!", ":")) else line + "." for line in lines)
+
+
+def _pages(world: World, client: DeskClient, to: str) -> list[str]:
+    link = _link(world, to, "done")
+    path = link.removeprefix(BASE).split("?")[0]
+    form = client.get(link.removeprefix(BASE)).text
+    done = client.post(path, data={**_form(client, link), "choice": "done", "note": "ok"}).text
+    refused = client.get(path[:-1] + ("a" if path[-1] != "a" else "b")).text
+    return [form, done, refused]
+
+
+def test_the_pages_read_at_the_emails_level(
+    world: World, make_client: Callable[..., DeskClient]
+) -> None:
+    for page in _pages(world, make_client(), TOM):
+        grade = textstat.flesch_kincaid_grade(_sentences(page))
+        assert grade <= 6.0, f"grade {grade}: {_sentences(page)}"
+    textstat.set_lang("es")
+    try:
+        spanish = make_client(headers={"accept-language": "es"})
+        for page in _pages(world, spanish, ROSA):
+            assert '<html lang="es">' in page
+            score = textstat.fernandez_huerta(_sentences(page))
+            assert score >= 70, f"Fernández-Huerta {score:.0f}: {_sentences(page)}"
+    finally:
+        textstat.set_lang("en_US")
+
+
+def test_the_digest_counts_an_answer_like_a_reply(
+    world: World, make_client: Callable[..., DeskClient], tmp_path: Path
+) -> None:
+    client, link = make_client(), _link(world, TOM, "stuck")
+    path = link.removeprefix(BASE).split("?")[0]
+    note = "Waiting for the new pencil grips."
+    client.post(path, data={**_form(client, link), "choice": "stuck", "note": note})
+    world.tracker.digests(preview_dir=tmp_path)
+    texts = [p.read_text(encoding="utf-8") for p in tmp_path.glob("digest-*.txt")]
+    [dana] = [t for t in texts if "Lucía Herrera" in t]
+    assert note in dana  # quoted with the period's updates, as a reply's words are

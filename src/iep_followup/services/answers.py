@@ -33,8 +33,10 @@ from iep_followup.store.models import (
 )
 from iep_followup.tokens import answer_token_parts, verify_answer_token
 
-# POSTs allowed from one client in one window: generous for a person, a wall for a script.
-ANSWERS_PER_CLIENT = 30
+# Answers sent in one window: by one owner (a therapist may answer fifty items in a sitting),
+# and links that do not work, from one client.
+ANSWERS_PER_OWNER = 100
+REFUSALS_PER_CLIENT = 30
 ANSWER_WINDOW = timedelta(minutes=15)
 VIA = "web link"  # the inbox's `via` for answers given on the page
 _NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -103,17 +105,20 @@ def record_answer(
     offer, a missing or refused date, or a note the domain refuses.
     """
     since = now - ANSWER_WINDOW
-    if web.count_audit(session, "answer", since, client=client) >= ANSWERS_PER_CLIENT:
-        return AnswerOutcome("too_many", AnswerPage("too_many"))
     found, state = _find(session, secret, token, now)
-    owner_email = found.owner.email if found else None
-    if found is None:
-        web.audit(session, now, "answer", actor=None, client=client, detail=f"refused: {state}")
+    if found is None or not _NONCE.fullmatch(nonce):
+        state = "invalid" if found is not None else state
+        # Only failures are counted per client, so a guesser never locks out the people
+        # who share its address (a school's network, a proxy).
+        if web.count_audit(session, "answer_refused", since, client=client) >= REFUSALS_PER_CLIENT:
+            return AnswerOutcome("too_many", AnswerPage("too_many"))
+        web.audit(session, now, "answer_refused", actor=None, client=client, detail=state)
         return AnswerOutcome(state, AnswerPage(state))
+    owner = found.owner.email
+    if web.count_audit(session, "answer", since, subject=owner) >= ANSWERS_PER_OWNER:
+        return AnswerOutcome("too_many", AnswerPage("too_many"))
+    web.audit(session, now, "answer", actor=owner, client=client, subject=owner)
     page = _page(session, found)
-    if not _NONCE.fullmatch(nonce):
-        web.audit(session, now, "answer", actor=owner_email, client=client, detail="no nonce")
-        return AnswerOutcome("invalid", AnswerPage("invalid"))
     key = f"web:{nonce}"
     earlier = inbox.find(session, key)
     if earlier is not None:
@@ -154,7 +159,6 @@ def record_answer(
         now,
         inbound_id=row.id,
     )
-    web.audit(session, now, "answer", actor=owner_email, client=client, detail="recorded")
     return AnswerOutcome("recorded", page, update.status, update.due_on, update.note)
 
 
