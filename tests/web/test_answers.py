@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
@@ -305,3 +306,27 @@ def test_the_digest_counts_an_answer_like_a_reply(
     texts = [p.read_text(encoding="utf-8") for p in tmp_path.glob("digest-*.txt")]
     [dana] = [t for t in texts if "Lucía Herrera" in t]
     assert note in dana  # quoted with the period's updates, as a reply's words are
+
+
+def test_the_same_form_sent_twice_at_once_is_recorded_once(world: World) -> None:
+    tracker = world.tracker
+    if tracker.database.dialect != "postgresql":
+        pytest.skip("concurrent writers: PostgreSQL (one SQLite file has one writer at a time)")
+    link = _link(world, TOM)
+    token, item_id = link.removeprefix(BASE + "/answer/").split("?")[0], _item_of(tracker, link)
+    start = threading.Barrier(2)
+    states: list[str] = []
+
+    def send() -> None:
+        start.wait()
+        states.append(
+            tracker.record_answer(token, "done", nonce="same-form-" + "x" * 16, client="c").state
+        )
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(states) == ["already", "recorded"]
+    assert [u.source for u in tracker.history(item_id)] == [UpdateSource.WEB_LINK.value]
