@@ -33,30 +33,38 @@ from iep_followup.domain import (
     require_aware,
 )
 from iep_followup.errors import DatabaseError, NotFoundError, ValidationError
+from iep_followup.net.imap import ImapPoller
 from iep_followup.net.smtp import FileTransport, SmtpTransport, Transport, parse_smtp_url
 from iep_followup.planning import SendPolicy
-from iep_followup.services import desk, signin
-from iep_followup.services.delivery import DeliveryReport, RetryPolicy, deliver
-from iep_followup.services.digests import DigestRun, run_digests
-from iep_followup.services.ingest import Ingestor, IngestResult
+from iep_followup.services import desk, mailbox, signin
+from iep_followup.services.delivery import RetryPolicy, deliver
+from iep_followup.services.digests import run_digests
+from iep_followup.services.ingest import Ingestor
 from iep_followup.services.outgoing import Mailer
-from iep_followup.services.requests import RequestRun, run_requests
+from iep_followup.services.requests import run_requests
 from iep_followup.services.setup import send_policy
 from iep_followup.services.summaries import (
     queue_summaries,
     release_summaries,
     student_translation_gaps,
 )
-from iep_followup.store import inbox, outbox, people, queries, records, updates
+from iep_followup.store import inbox, listen, outbox, people, queries, records, updates
 from iep_followup.store import web as web_store
 from iep_followup.store.db import Database
-from iep_followup.store.inbox import InboxView
-from iep_followup.store.outbox import OutboxView
 from iep_followup.translations import TranslationGap, translation_gaps
 from iep_followup.views import (
     AddressEventView,
+    Backlog,
+    DeliveryReport,
+    DigestRun,
+    FailingAddress,
+    InboundMessageView,
+    InboxPoll,
+    IngestResult,
     ItemView,
+    OutboxMessageView,
     RecordedMeeting,
+    RequestRun,
     StudentStatus,
     UpdateView,
 )
@@ -275,12 +283,12 @@ class Tracker:
             lease=timedelta(seconds=self.settings.delivery_lease_seconds),
         )
 
-    def outbox(self, *, failed_only: bool = False) -> list[OutboxView]:
+    def outbox(self, *, failed_only: bool = False) -> list[OutboxMessageView]:
         with self.database.transaction() as session:
             return outbox.messages(session, failed_only=failed_only)
 
-    def failing_addresses(self) -> list[tuple[str, str, str]]:
-        """(name, email, reason) for everyone whose address the mail server refused."""
+    def failing_addresses(self) -> list[FailingAddress]:
+        """Everyone whose address the mail server refused, and why."""
         with self.database.transaction() as session:
             return queries.failing_addresses(session)
 
@@ -330,13 +338,52 @@ class Tracker:
             return False
         return True
 
+    def imap_poller(self) -> ImapPoller | None:
+        """A poller for IEP_FOLLOWUP_IMAP_URL (None when unset); keep it to reuse its connection."""
+        return mailbox.new_poller(self.settings, self.database)
+
+    async def poll_inbox(self, poller: ImapPoller | None = None) -> InboxPoll:
+        """Read new replies from the IMAP mailbox once; without `poller`, one is opened and closed."""
+        own = poller is None
+        poller = poller or self.imap_poller()
+        if poller is None:
+            return InboxPoll(skipped=mailbox.NOT_CONFIGURED)
+        try:
+            return await mailbox.poll_inbox(
+                self.database,
+                poller,
+                lambda raw: self.handle_inbound(raw, "imap"),
+                lambda header, size: self.handle_inbound(header, "imap", size=size),
+            )
+        finally:
+            if own:
+                await poller.close()
+
+    async def check_mailbox(self) -> str:
+        """Log in to the IMAP mailbox and open it, touching no message."""
+        return await mailbox.check_login(self.settings, self.database)
+
     def release(self, inbound_id: int) -> IngestResult:
         """Apply a held reply after a person has checked it."""
         return self.ingestor.release(inbound_id)
 
-    def inbox(self, *, held_only: bool = False) -> list[InboxView]:
+    def inbox(self, *, held_only: bool = False) -> list[InboundMessageView]:
         with self.database.transaction() as session:
             return inbox.messages(session, held_only=held_only)
+
+    async def listen_for_outbox(
+        self, on_mail: Callable[[], None], *, on_listening: Callable[[], None] = lambda: None
+    ) -> None:
+        """PostgreSQL: call `on_mail` whenever any process commits new outbox mail, until cancelled.
+
+        Raises DatabaseError when the connection is lost; the caller waits and listens again.
+        """
+        await listen.listen_for_outbox(self.database.url, on_mail, on_listening=on_listening)
+
+    def backlog(self) -> Backlog:
+        """What waits: outbox messages by status, and how many replies are held for review."""
+        with self.database.transaction() as session:
+            return Backlog(outbox.counts(session), inbox.count_held(session))
 
     def add_address(self, person_email: str, other_address: str) -> None:
         """Record another address as a person's own: replies from it are applied as theirs."""

@@ -38,21 +38,12 @@ from iep_followup.tokens import (
     verify_bounce_key,
     verify_reply_key,
 )
-from iep_followup.views import Recipient
+from iep_followup.views import IngestResult, Recipient
 
 log = logging.getLogger(__name__)
 
 # An address longer than this is no address (RFC 5321 allows 64 + 1 + 255): the sender is unknown.
 MAX_ADDRESS_LENGTH = 320
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    inbound_id: int | None
-    outcome: InboundOutcome
-    reason: str
-    duplicate: bool = False
-    applied: int = 0  # item updates recorded
 
 
 @dataclass

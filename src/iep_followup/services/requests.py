@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from iep_followup.errors import DatabaseError, IepFollowupError, loggable
@@ -16,37 +15,11 @@ from iep_followup.store import asking, outbox, texts
 from iep_followup.store.db import Database, Session
 from iep_followup.store.models import UpdateRequest
 from iep_followup.tokens import make_reply_key
-from iep_followup.views import ItemDetail, Recipient
+from iep_followup.views import ItemDetail, PlannedLine, Recipient, RequestRun
 
 log = logging.getLogger(__name__)
 
 BATCH = 200  # owners per transaction: bounded memory, a few statements per batch
-
-
-@dataclass(frozen=True)
-class PlannedLine:
-    person_id: int
-    name: str
-    email: str
-    action: str  # "ask", "remind" or "wait"
-    reason: str
-    items: int = 0
-
-
-@dataclass
-class RequestRun:
-    asked: int = 0
-    reminded: int = 0
-    waiting: int = 0
-    failed: int = 0
-    lines: list[PlannedLine] = field(default_factory=list)
-
-    def add(self, other: RequestRun) -> None:
-        self.asked += other.asked
-        self.reminded += other.reminded
-        self.waiting += other.waiting
-        self.failed += other.failed
-        self.lines.extend(other.lines)
 
 
 def run_requests(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -12,19 +10,7 @@ from iep_followup.addresses import address_key
 from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.store.db import Database
 from iep_followup.store.models import ImapState, InboundMessage, Person, PersonAddress
-
-
-@dataclass(frozen=True)
-class InboxView:
-    id: int
-    received_at: datetime
-    via: str
-    from_address: str | None
-    subject: str
-    outcome: InboundOutcome
-    reason: str
-    request_id: int | None
-    released_at: datetime | None
+from iep_followup.views import InboundMessageView
 
 
 def find(session: Session, message_key: str) -> InboundMessage | None:
@@ -64,12 +50,14 @@ def add_address(session: Session, person_id: int, address: str) -> None:
     session.add(PersonAddress(person_id=person_id, email=address_key(address)))
 
 
-def messages(session: Session, *, held_only: bool = False, limit: int = 200) -> list[InboxView]:
+def messages(
+    session: Session, *, held_only: bool = False, limit: int = 200
+) -> list[InboundMessageView]:
     query = select(InboundMessage).order_by(col(InboundMessage.id).desc()).limit(limit)
     if held_only:
         query = query.where(InboundMessage.outcome == InboundOutcome.HELD)
     return [
-        InboxView(
+        InboundMessageView(
             m.id or 0,
             m.received_at,
             m.via,
@@ -82,6 +70,12 @@ def messages(session: Session, *, held_only: bool = False, limit: int = 200) -> 
         )
         for m in session.exec(query).all()
     ]
+
+
+def count_held(session: Session) -> int:
+    return session.exec(
+        select(func.count()).where(InboundMessage.outcome == InboundOutcome.HELD)
+    ).one()
 
 
 def get(session: Session, inbound_id: int) -> InboundMessage | None:

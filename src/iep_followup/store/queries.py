@@ -24,7 +24,13 @@ from iep_followup.store.models import (
     Student,
     Update,
 )
-from iep_followup.views import ItemView, MemberView, StudentStatus, UpdateView
+from iep_followup.views import (
+    FailingAddress,
+    ItemView,
+    MemberView,
+    StudentStatus,
+    UpdateView,
+)
 
 
 def _items_query() -> Select[*tuple[Any, ...]]:
@@ -236,8 +242,8 @@ def item_history(session: Session, item_id: int) -> list[UpdateView]:
     ]
 
 
-def failing_addresses(session: Session) -> list[tuple[str, str, str]]:
+def failing_addresses(session: Session) -> list[FailingAddress]:
     rows = session.exec(
         select(Person).where(col(Person.mail_failing_at).is_not(None)).order_by(col(Person.name))
     ).all()
-    return [(p.name, p.email, p.mail_failure_reason or "") for p in rows]
+    return [FailingAddress(p.name, p.email, p.mail_failure_reason or "") for p in rows]
