@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func
@@ -97,6 +98,18 @@ def get_person(session: Session, email: str) -> Person:
     return person
 
 
+def student_id(session: Session, external_id: str) -> int:
+    found = get_student(session, external_id).id
+    assert found is not None
+    return found
+
+
+def person_id(session: Session, email: str) -> int:
+    found = get_person(session, email).id
+    assert found is not None
+    return found
+
+
 def get_item(session: Session, item_id: int) -> ActionItem:
     item = session.get(ActionItem, item_id)
     if item is None:
@@ -164,11 +177,20 @@ def student_name(session: Session, student_id: int) -> str:
     return student.name
 
 
-def students(session: Session, external_id: str | None = None) -> list[Student]:
-    query = select(Student).order_by(col(Student.external_id))
+@dataclass(frozen=True)
+class StudentRef:
+    id: int
+    external_id: str
+    name: str
+
+
+def students(session: Session, external_id: str | None = None) -> list[StudentRef]:
+    query = sa_select(col(Student.id), col(Student.external_id), col(Student.name)).order_by(
+        col(Student.external_id)
+    )
     if external_id is not None:
-        query = query.where(Student.external_id == external_id)
-    found = list(session.exec(query).all())
+        query = query.where(col(Student.external_id) == external_id)
+    found = [StudentRef(*row) for row in session.execute(query).all()]
     if external_id is not None and not found:
         raise NotFoundError(f"no student with id {external_id!r}; `iep-followup status` lists them")
     return found

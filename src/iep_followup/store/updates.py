@@ -11,6 +11,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from iep_followup.domain import ItemProgress, UpdateInput, UpdateSource, transition
 from iep_followup.errors import NotFoundError, ValidationError
+from iep_followup.store import queries
 from iep_followup.store.models import (
     ActionItem,
     Meeting,
@@ -155,3 +156,36 @@ def _meeting_date(session: Session, item: ActionItem) -> date:
     if meeting is None:
         raise NotFoundError(f"meeting {item.meeting_id} is missing")
     return meeting.held_on
+
+
+def update_item(
+    session: Session,
+    item_id: int,
+    change: UpdateInput,
+    *,
+    by: str | None,
+    source: UpdateSource,
+    now: datetime,
+) -> None:
+    """apply_update for an item named by id, written by the person with the address `by` (or no one)."""
+    item = queries.get_item(session, item_id)
+    author = queries.get_person(session, by) if by else None
+    apply_update(session, item, author.id if author else None, change, source, now)
+    session.flush()
+
+
+def reassign_item(
+    session: Session,
+    item_id: int,
+    owner_email: str,
+    *,
+    by: str | None,
+    source: UpdateSource,
+    now: datetime,
+) -> None:
+    """reassign for an item named by id, to the team member with the address `owner_email`."""
+    item = queries.get_item(session, item_id)
+    owner = queries.get_person(session, owner_email)
+    author = queries.get_person(session, by) if by else None
+    reassign(session, item, owner, author.id if author else None, source, now)
+    session.flush()
