@@ -46,11 +46,7 @@ def test_the_checked_folders_exist() -> None:
     ("where", "forbidden"),
     [
         # Services work with values: the store turns rows into them at its edge.
-        pytest.param(
-            ("services",),
-            ("iep_followup.store.models",),
-            marks=pytest.mark.xfail(strict=True, reason="ingest and requests still touch rows"),
-        ),
+        (("services",), ("iep_followup.store.models",)),
         # The daemon and the commands go through the Tracker, like any program using the library.
         (("daemon",), ("iep_followup.store",)),
         (("cli",), ("iep_followup.store",)),
