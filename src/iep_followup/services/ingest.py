@@ -25,12 +25,13 @@ from iep_followup.inbound.trim import trim_reply
 from iep_followup.mail.contexts import confirmation_texts
 from iep_followup.mail.kinds import MailKind
 from iep_followup.planning import local_now
+from iep_followup.services.confirmation import Applied, ConfirmedChange, confirmation, confirmed
 from iep_followup.services.outgoing import Mailer
 from iep_followup.store import asking, inbox, outbox, people, texts, updates
 from iep_followup.store.asking import SentRequest
 from iep_followup.store.db import Database, Session
 from iep_followup.store.inbox import KnownPerson, NewInbound, Reading
-from iep_followup.store.updates import RecordedUpdate, RefusedUpdate, ReplyUpdate
+from iep_followup.store.updates import RefusedUpdate, ReplyUpdate
 from iep_followup.tokens import (
     find_bounce_keys,
     find_keys,
@@ -64,56 +65,6 @@ class _Verdict:
     owner: KnownPerson | None = None
     notice: str | None = None  # which plain-language notice the sender gets, if any
     sender: KnownPerson | None = None  # who sent it, when the address is one of our people's
-
-
-@dataclass(frozen=True)
-class ConfirmedChange:
-    """What the confirmation says was recorded for one item (the history row's words)."""
-
-    ref: str
-    title: str
-    student: str
-    status: str | None
-    percent: int | None
-    due_on: date | None
-    note: str | None
-    understood: bool
-
-
-@dataclass(frozen=True)
-class ConfirmedQuestion:
-    """A line that could mean two things, and how to answer it."""
-
-    ref: str | None
-    line: str
-    percents: list[int]
-    example: str
-
-
-@dataclass(frozen=True)
-class Addressed:
-    name: str
-
-
-@dataclass(frozen=True)
-class ConfirmationContext:
-    """What a confirmation email shows (the confirmation templates' variables)."""
-
-    recipient: Addressed
-    students: list[str]
-    changes: list[ConfirmedChange]
-    notes: list[str]
-    not_understood: list[str]
-    unknown_refs: list[str]
-    problems: list[str]
-    example: str
-    questions: list[ConfirmedQuestion]
-
-
-@dataclass(frozen=True)
-class _Applied:
-    changes: tuple[ConfirmedChange, ...] = ()
-    problems: tuple[str, ...] = ()  # refs whose update the rules refused
 
 
 @dataclass(frozen=True)
@@ -547,11 +498,11 @@ class Ingestor:
         owner: KnownPerson,
         request: SentRequest,
         reply: ParsedReply,
-        done: _Applied,
+        done: Applied,
         now: datetime,
         parsed: ParsedMessage,
     ) -> None:
-        context = dataclasses.asdict(_confirmation(owner, reply, done))
+        context = dataclasses.asdict(confirmation(owner.name, reply, done))
         # The items' titles in the owner's language.
         book = texts.request_phrasebook(session, request.id)
         context.update(confirmation_texts(context["changes"], book, owner.language))
@@ -615,7 +566,7 @@ def _record(
     owner: KnownPerson,
     author_id: int | None,
     now: datetime,
-) -> _Applied:
+) -> Applied:
     """Record each item's update; what the history says, and which refs the rules refused."""
     by_ref = dict(refs)
     asked = [
@@ -647,47 +598,8 @@ def _record(
         if isinstance(outcome, RefusedUpdate):
             problems.append(ref)
         elif outcome is not None:
-            changes.append(_confirmed(ref, outcome))
-    return _Applied(tuple(changes), tuple(problems))
-
-
-def _confirmed(ref: str, recorded: RecordedUpdate) -> ConfirmedChange:
-    return ConfirmedChange(
-        ref=ref,
-        title=recorded.title,
-        student=recorded.student_name,
-        status=recorded.status.value if recorded.status else None,
-        percent=recorded.percent,
-        due_on=recorded.due_on,
-        note=recorded.note,
-        understood=recorded.understood,
-    )
-
-
-def _confirmation(owner: KnownPerson, reply: ParsedReply, done: _Applied) -> ConfirmationContext:
-    refs = [c.ref for c in done.changes] or ["A1"]
-    return ConfirmationContext(
-        recipient=Addressed(owner.name),
-        students=sorted({c.student for c in done.changes}),
-        changes=list(done.changes),
-        notes=list(reply.notes),
-        not_understood=list(reply.not_understood),
-        unknown_refs=list(reply.unknown_refs),
-        problems=list(done.problems),
-        example=f"{refs[0]} 60%",
-        questions=[
-            ConfirmedQuestion(
-                ref=q.ref,
-                line=q.line,
-                percents=list(q.percents),
-                # Naming the item, or giving the one number, settles it.
-                example=f"{q.ref} {q.percents[-1]}%"
-                if q.ref and q.percents
-                else f"{q.ref or refs[0]} {q.line}",
-            )
-            for q in reply.questions
-        ],
-    )
+            changes.append(confirmed(ref, outcome))
+    return Applied(tuple(changes), tuple(problems))
 
 
 def _same(one: KnownPerson | None, other: KnownPerson | None) -> bool:
