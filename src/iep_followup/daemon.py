@@ -7,7 +7,6 @@ import contextlib
 import fcntl
 import logging
 import os
-import shlex
 import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -22,12 +21,10 @@ from iep_followup.errors import (
     IepFollowupError,
     MailboxError,
 )
-from iep_followup.net.imap import IDLE_SECONDS, IdleEnd, ImapPoller, parse_imap_url
+from iep_followup.net.imap import IDLE_SECONDS, IdleEnd, ImapPoller
 from iep_followup.net.receiver import SmtpReceiver, start_receiver
 from iep_followup.resources import jobs_dir
 from iep_followup.schedule import JobSpec, parse_schedule
-from iep_followup.store import inbox, outbox
-from iep_followup.store.listen import listen_for_outbox
 from iep_followup.tracker import Tracker
 from iep_followup.wakeup import Coalescer, backoff_seconds
 
@@ -234,8 +231,7 @@ class Daemon:
         self._start_inbound_imap()
 
     def _start_inbound_imap(self) -> None:
-        if self.settings.imap_url is not None:
-            self.poller = new_poller(self.tracker)
+        self.poller = self.tracker.imap_poller()
 
     def _start_wakers(self, loop: asyncio.AbstractEventLoop) -> None:
         """What runs jobs between their ticks: new outbox mail, and IMAP IDLE."""
@@ -281,8 +277,8 @@ class Daemon:
 
         while not self.stopping:
             try:
-                await listen_for_outbox(
-                    self.tracker.database.url, self.deliveries.request, on_listening=listening
+                await self.tracker.listen_for_outbox(
+                    self.deliveries.request, on_listening=listening
                 )
             except DatabaseError as exc:
                 failures += 1
@@ -369,90 +365,18 @@ class Daemon:
         run = await asyncio.to_thread(self.tracker.request_updates)
         return f"asked {run.asked}, reminded {run.reminded}, not due {run.waiting}, failed {run.failed}"
 
-    async def poll_once(self) -> str:
-        """One IMAP pass outside the schedule (the poll-inbox command)."""
-        if self.poller is None and self.settings.imap_url is not None:
-            self._start_inbound_imap()
-        try:
-            return await self._poll_inbox()
-        finally:
-            if self.poller is not None:
-                await self.poller.close()
-
     async def _poll_inbox(self) -> str:
         if self.poller is None:
             return "no IMAP mailbox configured"
-        with self.tracker.database.exclusive("iep-followup:poll-inbox") as mine:
-            self._inbox_busy = not mine
-            if not mine:
-                return "another daemon is polling"
-            result = await self.poller.poll_once(
-                lambda raw: self.tracker.handle_inbound(raw, "imap"),
-                lambda header, size: self.tracker.handle_inbound(header, "imap", size=size),
-            )
-        return f"fetched {result.fetched}, recorded {result.handled}, failed {result.failed}"
+        result = await self.tracker.poll_inbox(self.poller)
+        self._inbox_busy = result.skipped is not None  # another daemon holds the mailbox
+        return result.summary()
 
     async def _digests(self) -> str:
         run = await asyncio.to_thread(self.tracker.digests)
         return f"queued {run.queued}, already queued {run.already}, quiet skipped {run.quiet_skipped}, failed {run.failed}"
 
     async def _heartbeat(self) -> str:
-        def counts() -> str:
-            with self.tracker.database.transaction() as session:
-                queued = outbox.counts(session)
-                held = len(inbox.messages(session, held_only=True))
-            parts = [f"{status.value} {count}" for status, count in sorted(queued.items())]
-            return f"alive; outbox: {', '.join(parts) or 'empty'}; held for review: {held}"
-
-        return await asyncio.to_thread(counts)
-
-
-def new_poller(tracker: Tracker) -> ImapPoller:
-    settings = tracker.settings
-    assert settings.imap_url is not None
-    config = parse_imap_url(settings.imap_url.get_secret_value())
-    return ImapPoller(
-        config,
-        inbox.DbImapState(tracker.database),
-        token_provider=_token_provider(tracker),
-        max_bytes=settings.max_reply_bytes,
-    )
-
-
-def imap_login(tracker: Tracker) -> Callable[[], Awaitable[str]]:
-    """For `check`: log in and open the mailbox, touching no message."""
-
-    async def login() -> str:
-        poller = new_poller(tracker)
-        try:
-            return await poller.check()
-        finally:
-            await poller.close()
-
-    return login
-
-
-def _token_provider(tracker: Tracker) -> Callable[[], Awaitable[str]] | None:
-    token, command = tracker.settings.imap_oauth_token, tracker.settings.imap_oauth_token_command
-    if command:
-
-        async def from_command() -> str:
-            process = await asyncio.create_subprocess_exec(
-                *shlex.split(command),
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.DEVNULL,
-            )
-            out, _ = await asyncio.wait_for(process.communicate(), 30)
-            if process.returncode != 0 or not out.strip():
-                raise ConfigError("IEP_FOLLOWUP_IMAP_OAUTH_TOKEN_COMMAND did not print a token")
-            return out.decode().strip()
-
-        return from_command
-    if token is not None:
-        secret = token.get_secret_value()
-
-        async def from_setting() -> str:
-            return secret
-
-        return from_setting
-    return None
+        backlog = await asyncio.to_thread(self.tracker.backlog)
+        parts = [f"{status.value} {count}" for status, count in sorted(backlog.outbox.items())]
+        return f"alive; outbox: {', '.join(parts) or 'empty'}; held for review: {backlog.held}"

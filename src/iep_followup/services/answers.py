@@ -14,23 +14,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlmodel import col, select
-
 from iep_followup.answers import TASK, Answer, answers_for, find_answer, update_for
-from iep_followup.domain import ItemStatus, UpdateSource
+from iep_followup.domain import ItemStatus
 from iep_followup.errors import ValidationError
 from iep_followup.inbound.outcome import InboundOutcome
-from iep_followup.store import inbox, texts, updates, web
+from iep_followup.store import answers, inbox, web
+from iep_followup.store.answers import AnswerTarget, RecordedAnswer
 from iep_followup.store.db import Session
-from iep_followup.store.models import (
-    ActionItem,
-    InboundMessage,
-    Person,
-    RequestItem,
-    Student,
-    Update,
-    UpdateRequest,
-)
 from iep_followup.tokens import answer_token_parts, verify_answer_token
 
 # Answers sent in one window: by one owner (a therapist may answer fifty items in a sitting),
@@ -71,20 +61,10 @@ class AnswerOutcome:
     note: str | None = None
 
 
-@dataclass
-class _Found:
-    request: UpdateRequest
-    item: ActionItem
-    owner: Person
-    ref: str
-
-
 def answer_page(session: Session, secret: str, token: str, now: datetime) -> AnswerPage:
     """The page for a link, read only."""
     found, state = _find(session, secret, token, now)
-    if found is None:
-        return AnswerPage(state)
-    return _page(session, found)
+    return AnswerPage(state) if found is None else _page(found)
 
 
 def record_answer(
@@ -114,102 +94,84 @@ def record_answer(
             return AnswerOutcome("too_many", AnswerPage("too_many"))
         web.audit(session, now, "answer_refused", actor=None, client=client, detail=state)
         return AnswerOutcome(state, AnswerPage(state))
-    owner = found.owner.email
+    owner = found.owner_email
     if web.count_audit(session, "answer", since, subject=owner) >= ANSWERS_PER_OWNER:
         return AnswerOutcome("too_many", AnswerPage("too_many"))
     web.audit(session, now, "answer", actor=owner, client=client, subject=owner)
-    page = _page(session, found)
+    page = _page(found)
     key = f"web:{nonce}"
     earlier = inbox.find(session, key)
     if earlier is not None:
-        return _already(session, earlier, page, found)
+        return _already(answers.recorded(session, earlier.id, found.item_id), page)
     answer = find_answer(TASK, choice)
     if answer is None:
         raise ValidationError("choose one of the answers", field="choice")
     change = update_for(answer, note=note, new_date=new_date)
-    assert found.request.id is not None and found.owner.id is not None
-    row = inbox.record(
+    reason = f"answer link for {found.ref} of request {found.request_id}"
+    inbound_id = inbox.record(
         session,
-        InboundMessage(
+        inbox.NewInbound(
             message_key=key,
             received_at=now,
             via=VIA,
-            from_address=found.owner.email,
+            from_address=owner,
             subject="",
             outcome=InboundOutcome.APPLIED,
-            reason=f"answer link for {found.ref} of request {found.request.id}",
-            request_id=found.request.id,
-            person_id=found.owner.id,
+            reason=reason,
+            request_id=found.request_id,
+            person_id=found.person_id,
             raw=b"",
-            kept_text=change.note or "",
         ),
     )
-    if row is None:  # the same form, sent twice at once: the other one recorded it
+    if inbound_id is None:  # the same form, sent twice at once: the other one recorded it
         raced = inbox.find(session, key)
         assert raced is not None
-        return _already(session, raced, page, found)
-    # The reply path's own store function and domain transition: same rules, same history.
+        return _already(answers.recorded(session, raced.id, found.item_id), page)
+    if change.note:  # shown with the update on the desk, as a reply's kept words are
+        reading = inbox.Reading(kept_text=change.note, trimmed_away="")
+        inbox.settle(
+            session, inbound_id, outcome=InboundOutcome.APPLIED, reason=reason, reading=reading
+        )
+    # The reply path's store function and domain transition: same rules, same history.
     # A refused change raises before it changes anything; the caller's rollback drops the row.
-    update = updates.apply_update(
-        session,
-        found.item,
-        found.owner.id,
-        change,
-        UpdateSource.WEB_LINK,
-        now,
-        inbound_id=row.id,
+    done = answers.record(
+        session, found.item_id, change, owner_id=found.person_id, inbound_id=inbound_id, now=now
     )
-    return AnswerOutcome("recorded", page, update.status, update.due_on, update.note)
+    return AnswerOutcome("recorded", page, done.status, done.due_on, done.note)
 
 
-def _find(session: Session, secret: str, token: str, now: datetime) -> tuple[_Found | None, str]:
-    """The request, item and owner a token names, or why it does not work."""
+def _find(
+    session: Session, secret: str, token: str, now: datetime
+) -> tuple[AnswerTarget | None, str]:
+    """The item a token names, or why the link does not work."""
     parts = answer_token_parts(token)
-    request = session.get(UpdateRequest, parts[0]) if parts else None
-    if parts is None or request is None or request.id is None:
+    found = answers.target(session, parts[0], parts[1]) if parts else None
+    if found is None or not verify_answer_token(
+        secret, token, found.request_id, found.person_id, found.expires_at
+    ):
         return None, "invalid"
-    if not verify_answer_token(secret, token, request.id, request.person_id, request.expires_at):
-        return None, "invalid"
-    if now > request.expires_at:
+    if now > found.expires_at:
         return None, "expired"
-    item = session.exec(
-        select(ActionItem)
-        .join(RequestItem, col(RequestItem.item_id) == ActionItem.id)
-        .where(RequestItem.request_id == request.id, RequestItem.ref == parts[1])
-    ).first()
-    owner = session.get(Person, request.person_id)
-    if item is None or owner is None:
-        return None, "invalid"
-    if item.owner_id != owner.id:
+    if found.item_owner_id != found.person_id:
         return None, "moved"  # reassigned since the request: no longer theirs to answer
-    return _Found(request, item, owner, parts[1]), "ok"
+    return found, "ok"
 
 
-def _page(session: Session, found: _Found) -> AnswerPage:
-    assert found.request.id is not None
-    student = session.get(Student, found.item.student_id)
-    name = student.name.split() if student else []
-    title = texts.request_phrasebook(session, found.request.id).shown(
-        found.item.title, found.owner.language
-    )
+def _page(found: AnswerTarget) -> AnswerPage:
+    name = found.student_name.split()
     return AnswerPage(
         "ok",
-        found.owner.language,
+        found.owner_language,
         child=name[0] if name else "",
         ref=found.ref,
-        title=title.text,
-        due_on=found.item.due_on,
+        title=found.title,
+        due_on=found.due_on,
         choices=answers_for(TASK),
     )
 
 
-def _already(
-    session: Session, earlier: InboundMessage, page: AnswerPage, found: _Found
-) -> AnswerOutcome:
+def _already(earlier: RecordedAnswer | None, page: AnswerPage) -> AnswerOutcome:
     """A form sent before: what it recorded then, when it was this item's; nothing new."""
-    update = session.exec(
-        select(Update).where(Update.inbound_id == earlier.id, Update.item_id == found.item.id)
-    ).first()
-    if update is None:
+    if earlier is None:
         return AnswerOutcome("already", page)
-    return AnswerOutcome("already", page, update.status, update.due_on, update.note)
+    return AnswerOutcome("already", page, earlier.status, earlier.due_on, earlier.note)
