@@ -11,7 +11,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from iep_followup import scheduler as wiring
 from iep_followup.errors import AlreadyRunningError, ConfigError, IepFollowupError
@@ -75,6 +75,16 @@ class SingleDaemonLock:
             self._file = None
 
 
+class Served(Protocol):
+    """A server the daemon runs in its event loop and stops before closing the database (the desk)."""
+
+    url: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 class Daemon:
     """Every job is one pass of a CLI command; the scheduler only says when."""
 
@@ -85,6 +95,7 @@ class Daemon:
         *,
         stop_timeout: float = STOP_TIMEOUT_SECONDS,
         receiver_port: int | None = None,
+        desk: Served | None = None,
     ) -> None:
         self.tracker = tracker
         self.settings = tracker.settings
@@ -97,6 +108,8 @@ class Daemon:
         self._running = 0
         self.receiver: SmtpReceiver | None = None
         self.poller: ImapPoller | None = None
+        self.desk = desk
+        self._desk_started = False
         self._jobs: dict[str, Callable[[], Awaitable[str]]] = {
             "deliver": self._deliver,
             "request_updates": self._request_updates,
@@ -158,6 +171,9 @@ class Daemon:
         scheduler = wiring.build_scheduler(self.jobs, self.settings.timezone, self.run_job)
         try:
             self._start_inbound(loop)
+            if self.desk is not None:
+                await self.desk.start()
+                self._desk_started = True
             self._describe_start()
             wiring.start(scheduler)
             wiring.run_soon(scheduler, CATCH_UP_JOBS)
@@ -209,16 +225,21 @@ class Daemon:
             incoming.append(f"SMTP on {self.receiver.host}:{self.receiver.port}")
         if self.poller is not None:
             incoming.append(f"IMAP {self.poller.config.host}")
+        desk = f"; the desk at {self.desk.url}/" if self.desk is not None else ""
         log.info(
-            "iep-followup daemon started (pid %s): database %s; %s; replies via %s; jobs: %s",
+            "iep-followup daemon started (pid %s): database %s; %s; replies via %s; jobs: %s%s",
             os.getpid(),
             database,
             outgoing,
             ", ".join(incoming) or "the ingest command only",
             ", ".join(job.name for job in self.jobs),
+            desk,
         )
 
     async def _close(self) -> None:
+        if self.desk is not None and self._desk_started:
+            await self.desk.stop()  # before the database closes: requests in flight finish
+            self._desk_started = False
         if self.receiver is not None:
             await asyncio.to_thread(self.receiver.stop)
         if self.poller is not None:
