@@ -128,6 +128,36 @@ def sort_caseload(rows: list[CaseloadRow]) -> list[CaseloadRow]:
     return sorted(rows, key=lambda r: (*r.sort_key(), r.name.casefold(), r.external_id))
 
 
+class ItemChange(enum.StrEnum):
+    """What the student page's forms do to an item; each carries a reason that is recorded."""
+
+    REASSIGN = "reassign"
+    RESCHEDULE = "reschedule"
+    CLOSE = "close"
+    DROP = "drop"
+
+
+@dataclass(frozen=True)
+class ItemAction:
+    change: ItemChange
+    reason: str
+    owner_id: int | None = None  # REASSIGN: the team member who takes the item
+    due_on: date | None = None  # RESCHEDULE: the new due date
+
+
+class MemberChange(enum.StrEnum):
+    """What the student page's team forms do to a member."""
+
+    CLEAR_FAILING = "clear_failing"  # their address works again (checked with them)
+    AWAY = "away"  # away until a date (none: back)
+
+
+@dataclass(frozen=True)
+class MemberAction:
+    change: MemberChange
+    away_until: date | None = None
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     """One update of an item, with the words of the reply it came from (if any)."""

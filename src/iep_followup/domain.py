@@ -118,6 +118,7 @@ class UpdateSource(enum.StrEnum):
     CLI = "cli"
     API = "api"
     IMPORT = "import"
+    WEB = "web"  # the case manager's desk
 
 
 def shown(value: object, limit: int = 40) -> str:

@@ -12,7 +12,14 @@ from typing import Any
 
 from iep_followup.balance import BalanceReport, check_balance
 from iep_followup.config import Settings, admin_addresses, load_settings, require_secret
-from iep_followup.desk import CaseloadRow, HeldView, Reader, StudentPage
+from iep_followup.desk import (
+    CaseloadRow,
+    HeldView,
+    ItemAction,
+    MemberAction,
+    Reader,
+    StudentPage,
+)
 from iep_followup.digest import Period
 from iep_followup.domain import (
     MAX_MEETING_NOTES,
@@ -33,8 +40,8 @@ from iep_followup.domain import (
 )
 from iep_followup.errors import DatabaseError, NotFoundError, ValidationError
 from iep_followup.net.smtp import FileTransport, SmtpTransport, Transport, parse_smtp_url
-from iep_followup.planning import SendPolicy
-from iep_followup.services import desk, signin
+from iep_followup.planning import SendPolicy, local_now
+from iep_followup.services import desk, desk_actions, signin
 from iep_followup.services.delivery import DeliveryReport, RetryPolicy, deliver
 from iep_followup.services.digests import DigestRun, run_digests
 from iep_followup.services.ingest import Ingestor, IngestResult
@@ -554,3 +561,33 @@ class Tracker:
         """The newest entries of the desk's audit log: sign-ins and every change."""
         with self.database.transaction() as session:
             return web_store.audit_entries(session, limit)
+
+    def desk_change_item(
+        self, reader: Reader, external_id: str, item_id: int, action: ItemAction, *, client: str
+    ) -> None:
+        """Reassign, reschedule, close or drop one of a visible student's items, with a reason.
+
+        NotFoundError when the student is not the reader's (as for a missing one) or the item
+        is not the student's; the change and who made it are in the item history and the audit.
+        """
+        with self.database.transaction() as session:
+            desk_actions.change_item(
+                session, reader, external_id, item_id, action, client=client, now=self.now()
+            )
+
+    def desk_change_member(
+        self, reader: Reader, external_id: str, person_id: int, action: MemberAction, *, client: str
+    ) -> None:
+        """Clear a team member's failing address or set their away-until date; audited."""
+        with self.database.transaction() as session:
+            now = self.now()
+            desk_actions.change_member(
+                session,
+                reader,
+                external_id,
+                person_id,
+                action,
+                client=client,
+                today=local_now(now, self.settings.timezone).date(),
+                now=now,
+            )

@@ -5,7 +5,7 @@
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Column, Index, String, Text, func, update
@@ -372,3 +372,26 @@ def visible_student(session: Session, email: str | None, external_id: str) -> St
     if email is not None:
         query = query.where(col(Student.id).in_(_caseload_of(email)))
     return session.exec(query).first()
+
+
+# --- the student page's changes ----------------------------------------------------------
+
+
+def team_member(session: Session, student_id: int, person_id: int) -> Person | None:
+    """The person when they are on this student's team."""
+    return session.exec(
+        select(Person)
+        .join(Membership, col(Membership.person_id) == Person.id)
+        .where(Membership.student_id == student_id, Person.id == person_id)
+    ).first()
+
+
+def student_item(session: Session, student_id: int, item_id: int) -> ActionItem | None:
+    """The item when it is one of this student's."""
+    return session.exec(
+        select(ActionItem).where(ActionItem.id == item_id, ActionItem.student_id == student_id)
+    ).first()
+
+
+def set_away_until(session: Session, person_id: int, until: date | None) -> None:
+    session.execute(update(Person).where(col(Person.id) == person_id).values(away_until=until))
