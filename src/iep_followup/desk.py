@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from iep_followup.balance import BalanceReport
-from iep_followup.domain import ItemStatus
+from iep_followup.domain import ItemStatus, MeetingRecord
 from iep_followup.views import ItemView, MemberView, StudentStatus
 
 SIGN_IN_MINUTES = 15
@@ -200,3 +200,12 @@ class HeldView:
     original: str
     students: tuple[str, ...]  # names of the reader's students its sender is on the team of
     can_release: bool  # it answers an update request, so it can be applied
+
+
+@dataclass(frozen=True)
+class MeetingPreview:
+    """A meeting file read and checked, shown before it is recorded."""
+
+    record: MeetingRecord
+    balance: BalanceReport  # as it will stand for the items the file lists
+    amends: bool  # the student is already recorded: this brings their record up to date

@@ -26,6 +26,11 @@ class NotFoundError(IepFollowupError, LookupError):
     """A student, person or item that the caller named does not exist."""
 
 
+class NotYourMeetingError(IepFollowupError):
+    """The desk's reader may not record this meeting: the file does not name her as its case
+    manager, or its student is on another caseload (the same words either way)."""
+
+
 class ConfigError(IepFollowupError):
     """A setting is missing or unsafe; the message names the variable to set."""
 

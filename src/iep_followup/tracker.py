@@ -16,6 +16,7 @@ from iep_followup.desk import (
     CaseloadRow,
     HeldView,
     ItemAction,
+    MeetingPreview,
     MemberAction,
     Reader,
     StudentPage,
@@ -39,9 +40,10 @@ from iep_followup.domain import (
     require_aware,
 )
 from iep_followup.errors import DatabaseError, NotFoundError, ValidationError
+from iep_followup.meetingfile import parse_meeting
 from iep_followup.net.smtp import FileTransport, SmtpTransport, Transport, parse_smtp_url
 from iep_followup.planning import SendPolicy, local_now
-from iep_followup.services import desk, desk_actions, signin
+from iep_followup.services import desk, desk_actions, desk_meetings, signin
 from iep_followup.services.delivery import DeliveryReport, RetryPolicy, deliver
 from iep_followup.services.digests import DigestRun, run_digests
 from iep_followup.services.ingest import Ingestor, IngestResult
@@ -591,3 +593,34 @@ class Tracker:
                 today=local_now(now, self.settings.timezone).date(),
                 now=now,
             )
+
+    def desk_preview_meeting(
+        self, reader: Reader, text: str, *, source: str = "meeting.yaml"
+    ) -> MeetingPreview:
+        """Read a meeting file (MeetingFileError with the line) and check the reader may record
+        it (NotYourMeetingError); the preview shows the team, items and balance. Saves nothing."""
+        record = parse_meeting(text, source)
+        with self.database.transaction() as session:
+            return desk_meetings.preview(session, reader, record, max_share=self.settings.max_share)
+
+    def desk_record_meeting(
+        self, reader: Reader, text: str, *, client: str, source: str = "meeting.yaml"
+    ) -> RecordedMeeting:
+        """Record a meeting file as `iep-followup import` does (summaries queued), when the
+        reader may; audited."""
+        record = parse_meeting(text, source)
+        with self.database.transaction() as session:
+            desk_meetings.may_record(session, reader, record)
+        recorded = self.record_meeting(record)
+        with self.database.transaction() as session:
+            web_store.audit(
+                session,
+                self.now(),
+                "meeting_recorded",
+                actor=reader.email,
+                client=client,
+                subject=recorded.student_external_id,
+                detail=f"{'new' if recorded.created else 'amended'}: {len(recorded.changes)} "
+                f"change(s), {recorded.summaries_queued} summary email(s) queued",
+            )
+        return recorded

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from iep_followup.tracker import Tracker
 from iep_followup.web import create_app
 from iep_followup.web.security import Access, route_access
+from tests.conftest import EXAMPLE
 from tests.web.conftest import DeskClient
 from tests.web.world import (
     ADMIN,
@@ -25,7 +26,8 @@ from tests.web.world import (
 )
 
 # (method, path) -> what guards it: "public", "reader" (any signed-in reader), or "caseload"
-# (a reader whose caseload holds the student, or the sender of the held reply; else 404).
+# (a reader whose caseload holds the student, or the sender of the held reply; else 404), or
+# "meeting" (a reader the meeting file names as case manager, or an admin; else 403).
 ROUTES = {
     ("GET", "/"): "reader",
     ("GET", "/students/{external_id}"): "caseload",
@@ -35,6 +37,9 @@ ROUTES = {
     ("POST", "/students/{external_id}/team/{person_id:int}/clear-failing"): "caseload",
     ("POST", "/students/{external_id}/team/{person_id:int}/away"): "caseload",
     ("GET", "/held"): "reader",
+    ("GET", "/meetings/new"): "reader",
+    ("POST", "/meetings/preview"): "meeting",
+    ("POST", "/meetings"): "meeting",
     ("GET", "/held/{inbound_id:int}"): "caseload",
     ("POST", "/held/{inbound_id:int}/release"): "caseload",
     ("POST", "/held/{inbound_id:int}/dismiss"): "caseload",
@@ -47,6 +52,8 @@ ROUTES = {
     ("POST", "/language"): "public",
 }
 FORMS = {
+    "/meetings/preview": {"meeting": EXAMPLE.read_text(encoding="utf-8")},
+    "/meetings": {"meeting": EXAMPLE.read_text(encoding="utf-8")},
     "/signin": {"email": "nobody@example.com"},
     "/language": {"language": "es", "next": "/"},
     "/held/{inbound_id:int}/dismiss": {"reason": "checked with Rosa"},
@@ -150,6 +157,10 @@ def _check(role: str, method: str, path: str, guard: str, status: int, headers: 
         return
     if guard == "caseload" and role == "case manager B":
         assert status == 404, where
+        return
+    if guard == "meeting":  # the example meeting is case manager A's
+        ok = 200 if path.endswith("/preview") else 303
+        assert status == (403 if role == "case manager B" else ok), where
         return
     # Dismissing first leaves the reply no longer held: releasing it then is "not found".
     if path.endswith("/release"):

@@ -18,7 +18,7 @@ from iep_followup.errors import ValidationError
 from iep_followup.web.render import render
 from iep_followup.web.security import Access, Visitor, client_of, page, tracker_of
 
-DONE = {*ItemChange, *MemberChange}
+DONE = {*ItemChange, *MemberChange, "recorded"}
 
 
 async def student(request: Request, who: Visitor) -> Response:
