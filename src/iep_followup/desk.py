@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 from iep_followup.balance import BalanceReport
 from iep_followup.domain import ItemStatus, MeetingRecord
@@ -209,3 +209,65 @@ class MeetingPreview:
     record: MeetingRecord
     balance: BalanceReport  # as it will stand for the items the file lists
     amends: bool  # the student is already recorded: this brings their record up to date
+
+
+RECORD_COLUMNS = (
+    "student_id",
+    "student",
+    "item_id",
+    "concern",
+    "item",
+    "entry",  # "item" (as it stands now) or "update" (one history entry, oldest first)
+    "at",
+    "by",
+    "source",
+    "owner",
+    "status",
+    "percent",
+    "due_on",
+    "note",
+    "reply_words",
+)
+
+
+def record_rows(page: StudentPage, zone: tzinfo) -> list[tuple[str, ...]]:
+    """A child's record as rows (RECORD_COLUMNS): each item as it stands, then its history.
+
+    Times are local to `zone`, written as ISO 8601 with their offset.
+    """
+    status = page.status
+    rows: list[tuple[str, ...]] = []
+    for item in status.items:
+        head = (status.external_id, status.name, str(item.id), item.concern, item.title)
+        rows.append(
+            (
+                *head,
+                "item",
+                item.last_update_at.astimezone(zone).isoformat() if item.last_update_at else "",
+                "",
+                "",
+                item.owner_name,
+                item.status.value,
+                str(item.percent),
+                item.due_on.isoformat(),
+                item.last_update_note or "",
+                "",
+            )
+        )
+        rows.extend((*head, *_update_row(entry, zone)) for entry in page.history.get(item.id, ()))
+    return rows
+
+
+def _update_row(entry: HistoryEntry, zone: tzinfo) -> tuple[str, ...]:
+    return (
+        "update",
+        entry.created_at.astimezone(zone).isoformat(),
+        entry.author_name or "",
+        entry.source,
+        "",
+        entry.status.value if entry.status else "",
+        "" if entry.percent is None else str(entry.percent),
+        entry.due_on.isoformat() if entry.due_on else "",
+        entry.note or "",
+        entry.reply_text or "",
+    )

@@ -31,6 +31,8 @@ from tests.web.world import (
 ROUTES = {
     ("GET", "/"): "reader",
     ("GET", "/students/{external_id}"): "caseload",
+    ("GET", "/students/{external_id}/record"): "caseload",
+    ("GET", "/students/{external_id}/record.csv"): "caseload",
     ("POST", "/students/{external_id}/items/{item_id:int}/reassign"): "caseload",
     ("POST", "/students/{external_id}/items/{item_id:int}/reschedule"): "caseload",
     ("POST", "/students/{external_id}/items/{item_id:int}/close"): "caseload",
