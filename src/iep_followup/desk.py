@@ -128,6 +128,62 @@ def sort_caseload(rows: list[CaseloadRow]) -> list[CaseloadRow]:
     return sorted(rows, key=lambda r: (*r.sort_key(), r.name.casefold(), r.external_id))
 
 
+class Need(enum.StrEnum):
+    """The caseload's filter: every student, those who need attention, or one kind of it."""
+
+    ALL = "all"
+    ATTENTION = "attention"
+    BLOCKED = "blocked"
+    OVERDUE = "overdue"
+    SILENT = "silent"
+    FAILING = "failing"
+    HELD = "held"
+
+
+class CaseloadSort(enum.StrEnum):
+    ATTENTION = "attention"  # what needs her first, then by name
+    NAME = "name"
+    OPEN = "open"  # most open items first
+
+
+@dataclass(frozen=True)
+class CaseloadView:
+    """Which rows the caseload shows, and in what order (from the page's query parameters)."""
+
+    need: Need = Need.ALL
+    text: str = ""  # in the name, the student id or the school, any case
+    sort: CaseloadSort = CaseloadSort.ATTENTION
+
+
+def _needs(row: CaseloadRow, need: Need) -> bool:
+    counts = {
+        Need.ALL: 1,
+        Need.ATTENTION: int(row.needs_attention),
+        Need.BLOCKED: row.blocked,
+        Need.OVERDUE: row.overdue,
+        Need.SILENT: len(row.silent),
+        Need.FAILING: len(row.failing),
+        Need.HELD: row.held,
+    }
+    return counts[need] > 0
+
+
+def view_caseload(rows: list[CaseloadRow], view: CaseloadView) -> list[CaseloadRow]:
+    """The rows `view` asks for, in its order."""
+    text = view.text.strip().casefold()
+    shown = [
+        r
+        for r in rows
+        if _needs(r, view.need)
+        and (not text or any(text in v.casefold() for v in (r.name, r.external_id, r.school)))
+    ]
+    if view.sort is CaseloadSort.NAME:
+        return sorted(shown, key=lambda r: (r.name.casefold(), r.external_id))
+    if view.sort is CaseloadSort.OPEN:
+        return sorted(shown, key=lambda r: (-r.open_items, r.name.casefold(), r.external_id))
+    return sort_caseload(shown)
+
+
 class ItemChange(enum.StrEnum):
     """What the student page's forms do to an item; each carries a reason that is recorded."""
 

@@ -14,12 +14,14 @@ from iep_followup.balance import BalanceReport, check_balance
 from iep_followup.config import Settings, admin_addresses, load_settings, require_secret
 from iep_followup.desk import (
     CaseloadRow,
+    CaseloadView,
     HeldView,
     ItemAction,
     MeetingPreview,
     MemberAction,
     Reader,
     StudentPage,
+    view_caseload,
 )
 from iep_followup.digest import Period
 from iep_followup.domain import (
@@ -498,15 +500,17 @@ class Tracker:
             web_store.audit(session, now, action, actor=reader.email, client=client)
             return ended
 
-    def caseload(self, reader: Reader) -> list[CaseloadRow]:
+    def caseload(self, reader: Reader, view: CaseloadView | None = None) -> list[CaseloadRow]:
+        """The reader's students, attention first; `view` filters and orders them."""
         with self.database.transaction() as session:
-            return desk.caseload(
+            rows = desk.caseload(
                 session,
                 reader,
                 now=self.now(),
                 policy=self.policy,
                 timezone=self.settings.timezone,
             )
+        return view_caseload(rows, view or CaseloadView())
 
     def desk_student(self, reader: Reader, external_id: str) -> StudentPage:
         """A student's page; NotFoundError, as for a missing one, when not in the reader's caseload."""
