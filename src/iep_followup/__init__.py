@@ -38,6 +38,7 @@ from iep_followup.errors import (
     NotYourMeetingError,
     ReceiverError,
     StoreRefusedError,
+    TooManyRequestsError,
     TransportUnavailableError,
     ValidationError,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "StrengthInfo",
     "StudentInfo",
     "StudentStatus",
+    "TooManyRequestsError",
     "Tracker",
     "TransportUnavailableError",
     "UpdateInput",

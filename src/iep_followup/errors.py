@@ -31,6 +31,10 @@ class NotYourMeetingError(IepFollowupError):
     manager, or its student is on another caseload (the same words either way)."""
 
 
+class TooManyRequestsError(IepFollowupError):
+    """Too many sign-in links were asked for from one client: wait, then try again."""
+
+
 class ConfigError(IepFollowupError):
     """A setting is missing or unsafe; the message names the variable to set."""
 
