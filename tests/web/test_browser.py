@@ -1,6 +1,7 @@
 """The desk in a real browser (Debian's Chromium through Playwright): the flows a case manager follows.
 
-Sign in by the emailed link, read the caseload, open a student, release a held reply; axe-core
+Sign in by the emailed link, read the caseload, open a student and change an item's due date,
+read the child's record, preview a meeting file, release a held reply; axe-core
 checks every page, at desktop width and at 360 px. The server is uvicorn on loopback.
 """
 
@@ -19,7 +20,7 @@ import uvicorn
 from iep_followup.config import Settings
 from iep_followup.tracker import Tracker
 from iep_followup.web import create_app
-from tests.conftest import Clock, require_service
+from tests.conftest import EXAMPLE, Clock, require_service
 from tests.smtp_server import SmtpServer
 from tests.web.world import ADMIN, CASE_MANAGER_A, build_world, deliver, sign_in_links
 
@@ -136,6 +137,32 @@ def test_a_case_manager_signs_in_by_email_reads_her_caseload_and_releases_a_held
     page.get_by_role("heading", name="Strengths").wait_for()
     _check_accessibility(page, "student")
     assert page.get_by_role("heading", name="The team").is_visible()
+
+    # One change from the student page: a new due date, with its reason.
+    change = page.locator("details.change").first
+    change.locator("summary").click()
+    _check_accessibility(page, "student, changing an item")
+    form = change.locator("form[action$='/reschedule']")
+    form.get_by_label("New due date").fill("2027-02-01")
+    form.get_by_label("Why").fill("Winter break moved")
+    form.get_by_role("button", name="Change the date").click()
+    page.get_by_text("Saved: the item has a new due date.").wait_for()
+    assert any(
+        u.note == "Winter break moved" for i in tracker.items() for u in tracker.history(i.id)
+    )
+
+    page.get_by_role("link", name="The child's record, to print or download").click()
+    page.get_by_role("heading", name="Record of Lucía Herrera").wait_for()
+    _check_accessibility(page, "record")
+    assert "Winter break moved" in page.content()
+
+    page.get_by_role("navigation").get_by_role("link", name="Record a meeting").click()
+    page.get_by_role("heading", name="Record a meeting").wait_for()
+    _check_accessibility(page, "record a meeting")
+    page.get_by_label("The meeting file").fill(EXAMPLE.read_text(encoding="utf-8"))
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_role("heading", name="Check the meeting").wait_for()
+    _check_accessibility(page, "meeting preview")
 
     page.get_by_role("navigation").get_by_role("link", name="Held replies").click()
     page.get_by_role("link", name="tom.okafor@lincoln.example.org", exact=False).click()
