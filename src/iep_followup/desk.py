@@ -267,13 +267,34 @@ class MeetingPreview:
     amends: bool  # the student is already recorded: this brings their record up to date
 
 
+@dataclass(frozen=True)
+class MailLine:
+    """One email sent or received about a student (its words stay in the outbox and the inbox)."""
+
+    at: datetime
+    direction: str  # "sent" (queued, sent or failed) or "received"
+    kind: str  # the mail kind (summary, request, ...) or, received, how it was read
+    address: str  # to whom, or from whom
+    subject: str
+    state: str  # the outbox status, or the inbound outcome
+
+
+@dataclass(frozen=True)
+class StudentRecord:
+    """A child's record for export: the student page, and every email sent and received about them."""
+
+    page: StudentPage
+    mail: tuple[MailLine, ...]
+
+
 RECORD_COLUMNS = (
     "student_id",
     "student",
     "item_id",
     "concern",
     "item",
-    "entry",  # "item" (as it stands now) or "update" (one history entry, oldest first)
+    "entry",  # "item" (as it stands now), "update" (its history, oldest first), or an email:
+    # "sent" or "received" (item columns empty; by: the address, source: the kind, note: subject)
     "at",
     "by",
     "source",
@@ -286,11 +307,13 @@ RECORD_COLUMNS = (
 )
 
 
-def record_rows(page: StudentPage, zone: tzinfo) -> list[tuple[str, ...]]:
-    """A child's record as rows (RECORD_COLUMNS): each item as it stands, then its history.
+def record_rows(record: StudentRecord, zone: tzinfo) -> list[tuple[str, ...]]:
+    """A child's record as rows (RECORD_COLUMNS): each item as it stands, then its history;
+    then every email about the child, oldest first.
 
     Times are local to `zone`, written as ISO 8601 with their offset.
     """
+    page = record.page
     status = page.status
     rows: list[tuple[str, ...]] = []
     for item in status.items:
@@ -311,6 +334,26 @@ def record_rows(page: StudentPage, zone: tzinfo) -> list[tuple[str, ...]]:
             )
         )
         rows.extend((*head, *_update_row(entry, zone)) for entry in page.history.get(item.id, ()))
+    rows.extend(
+        (
+            status.external_id,
+            status.name,
+            "",
+            "",
+            "",
+            mail.direction,
+            mail.at.astimezone(zone).isoformat(),
+            mail.address,
+            mail.kind,
+            "",
+            mail.state,
+            "",
+            "",
+            mail.subject,
+            "",
+        )
+        for mail in record.mail
+    )
     return rows
 
 

@@ -21,6 +21,7 @@ from iep_followup.desk import (
     MemberAction,
     Reader,
     StudentPage,
+    StudentRecord,
     view_caseload,
 )
 from iep_followup.digest import Period
@@ -628,3 +629,11 @@ class Tracker:
                 f"change(s), {recorded.summaries_queued} summary email(s) queued",
             )
         return recorded
+
+    def desk_record(self, reader: Reader, external_id: str) -> StudentRecord:
+        """A child's record for export: items, their history, and every email about the child;
+        NotFoundError, as for a missing one, when not in the reader's caseload."""
+        with self.database.transaction() as session:
+            return desk.student_record(
+                session, reader, external_id, max_share=self.settings.max_share
+            )

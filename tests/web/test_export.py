@@ -40,6 +40,13 @@ def test_the_csv_holds_every_item_and_its_history(
     last = updates[-1]
     assert (last["percent"], last["note"], last["source"]) == ("40", "'=HYPERLINK(1)", "api")
     assert last["at"].endswith("-06:00")  # local time (America/Chicago), with its offset
+    # Every email about Lucía: the summaries and requests sent to her team, the replies to them.
+    team = {m.email for m in tracker.student_status(STUDENT_A).members}
+    sent = [r for r in records if r["entry"] == "sent"]
+    assert {r["source"] for r in sent} == {"summary", "request"}
+    assert {r["by"] for r in sent} == team  # and none of Sam's
+    [received] = [r for r in records if r["entry"] == "received"]
+    assert (received["by"], received["status"]) == ("tom.okafor@lincoln.example.org", "held")
 
 
 def test_the_print_page_shows_the_whole_history(
@@ -52,6 +59,7 @@ def test_the_print_page_shows_the_whole_history(
     for item in world.tracker.student_status(STUDENT_A).items:
         assert str(markupsafe.escape(item.title)) in page.text
     assert f'href="{RECORD}.csv"' in page.text
+    assert "rosa.herrera@example.com" in page.text.split('id="emails"')[1]
     assert 'href="/students/S-2026-0417/record"' in client.get(f"/students/{STUDENT_A}").text
 
 

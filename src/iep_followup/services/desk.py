@@ -13,6 +13,7 @@ from iep_followup.desk import (
     HistoryEntry,
     Reader,
     StudentPage,
+    StudentRecord,
     TeamMember,
     caseload_row,
     sort_caseload,
@@ -108,6 +109,16 @@ def student_page(
         for m in status.members
     )
     return StudentPage(status, team, history, balance)
+
+
+def student_record(
+    session: Session, reader: Reader, external_id: str, *, max_share: float
+) -> StudentRecord:
+    """The student page and every email sent and received about the child, for export."""
+    page = student_page(session, reader, external_id, max_share=max_share)
+    student = web.visible_student(session, scope_of(reader), external_id)
+    assert student is not None and student.id is not None
+    return StudentRecord(page, tuple(web.student_mail(session, student.id)))
 
 
 def _as_date(value: object) -> date | None:

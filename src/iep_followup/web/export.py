@@ -31,14 +31,14 @@ async def record_csv(request: Request, who: Visitor) -> Response:
     assert who.reader is not None
     tracker = tracker_of(request)
     found = await asyncio.to_thread(
-        tracker.desk_student, who.reader, request.path_params["external_id"]
+        tracker.desk_record, who.reader, request.path_params["external_id"]
     )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(RECORD_COLUMNS)
     for row in record_rows(found, ZoneInfo(tracker.settings.timezone)):
         writer.writerow([_cell(value) for value in row])
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", found.status.external_id)
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", found.page.status.external_id)
     return Response(
         "\ufeff" + out.getvalue(),  # the BOM: spreadsheets then read the accents right
         media_type="text/csv; charset=utf-8",
@@ -49,9 +49,11 @@ async def record_csv(request: Request, who: Visitor) -> Response:
 async def record_page(request: Request, who: Visitor) -> Response:
     assert who.reader is not None
     found = await asyncio.to_thread(
-        tracker_of(request).desk_student, who.reader, request.path_params["external_id"]
+        tracker_of(request).desk_record, who.reader, request.path_params["external_id"]
     )
-    return render(request, who, "record.html", page=found, student=found.status)
+    return render(
+        request, who, "record.html", page=found.page, student=found.page.status, mail=found.mail
+    )
 
 
 ROUTES: list[Route] = [
