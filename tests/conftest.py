@@ -30,10 +30,18 @@ from iep_followup.tracker import Tracker
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "lucia-annual-review.yaml"
+UNBALANCED = ROOT / "examples" / "unbalanced-meeting.yaml"  # the balance check's warnings
 PG_ADMIN_URL = os.environ.get(
     "IEP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def readme_library_example() -> str:
+    """The Python code of the README's "Using the library" section."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Using the library", 1)[1]
+    return section.split("```python", 1)[1].split("```", 1)[0]
 
 
 def require_service(available: bool, reason: str) -> None:

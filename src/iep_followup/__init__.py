@@ -19,6 +19,7 @@ from iep_followup.domain import (
     MeetingKind,
     MeetingRecord,
     MemberInfo,
+    Relationship,
     Role,
     StrengthInfo,
     StudentInfo,
@@ -43,7 +44,9 @@ from iep_followup.errors import (
     ValidationError,
 )
 from iep_followup.meetingfile import load_meeting_file, parse_meeting
+from iep_followup.resources import example_meeting_path
 from iep_followup.tracker import Tracker
+from iep_followup.translations import TranslationGap, translation_gaps
 from iep_followup.views import ItemView, MemberView, RecordedMeeting, StudentStatus, UpdateView
 
 __all__ = [
@@ -71,6 +74,7 @@ __all__ = [
     "NotYourMeetingError",
     "ReceiverError",
     "RecordedMeeting",
+    "Relationship",
     "Role",
     "Settings",
     "StoreRefusedError",
@@ -79,6 +83,7 @@ __all__ = [
     "StudentStatus",
     "TooManyRequestsError",
     "Tracker",
+    "TranslationGap",
     "TransportUnavailableError",
     "UpdateInput",
     "UpdateSource",
@@ -86,7 +91,9 @@ __all__ = [
     "ValidationError",
     "WarningKind",
     "check_balance",
+    "example_meeting_path",
     "load_meeting_file",
     "load_settings",
     "parse_meeting",
+    "translation_gaps",
 ]

@@ -51,17 +51,22 @@ class SingleDaemonLock:
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+", encoding="utf-8")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
+        while True:
+            handle = self.path.open("a+", encoding="utf-8")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                handle.close()
+                raise AlreadyRunningError(
+                    f"another iep-followup daemon ({holder}) is already running on this SQLite database; "
+                    "stop it first (several daemons need PostgreSQL)"
+                ) from None
+            if _is_same_file(handle, self.path):
+                break
+            # The daemon that held it removed the file as we opened it: lock the new one.
             handle.close()
-            raise AlreadyRunningError(
-                f"another iep-followup daemon ({holder}) is already running on this SQLite database; "
-                "stop it first (several daemons need PostgreSQL)"
-            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}")
@@ -69,10 +74,21 @@ class SingleDaemonLock:
         self._file = handle
 
     def release(self) -> None:
+        """Remove the file, then unlock: whoever opened it meanwhile sees it gone and retries."""
         if self._file is not None:
+            self.path.unlink(missing_ok=True)
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
             self._file = None
+
+
+def _is_same_file(handle: IO[str], path: Path) -> bool:
+    try:
+        on_disk = path.stat()
+    except FileNotFoundError:
+        return False
+    held = os.fstat(handle.fileno())
+    return (held.st_dev, held.st_ino) == (on_disk.st_dev, on_disk.st_ino)
 
 
 class Served(Protocol):

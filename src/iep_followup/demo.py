@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import email
 import secrets
+import shlex
 import shutil
 import socket
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -23,11 +25,12 @@ from typing import Any
 import aiosmtplib
 from aiosmtpd.controller import Controller
 
-from iep_followup.config import Settings
+from iep_followup.balance import BalanceReport
+from iep_followup.config import ENV_PREFIX, load_settings
 from iep_followup.daemon import Daemon
 from iep_followup.errors import IepFollowupError
 from iep_followup.meetingfile import load_meeting_file
-from iep_followup.resources import examples_dir
+from iep_followup.resources import example_meeting_path
 from iep_followup.schedule import JobSpec
 from iep_followup.tracker import Tracker
 
@@ -36,6 +39,8 @@ Echo = Callable[[str], None]
 MARKER_FILE = ".iep-followup-demo"
 DISTRICT = "America/Chicago"
 REPLIES_TO = "iep-replies@lincoln.example.org"
+# What the demo suggests running on its data afterwards; each must work as printed.
+TRY_COMMANDS = ("status", "balance", "inbox --held", "outbox", "check")
 
 
 class DemoClock:
@@ -81,16 +86,14 @@ async def run_demo(folder: Path, *, echo: Echo) -> int:
     sink = _Sink(folder / "mail")
     port = await asyncio.to_thread(sink.start)
     clock = DemoClock(datetime(2026, 11, 16, 21, 0, tzinfo=UTC))  # Monday 15:00 in Chicago
-    settings = Settings(
-        _env_file=None,
-        database_url=f"sqlite:///{folder / 'iep-followup.db'}",
+    saved = _saved_settings(folder)
+    _write_env_file(folder / ".env", saved)
+    # The loopback SMTP server and receiver live only as long as the demo: not saved.
+    settings = load_settings(
+        None,
+        **saved,
         smtp_url=f"smtp://127.0.0.1:{port}?timeout=10",
         smtp_receiver="127.0.0.1:0",
-        from_address="IEP Follow-up <iep-followup@lincoln.example.org>",
-        reply_address=REPLIES_TO,
-        secret_key=secrets.token_urlsafe(32),
-        timezone=DISTRICT,
-        digest_period="two-weeks",
     )
     tracker = Tracker(settings, clock=clock)
     tracker.init_database()
@@ -108,7 +111,7 @@ async def run_demo(folder: Path, *, echo: Echo) -> int:
 async def _story(
     folder: Path, tracker: Tracker, daemon: Daemon, clock: DemoClock, sink: _Sink, echo: Echo
 ) -> int:
-    record = load_meeting_file(examples_dir() / "lucia-annual-review.yaml")
+    record = load_meeting_file(example_meeting_path())
     echo(f"1. Monday, Nov 16: {record.student.name}'s team meets and the plan is recorded.")
     result = await asyncio.to_thread(tracker.record_meeting, record)
     [report] = await asyncio.to_thread(tracker.balance, record.student.external_id)
@@ -116,9 +119,7 @@ async def _story(
     echo(
         f"   Each of the {len(record.members)} team members got a summary, strengths first (Rosa's in Spanish)."
     )
-    echo(
-        f"   Balance check: {len(report.warnings)} member(s) left without a part, e.g. {report.warnings[0].message}."
-    )
+    echo(_balance_line(report))
 
     clock.now = datetime(2026, 11, 30, 14, 30, tzinfo=UTC)
     echo("2. Monday, Nov 30, 08:30: two weeks on, the daemon asks each owner how it is going.")
@@ -169,8 +170,8 @@ async def _story(
     echo("   ...and then no more nagging: on Friday the daemon sends her nothing more, and after")
     echo("   three more school days she is counted as silent, for her case manager to see.")
 
-    echo("5. Tuesday, Dec 8: the case manager's digest.")
-    clock.now = datetime(2026, 12, 8, 20, 0, tzinfo=UTC)
+    echo("5. Sunday, Dec 13: the two weeks are over, and the case manager's digest covers them.")
+    clock.now = datetime(2026, 12, 13, 23, 0, tzinfo=UTC)  # 17:00 in Chicago, the period's last day
     await daemon.run_job("digests")
     [digest] = await _delivered(sink, 1)
     if len(sink.messages) != sent + 1 or digest["X-IEP-Followup"] != "digest":
@@ -178,14 +179,67 @@ async def _story(
     previews = await asyncio.to_thread(tracker.digests, preview_dir=folder / "digest")
     html = next(p for p in previews.previews if p.suffix == ".html")
     echo(f'   -> {digest["To"].addresses[0].addr_spec}: "{digest["Subject"]}"')
+    _tell_where(folder, len(sink.messages), html, echo)
+    return 0
 
+
+def _saved_settings(folder: Path) -> dict[str, str]:
+    """The demo's settings that outlive it, with absolute paths so they work from any folder."""
+    home = folder.absolute()
+    return {
+        "database_url": f"sqlite:///{home / 'iep-followup.db'}",
+        "mail_dir": str(home / "mail"),
+        "from_address": "IEP Follow-up <iep-followup@lincoln.example.org>",
+        "reply_address": REPLIES_TO,
+        "secret_key": secrets.token_urlsafe(32),
+        "timezone": DISTRICT,
+        "digest_period": "two-weeks",
+    }
+
+
+def _write_env_file(path: Path, saved: dict[str, str]) -> None:
+    lines = [
+        "# Written by `iep-followup demo`: its settings, so the other commands work on its data.",
+        "# Without an SMTP server set, new emails are written as .eml files to the mail folder.",
+        *(f'{ENV_PREFIX}{name.upper()}="{value}"' for name, value in saved.items()),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _tell_where(folder: Path, sent: int, digest: Path, echo: Echo) -> None:
+    """Where to look, and commands that work exactly as printed from the current folder."""
     echo("")
     echo(
-        f"Every email sent is in {folder / 'mail'}/ ({len(sink.messages)} .eml files, open them in any mail app)."
+        f"Every email sent is in {_shown(folder / 'mail')}/ ({sent} .eml files, open them in any mail app)."
     )
-    echo(f"The digest: {html} (open it in a browser).")
-    echo(f"The database: {folder / 'iep-followup.db'}; try: cd {folder} && iep-followup status")
-    return 0
+    echo(f"The digest: {_shown(digest)} (open it in a browser).")
+    echo(f"The demo's settings are saved in {_shown(folder / '.env')}. Look around:")
+    command = f"{_shown(_cli_path())} --env-file {_shown(folder / '.env')}"
+    for args in TRY_COMMANDS:
+        echo(f"  {command} {args}")
+
+
+def _cli_path() -> Path:
+    """This same iep-followup: the script that is running, or the one beside this Python."""
+    script = Path(sys.argv[0])
+    if script.name == "iep-followup" and script.is_file():
+        return script
+    return Path(sys.executable).with_name("iep-followup")
+
+
+def _shown(path: Path) -> str:
+    """Relative to the current folder when inside it, else absolute; quoted for a shell."""
+    path = path.absolute()
+    here = Path.cwd()
+    return shlex.quote(str(path.relative_to(here) if path.is_relative_to(here) else path))
+
+
+def _balance_line(report: BalanceReport) -> str:
+    if not report.warnings:
+        return "   Balance check: everyone, Rosa included, has a part, and no one carries too much."
+    return (
+        f"   Balance check: {len(report.warnings)} warning(s), e.g. {report.warnings[0].message}."
+    )
 
 
 async def _reply(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TypeVar
@@ -67,7 +67,30 @@ class Role(enum.StrEnum):
 
     @property
     def is_family(self) -> bool:
-        return self in (Role.PARENT, Role.GUARDIAN)
+        """Family, not school staff: they get plain-language help and never see staff business."""
+        return self in FAMILY_ROLES
+
+
+# The one definition of "family": the child's parents or guardians, and the child when they
+# sit on their own team (older students do). An advocate knows the process; staff know the jargon.
+FAMILY_ROLES = frozenset({Role.PARENT, Role.GUARDIAN, Role.STUDENT})
+
+
+class Relationship(enum.StrEnum):
+    """How a family member is related to the child, as the team recorded it."""
+
+    MOTHER = "mother"
+    FATHER = "father"
+    STEPMOTHER = "stepmother"
+    STEPFATHER = "stepfather"
+    GRANDMOTHER = "grandmother"
+    GRANDFATHER = "grandfather"
+    AUNT = "aunt"
+    UNCLE = "uncle"
+    SISTER = "sister"
+    BROTHER = "brother"
+    FOSTER_PARENT = "foster_parent"
+    GUARDIAN = "guardian"
 
 
 class MeetingKind(enum.StrEnum):
@@ -226,6 +249,70 @@ def _refuse(pattern: re.Pattern[str], text: str, field_name: str, what: str) -> 
         )
 
 
+class Translations(Mapping[str, str]):
+    """Versions of one free text in languages other than the one it was written in.
+
+    A read-only, hashable mapping (language -> text), checked like the text itself.
+    """
+
+    __slots__ = ("_versions",)
+
+    def __init__(
+        self,
+        versions: Mapping[str, str] | None = None,
+        *,
+        field_name: str = "text",
+        max_length: int = MAX_TEXT,
+        multiline: bool = False,
+    ) -> None:
+        checked: dict[str, str] = {}
+        for language, text in (versions or {}).items():
+            code = check_language(str(language), f"{field_name}.{language}")
+            where = f"{field_name}.{code}"
+            if multiline:
+                value = check_note(str(text).strip(), where, max_length=max_length)
+            else:
+                value = check_text(str(text), where, max_length=max_length)
+            if code in checked:
+                raise ValidationError(f"{where} is given twice", field=where)
+            checked[code] = value
+        self._versions = dict(sorted(checked.items()))
+
+    def __getitem__(self, language: str) -> str:
+        return self._versions[language]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._versions)
+
+    def __len__(self) -> int:
+        return len(self._versions)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._versions.items()))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return dict(self._versions) == dict(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Translations({self._versions!r})"
+
+
+NO_TRANSLATIONS = Translations()
+
+
+def _translations(value: Mapping[str, str], field_name: str, max_length: int) -> Translations:
+    if isinstance(value, Translations):
+        return value
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            f"{field_name} versions must be a mapping of language to text, like {{es: ...}}",
+            field=field_name,
+        )
+    return Translations(value, field_name=field_name, max_length=max_length)
+
+
 def require_aware(moment: datetime, field_name: str = "now") -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValidationError(f"{field_name} must be timezone-aware", field=field_name)
@@ -256,6 +343,7 @@ class MemberInfo:
     language: str = "en"
     timezone: str | None = None
     away_until: date | None = None
+    relationship: Relationship | None = None  # to the child, for family members
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", check_text(self.name, "name", max_length=MAX_NAME))
@@ -264,15 +352,21 @@ class MemberInfo:
         object.__setattr__(self, "language", check_language(self.language))
         if self.timezone is not None:
             check_timezone(self.timezone)
+        if self.relationship is not None:
+            relationship = parse_enum(Relationship, self.relationship, "relationship")
+            object.__setattr__(self, "relationship", relationship)
 
 
 @dataclass(frozen=True)
 class StrengthInfo:
     text: str
     said_by: str | None = None  # email of the member who said it
+    translations: Mapping[str, str] = NO_TRANSLATIONS  # the text in other languages
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", check_text(self.text, "text"))
+        translations = _translations(self.translations, "text", MAX_TEXT)
+        object.__setattr__(self, "translations", translations)
         if self.said_by is not None:
             object.__setattr__(self, "said_by", normalize_email(self.said_by, "said_by"))
 
@@ -287,10 +381,13 @@ class ItemInfo:
     due_on: date
     cadence: Cadence = Cadence.WEEKLY
     service_minutes_per_week: int | None = None
+    translations: Mapping[str, str] = NO_TRANSLATIONS  # the title in other languages
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", _check_key(self.key))
         object.__setattr__(self, "title", check_text(self.title, "title", max_length=MAX_TITLE))
+        translations = _translations(self.translations, "title", MAX_TITLE)
+        object.__setattr__(self, "translations", translations)
         object.__setattr__(self, "owner", normalize_email(self.owner, "owner"))
         object.__setattr__(self, "cadence", parse_enum(Cadence, self.cadence, "cadence"))
         if not isinstance(self.due_on, date) or isinstance(self.due_on, datetime):
@@ -313,10 +410,13 @@ class ConcernInfo:
     text: str
     raised_by: str | None = None
     items: tuple[ItemInfo, ...] = ()
+    translations: Mapping[str, str] = NO_TRANSLATIONS  # the text in other languages
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", _check_key(self.key))
         object.__setattr__(self, "text", check_text(self.text, "text"))
+        translations = _translations(self.translations, "text", MAX_TEXT)
+        object.__setattr__(self, "translations", translations)
         if self.raised_by is not None:
             object.__setattr__(self, "raised_by", normalize_email(self.raised_by, "raised_by"))
         object.__setattr__(self, "items", tuple(self.items))
@@ -333,10 +433,22 @@ class MeetingRecord:
     strengths: tuple[StrengthInfo, ...] = ()
     concerns: tuple[ConcernInfo, ...] = ()
     notes: str = field(default="")
+    # The language the meeting's texts are written in; `translations` on each text add others.
+    language: str = "en"
+    notes_translations: Mapping[str, str] = NO_TRANSLATIONS
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", parse_enum(MeetingKind, self.kind, "kind"))
         check_note(self.notes, "notes", max_length=MAX_MEETING_NOTES)
+        object.__setattr__(self, "language", check_language(self.language))
+        if not isinstance(self.notes_translations, Translations):
+            notes_translations = Translations(
+                self.notes_translations,
+                field_name="notes",
+                max_length=MAX_MEETING_NOTES,
+                multiline=True,
+            )
+            object.__setattr__(self, "notes_translations", notes_translations)
         object.__setattr__(self, "members", tuple(self.members))
         object.__setattr__(self, "strengths", tuple(self.strengths))
         object.__setattr__(self, "concerns", tuple(self.concerns))
@@ -366,6 +478,7 @@ def meeting_problems(record: MeetingRecord) -> Iterator[tuple[Location, Validati
                 ("strengths", i, "said_by"),
                 ValidationError(f"{strength.said_by} is not on the team", field="said_by"),
             )
+    yield from _translation_problems(record)
     yield from _concern_problems(record, emails)
 
 
@@ -432,6 +545,30 @@ def _item_problems(
         check_due_on(item.due_on, held_on)
     except ValidationError as problem:
         yield (*where, "due"), problem
+
+
+def _translation_problems(record: MeetingRecord) -> Iterator[tuple[Location, ValidationError]]:
+    """A text's own language is the meeting's: a "version" in it would be a second original."""
+    texts: list[tuple[Location, Mapping[str, str]]] = [
+        (("meeting", "notes"), record.notes_translations)
+    ]
+    texts += [(("strengths", i, "text"), s.translations) for i, s in enumerate(record.strengths)]
+    for i, concern in enumerate(record.concerns):
+        texts.append((("concerns", i, "text"), concern.translations))
+        texts += [
+            (("concerns", i, "items", j, "title"), item.translations)
+            for j, item in enumerate(concern.items)
+        ]
+    for where, translations in texts:
+        if record.language in translations:
+            yield (
+                where,
+                ValidationError(
+                    f"the meeting is written in {record.language!r}, so this text is its "
+                    f"{record.language!r} version; give versions only for other languages",
+                    field=str(where[-1]),
+                ),
+            )
 
 
 def _check_key(value: str) -> str:

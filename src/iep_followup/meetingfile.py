@@ -16,6 +16,7 @@ from typing import TypeVar
 import yaml
 
 from iep_followup.domain import (
+    SUPPORTED_LANGUAGES,
     Cadence,
     ConcernInfo,
     ItemInfo,
@@ -23,9 +24,11 @@ from iep_followup.domain import (
     MeetingKind,
     MeetingRecord,
     MemberInfo,
+    Relationship,
     Role,
     StrengthInfo,
     StudentInfo,
+    check_language,
     parse_enum,
     shown,
 )
@@ -174,6 +177,30 @@ class _Reader:
             raise self.fail(here, "this field must not be empty")
         return value
 
+    def wording(
+        self, fields: dict[str, yaml.Node], name: str, where: Location, language: str
+    ) -> tuple[str, dict[str, str]]:
+        """A free text: one string in the meeting's language, or {en: ..., es: ...}.
+
+        Returns the text as written in the meeting's language and its other versions.
+        """
+        node = fields.get(name)
+        if not isinstance(node, yaml.MappingNode):
+            return self.text(fields, name, where) or "", {}
+        here = (*where, name)
+        versions = {
+            code: self.text(found, code, here) or ""
+            for found in [self.mapping(node, here, set(SUPPORTED_LANGUAGES))]
+            for code in found
+        }
+        if language not in versions:
+            raise self.fail(
+                here,
+                f"needs its {language!r} version: the meeting is written in {language!r} "
+                "(meeting.language), and the others are its translations",
+            )
+        return versions.pop(language), versions
+
     def scalar(self, node: yaml.Node, where: Location) -> str | None:
         """The characters written (quotes and escapes resolved), never a YAML 1.1 guess."""
         if not isinstance(node, yaml.ScalarNode):
@@ -248,17 +275,23 @@ def parse_meeting(text: str, source: str = "<meeting>") -> MeetingRecord:
             grade=r.text(s, "grade", ("student",), required=False) or "",
         ),
     )
-    m = r.mapping(top["meeting"], ("meeting",), {"date", "kind", "notes"})
+    m = r.mapping(top["meeting"], ("meeting",), {"date", "kind", "notes", "language"})
     held_on = r.date(r.text(m, "date", ("meeting",)) or "", ("meeting", "date"))
     kind = r.text(m, "kind", ("meeting",), required=False) or MeetingKind.ANNUAL_REVIEW
-    notes = r.text(m, "notes", ("meeting",), required=False) or ""
+    language = r.build(
+        ("meeting",),
+        lambda: check_language(r.text(m, "language", ("meeting",), required=False) or "en"),
+    )
+    notes, notes_translations = "", dict[str, str]()
+    if "notes" in m:
+        notes, notes_translations = r.wording(m, "notes", ("meeting",), language)
     members = tuple(_member(r, node, ("team", i)) for i, node in r.sequence(top["team"], ("team",)))
     strengths = tuple(
-        _strength(r, node, ("strengths", i))
+        _strength(r, node, ("strengths", i), language)
         for i, node in r.sequence(top.get("strengths"), ("strengths",))
     )
     concerns = tuple(
-        _concern(r, node, ("concerns", i))
+        _concern(r, node, ("concerns", i), language)
         for i, node in r.sequence(top.get("concerns"), ("concerns",))
     )
     # Cross-field rules (owners on the team, dates after the meeting) carry their own location.
@@ -272,14 +305,21 @@ def parse_meeting(text: str, source: str = "<meeting>") -> MeetingRecord:
             strengths=strengths,
             concerns=concerns,
             notes=notes,
+            language=language,
+            notes_translations=notes_translations,
         ),
     )
 
 
 def _member(r: _Reader, node: yaml.Node, where: Location) -> MemberInfo:
-    f = r.mapping(node, where, {"name", "email", "role", "language", "timezone", "away_until"})
+    f = r.mapping(
+        node,
+        where,
+        {"name", "email", "role", "language", "timezone", "away_until", "relationship"},
+    )
     away = r.text(f, "away_until", where, required=False)
     away_until = None if away is None else r.date(away, (*where, "away_until"))
+    relationship = r.text(f, "relationship", where, required=False)
     return r.build(
         where,
         lambda: MemberInfo(
@@ -289,42 +329,50 @@ def _member(r: _Reader, node: yaml.Node, where: Location) -> MemberInfo:
             language=r.text(f, "language", where, required=False) or "en",
             timezone=r.text(f, "timezone", where, required=False),
             away_until=away_until,
+            relationship=None
+            if relationship is None
+            else parse_enum(Relationship, relationship, "relationship"),
         ),
     )
 
 
-def _strength(r: _Reader, node: yaml.Node, where: Location) -> StrengthInfo:
+def _strength(r: _Reader, node: yaml.Node, where: Location, language: str) -> StrengthInfo:
     if isinstance(node, yaml.ScalarNode):
         return r.build(where, lambda: StrengthInfo(text=r.scalar(node, where) or ""))
     f = r.mapping(node, where, {"text", "said_by"})
+    text, translations = r.wording(f, "text", where, language)
     return r.build(
         where,
         lambda: StrengthInfo(
-            text=r.text(f, "text", where) or "",
+            text=text,
             said_by=r.text(f, "said_by", where, required=False),
+            translations=translations,
         ),
     )
 
 
-def _concern(r: _Reader, node: yaml.Node, where: Location) -> ConcernInfo:
+def _concern(r: _Reader, node: yaml.Node, where: Location, language: str) -> ConcernInfo:
     f = r.mapping(node, where, {"id", "text", "raised_by", "actions"})
     items = tuple(
-        _item(r, item, (*where, "items", j))
+        _item(r, item, (*where, "items", j), language)
         for j, item in r.sequence(f.get("actions"), (*where, "items"))
     )
+    text, translations = r.wording(f, "text", where, language)
     return r.build(
         where,
         lambda: ConcernInfo(
             key=r.text(f, "id", where) or "",
-            text=r.text(f, "text", where) or "",
+            text=text,
             raised_by=r.text(f, "raised_by", where, required=False),
             items=items,
+            translations=translations,
         ),
     )
 
 
-def _item(r: _Reader, node: yaml.Node, where: Location) -> ItemInfo:
+def _item(r: _Reader, node: yaml.Node, where: Location, language: str) -> ItemInfo:
     f = r.mapping(node, where, {"id", "title", "owner", "due", "check_in", "minutes_per_week"})
+    title, translations = r.wording(f, "title", where, language)
     due = r.date(r.text(f, "due", where) or "", (*where, "due"))
     minutes = r.whole_number(
         r.text(f, "minutes_per_week", where, required=False), (*where, "minutes_per_week")
@@ -334,11 +382,12 @@ def _item(r: _Reader, node: yaml.Node, where: Location) -> ItemInfo:
         where,
         lambda: ItemInfo(
             key=r.text(f, "id", where) or "",
-            title=r.text(f, "title", where) or "",
+            title=title,
             owner=r.text(f, "owner", where) or "",
             due_on=due,
             cadence=parse_enum(Cadence, cadence, "cadence"),
             service_minutes_per_week=minutes,
+            translations=translations,
         ),
     )
 

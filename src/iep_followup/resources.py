@@ -1,4 +1,4 @@
-"""Where the shipped email templates and job schedule live, installed or in a source checkout."""
+"""Where the shipped email templates, job schedule and example meetings live, installed or not."""
 
 from __future__ import annotations
 
@@ -24,3 +24,12 @@ def jobs_dir() -> Path:
 
 def examples_dir() -> Path:
     return _shipped("examples")
+
+
+def example_meeting_path(name: str = "lucia-annual-review") -> Path:
+    """A meeting file shipped with the package, readable from any folder.
+
+    `lucia-annual-review` (the default) gives every member a part; `unbalanced-meeting`
+    shows the balance check's warnings.
+    """
+    return examples_dir() / f"{name}.yaml"

@@ -37,6 +37,7 @@ from iep_followup.domain import (
     StudentInfo,
     UpdateInput,
     UpdateSource,
+    check_language,
     check_note,
     normalize_email,
     parse_enum,
@@ -53,12 +54,17 @@ from iep_followup.services.ingest import Ingestor, IngestResult
 from iep_followup.services.outgoing import Mailer
 from iep_followup.services.requests import RequestRun, run_requests
 from iep_followup.services.setup import send_policy
-from iep_followup.services.summaries import queue_summaries
+from iep_followup.services.summaries import (
+    queue_summaries,
+    release_summaries,
+    student_translation_gaps,
+)
 from iep_followup.store import inbox, outbox, people, queries, records, updates
 from iep_followup.store import web as web_store
 from iep_followup.store.db import Database
 from iep_followup.store.inbox import InboxView
 from iep_followup.store.outbox import OutboxView
+from iep_followup.translations import TranslationGap, translation_gaps
 from iep_followup.views import (
     AddressEventView,
     ItemView,
@@ -120,31 +126,79 @@ class Tracker:
 
     # --- recording a meeting ------------------------------------------------------
 
-    def record_meeting(self, record: MeetingRecord) -> RecordedMeeting:
+    def record_meeting(
+        self, record: MeetingRecord, *, hold_summaries: bool = False
+    ) -> RecordedMeeting:
         """Record (or bring up to date) everything one meeting decided, all or nothing.
 
         In the same transaction, every team member's summary email is queued (once per
         member and meeting: a re-import queues one only for someone new on the team).
+        The result lists, per reader language, the texts with no version in it (like the
+        balance report's warnings; `translation_gaps(record)` tells the same before recording).
+        With `hold_summaries` (kept through re-imports) nothing is queued until
+        `release_summaries`, so the versions can be added first.
         """
+        gaps = tuple(translation_gaps(record))
+        for gap in gaps:
+            log.info("%s: %s", record.student.external_id, gap.message)
         with self.database.transaction() as session:
             now = self.now()
-            meeting, created, changes = records.record_meeting(session, record, now)
-            assert meeting.id is not None
-            queued = queue_summaries(
-                session, self.mailer, meeting.id, now, self.policy, self.settings.timezone
+            meeting, created, changes = records.record_meeting(
+                session, record, now, hold_summaries=hold_summaries
             )
+            assert meeting.id is not None
+            held = meeting.summaries_held
+            queued = 0
+            if not held:
+                queued = queue_summaries(
+                    session, self.mailer, meeting.id, now, self.policy, self.settings.timezone
+                )
             return RecordedMeeting(
-                meeting.id, record.student.external_id, created, tuple(changes), queued
+                meeting.id,
+                record.student.external_id,
+                created,
+                tuple(changes),
+                queued,
+                summaries_held=held,
+                translation_gaps=gaps,
             )
 
+    def release_summaries(self, student_external_id: str) -> int:
+        """Queue the summaries held at import for this student; returns how many were queued."""
+        with self.database.transaction() as session:
+            student = queries.get_student(session, student_external_id)
+            assert student.id is not None
+            return release_summaries(
+                session, self.mailer, student.id, self.now(), self.policy, self.settings.timezone
+            )
+
+    def translation_gaps(self, student_external_id: str) -> list[TranslationGap]:
+        """Per reader language, the student's meeting texts that have no version in it yet."""
+        with self.database.transaction() as session:
+            student = queries.get_student(session, student_external_id)
+            assert student.id is not None
+            return student_translation_gaps(session, student.id)
+
     def start_meeting(
-        self, student: StudentInfo, held_on: date, kind: MeetingKind | str, notes: str = ""
+        self,
+        student: StudentInfo,
+        held_on: date,
+        kind: MeetingKind | str,
+        notes: str = "",
+        *,
+        language: str = "en",
     ) -> int:
-        """Step by step: create the student (if new) and the meeting; returns the meeting id."""
+        """Step by step: create the student (if new) and the meeting; returns the meeting id.
+
+        `language` is the one its texts are written in (their `translations` add others).
+        """
         kind = parse_enum(MeetingKind, kind, "kind")
         check_note(notes, "notes", max_length=MAX_MEETING_NOTES)
+        language = check_language(language)
         with self.database.transaction() as session:
-            meeting = records.start_meeting(session, student, held_on, kind, notes, self.now())
+            meeting = records.start_meeting(
+                session, student, held_on, kind, notes, self.now(), language
+            )
             assert meeting.id is not None
             return meeting.id
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from iep_followup.addresses import AddressEventKind
-from iep_followup.domain import Cadence, ItemStatus, MeetingKind, Role
+from iep_followup.domain import Cadence, ItemStatus, MeetingKind, Relationship, Role
+from iep_followup.translations import TranslationGap
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class MemberView:
     email: str
     role: Role
     language: str
+    relationship: Relationship | None = None  # to the child, for family members
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ class RecordedMeeting:
     created: bool
     changes: tuple[str, ...]
     summaries_queued: int = 0
+    summaries_held: bool = False  # waiting for Tracker.release_summaries
+    # Per reader language, the texts with no version in it (logged before any summary is queued).
+    translation_gaps: tuple[TranslationGap, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,7 @@ class Recipient:
     email: str
     language: str
     timezone: str
-    is_family: bool  # a parent or guardian on at least one of the teams
+    is_family: bool  # family (domain.FAMILY_ROLES) on at least one of the teams
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from iep_followup.net.smtp import SmtpTransport, parse_smtp_url
 from iep_followup.services.delivery import RetryPolicy
 from iep_followup.tokens import find_keys, request_id_of, verify_reply_key
 from iep_followup.tracker import Tracker
-from tests.conftest import EXAMPLE, Clock, make_member
+from tests.conftest import EXAMPLE, UNBALANCED, Clock, make_member
 from tests.smtp_server import SmtpServer
 
 MEETING_AFTERNOON = datetime(2026, 11, 16, 21, 0, tzinfo=UTC)  # Monday 15:00 in Chicago
@@ -69,18 +69,24 @@ def test_every_member_gets_one_summary_with_strengths_first(
     rosa = mail["rosa.herrera@example.com"]
     assert rosa["Subject"] == "El plan para Lucía Herrera: quién hace qué"
     text = _text(rosa)
-    assert text.index("Lucía is polite") < text.index("Su parte del plan:")
-    assert "Check Lucía&#39;s homework each night" in _html(rosa)
+    assert text.index("Lucía es amable con los adultos") < text.index("Su parte del plan:")
+    assert "Revisar la tarea de Lucía cada noche" in _html(rosa)
     [calendar] = [p for p in rosa.iter_attachments() if p.get_content_type() == "text/calendar"]
     assert b"DTSTART;VALUE=DATE:20270129" in calendar.get_payload(decode=True)
     jamie = mail["jamie.cole@lincoln.example.org"]
-    assert "You do not have a part of the plan yet" in _text(jamie)
-    assert not list(jamie.iter_attachments())
+    assert "Take notes at the January meeting" in _text(jamie)
     # Replies to a summary go to the case manager, a person.
     assert jamie["Reply-To"].addresses[0].addr_spec == "dana.whitfield@lincoln.example.org"
     # Importing again queues nothing new.
     district.record_meeting(load_meeting_file(EXAMPLE))
     assert _deliver(district, smtp_server) == (0, 0, 0)
+    # A member left without a part is told so, with no calendar file.
+    smtp_server.received.clear()
+    district.record_meeting(load_meeting_file(UNBALANCED))
+    assert _deliver(district, smtp_server) == (4, 0, 0)
+    paul = _by_recipient(smtp_server)["paul.brennan@example.com"]
+    assert "You do not have a part of the plan yet" in _text(paul)
+    assert not list(paul.iter_attachments())
 
 
 def test_summaries_wait_for_the_morning(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE
+from tests.conftest import EXAMPLE, UNBALANCED
 
 CLI = Path(sys.executable).with_name("iep-followup")
 
@@ -59,21 +59,29 @@ def test_init_is_idempotent(run: RunCli) -> None:
     assert "already up to date" in run("init").stdout
 
 
-def test_import_then_balance_warns_and_reimport_changes_nothing(run: RunCli) -> None:
+def test_import_then_balance_and_reimport_changes_nothing(run: RunCli) -> None:
     run("init")
     first = run("import", str(EXAMPLE)).stdout
     assert "added item reading-one-on-one" in first
-    assert "Dana Whitfield (case manager) has no action item" in first
+    assert "Everyone has a part, and no one carries too much." in first
+    assert "!" not in first
     second = run("import", str(EXAMPLE)).stdout
     assert "nothing changed" in second
-    balance = run("balance").stdout
-    for name in ("Dana Whitfield", "Alan Brooks", "Priya Nair", "Jamie Cole"):
-        assert f"! {name} (" in balance
-    assert "! Rosa Herrera" not in balance and "! Tom Okafor" not in balance
     report = json.loads(run("balance", "--json").stdout)
-    assert report[0]["open_items"] == 4
+    assert report[0]["open_items"] == 8
     items = json.loads(run("status", "--json").stdout)
-    assert len(items) == 4
+    assert len(items) == 8
+
+
+def test_balance_warns_about_an_unbalanced_meeting(run: RunCli) -> None:
+    run("init")
+    first = run("import", str(UNBALANCED)).stdout
+    assert "Dana Whitfield (case manager) has no action item" in first
+    balance = run("balance", "--student", "S-2026-0533").stdout
+    for name in ("Dana Whitfield", "Paul Brennan"):
+        assert f"! {name} (" in balance
+    assert "! the classroom teacher, Grace Lind, holds 3 of 4 open items (75%" in balance
+    assert "! Karen Liu" not in balance
 
 
 @pytest.mark.parametrize(
@@ -277,12 +285,16 @@ def test_a_bad_file_or_folder_is_one_clear_line_for_every_command(
         text.replace("    language: es ", f"    timezone: {'x' * 100_000}\n    language: es "),
         encoding="utf-8",
     )
+    zone_line = text[: text.index("    language: es ")].count("\n") + 1
     (tmp_path / "a-file").write_text("", encoding="utf-8")
     (tmp_path / "a-folder").mkdir()
     cases = [
         (["import", "deep.yaml"], "deep.yaml:1: nested more than 20 levels deep"),
         (["import", "big.yaml"], "big.yaml: the file is larger than 1 MB, the limit"),
-        (["import", "zone.yaml"], "zone.yaml:43: team[8].timezone: unknown time zone 'xxx"),
+        (
+            ["import", "zone.yaml"],
+            f"zone.yaml:{zone_line}: team[8].timezone: unknown time zone 'xxx",
+        ),
         (["import", "missing.yaml"], "missing.yaml: no such file or folder"),
         (["import", "a-folder"], "a-folder: is a folder, not a file"),
         (["ingest", "missing.eml"], "missing.eml: no such file or folder"),
@@ -309,10 +321,11 @@ def test_an_over_limit_grade_is_the_same_one_line_error_on_both_databases(
         text.replace("grade: 3", "grade: 7th grade, self-contained autism program"),
         encoding="utf-8",
     )
+    grade_line = text[: text.index("grade: 3")].count("\n") + 1
     done = run("import", str(meeting), check=False)
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
-        f"error: {meeting}:12: student.grade: grade is longer than 32 characters (it has 40); shorten it"
+        f"error: {meeting}:{grade_line}: student.grade: grade is longer than 32 characters (it has 40); shorten it"
     ]
     assert json.loads(run("status", "--json").stdout) == []
 
@@ -332,3 +345,36 @@ def test_a_piped_message_over_the_limit_is_counted_not_read(run: RunCli, tmp_pat
     assert (
         "duplicate" in run("ingest", "big.eml").stdout or "limit" in run("ingest", "big.eml").stdout
     )
+
+
+def test_import_warns_of_missing_translations_and_can_hold_the_summaries(
+    run: RunCli, tmp_path: Path
+) -> None:
+    run("init")
+    draft = tmp_path / "draft.yaml"
+    text = EXAMPLE.read_text(encoding="utf-8")
+    draft.write_text(text.replace("      es: Lucía no entrega la tarea.\n", ""), encoding="utf-8")
+    done = run("import", str(draft), "--hold-summaries")
+    assert done.stderr.startswith(
+        'warning: Rosa Herrera reads Spanish: 1 text has no Spanish version: "Lucía does not'
+    )
+    assert "Summaries held" in done.stdout and "Queued" not in done.stdout
+    run("import", str(EXAMPLE))  # the version added
+    released = run("release-summaries", "S-2026-0417")
+    assert released.stderr == ""
+    assert "Queued 8 meeting summary email(s)" in released.stdout
+    assert "No summaries were held" in run("release-summaries", "S-2026-0417").stdout
+
+
+@pytest.mark.parametrize("group", [[], ["inbox"], ["person"], ["web"]])
+def test_help_lists_every_command_with_a_description_that_is_not_cut(
+    run: RunCli, group: list[str]
+) -> None:
+    run.env["COLUMNS"] = "80"
+    out = run(*group, "--help").stdout
+    listed = out.split("\nCommands:\n", 1)[1].splitlines()
+    assert listed
+    for line in listed:
+        name, _, description = line.strip().partition(" ")
+        assert description.strip(), name
+        assert not description.rstrip().endswith(("...", "…")), line

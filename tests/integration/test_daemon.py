@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from iep_followup.daemon import Daemon
+from iep_followup.daemon import Daemon, SingleDaemonLock
+from iep_followup.errors import AlreadyRunningError
 from iep_followup.mail.kinds import MailKind, OutboxStatus
 from iep_followup.meetingfile import load_meeting_file
 from iep_followup.schedule import JobSpec
@@ -110,6 +111,7 @@ def test_run_does_the_due_work_and_stops_cleanly_on_sigterm(
     assert "apscheduler" not in err  # the libraries' chatter stays out of the log
     assert SECRET not in err
     assert "Lucía" not in err  # no email content in the log
+    assert not (tmp_path / "iep.db.daemon.lock").exists()  # a clean exit leaves no lock file
 
 
 def test_a_second_daemon_on_the_same_sqlite_file_refuses_to_start(
@@ -143,6 +145,22 @@ def test_a_second_daemon_on_the_same_sqlite_file_refuses_to_start(
     first.send_signal(signal.SIGTERM)
     first.communicate(timeout=30)
     assert first.returncode == 0
+    assert not (tmp_path / "iep.db.daemon.lock").exists()
+
+
+def test_the_lock_file_is_removed_on_release_and_can_be_taken_again(tmp_path: Path) -> None:
+    database = tmp_path / "iep.db"
+    first = SingleDaemonLock(database)
+    first.acquire()
+    assert first.path.read_text(encoding="utf-8") == f"pid {os.getpid()}"
+    with pytest.raises(AlreadyRunningError, match=f"pid {os.getpid()}"):
+        SingleDaemonLock(database).acquire()
+    first.release()
+    assert not first.path.exists()
+    second = SingleDaemonLock(database)
+    second.acquire()
+    second.release()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_daemon_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
@@ -284,16 +302,22 @@ def test_the_demo_shows_the_whole_loop_in_under_a_minute(tmp_path: Path) -> None
         "2. Monday, Nov 30",
         "3. Owners reply",
         "4. Karen has not answered",
-        "5. Tuesday, Dec 8",
+        "5. Sunday, Dec 13",
     ):
         assert step in out
     assert "is held for review" in out
+    assert "Balance check: everyone, Rosa included, has a part" in out
+    # The digest covers time that has passed: its period ends on the day it is written.
+    written = re.search(r"^5\. \w+, (\w+ \d+):", out, flags=re.MULTILINE)
+    period_end = re.search(r'"Digest: .* \(\w+ \d+ – (\w+ \d+)\)"', out)
+    assert written and period_end and written[1] == period_end[1], out
     html = next((tmp_path / "demo" / "digest").glob("*.html")).read_text(encoding="utf-8")
     assert "Needs your attention" in html and "Karen Liu has not answered" in html
     assert "no tenemos el cuaderno de lectura" in html
     emails = list((tmp_path / "demo" / "mail").glob("*.eml"))
     assert len(emails) >= 17
     assert any("-reminder-" in e.name for e in emails) and any("-digest-" in e.name for e in emails)
+    assert not (tmp_path / "demo" / "iep-followup.db.daemon.lock").exists()
     again = subprocess.run(
         [str(CLI), "demo", "--dir", str(tmp_path / "demo")],
         env=_env(),
@@ -303,3 +327,33 @@ def test_the_demo_shows_the_whole_loop_in_under_a_minute(tmp_path: Path) -> None
         check=False,
     )
     assert again.returncode == 0  # running it twice starts over
+
+
+def _shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """A line typed into a shell in `cwd`, with no IEP_FOLLOWUP_ settings in the environment."""
+    return subprocess.run(
+        ["bash", "-c", command],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_every_command_the_demo_prints_works_as_printed(tmp_path: Path) -> None:
+    # As `make run` does: a relative --dir, from the folder the user is in.
+    done = _shell(f"{CLI} demo --dir demo", tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    commands = [line.strip() for line in done.stdout.split("Look around:\n", 1)[1].splitlines()]
+    assert len(commands) >= 5 and commands[-1].endswith(" check")
+    outputs = []
+    for command in commands:
+        ran = _shell(command, tmp_path)
+        assert ran.returncode == 0, f"{command}\n{ran.stdout}\n{ran.stderr}"
+        outputs.append(ran.stdout)
+    assert "Lucía" in outputs[0]  # status shows the demo's data, not an empty database
+    # demo/ is a working configuration on its own too: its .env holds the settings.
+    inside = _shell(f"{CLI} check", tmp_path / "demo")
+    assert inside.returncode == 0, inside.stdout + inside.stderr

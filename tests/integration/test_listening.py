@@ -113,7 +113,7 @@ def test_replies_from_gmail_outlook_and_iphone_are_recorded_and_confirmed(
     _deliver(tracker, smtp_server)
     mail = {r.rcpt_tos[0].split(".")[0]: r.message for r in smtp_server.received}
     rosa_text = str(mail["rosa"].get_body(("plain",)).get_content())  # type: ignore[union-attr]
-    assert mail["rosa"]["Subject"] == "Recibimos su noticia sobre Lucía Herrera"
+    assert mail["rosa"]["Subject"] == "Recibimos su respuesta sobre Lucía Herrera"
     assert 'bloqueado: "no tenemos el cuaderno"' in rosa_text
     karen_text = str(mail["karen"].get_body(("plain",)).get_content())  # type: ignore[union-attr]
     assert "done" in karen_text and "A1." in karen_text
@@ -450,7 +450,7 @@ def test_a_reply_too_big_to_read_asks_its_owner_once_to_send_it_again(
     text = str(sent.get_body(("plain",)).get_content())  # type: ignore[union-attr]
     html = str(sent.get_body(("html",)).get_content())  # type: ignore[union-attr]
     for part in (text, html):
-        assert "Hola, Rosa Herrera:" in part
+        assert "Hola, Rosa:" in part
         assert "Escriba solo sus palabras, sin la foto ni el archivo." in part
 
 
@@ -557,7 +557,7 @@ def test_a_sentence_reply_is_applied_marked_understood_and_confirmed_in_the_owne
         assert "If that is wrong, reply with the right number." in part
     for part in _bodies(mail["rosa"]):
         assert "Entendimos:" in part
-        assert "Si eso no es correcto, responda con el número correcto." in part
+        assert "Si no es así, responda con el número correcto." in part
 
 
 def test_a_command_is_applied_without_saying_it_was_understood(

@@ -8,12 +8,13 @@ from datetime import date, timedelta
 
 import pytest
 
+from iep_followup.balance import WarningKind
 from iep_followup.domain import ConcernInfo, ItemInfo, ItemStatus, Role, UpdateInput, UpdateSource
 from iep_followup.errors import NotFoundError, StoreRefusedError, ValidationError
 from iep_followup.meetingfile import load_meeting_file
 from iep_followup.store.models import Student
 from iep_followup.tracker import Tracker
-from tests.conftest import EXAMPLE, Clock, make_member, make_record
+from tests.conftest import EXAMPLE, UNBALANCED, Clock, make_member, make_record
 
 
 def _item(tracker: Tracker, key: str) -> int:
@@ -198,11 +199,18 @@ def test_reassigning_to_someone_off_the_team_is_refused(tracker: Tracker) -> Non
     )
 
 
-def test_balance_from_the_example_file(tracker: Tracker) -> None:
+def test_balance_from_the_example_files(tracker: Tracker) -> None:
     tracker.record_meeting(load_meeting_file(EXAMPLE))
-    [report] = tracker.balance()
-    without = {w.email.split("@")[0] for w in report.warnings}
-    assert without == {"dana.whitfield", "alan.brooks", "priya.nair", "jamie.cole"}
+    [lucia] = tracker.balance()
+    assert not lucia.warnings  # every member has a part, no one too much
+    tracker.record_meeting(load_meeting_file(UNBALANCED))
+    [noah] = tracker.balance("S-2026-0533")
+    warned = {(w.kind, w.email.split("@")[0]) for w in noah.warnings}
+    assert warned == {
+        (WarningKind.NO_RESPONSIBILITY, "dana.whitfield"),
+        (WarningKind.NO_RESPONSIBILITY, "paul.brennan"),
+        (WarningKind.OVERLOADED, "grace.lind"),
+    }
     with pytest.raises(NotFoundError):
         tracker.balance("S-unknown")
 

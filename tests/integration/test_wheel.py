@@ -8,7 +8,7 @@ import venv
 import zipfile
 from pathlib import Path
 
-from tests.conftest import EXAMPLE, ROOT
+from tests.conftest import EXAMPLE, ROOT, readme_library_example
 
 
 def _run(*args: str | Path, cwd: Path | None = None) -> str:
@@ -28,6 +28,8 @@ def test_wheel_installs_in_a_clean_venv_and_imports_a_meeting(tmp_path: Path) ->
     assert any(n.startswith("iep_followup/jobs/") for n in names)
     assert any(n.startswith("iep_followup/email_templates/") for n in names)
     assert any(n.startswith("iep_followup/store/migrations/versions/0001") for n in names)
+    assert "iep_followup/examples/lucia-annual-review.yaml" in names
+    assert "iep_followup/examples/unbalanced-meeting.yaml" in names
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
@@ -45,6 +47,9 @@ def test_wheel_installs_in_a_clean_venv_and_imports_a_meeting(tmp_path: Path) ->
         cwd=work,
     )
     assert all(str(env_dir) in line for line in located.splitlines())
+    # The README's library example runs from a folder with no examples/ in it.
+    library = _run(env_dir / "bin" / "python", "-c", readme_library_example(), cwd=work)
+    assert library.startswith("Lucía Herrera Work on pencil grip")
     # The demo uses the shipped templates, schedule and example from inside the package.
     demo = _run(cli, "demo", "--dir", work / "demo", cwd=work)
-    assert "5. Tuesday, Dec 8: the case manager's digest." in demo
+    assert "5. Sunday, Dec 13: the two weeks are over" in demo

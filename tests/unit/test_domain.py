@@ -111,3 +111,11 @@ def test_progress_rules(
     current: ItemStatus, percent: int, update: UpdateInput, expected: tuple[ItemStatus, int]
 ) -> None:
     assert resolve_progress(current, percent, update) == expected
+
+
+def test_family_is_defined_once_parents_guardians_and_the_student() -> None:
+    from iep_followup.domain import FAMILY_ROLES
+
+    assert {r for r in Role if r.is_family} == FAMILY_ROLES
+    assert {Role.PARENT, Role.GUARDIAN, Role.STUDENT} == FAMILY_ROLES
+    assert not Role.ADVOCATE.is_family  # an advocate knows the process

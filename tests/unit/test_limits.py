@@ -149,6 +149,7 @@ def test_the_meeting_tables_take_their_sizes_from_the_domain_limits() -> None:
         ("person", "email"): domain.MAX_EMAIL,
         ("person", "language"): domain.MAX_LANGUAGE,
         ("person", "timezone"): domain.MAX_TIMEZONE,
+        ("meeting", "language"): domain.MAX_LANGUAGE,
         ("person_address", "email"): domain.MAX_EMAIL,
         ("concern", "key"): domain.MAX_KEY,
         ("action_item", "key"): domain.MAX_KEY,

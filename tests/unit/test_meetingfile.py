@@ -16,7 +16,10 @@ from iep_followup.meetingfile import (
 )
 from tests.conftest import EXAMPLE
 
-TEXT = EXAMPLE.read_text(encoding="utf-8")
+# The example as it was before texts had versions per language: every text a plain string,
+# which stays valid; the edits below find their fields by those strings.
+PLAIN = EXAMPLE.parent.parent / "tests" / "fixtures" / "meetings" / "plain-strings.yaml"
+TEXT = PLAIN.read_text(encoding="utf-8")
 
 
 def _line_of(needle: str, text: str = TEXT) -> int:
@@ -188,7 +191,12 @@ def test_a_value_yaml_would_have_changed_is_refused_where_it_cannot_be_read(
     error = _error(_with(old, new))
     assert error.field is not None and error.field.endswith(field)
     assert problem in error.problem
-    assert error.line == _line_of(new.splitlines()[0], _with(old, new))
+    # The whole value: `check_in: no` must not find another item's `check_in: none`.
+    value = new.splitlines()[0].strip()
+    lines = enumerate(_with(old, new).splitlines(), 1)
+    assert error.line == next(
+        n for n, line in lines if line.strip() == value or line.strip().startswith(value + " ")
+    )
 
 
 @pytest.mark.parametrize("empty", ["~", "null", "Null", "NULL", ""])
@@ -272,7 +280,11 @@ def test_a_time_zone_longer_than_a_file_name_is_an_unknown_time_zone() -> None:
 @pytest.mark.parametrize(
     ("data", "problem", "line"),
     [
-        (TEXT.replace("Lucía Herrera", "Lucía\x00").encode(), "special characters", 10),
+        (
+            TEXT.replace("Lucía Herrera", "Lucía\x00").encode(),
+            "special characters",
+            _line_of("Lucía Herrera"),
+        ),
         (TEXT.encode("latin-1"), "is not UTF-8 text; save it as UTF-8", 1),  # "Lucía" on line 1
         (b"\xef\xbb\xbf" + TEXT.encode(), None, None),  # a byte-order mark is fine
     ],

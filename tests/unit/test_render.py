@@ -15,12 +15,13 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from iep_followup.domain import Cadence, ItemStatus, Role
-from iep_followup.mail.contexts import request_context, summary_context
+from iep_followup.mail.contexts import confirmation_texts, request_context, summary_context
 from iep_followup.mail.kinds import MailKind
 from iep_followup.mail.message import build_message, mailbox
 from iep_followup.mail.render import RenderedEmail, Renderer
 from iep_followup.markers import REPLY_MARKERS
 from iep_followup.resources import templates_dir
+from iep_followup.translations import Phrasebook
 from iep_followup.views import Contact, ItemDetail, LastUpdate, Recipient
 
 ROSA = Recipient(8, "Rosa Herrera", "rosa@home.example.com", "es", "America/Chicago", True)
@@ -128,7 +129,7 @@ def _confirmation() -> dict[str, object]:
     return {
         "recipient": {"name": "Rosa Herrera"},
         "students": ["Lucía Herrera"],
-        "changes": [change],
+        **confirmation_texts([change], Phrasebook(), "en"),
         "notes": [],
         "not_understood": [],
         "unknown_refs": [],
@@ -199,7 +200,7 @@ def test_spanish_request_for_the_spanish_speaking_parent(renderer: Renderer) -> 
     out = renderer.render(MailKind.REQUEST, "es", _request(ROSA, [("A1", 1)]))
     assert out.subject == "¿Cómo va todo con Lucía Herrera?"
     for part in (out.text, out.html):
-        assert "Hola, Rosa Herrera:" in part
+        assert "Hola, Rosa:" in part  # by first name, as a family liaison writes
         assert "29 de enero de 2027" in part
         assert REPLY_MARKERS["es"] in part
         assert "A1 listo" in part
@@ -226,7 +227,7 @@ def test_html_escapes_what_people_typed(renderer: Renderer) -> None:
         0,
         LastUpdate(datetime(2026, 11, 18, tzinfo=UTC), None, None, 'a "note" <img src=x>'),
     )
-    karen = dataclasses.replace(KAREN, name="Karen <Liu>")
+    karen = dataclasses.replace(KAREN, name="<Karen> Liu")
     strengths = {10: ["Lucía <em>reads</em> aloud."]}
     context = request_context(
         karen, [("A1", 1)], details, strengths, CONTACTS, today=TODAY, rotation=0, reminder=False
@@ -235,7 +236,7 @@ def test_html_escapes_what_people_typed(renderer: Renderer) -> None:
     assert "<script>" not in out.html and "&lt;script&gt;" in out.html
     assert "<img src=x>" not in out.html
     # Values passed into translated sentences are escaped too.
-    assert "Karen <Liu>" not in out.html and "Karen &lt;Liu&gt;" in out.html
+    assert "<Karen>" not in out.html and "&lt;Karen&gt;" in out.html
     assert "<em>reads</em>" not in out.html
     assert "<script>alert(1)</script>" in out.text  # plain text stays as typed
 
@@ -260,12 +261,15 @@ def test_summary_opens_with_strengths_and_shows_who_does_what(renderer: Renderer
     )
     assert "We will check in every week" in text
     assert "Megan Torres (occupational therapist): Work on pencil grip" in text
-    assert "Dana Whitfield (case manager): no part yet" in text
+    # Who has no part yet is the staff's business, never shown to a family.
+    assert "Dana Whitfield" not in text.split("Who does what:")[1].split("Questions?")[0]
+    assert "no part yet" not in text
     assert "An occupational therapist helps children with hand skills" in text
     staff = renderer.render(
         MailKind.SUMMARY, "en", _summary(KAREN, Role.SPECIAL_EDUCATION_TEACHER, mine=False)
     )
     assert "You do not have a part of the plan yet" in staff.text
+    assert "Dana Whitfield (case manager): no part yet" in staff.text
     assert "Words you may see" not in staff.text  # staff know the words
 
 

@@ -15,7 +15,10 @@ from iep_followup.cli.app import Context, cli, pass_context
 @cli.command()
 @pass_context
 def check(ctx: Context) -> None:
-    """Check the set-up: settings, database, schedule, SMTP and IMAP logins. Exit 1 if anything fails."""
+    """Check the settings, database and mail logins.
+
+    Settings, database, schedule, SMTP and IMAP logins: one line each. Exit 1 if anything fails.
+    """
     from iep_followup.daemon import imap_login, load_jobs
     from iep_followup.services.health import run_checks
 
@@ -37,7 +40,10 @@ def check(ctx: Context) -> None:
 @cli.command()
 @pass_context
 def run(ctx: Context) -> None:
-    """Run the daemon: deliver, ask, listen and report on schedule (jobs/schedule.toml) until SIGTERM."""
+    """Run the daemon until SIGTERM.
+
+    Deliver, ask, listen and report on schedule (jobs/schedule.toml).
+    """
     from iep_followup.daemon import Daemon, load_jobs
 
     _log_to_stderr(logging.DEBUG if ctx.verbose else logging.INFO)
@@ -62,7 +68,11 @@ def run(ctx: Context) -> None:
     help="Where the demo keeps its database, emails and digest (emptied first).",
 )
 def demo(folder: Path) -> None:
-    """Show the whole loop on this machine, with no set-up: meeting, requests, replies, digest."""
+    """Run the whole loop here, with no set-up.
+
+    Meeting, requests, replies and digest, in the --dir folder, which is left as a working
+    configuration: its .env holds the demo's settings, for the commands it prints at the end.
+    """
     from iep_followup.demo import run_demo
 
     sys.exit(asyncio.run(run_demo(folder, echo=click.echo)))

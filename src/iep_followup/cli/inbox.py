@@ -19,7 +19,9 @@ from iep_followup.errors import DatabaseError, FileAccessError
 @now_option
 @pass_context
 def ingest(ctx: Context, source: str, now: str | None) -> None:
-    """Ingest one email (a saved .eml, or standard input for an MTA pipe).
+    """Ingest one email from a file or stdin.
+
+    FILE is a saved .eml; `-` (the default) reads standard input, for an MTA pipe.
 
     Exits 0 once the message is recorded, whatever its outcome, and 75 (try again later)
     when the database cannot be reached, so a mail server keeps the message and retries.
@@ -57,7 +59,10 @@ def _read_bounded(stream: BinaryIO, limit: int) -> tuple[bytes, int]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_context
 def inbox(click_ctx: click.Context, held: bool, as_json: bool) -> None:
-    """Inbound emails and what was done with each (applied, ignored, held, rejected)."""
+    """Emails that came in, and what was done.
+
+    Each inbound email and its outcome: applied, ignored, held or rejected.
+    """
     if click_ctx.invoked_subcommand is not None:
         return
     ctx = click_ctx.find_object(Context)
@@ -90,7 +95,10 @@ def inbox(click_ctx: click.Context, held: bool, as_json: bool) -> None:
 @now_option
 @pass_context
 def inbox_release(ctx: Context, inbound_id: int, now: str | None) -> None:
-    """Apply a held reply, as its sender's, after a person has checked it."""
+    """Apply a held reply after checking it.
+
+    It counts as written by its real sender.
+    """
     with ctx.tracker(now=now) as tracker:
         result = tracker.release(inbound_id)
     click.echo(f"Message {inbound_id}: {result.applied} update(s) recorded; {result.reason}.")
@@ -100,7 +108,10 @@ def inbox_release(ctx: Context, inbound_id: int, now: str | None) -> None:
 @now_option
 @pass_context
 def poll_inbox(ctx: Context, now: str | None) -> None:
-    """Read new replies from the IMAP mailbox once (what the daemon does every 90 seconds)."""
+    """Read the IMAP mailbox once.
+
+    What the daemon does every 90 seconds.
+    """
     from iep_followup.daemon import Daemon
 
     with ctx.tracker(now=now) as tracker:

@@ -18,7 +18,7 @@ from iep_followup.digest import Period
 @click.option("--dry-run", is_flag=True, help="Show who would be asked and why; send nothing.")
 @pass_context
 def request_updates(ctx: Context, now: str | None, dry_run: bool) -> None:
-    """Queue the update requests and reminders that are due now."""
+    """Queue the requests and reminders due now."""
     with ctx.tracker(now=now) as tracker:
         run = tracker.request_updates(dry_run=dry_run)
     if dry_run:
@@ -44,7 +44,10 @@ def request_updates(ctx: Context, now: str | None, dry_run: bool) -> None:
 @now_option
 @pass_context
 def deliver(ctx: Context, now: str | None) -> None:
-    """Send the queued emails that are due (SMTP, or .eml files when no server is set)."""
+    """Send the queued emails that are due.
+
+    Over SMTP, or as .eml files when no server is set.
+    """
     with ctx.tracker(now=now) as tracker:
         target = "SMTP" if ctx.settings.smtp_url else f"files in {ctx.settings.mail_dir}/"
         report = asyncio.run(tracker.deliver())
@@ -61,7 +64,10 @@ def deliver(ctx: Context, now: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_context
 def outbox_command(ctx: Context, failed: bool, as_json: bool) -> None:
-    """The newest queued, sent and failed emails (not their content)."""
+    """Emails queued, sent and failed.
+
+    The newest first, never their content.
+    """
     with ctx.tracker() as tracker:
         rows = tracker.outbox(failed_only=failed)
     if as_json:
@@ -100,7 +106,10 @@ def outbox_command(ctx: Context, failed: bool, as_json: bool) -> None:
 )
 @pass_context
 def digest(ctx: Context, now: str | None, period: str | None, preview: Path | None) -> None:
-    """Queue each case manager's digest for this period (once), or preview them."""
+    """Queue each case manager's digest.
+
+    One per period, once; --preview DIR writes them to a folder and sends nothing.
+    """
     with ctx.tracker(now=now) as tracker:
         run = tracker.digests(period=Period(period) if period else None, preview_dir=preview)
     if preview is not None:

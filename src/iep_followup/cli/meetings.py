@@ -12,12 +12,16 @@ from iep_followup.cli.app import Context, cli, now_option, pass_context
 from iep_followup.cli.output import echo_json, print_balance, print_items
 from iep_followup.domain import ItemStatus, UpdateInput, UpdateSource, parse_enum
 from iep_followup.meetingfile import load_meeting_file
+from iep_followup.translations import TranslationGap, translation_gaps
 
 
 @cli.command()
 @pass_context
 def init(ctx: Context) -> None:
-    """Create the database, or upgrade it to this version. Safe to run again."""
+    """Create or upgrade the database.
+
+    Safe to run again: it does nothing when the database is current.
+    """
     with ctx.tracker(migrated=False) as tracker:
         applied = tracker.init_database()
         target = tracker.database.engine.url.render_as_string(hide_password=True)
@@ -34,16 +38,31 @@ def init(ctx: Context) -> None:
         )
 
 
+def print_translation_gaps(gaps: list[TranslationGap]) -> None:
+    for gap in gaps:
+        click.echo(f"warning: {gap.message}", err=True)
+
+
 @cli.command("import")
 # Not click.Path(exists=..., dir_okay=False): the meeting file's own error is one line.
 @click.argument("meeting_file", type=click.Path(path_type=Path))
+@click.option(
+    "--hold-summaries",
+    is_flag=True,
+    help="Queue no summary until `release-summaries` (add missing translations first).",
+)
 @now_option
 @pass_context
-def import_meeting(ctx: Context, meeting_file: Path, now: str | None) -> None:
-    """Record what a meeting decided, from a YAML meeting file (see examples/), and queue the summaries."""
+def import_meeting(ctx: Context, meeting_file: Path, hold_summaries: bool, now: str | None) -> None:
+    """Record a meeting from a YAML file.
+
+    What the meeting decided (see examples/); queues each member's summary.
+    """
     record = load_meeting_file(meeting_file)
+    # Before anything is queued: what readers would get in another language than their own.
+    print_translation_gaps(translation_gaps(record))
     with ctx.tracker(now=now) as tracker:
-        result = tracker.record_meeting(record)
+        result = tracker.record_meeting(record, hold_summaries=hold_summaries)
         reports = tracker.balance(record.student.external_id)
     if not result.changes:
         click.echo(f"{meeting_file}: nothing changed (already imported).")
@@ -56,8 +75,31 @@ def import_meeting(ctx: Context, meeting_file: Path, now: str | None) -> None:
         click.echo(
             f"Queued {result.summaries_queued} meeting summary email(s); `iep-followup deliver` sends them."
         )
+    if result.summaries_held:
+        click.echo(
+            "Summaries held: add the missing versions to the file, import it again, then run"
+            f" `iep-followup release-summaries {result.student_external_id}`."
+        )
     click.echo()
     print_balance(reports)
+
+
+@cli.command("release-summaries")
+@click.argument("student_id")
+@now_option
+@pass_context
+def release_summaries(ctx: Context, student_id: str, now: str | None) -> None:
+    """Send the summaries held at import.
+
+    Queues the meeting summaries that `import --hold-summaries` kept back.
+    """
+    with ctx.tracker(now=now) as tracker:
+        print_translation_gaps(tracker.translation_gaps(student_id))
+        queued = tracker.release_summaries(student_id)
+    if queued:
+        click.echo(f"Queued {queued} meeting summary email(s); `iep-followup deliver` sends them.")
+    else:
+        click.echo(f"No summaries were held for student {student_id}.")
 
 
 @cli.command()
@@ -66,7 +108,7 @@ def import_meeting(ctx: Context, meeting_file: Path, now: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_context
 def status(ctx: Context, student: str | None, owner: str | None, as_json: bool) -> None:
-    """Action items with their owner, due date and progress."""
+    """Action items: owner, due date, progress."""
     with ctx.tracker() as tracker:
         today = tracker.now().date()
         if student and not owner:
@@ -111,7 +153,7 @@ def status(ctx: Context, student: str | None, owner: str | None, as_json: bool) 
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_context
 def balance(ctx: Context, student: str | None, as_json: bool) -> None:
-    """Who carries what on each team, and who carries nothing or too much."""
+    """Who carries what, nothing or too much."""
     with ctx.tracker() as tracker:
         reports = tracker.balance(student)
     if as_json:

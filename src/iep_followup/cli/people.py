@@ -10,7 +10,7 @@ from iep_followup.cli.output import echo_json
 
 @cli.group()
 def person() -> None:
-    """A team member's email address: whether it takes mail."""
+    """Whether a person's address takes mail."""
 
 
 @person.command("clear-failing")
@@ -18,7 +18,10 @@ def person() -> None:
 @click.option("--by", metavar="EMAIL", help="Who checked the address (kept in its history).")
 @pass_context
 def clear_failing(ctx: Context, email: str, by: str | None) -> None:
-    """Say an address works again, after checking it with its owner."""
+    """Say an address works again.
+
+    After checking it with its owner.
+    """
     with ctx.tracker() as tracker:
         cleared = tracker.clear_failing(email, by=by, source="cli")
     if cleared:
@@ -32,7 +35,10 @@ def clear_failing(ctx: Context, email: str, by: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_context
 def history(ctx: Context, email: str, as_json: bool) -> None:
-    """When an address bounced, was marked failing or was cleared, and why."""
+    """When an address bounced or was cleared.
+
+    Each time it bounced, was marked failing or was cleared, and why.
+    """
     with ctx.tracker() as tracker:
         events = tracker.address_history(email)
     if as_json:

@@ -11,7 +11,10 @@ from iep_followup.config import parse_listen
 @cli.group(invoke_without_command=True)
 @click.pass_context
 def web(click_ctx: click.Context) -> None:
-    """Serve the case manager's desk on IEP_FOLLOWUP_WEB_LISTEN (default 127.0.0.1:8000)."""
+    """Serve the case manager's desk.
+
+    Listens on IEP_FOLLOWUP_WEB_LISTEN (default 127.0.0.1:8000).
+    """
     if click_ctx.invoked_subcommand is not None:
         return
     ctx = click_ctx.find_object(Context)
@@ -34,6 +37,9 @@ def web(click_ctx: click.Context) -> None:
 @now_option
 @pass_context
 def web_link(ctx: Context, email: str, now: str | None) -> None:
-    """Print a one-time sign-in link for EMAIL (a case manager, or one of IEP_FOLLOWUP_ADMINS)."""
+    """Print a one-time sign-in link.
+
+    For EMAIL: a case manager, or one of IEP_FOLLOWUP_ADMINS.
+    """
     with ctx.tracker(now=now) as tracker:
         click.echo(tracker.sign_in_link(email))

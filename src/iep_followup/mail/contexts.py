@@ -8,9 +8,30 @@ from datetime import date, timedelta
 from typing import Any
 
 from iep_followup.digest import Digest, Load
-from iep_followup.domain import Cadence, Role
+from iep_followup.domain import Cadence, Relationship, Role
 from iep_followup.mail.labels import terms_in
+from iep_followup.translations import Phrasebook
 from iep_followup.views import Contact, ItemDetail, Recipient
+
+NO_VERSIONS = Phrasebook()
+
+
+class MeetingWords:
+    """Shows a meeting's free texts in the reader's language, noting any that have no version.
+
+    Each text becomes {"text", "written_in"}; `written_in` is set (the language the text is
+    shown in) only when the reader's language has no version, and the templates mark it.
+    """
+
+    def __init__(self, book: Phrasebook, language: str) -> None:
+        self.book = book
+        self.language = language
+        self.missing: str | None = None  # the language of the first text shown untranslated
+
+    def __call__(self, text: str) -> dict[str, str | None]:
+        shown = self.book.shown(text, self.language)
+        self.missing = self.missing or shown.written_in
+        return {"text": shown.text, "written_in": shown.written_in}
 
 
 def contact_list(contacts: Sequence[Contact], recipient_email: str) -> list[dict[str, str]]:
@@ -29,8 +50,10 @@ def request_context(
     today: date,
     rotation: int,
     reminder: bool,
+    texts: Phrasebook = NO_VERSIONS,
 ) -> dict[str, Any]:
     """Items grouped by student, each student opening with one of their strengths."""
+    said = MeetingWords(texts, recipient.language)
     by_student: dict[int, list[dict[str, Any]]] = {}
     names: dict[int, str] = {}
     for ref, item_id in refs:
@@ -39,7 +62,7 @@ def request_context(
         by_student.setdefault(item.student_id, []).append(
             {
                 "ref": ref,
-                "title": item.title,
+                "title": said(item.title),
                 "due_on": item.due_on,
                 "overdue": item.due_on < today and not item.status.is_closed,
                 "status": item.status,
@@ -56,23 +79,24 @@ def request_context(
         )
     students = []
     for student_id, items in by_student.items():
-        said = strengths.get(student_id, [])
+        told = strengths.get(student_id, [])
         students.append(
             {
                 "name": names[student_id],
-                "strength": said[rotation % len(said)] if said else None,
+                "strength": said(told[rotation % len(told)]) if told else None,
                 "actions": items,
             }
         )
     who = contact_list([contacts[s] for s in by_student if s in contacts], recipient.email)
-    texts = [details[i].title for _, i in refs] + [details[i].concern for _, i in refs]
+    words = [details[i].title for _, i in refs] + [details[i].concern for _, i in refs]
     return {
         "recipient": {"name": recipient.name},
         "students": students,
         "refs": [ref for ref, _ in refs],
         "reminder": reminder,
         "contacts": who,
-        "glossary": terms_in(*texts, "case manager" if who else "") if recipient.is_family else [],
+        "glossary": terms_in(*words, "case manager" if who else "") if recipient.is_family else [],
+        "untranslated": said.missing,
     }
 
 
@@ -86,27 +110,56 @@ def summary_context(
     team: Sequence[tuple[str, str, Role, list[str]]],
     my_items: Sequence[tuple[str, date, Cadence, str]],
     contact: Contact | None,
+    texts: Phrasebook = NO_VERSIONS,
+    relationships: Mapping[str, Relationship] | None = None,
 ) -> dict[str, Any]:
-    """`team` is (name, email, role, their item titles); `my_items` (title, due, cadence, concern)."""
-    texts = [title for _, _, _, titles in team for title in titles] + [
+    """`team` is (name, email, role, their item titles); `my_items` (title, due, cadence, concern).
+
+    `relationships` (by email) name family members as recorded ("mother"). A family member's
+    email lists only the members who have a part: who has none yet is the staff's business.
+    """
+    said = MeetingWords(texts, recipient.language)
+    words = [title for _, _, _, titles in team for title in titles] + [
         role.value for _, _, role, _ in team
     ]
+    related = relationships or {}
     return {
         "recipient": {"name": recipient.name, "role": recipient_role},
         "student": {"name": student_name},
         "meeting": {"held_on": held_on},
-        "strengths": list(strengths),
+        "strengths": [said(s) for s in strengths],
         "my_items": [
-            {"title": t, "due_on": d, "cadence": c.value, "concern": k} for t, d, c, k in my_items
+            {"title": said(t), "due_on": d, "cadence": c.value, "concern": said(k)}
+            for t, d, c, k in my_items
         ],
-        "team": [{"name": n, "role": r, "parts": titles} for n, _, r, titles in team],
+        "team": [
+            {
+                "name": n,
+                "role": r,
+                "relationship": related.get(email),
+                "parts": [said(t) for t in titles],
+            }
+            for n, email, r, titles in team
+            if titles or not recipient_role.is_family
+        ],
         "contacts": contact_list([contact] if contact else [], recipient.email),
-        "glossary": terms_in(*texts) if recipient_role.is_family else [],
+        "glossary": terms_in(*words) if recipient_role.is_family else [],
+        "untranslated": said.missing,
     }
 
 
-def digest_context(digest: Digest) -> dict[str, Any]:
+def confirmation_texts(
+    changes: Sequence[Mapping[str, Any]], texts: Phrasebook, language: str
+) -> dict[str, Any]:
+    """The confirmation's item titles in the reader's language: its `changes` and `untranslated`."""
+    said = MeetingWords(texts, language)
+    shown = [{**change, "title": said(change["title"])} for change in changes]
+    return {"changes": shown, "untranslated": said.missing}
+
+
+def digest_context(digest: Digest, texts: Phrasebook = NO_VERSIONS) -> dict[str, Any]:
     """The digest as the templates show it: attention first, then students, load, momentum."""
+    said = MeetingWords(texts, digest.case_manager.language)
     widest = max((load.open_items for load in digest.load_by_person), default=0) or 1
     change = None
     if digest.previous_classroom_share is not None:
@@ -116,14 +169,17 @@ def digest_context(digest: Digest) -> dict[str, Any]:
         "recipient": {"name": digest.case_manager.name},
         "period": {"start": digest.period_start, "last": digest.period_end - timedelta(days=1)},
         "quiet": digest.quiet,
-        "attention": [dataclasses.asdict(a) for a in digest.attention],
+        "attention": [
+            {**dataclasses.asdict(a), "title": said(a.title) if a.title else None}
+            for a in digest.attention
+        ],
         "students": [
             {
                 "name": s.name,
-                "strength": s.strength,
+                "strength": said(s.strength) if s.strength else None,
                 "rows": [
                     {
-                        "title": i.title,
+                        "title": said(i.title),
                         "owner": i.owner_name,
                         "role": i.owner_role,
                         "due_on": i.due_on,
@@ -138,7 +194,7 @@ def digest_context(digest: Digest) -> dict[str, Any]:
                     {
                         "at": u.at,
                         "author": u.author,
-                        "title": next((i.title for i in s.items if i.id == u.item_id), ""),
+                        "title": said(next((i.title for i in s.items if i.id == u.item_id), "")),
                         "status": u.status,
                         "percent": u.percent,
                         "due_on": u.due_on,
@@ -166,6 +222,7 @@ def digest_context(digest: Digest) -> dict[str, Any]:
             "rate": m.response_rate,
             "rate_previous": m.response_rate_previous,
         },
+        "untranslated": said.missing,
     }
 
 

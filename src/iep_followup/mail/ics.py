@@ -1,4 +1,7 @@
-"""An iCalendar file with the due dates of one person's action items."""
+"""An iCalendar file with the due dates of one person's action items, in their language.
+
+iCalendar text is UTF-8 (RFC 5545); the attachment says so too (Attachment.charset).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ class DueDate:
     title: str
     due_on: date
     description: str = ""
+    language: str | None = None  # of title and description (RFC 5545 LANGUAGE)
 
 
 def due_dates_calendar(entries: Iterable[DueDate], *, stamp: datetime, name: str) -> bytes:
@@ -26,11 +30,12 @@ def due_dates_calendar(entries: Iterable[DueDate], *, stamp: datetime, name: str
         event = Event()
         event.add("uid", entry.uid)
         event.add("dtstamp", stamp)
-        event.add("summary", entry.title)
+        text_language = {"LANGUAGE": entry.language} if entry.language else {}
+        event.add("summary", entry.title, parameters=text_language)
         event.add("dtstart", entry.due_on)
         event.add("dtend", entry.due_on + timedelta(days=1))
         event.add("transp", "TRANSPARENT")
         if entry.description:
-            event.add("description", entry.description)
+            event.add("description", entry.description, parameters=text_language)
         calendar.add_component(event)
     return bytes(calendar.to_ical())

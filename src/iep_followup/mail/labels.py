@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from iep_followup.domain import Cadence, ItemStatus, Role
+from iep_followup.domain import Cadence, ItemStatus, Relationship, Role
 
 
 def N_(message: str) -> str:  # noqa: N802  (the gettext convention for "mark, don't translate")
@@ -31,6 +31,25 @@ ROLE_LABELS = {
     Role.STUDENT: N_("student"),
     Role.OTHER: N_("team member"),
 }
+
+# A family member named as the team recorded them, in place of "parent" or "guardian".
+RELATIONSHIP_LABELS = {
+    Relationship.MOTHER: N_("mother"),
+    Relationship.FATHER: N_("father"),
+    Relationship.STEPMOTHER: N_("stepmother"),
+    Relationship.STEPFATHER: N_("stepfather"),
+    Relationship.GRANDMOTHER: N_("grandmother"),
+    Relationship.GRANDFATHER: N_("grandfather"),
+    Relationship.AUNT: N_("aunt"),
+    Relationship.UNCLE: N_("uncle"),
+    Relationship.SISTER: N_("sister"),
+    Relationship.BROTHER: N_("brother"),
+    Relationship.FOSTER_PARENT: N_("foster parent"),
+    Relationship.GUARDIAN: N_("guardian"),
+}
+
+# The mark on a meeting text shown as written, because the reader's language has no version.
+WRITTEN_IN_LABELS = {"en": N_("in English"), "es": N_("in Spanish")}
 
 STATUS_LABELS = {
     ItemStatus.OPEN: N_("not started"),

@@ -40,6 +40,7 @@ class Attachment:
     maintype: str
     subtype: str
     content: bytes
+    charset: str | None = None  # for text: what the bytes are in, so clients decode them right
 
 
 def clean_header_text(value: str) -> str:
@@ -206,8 +207,13 @@ def _attachment_part(attachment: Attachment) -> str:
     else:
         disposition = f"attachment; filename*={encode_rfc2231(filename, 'utf-8')}"
     encoded = base64.encodebytes(attachment.content).decode("ascii").replace("\n", _CRLF)
+    charset = ""
+    if attachment.charset is not None:
+        if not _TOKEN.fullmatch(attachment.charset):
+            raise ValueError(f"not a charset: {attachment.charset}")
+        charset = f"; charset={attachment.charset}"
     return (
-        f"Content-Type: {attachment.maintype}/{attachment.subtype}{_CRLF}"
+        f"Content-Type: {attachment.maintype}/{attachment.subtype}{charset}{_CRLF}"
         f"Content-Transfer-Encoding: base64{_CRLF}"
         f"Content-Disposition: {disposition}{_CRLF}{_CRLF}{encoded}"
     )

@@ -25,11 +25,17 @@ from jinja2 import (
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
-from iep_followup.domain import Cadence, ItemStatus, Role
+from iep_followup.domain import Cadence, ItemStatus, Relationship, Role
 from iep_followup.errors import ConfigError
 from iep_followup.mail.i18n import load_translations
 from iep_followup.mail.kinds import MailKind
-from iep_followup.mail.labels import CADENCE_LABELS, ROLE_LABELS, STATUS_LABELS
+from iep_followup.mail.labels import (
+    CADENCE_LABELS,
+    RELATIONSHIP_LABELS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+    WRITTEN_IN_LABELS,
+)
 from iep_followup.markers import REPLY_MARKERS
 from iep_followup.resources import templates_dir
 
@@ -188,6 +194,17 @@ class _Filters:
     def cadence(self, value: Cadence) -> str:
         return self._(CADENCE_LABELS[Cadence(value)])
 
+    def relationship(self, value: Relationship) -> str:
+        return self._(RELATIONSHIP_LABELS[Relationship(value)])
+
+    def written_in(self, language: str) -> str:
+        return self._(WRITTEN_IN_LABELS.get(language, WRITTEN_IN_LABELS["en"]))
+
+    @staticmethod
+    def first_name(name: str) -> str:
+        """Greetings use the first name, as a school's family liaison writes them."""
+        return name.split(maxsplit=1)[0] if name.split() else name
+
     def translate(self, message_id: str) -> str:
         return self._(message_id)
 
@@ -199,5 +216,8 @@ class _Filters:
             "role": self.role,
             "status": self.status,
             "cadence": self.cadence,
+            "relationship": self.relationship,
+            "written_in": self.written_in,
+            "first_name": self.first_name,
             "translate": self.translate,
         }

@@ -14,8 +14,9 @@ from iep_followup.mail.contexts import digest_context
 from iep_followup.mail.kinds import MailKind
 from iep_followup.planning import SendPolicy, local_now
 from iep_followup.services.outgoing import Mailer
-from iep_followup.store import digests, outbox
+from iep_followup.store import digests, outbox, texts
 from iep_followup.store.db import Database
+from iep_followup.translations import Phrasebook
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +67,16 @@ def run_digests(
                 if digest.quiet and skip_quiet:
                     run.quiet_skipped += 1
                     continue
+                book = texts.phrasebook(session, [s.student_id for s in inputs.students])
                 if preview_dir is not None:
-                    run.previews.extend(write_preview(mailer, digest, preview_dir))
+                    run.previews.extend(write_preview(mailer, digest, preview_dir, book))
                     continue
                 mailer.queue(
                     session,
                     MailKind.DIGEST,
                     key,
                     to=manager,
-                    context=digest_context(digest),
+                    context=digest_context(digest, book),
                     now=now,
                     # Replies to a digest reach our inbox with no key: held for a person, never applied.
                     reply_to=mailer.reply_address_for_contact(None),
@@ -92,9 +94,11 @@ def run_digests(
     return run
 
 
-def write_preview(mailer: Mailer, digest: Digest, folder: Path) -> list[Path]:
+def write_preview(
+    mailer: Mailer, digest: Digest, folder: Path, book: Phrasebook | None = None
+) -> list[Path]:
     rendered = mailer.renderer.render(
-        MailKind.DIGEST, digest.case_manager.language, digest_context(digest)
+        MailKind.DIGEST, digest.case_manager.language, digest_context(digest, book or Phrasebook())
     )
     _make_folder(folder)
     stem = re.sub(r"[^a-z0-9]+", "-", digest.case_manager.email.lower()).strip("-")

@@ -23,10 +23,11 @@ from iep_followup.inbound.grammar import ItemCommands, ParsedReply, parse_comman
 from iep_followup.inbound.message import MAX_MESSAGE_BYTES, ParsedMessage, parse_message
 from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.inbound.trim import trim_reply
+from iep_followup.mail.contexts import confirmation_texts
 from iep_followup.mail.kinds import MailKind
 from iep_followup.planning import local_now
 from iep_followup.services.outgoing import Mailer
-from iep_followup.store import asking, inbox, outbox, people, updates
+from iep_followup.store import asking, inbox, outbox, people, texts, updates
 from iep_followup.store.db import Database, Session
 from iep_followup.store.models import InboundMessage, Person, Update, UpdateRequest
 from iep_followup.tokens import (
@@ -527,6 +528,9 @@ class Ingestor:
                 for q in reply.questions
             ],
         }
+        # The items' titles in the owner's language.
+        book = texts.request_phrasebook(session, request.id)
+        context.update(confirmation_texts(done.changes, book, owner.language))
         key = make_reply_key(self.secret, request.id, owner.id, request.expires_at)
         # Keyed by the inbound row just inserted, so it cannot have been queued before: no
         # need to look first.

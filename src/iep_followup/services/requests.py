@@ -12,7 +12,7 @@ from iep_followup.mail.contexts import request_context
 from iep_followup.mail.kinds import MailKind
 from iep_followup.planning import Ask, Decision, Remind, SendPolicy, Wait, local_now, plan_requests
 from iep_followup.services.outgoing import Mailer
-from iep_followup.store import asking, outbox
+from iep_followup.store import asking, outbox, texts
 from iep_followup.store.db import Database, Session
 from iep_followup.store.models import UpdateRequest
 from iep_followup.tokens import make_reply_key
@@ -158,6 +158,7 @@ def _queue_batch(
     student_ids = sorted({d.student_id for d in details.values()})
     strengths = asking.strengths_by_student(session, student_ids)
     contacts = asking.case_managers(session, student_ids)
+    book = texts.phrasebook(session, student_ids)
 
     # New requests for the whole batch in two statements; an owner another run already asked
     # this cycle is left out.
@@ -200,6 +201,7 @@ def _queue_batch(
                 today=local_now(now, person.timezone).date(),
                 rotation=request_id,
                 reminder=reminded is not None,
+                texts=book,
             )
             messages.append(
                 mailer.message(

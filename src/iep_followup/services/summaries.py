@@ -13,11 +13,35 @@ from iep_followup.mail.kinds import MailKind
 from iep_followup.mail.message import Attachment
 from iep_followup.planning import SendPolicy, next_send_time
 from iep_followup.services.outgoing import Mailer
-from iep_followup.store import asking, queries
+from iep_followup.store import asking, queries, records, texts
 from iep_followup.store.db import Session
 from iep_followup.store.records import get_meeting
+from iep_followup.translations import Phrasebook, TranslationGap, gaps_for
+from iep_followup.views import ItemView
 
 log = logging.getLogger(__name__)
+
+
+def release_summaries(
+    session: Session,
+    mailer: Mailer,
+    student_id: int,
+    now: datetime,
+    policy: SendPolicy,
+    default_timezone: str,
+) -> int:
+    """Queue the summaries held at import (the texts' versions now added). Returns how many."""
+    return sum(
+        queue_summaries(session, mailer, meeting_id, now, policy, default_timezone)
+        for meeting_id in records.release_held_summaries(session, student_id)
+    )
+
+
+def student_translation_gaps(session: Session, student_id: int) -> list[TranslationGap]:
+    """What the student's team members would get in another language than their own."""
+    members = queries.members_by_student(session, [student_id]).get(student_id, [])
+    found = texts.meeting_texts(session, student_ids=[student_id])
+    return gaps_for(found, [(m.name, m.language) for m in members])
 
 
 def queue_summaries(
@@ -40,6 +64,8 @@ def queue_summaries(
         meeting.student_id, []
     )
     contact = asking.case_managers(session, [meeting.student_id]).get(meeting.student_id)
+    book = texts.phrasebook(session, [meeting.student_id])
+    relationships = {m.email: m.relationship for m in members if m.relationship is not None}
     people = asking.recipients(session, [m.person_id for m in members], default_timezone)
     team = [
         (m.name, m.email, m.role, [i.title for i in items if i.owner_email == m.email])
@@ -62,18 +88,19 @@ def queue_summaries(
             team=team,
             my_items=[(i.title, i.due_on, i.cadence, i.concern) for i in mine],
             contact=contact if member.role is not Role.CASE_MANAGER else None,
+            texts=book,
+            relationships=relationships,
         )
         attachments: tuple[Attachment, ...] = ()
         if mine:
             calendar = due_dates_calendar(
-                [
-                    DueDate(f"iep-item-{i.id}@{mailer.domain}", i.title, i.due_on, i.concern)
-                    for i in mine
-                ],
+                [_due_date(i, book, recipient.language, mailer.domain) for i in mine],
                 stamp=now,
                 name=student_name,
             )
-            attachments = (Attachment("due-dates.ics", "text", "calendar", calendar),)
+            attachments = (
+                Attachment("due-dates.ics", "text", "calendar", calendar, charset="utf-8"),
+            )
         try:
             queued += mailer.queue(
                 session,
@@ -90,3 +117,16 @@ def queue_summaries(
             # One bad address must not keep the rest of the team from their summary.
             log.warning("summary for person %s not queued: %s", member.person_id, exc)
     return queued
+
+
+def _due_date(item: ItemView, book: Phrasebook, language: str, domain: str) -> DueDate:
+    """The calendar event in the reader's language (as written, and labelled so, when it has none)."""
+    title = book.shown(item.title, language)
+    concern = book.shown(item.concern, language)
+    return DueDate(
+        f"iep-item-{item.id}@{domain}",
+        title.text,
+        item.due_on,
+        concern.text,
+        language=title.written_in or language,
+    )

@@ -12,7 +12,7 @@ from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
-from iep_followup.domain import OPEN_STATUSES, Cadence, Role
+from iep_followup.domain import FAMILY_ROLES, OPEN_STATUSES, Cadence, Role
 from iep_followup.planning import ItemState, OwnerState, RequestState
 from iep_followup.store.db import insert_skipping_duplicates
 from iep_followup.store.models import (
@@ -125,11 +125,11 @@ def owner_states(
 def recipients(
     session: Session, person_ids: Sequence[int], default_timezone: str
 ) -> dict[int, Recipient]:
-    family_roles = [Role.PARENT, Role.GUARDIAN, Role.STUDENT]
     family = set(
         session.exec(
             select(Membership.person_id).where(
-                col(Membership.person_id).in_(person_ids), col(Membership.role).in_(family_roles)
+                col(Membership.person_id).in_(person_ids),
+                col(Membership.role).in_(sorted(FAMILY_ROLES)),
             )
         ).all()
     )

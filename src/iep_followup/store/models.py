@@ -5,6 +5,7 @@
 from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Column,
     ForeignKey,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -32,6 +34,7 @@ from iep_followup.domain import (
     Cadence,
     ItemStatus,
     MeetingKind,
+    Relationship,
     Role,
     UpdateSource,
 )
@@ -42,6 +45,11 @@ from iep_followup.store.types import TextEnum, UTCDateTime
 
 def _utc(*, nullable: bool = False, index: bool = False) -> Column[datetime]:
     return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+def _translations() -> Column[dict[str, str]]:
+    """A free text's versions in other languages than the meeting's: {"es": "..."}."""
+    return Column(JSON, nullable=False, server_default=text("'{}'"))
 
 
 def _fk(
@@ -88,6 +96,10 @@ class Membership(SQLModel, table=True):
     student_id: int = Field(sa_column=_fk("student.id"))
     person_id: int = Field(sa_column=_fk("person.id"))
     role: Role = Field(sa_column=Column(TextEnum(Role), nullable=False))
+    # To the child, as the team recorded it (mother, grandmother, ...); family members only.
+    relationship: Relationship | None = Field(
+        default=None, sa_column=Column(TextEnum(Relationship), nullable=True)
+    )
 
 
 class Meeting(SQLModel, table=True):
@@ -103,6 +115,13 @@ class Meeting(SQLModel, table=True):
     notes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(sa_column=_utc())
     updated_at: datetime = Field(sa_column=_utc())
+    # The language its texts are written in; each text's `translations` hold the others.
+    language: str = Field(
+        default="en", sa_column=Column(String(MAX_LANGUAGE), nullable=False, server_default="en")
+    )
+    notes_translations: dict[str, str] = Field(default_factory=dict, sa_column=_translations())
+    # Imported with --hold-summaries: no summary goes out until the case manager releases them.
+    summaries_held: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Strength(SQLModel, table=True):
@@ -115,6 +134,7 @@ class Strength(SQLModel, table=True):
     said_by_id: int | None = Field(
         default=None, sa_column=_fk("person.id", nullable=True, ondelete="SET NULL")
     )
+    translations: dict[str, str] = Field(default_factory=dict, sa_column=_translations())
 
 
 class Concern(SQLModel, table=True):
@@ -129,6 +149,7 @@ class Concern(SQLModel, table=True):
     raised_by_id: int | None = Field(
         default=None, sa_column=_fk("person.id", nullable=True, ondelete="SET NULL")
     )
+    translations: dict[str, str] = Field(default_factory=dict, sa_column=_translations())
 
 
 class ActionItem(SQLModel, table=True):
@@ -154,6 +175,7 @@ class ActionItem(SQLModel, table=True):
     service_minutes_per_week: int | None = None
     created_at: datetime = Field(sa_column=_utc())
     closed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    translations: dict[str, str] = Field(default_factory=dict, sa_column=_translations())  # title
 
 
 class Update(SQLModel, table=True):

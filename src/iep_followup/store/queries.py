@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from iep_followup.addresses import address_key
-from iep_followup.domain import ItemStatus, Role
+from iep_followup.domain import ItemStatus, Relationship, Role
 from iep_followup.errors import NotFoundError
 from iep_followup.store.models import (
     ActionItem,
@@ -129,17 +129,24 @@ def members_by_student(
     session: Session, student_ids: Sequence[int] | None = None
 ) -> dict[int, list[MemberView]]:
     query = (
-        select(Membership.student_id, Person, Membership.role)
+        select(Membership.student_id, Person, Membership.role, Membership.relationship)
         .join(Person, col(Person.id) == Membership.person_id)
         .order_by(col(Membership.student_id), col(Membership.id))
     )
     if student_ids is not None:
         query = query.where(col(Membership.student_id).in_(student_ids))
     grouped: dict[int, list[MemberView]] = defaultdict(list)
-    for student_id, person, role in session.exec(query).all():
+    for student_id, person, role, relationship in session.exec(query).all():
         assert person.id is not None
         grouped[student_id].append(
-            MemberView(person.id, person.name, person.email, Role(role), person.language)
+            MemberView(
+                person.id,
+                person.name,
+                person.email,
+                Role(role),
+                person.language,
+                Relationship(relationship) if relationship else None,
+            )
         )
     return grouped
 

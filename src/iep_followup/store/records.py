@@ -34,9 +34,13 @@ from iep_followup.store.updates import apply_update, reassign
 
 
 def record_meeting(
-    session: Session, record: MeetingRecord, now: datetime
+    session: Session, record: MeetingRecord, now: datetime, *, hold_summaries: bool = False
 ) -> tuple[Meeting, bool, list[str]]:
-    """Create or bring up to date everything the meeting decided. Returns (meeting, created, changes)."""
+    """Create or bring up to date everything the meeting decided. Returns (meeting, created, changes).
+
+    With `hold_summaries`, the meeting's summaries wait for release_summaries (a held meeting
+    stays held through later imports until then).
+    """
     changes: list[str] = []
     student = upsert_student(session, record.student, now, changes)
     assert student.id is not None
@@ -58,15 +62,28 @@ def record_meeting(
             notes=record.notes,
             created_at=now,
             updated_at=now,
+            language=record.language,
+            notes_translations=dict(record.notes_translations),
         )
         session.add(meeting)
         session.flush()
         changes.append(
             f"added the {record.kind.value.replace('_', ' ')} meeting of {record.held_on.isoformat()}"
         )
-    elif meeting.notes != record.notes:
-        meeting.notes = record.notes
-        changes.append("changed the meeting notes")
+    else:
+        if (meeting.notes, meeting.notes_translations) != (
+            record.notes,
+            dict(record.notes_translations),
+        ):
+            meeting.notes = record.notes
+            meeting.notes_translations = dict(record.notes_translations)
+            changes.append("changed the meeting notes")
+        if meeting.language != record.language:
+            meeting.language = record.language
+            changes.append(f"changed the meeting's language to {record.language}")
+    if hold_summaries and not meeting.summaries_held:
+        meeting.summaries_held = True
+        changes.append("held the summaries until they are released")
     assert meeting.id is not None
 
     _sync_strengths(session, meeting.id, record.strengths, people, changes)
@@ -134,13 +151,24 @@ def upsert_member(
         )
     ).first()
     if membership is None:
-        session.add(Membership(student_id=student_id, person_id=person.id, role=info.role))
+        session.add(
+            Membership(
+                student_id=student_id,
+                person_id=person.id,
+                role=info.role,
+                relationship=info.relationship,
+            )
+        )
         changes.append(
             f"added {info.name} <{info.email}> to the team as {info.role.value.replace('_', ' ')}"
         )
-    elif membership.role is not info.role:
+        return person
+    if membership.role is not info.role:
         membership.role = info.role
         changes.append(f"changed {info.email}'s role to {info.role.value}")
+    if membership.relationship != info.relationship:
+        membership.relationship = info.relationship
+        changes.append(f"changed {info.email}'s relationship to the student")
     return person
 
 
@@ -158,15 +186,24 @@ def _sync_strengths(
             .order_by(col(Strength.position))
         )
     )
-    wanted = [(s.text, people[s.said_by].id if s.said_by else None) for s in strengths]
-    if [(s.text, s.said_by_id) for s in existing] == wanted:
+    wanted = [
+        (s.text, people[s.said_by].id if s.said_by else None, dict(s.translations))
+        for s in strengths
+    ]
+    if [(s.text, s.said_by_id, s.translations) for s in existing] == wanted:
         return
     for old in existing:
         session.delete(old)
     session.flush()
-    for position, (text, said_by_id) in enumerate(wanted):
+    for position, (text, said_by_id, translations) in enumerate(wanted):
         session.add(
-            Strength(meeting_id=meeting_id, position=position, text=text, said_by_id=said_by_id)
+            Strength(
+                meeting_id=meeting_id,
+                position=position,
+                text=text,
+                said_by_id=said_by_id,
+                translations=translations,
+            )
         )
     changes.append(f"recorded {len(wanted)} strengths")
 
@@ -190,17 +227,15 @@ def upsert_concern(
             position=position,
             text=info.text,
             raised_by_id=raised_by_id,
+            translations=dict(info.translations),
         )
         session.add(concern)
         session.flush()
         changes.append(f"added concern {info.key}")
         return concern
-    if (concern.text, concern.raised_by_id, concern.position) != (
-        info.text,
-        raised_by_id,
-        position,
-    ):
-        concern.text, concern.raised_by_id, concern.position = info.text, raised_by_id, position
+    wanted = (info.text, raised_by_id, position, dict(info.translations))
+    if (concern.text, concern.raised_by_id, concern.position, concern.translations) != wanted:
+        concern.text, concern.raised_by_id, concern.position, concern.translations = wanted
         changes.append(f"changed concern {info.key}")
     return concern
 
@@ -233,6 +268,7 @@ def upsert_item(
             percent=0,
             service_minutes_per_week=info.service_minutes_per_week,
             created_at=now,
+            translations=dict(info.translations),
         )
         session.add(item)
         session.flush()
@@ -249,6 +285,9 @@ def upsert_item(
         if getattr(item, name) != new:
             setattr(item, name, new)
             changes.append(f"changed item {info.key}'s {name.replace('_', ' ').replace(' id', '')}")
+    if item.translations != dict(info.translations):
+        item.translations = dict(info.translations)
+        changes.append(f"changed item {info.key}'s translations")
     return item
 
 
@@ -305,6 +344,7 @@ def start_meeting(
     kind: MeetingKind,
     notes: str,
     now: datetime,
+    language: str = "en",
 ) -> Meeting:
     row = upsert_student(session, student, now, [])
     assert row.id is not None
@@ -321,6 +361,7 @@ def start_meeting(
             notes=notes,
             created_at=now,
             updated_at=now,
+            language=language,
         )
         session.add(meeting)
         session.flush()
@@ -339,6 +380,7 @@ def add_strength(session: Session, meeting_id: int, strength: StrengthInfo) -> N
             position=position,
             text=strength.text,
             said_by_id=said_by.id if said_by else None,
+            translations=dict(strength.translations),
         )
     )
 
@@ -385,6 +427,18 @@ def _new_item(
     row = upsert_item(session, meeting, concern_id, item, people, now, [])
     assert row.id is not None
     return row.id
+
+
+def release_held_summaries(session: Session, student_id: int) -> list[int]:
+    """Release the student's meetings held with --hold-summaries; returns their ids."""
+    held = list(
+        session.exec(
+            select(Meeting).where(Meeting.student_id == student_id, col(Meeting.summaries_held))
+        )
+    )
+    for meeting in held:
+        meeting.summaries_held = False
+    return [m.id for m in held if m.id is not None]
 
 
 def get_meeting(session: Session, meeting_id: int) -> Meeting:
