@@ -67,7 +67,7 @@ class Measured:
         return self.count / self.seconds if self.seconds > 0 else 0.0
 
 
-def make_tracker(config: BenchConfig, now: datetime) -> Tracker:
+def make_tracker(config: BenchConfig, now: datetime, **settings_overrides: Any) -> Tracker:
     settings = load_settings(
         env_file=None,
         database_url=config.database_url,
@@ -75,6 +75,7 @@ def make_tracker(config: BenchConfig, now: datetime) -> Tracker:
         smtp_url=config.smtp_url,
         from_address=FROM_ADDRESS,
         reply_address=REPLY_ADDRESS,
+        **settings_overrides,
     )
     return Tracker(settings, clock=lambda: now)
 

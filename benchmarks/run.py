@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from benchmarks import baselines, district, mailbags, stages, workers
+from benchmarks import baselines, district, latency, mailbags, stages, workers
 from benchmarks.harness import BenchConfig, in_child
 from benchmarks.report import RunResult, growth, machine, table, targets
 from benchmarks.sink import Sink
@@ -50,6 +50,19 @@ def database(backend: str, workdir: Path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def run_latency(backend: str) -> str:
+    """The latency stage on its own small district: a table of p50/p95/max per path."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"iep-bench-{backend}-latency-"))
+    try:
+        with database(backend, workdir) as url, Sink() as sink:
+            config = BenchConfig(backend, latency.STUDENTS, url, workdir, sink.port)
+            in_child(district.seed, url, latency.STUDENTS)
+            in_child(latency.prepare, config)
+            return latency.table(backend, latency.measure(config, sink))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _migrate(url: str) -> None:
@@ -120,7 +133,16 @@ def main(argv: list[str] | None = None) -> None:
         "--profile", type=Path, help="write a cProfile of each stage to this folder"
     )
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file and spools")
+    parser.add_argument(
+        "--stages",
+        default="cycle,latency",
+        help="cycle (the weekly cycle at each size) and/or latency (reply to confirmation, "
+        "once per backend; needs Dovecot)",
+    )
     args = parser.parse_args(argv)
+    chosen = {s.strip() for s in args.stages.split(",") if s.strip()}
+    if not chosen or chosen - {"cycle", "latency"}:
+        parser.error("--stages takes cycle and/or latency")
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     for backend in backends:
@@ -130,7 +152,9 @@ def main(argv: list[str] | None = None) -> None:
     print(machine(), flush=True)
     runs: list[RunResult] = []
     for backend in backends:
-        for size in sizes:
+        if "latency" in chosen:
+            print(run_latency(backend), "", sep="\n", flush=True)
+        for size in sizes if "cycle" in chosen else ():
             runs.append(run_one(backend, size, args.profile, args.keep))
             print(table(runs[-1]), "", sep="\n", flush=True)
     for summary in (growth(runs), targets(runs)):

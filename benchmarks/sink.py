@@ -5,11 +5,13 @@ from __future__ import annotations
 import multiprocessing
 import re
 import socket
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
 _MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>\r\n]+>)", re.IGNORECASE | re.MULTILINE)
+_IN_REPLY_TO = re.compile(rb"^In-Reply-To:\s*(<[^>\r\n]+>)", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,9 @@ class _CountingHandler:
         self.connections = 0
         self.duplicates = 0
         self.seen: set[bytes] = set()
+        # In-Reply-To -> when the message answering it was accepted (time.monotonic(), which
+        # on Linux is one clock for every process): the latency stage's finish line.
+        self.answered: dict[str, float] = {}
 
     async def handle_EHLO(  # noqa: N802 (aiosmtpd's hook name)
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -41,6 +46,9 @@ class _CountingHandler:
         content: bytes = envelope.content
         header_end = content.find(b"\r\n\r\n")
         found = _MESSAGE_ID.search(content, 0, header_end if header_end > 0 else len(content))
+        answers = _IN_REPLY_TO.search(content, 0, header_end if header_end > 0 else len(content))
+        if answers is not None:
+            self.answered.setdefault(answers.group(1).decode(), time.monotonic())
         if found is not None:
             if found.group(1) in self.seen:
                 self.duplicates += 1
@@ -60,6 +68,9 @@ def _serve(port: int, control: Connection) -> None:
             command = control.recv()
             if command == "stop":
                 break
+            if command == "answered":
+                control.send(dict(handler.answered))
+                continue
             stats = SinkStats(handler.messages, handler.connections, handler.duplicates)
             if command == "reset":
                 handler.reset()
@@ -93,6 +104,12 @@ class Sink:
     def stats(self) -> SinkStats:
         self._control.send("stats")
         result: SinkStats = self._control.recv()
+        return result
+
+    def answered(self) -> dict[str, float]:
+        """In-Reply-To -> when the first message answering it was accepted (time.monotonic())."""
+        self._control.send("answered")
+        result: dict[str, float] = self._control.recv()
         return result
 
     def reset(self) -> SinkStats:

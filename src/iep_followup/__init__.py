@@ -47,10 +47,29 @@ from iep_followup.meetingfile import load_meeting_file, parse_meeting
 from iep_followup.resources import example_meeting_path
 from iep_followup.tracker import Tracker
 from iep_followup.translations import TranslationGap, translation_gaps
-from iep_followup.views import ItemView, MemberView, RecordedMeeting, StudentStatus, UpdateView
+from iep_followup.views import (
+    AddressEventView,
+    Backlog,
+    DeliveryReport,
+    DigestRun,
+    FailingAddress,
+    InboundMessageView,
+    InboxPoll,
+    IngestResult,
+    ItemView,
+    MemberView,
+    OutboxMessageView,
+    PlannedLine,
+    RecordedMeeting,
+    RequestRun,
+    StudentStatus,
+    UpdateView,
+)
 
 __all__ = [
+    "AddressEventView",
     "AlreadyRunningError",
+    "Backlog",
     "BalanceReport",
     "BalanceWarning",
     "Cadence",
@@ -58,8 +77,14 @@ __all__ = [
     "ConfigError",
     "DatabaseError",
     "DeliveryError",
+    "DeliveryReport",
+    "DigestRun",
+    "FailingAddress",
     "FileAccessError",
     "IepFollowupError",
+    "InboundMessageView",
+    "InboxPoll",
+    "IngestResult",
     "ItemInfo",
     "ItemStatus",
     "ItemView",
@@ -72,9 +97,12 @@ __all__ = [
     "MemberView",
     "NotFoundError",
     "NotYourMeetingError",
+    "OutboxMessageView",
+    "PlannedLine",
     "ReceiverError",
     "RecordedMeeting",
     "Relationship",
+    "RequestRun",
     "Role",
     "Settings",
     "StoreRefusedError",

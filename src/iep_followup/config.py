@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     imap_url: SecretStr | None = Field(
         default=None, description="imaps://user:pass@host/INBOX to poll for replies."
     )
+    imap_idle: bool = Field(
+        default=True,
+        description="Read the mailbox as soon as mail arrives (IMAP IDLE) when the server offers it.",
+    )
     from_address: str = Field(
         default="IEP Follow-up <iep-followup@localhost>", description="From: of every email sent."
     )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import logging
 import os
-import shlex
 import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -14,13 +14,19 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from iep_followup import scheduler as wiring
-from iep_followup.errors import AlreadyRunningError, ConfigError, IepFollowupError
-from iep_followup.net.imap import ImapPoller, parse_imap_url
+from iep_followup.errors import (
+    AlreadyRunningError,
+    ConfigError,
+    DatabaseError,
+    IepFollowupError,
+    MailboxError,
+)
+from iep_followup.net.imap import IDLE_SECONDS, IdleEnd, ImapPoller
 from iep_followup.net.receiver import SmtpReceiver, start_receiver
 from iep_followup.resources import jobs_dir
 from iep_followup.schedule import JobSpec, parse_schedule
-from iep_followup.store import inbox, outbox
 from iep_followup.tracker import Tracker
+from iep_followup.wakeup import Coalescer, backoff_seconds
 
 log = logging.getLogger("iep_followup.daemon")
 
@@ -112,12 +118,14 @@ class Daemon:
         stop_timeout: float = STOP_TIMEOUT_SECONDS,
         receiver_port: int | None = None,
         desk: Served | None = None,
+        idle_seconds: float = IDLE_SECONDS,
     ) -> None:
         self.tracker = tracker
         self.settings = tracker.settings
         self.jobs = tuple(jobs)
         self.stop_timeout = stop_timeout
         self._receiver_port = receiver_port
+        self.idle_seconds = idle_seconds
         self._stop = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -133,6 +141,12 @@ class Daemon:
             "digests": self._digests,
             "heartbeat": self._heartbeat,
         }
+        # New outbox mail wakes delivery at once; passes never overlap (see _deliver).
+        self.deliveries = Coalescer(lambda: self.run_job("deliver"))
+        self._deliver_lock = asyncio.Lock()
+        self._wakers: list[asyncio.Task[None]] = []
+        self._inbox_busy = False  # the last poll found another daemon polling
+        self._unlisten: Callable[[], None] = lambda: None
 
     @property
     def stopping(self) -> bool:
@@ -145,14 +159,19 @@ class Daemon:
 
     async def run_job(self, name: str) -> None:
         """Run one job and log one line about it. Never raises: a failing tick must not stop the daemon."""
+        await self._run_job(name)
+
+    async def _run_job(self, name: str) -> bool:
+        """run_job, saying whether the job succeeded."""
         if self.stopping:
-            return
+            return False
         self._running += 1
         self._idle.clear()
         started = time.monotonic()
         try:
             outcome = await self._jobs[name]()
             log.info("job %s: %s (%.2fs)", name, outcome, time.monotonic() - started)
+            return True
         except IepFollowupError as exc:
             log.warning("job %s failed: %s (%.2fs)", name, exc, time.monotonic() - started)
         except Exception as exc:
@@ -165,6 +184,7 @@ class Daemon:
             self._running -= 1
             if self._running == 0:
                 self._idle.set()
+        return False
 
     async def run(self) -> int:
         """Run until SIGTERM or SIGINT; returns the process exit code."""
@@ -193,10 +213,12 @@ class Daemon:
             self._describe_start()
             wiring.start(scheduler)
             wiring.run_soon(scheduler, CATCH_UP_JOBS)
+            self._start_wakers(loop)
             await self._stop.wait()
             wiring.pause(scheduler)
+            await self._stop_wakers()
             try:
-                await asyncio.wait_for(self._idle.wait(), self.stop_timeout)
+                await asyncio.wait_for(self._finish_in_flight(), self.stop_timeout)
             except TimeoutError:
                 log.warning(
                     "a job was still running after %.0fs; stopping anyway", self.stop_timeout
@@ -225,8 +247,98 @@ class Daemon:
         self._start_inbound_imap()
 
     def _start_inbound_imap(self) -> None:
-        if self.settings.imap_url is not None:
-            self.poller = new_poller(self.tracker)
+        self.poller = self.tracker.imap_poller()
+
+    def _start_wakers(self, loop: asyncio.AbstractEventLoop) -> None:
+        """What runs jobs between their ticks: new outbox mail, and IMAP IDLE."""
+        names = {job.name for job in self.jobs}
+        if "deliver" in names:
+
+            def queued() -> None:
+                # Called in whichever thread committed the mail (ingest runs in a worker thread).
+                loop.call_soon_threadsafe(self.deliveries.request)
+
+            self._unlisten = self.tracker.database.on_outbox_queued(queued)
+            if self.tracker.database.dialect == "postgresql":
+                self._wakers.append(loop.create_task(self._listen_for_outbox()))
+        if "poll_inbox" in names and self.poller is not None and self.settings.imap_idle:
+            self._wakers.append(loop.create_task(self._watch_inbox()))
+
+    async def _stop_wakers(self) -> None:
+        self._unlisten()
+        wakers, self._wakers = self._wakers, []
+        for task in wakers:
+            task.cancel()
+        await asyncio.gather(*wakers, return_exceptions=True)
+
+    async def _finish_in_flight(self) -> None:
+        await self.deliveries.wait()
+        await self._idle.wait()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake up when the daemon is asked to stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+    async def _listen_for_outbox(self) -> None:
+        """PostgreSQL: mail queued by another daemon, or by a command, wakes delivery here too."""
+        failures = 0
+
+        def listening() -> None:
+            nonlocal failures
+            if failures:
+                log.info("listening for new mail again")
+                self.deliveries.request()  # whatever was queued while we could not hear it
+            failures = 0
+
+        while not self.stopping:
+            try:
+                await self.tracker.listen_for_outbox(
+                    self.deliveries.request, on_listening=listening
+                )
+            except DatabaseError as exc:
+                failures += 1
+                delay = backoff_seconds(failures)
+                log.warning(
+                    "%s; delivery goes on at its schedule, listening again in %.0fs", exc, delay
+                )
+                await self._pause(delay)
+
+    async def _watch_inbox(self) -> None:
+        """IMAP IDLE: read the mailbox as soon as the server announces mail.
+
+        The schedule's polls go on as a safety net. When the server does not offer IDLE, or
+        the connection fails, polling on the schedule is all there is until IDLE works again.
+        """
+        assert self.poller is not None
+        failures = 0
+        poll = True
+        while not self.stopping:
+            if poll and not await self._run_job("poll_inbox"):
+                failures += 1
+                await self._pause(backoff_seconds(failures))
+                continue
+            try:
+                end = await self.poller.wait_for_mail(self.idle_seconds)
+            except MailboxError as exc:
+                failures += 1
+                delay = backoff_seconds(failures)
+                log.warning("IMAP IDLE stopped: %s Trying again in %.0fs", exc, delay)
+                await self._pause(delay)
+                poll = True
+                continue
+            if end is IdleEnd.NOT_OFFERED:
+                log.info(
+                    "IMAP server %s does not offer IDLE; polling on the schedule",
+                    self.poller.config.host,
+                )
+                return
+            if end is IdleEnd.UNREAD and self._inbox_busy:
+                await self._pause(1.0)  # another daemon is reading it; let it finish
+            failures = 0
+            # A scheduled poll that ended IDLE reads the mailbox itself; anything it leaves
+            # is found by the check before the next IDLE.
+            poll = end is not IdleEnd.INTERRUPTED
 
     def _describe_start(self) -> None:
         settings = self.settings
@@ -265,7 +377,8 @@ class Daemon:
     # --- the jobs -----------------------------------------------------------------------
 
     async def _deliver(self) -> str:
-        report = await self.tracker.deliver(should_stop=lambda: self.stopping)
+        async with self._deliver_lock:  # a tick and a wake-up never send at the same time
+            report = await self.tracker.deliver(should_stop=lambda: self.stopping)
         text = f"sent {report.sent}, retry later {report.retried}, failed {report.failed}"
         return text + (f"; paused: {report.error}" if report.error else "")
 
@@ -273,89 +386,18 @@ class Daemon:
         run = await asyncio.to_thread(self.tracker.request_updates)
         return f"asked {run.asked}, reminded {run.reminded}, not due {run.waiting}, failed {run.failed}"
 
-    async def poll_once(self) -> str:
-        """One IMAP pass outside the schedule (the poll-inbox command)."""
-        if self.poller is None and self.settings.imap_url is not None:
-            self._start_inbound_imap()
-        try:
-            return await self._poll_inbox()
-        finally:
-            if self.poller is not None:
-                await self.poller.close()
-
     async def _poll_inbox(self) -> str:
         if self.poller is None:
             return "no IMAP mailbox configured"
-        with self.tracker.database.exclusive("iep-followup:poll-inbox") as mine:
-            if not mine:
-                return "another daemon is polling"
-            result = await self.poller.poll_once(
-                lambda raw: self.tracker.handle_inbound(raw, "imap"),
-                lambda header, size: self.tracker.handle_inbound(header, "imap", size=size),
-            )
-        return f"fetched {result.fetched}, recorded {result.handled}, failed {result.failed}"
+        result = await self.tracker.poll_inbox(self.poller)
+        self._inbox_busy = result.skipped is not None  # another daemon holds the mailbox
+        return result.summary()
 
     async def _digests(self) -> str:
         run = await asyncio.to_thread(self.tracker.digests)
         return f"queued {run.queued}, already queued {run.already}, quiet skipped {run.quiet_skipped}, failed {run.failed}"
 
     async def _heartbeat(self) -> str:
-        def counts() -> str:
-            with self.tracker.database.transaction() as session:
-                queued = outbox.counts(session)
-                held = len(inbox.messages(session, held_only=True))
-            parts = [f"{status.value} {count}" for status, count in sorted(queued.items())]
-            return f"alive; outbox: {', '.join(parts) or 'empty'}; held for review: {held}"
-
-        return await asyncio.to_thread(counts)
-
-
-def new_poller(tracker: Tracker) -> ImapPoller:
-    settings = tracker.settings
-    assert settings.imap_url is not None
-    config = parse_imap_url(settings.imap_url.get_secret_value())
-    return ImapPoller(
-        config,
-        inbox.DbImapState(tracker.database),
-        token_provider=_token_provider(tracker),
-        max_bytes=settings.max_reply_bytes,
-    )
-
-
-def imap_login(tracker: Tracker) -> Callable[[], Awaitable[str]]:
-    """For `check`: log in and open the mailbox, touching no message."""
-
-    async def login() -> str:
-        poller = new_poller(tracker)
-        try:
-            return await poller.check()
-        finally:
-            await poller.close()
-
-    return login
-
-
-def _token_provider(tracker: Tracker) -> Callable[[], Awaitable[str]] | None:
-    token, command = tracker.settings.imap_oauth_token, tracker.settings.imap_oauth_token_command
-    if command:
-
-        async def from_command() -> str:
-            process = await asyncio.create_subprocess_exec(
-                *shlex.split(command),
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.DEVNULL,
-            )
-            out, _ = await asyncio.wait_for(process.communicate(), 30)
-            if process.returncode != 0 or not out.strip():
-                raise ConfigError("IEP_FOLLOWUP_IMAP_OAUTH_TOKEN_COMMAND did not print a token")
-            return out.decode().strip()
-
-        return from_command
-    if token is not None:
-        secret = token.get_secret_value()
-
-        async def from_setting() -> str:
-            return secret
-
-        return from_setting
-    return None
+        backlog = await asyncio.to_thread(self.tracker.backlog)
+        parts = [f"{status.value} {count}" for status, count in sorted(backlog.outbox.items())]
+        return f"alive; outbox: {', '.join(parts) or 'empty'}; held for review: {backlog.held}"

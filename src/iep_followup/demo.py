@@ -59,6 +59,7 @@ class _Sink:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.messages: list[EmailMessage] = []
+        self.taken = 0  # how many of them the story has already looked at
         self.port = _free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port, ready_timeout=10)
 
@@ -268,10 +269,13 @@ async def _reply(
 
 async def _delivered(sink: _Sink, count: int) -> list[EmailMessage]:
     """Wait until the daemon's delivery job has sent `count` more messages; return them."""
-    start = len(sink.messages)
+    # Counted from what the story has seen, not from now: new mail wakes delivery at once,
+    # so it may have gone out before we start waiting.
+    start = sink.taken
     await _wait_for(
         lambda: len(sink.messages) >= start + count, f"{count} email(s) to be delivered"
     )
+    sink.taken = start + count
     return sink.messages[start : start + count]
 
 

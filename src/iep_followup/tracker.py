@@ -10,7 +10,7 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
-from iep_followup.balance import BalanceReport, check_balance
+from iep_followup.balance import BalanceReport
 from iep_followup.config import Settings, admin_addresses, load_settings, require_secret
 from iep_followup.desk import (
     CaseloadRow,
@@ -29,7 +29,6 @@ from iep_followup.domain import (
     MAX_MEETING_NOTES,
     ConcernInfo,
     ItemInfo,
-    ItemStatus,
     MeetingKind,
     MeetingRecord,
     MemberInfo,
@@ -39,36 +38,48 @@ from iep_followup.domain import (
     UpdateSource,
     check_language,
     check_note,
-    normalize_email,
     parse_enum,
     require_aware,
 )
-from iep_followup.errors import DatabaseError, NotFoundError, ValidationError
+from iep_followup.errors import DatabaseError, NotFoundError
 from iep_followup.meetingfile import parse_meeting
+from iep_followup.net.imap import ImapPoller
 from iep_followup.net.smtp import FileTransport, SmtpTransport, Transport, parse_smtp_url
 from iep_followup.planning import SendPolicy, local_now
-from iep_followup.services import desk, desk_actions, desk_meetings, signin
-from iep_followup.services.delivery import DeliveryReport, RetryPolicy, deliver
-from iep_followup.services.digests import DigestRun, run_digests
-from iep_followup.services.ingest import Ingestor, IngestResult
-from iep_followup.services.outgoing import Mailer
-from iep_followup.services.requests import RequestRun, run_requests
-from iep_followup.services.setup import send_policy
-from iep_followup.services.summaries import (
-    queue_summaries,
-    release_summaries,
-    student_translation_gaps,
+from iep_followup.services import (
+    desk,
+    desk_actions,
+    desk_meetings,
+    mailbox,
+    meetings,
+    signin,
+    team,
+    updates,
 )
-from iep_followup.store import inbox, outbox, people, queries, records, updates
+from iep_followup.services.delivery import RetryPolicy, deliver
+from iep_followup.services.digests import run_digests
+from iep_followup.services.ingest import Ingestor
+from iep_followup.services.outgoing import Mailer
+from iep_followup.services.requests import run_requests
+from iep_followup.services.setup import send_policy
+from iep_followup.services.summaries import release_summaries, student_translation_gaps
+from iep_followup.store import inbox, listen, outbox, queries, records
 from iep_followup.store import web as web_store
 from iep_followup.store.db import Database
-from iep_followup.store.inbox import InboxView
-from iep_followup.store.outbox import OutboxView
-from iep_followup.translations import TranslationGap, translation_gaps
+from iep_followup.translations import TranslationGap
 from iep_followup.views import (
     AddressEventView,
+    Backlog,
+    DeliveryReport,
+    DigestRun,
+    FailingAddress,
+    InboundMessageView,
+    InboxPoll,
+    IngestResult,
     ItemView,
+    OutboxMessageView,
     RecordedMeeting,
+    RequestRun,
     StudentStatus,
     UpdateView,
 )
@@ -138,30 +149,15 @@ class Tracker:
         With `hold_summaries` (kept through re-imports) nothing is queued until
         `release_summaries`, so the versions can be added first.
         """
-        gaps = tuple(translation_gaps(record))
-        for gap in gaps:
-            log.info("%s: %s", record.student.external_id, gap.message)
-        with self.database.transaction() as session:
-            now = self.now()
-            meeting, created, changes = records.record_meeting(
-                session, record, now, hold_summaries=hold_summaries
-            )
-            assert meeting.id is not None
-            held = meeting.summaries_held
-            queued = 0
-            if not held:
-                queued = queue_summaries(
-                    session, self.mailer, meeting.id, now, self.policy, self.settings.timezone
-                )
-            return RecordedMeeting(
-                meeting.id,
-                record.student.external_id,
-                created,
-                tuple(changes),
-                queued,
-                summaries_held=held,
-                translation_gaps=gaps,
-            )
+        return meetings.record_meeting(
+            self.database,
+            self.mailer,
+            record,
+            now=self.now(),
+            policy=self.policy,
+            default_timezone=self.settings.timezone,
+            hold_summaries=hold_summaries,
+        )
 
     def release_summaries(self, student_external_id: str) -> int:
         """Queue the summaries held at import for this student; returns how many were queued."""
@@ -204,9 +200,8 @@ class Tracker:
 
     def add_member(self, student_external_id: str, member: MemberInfo) -> None:
         with self.database.transaction() as session:
-            student = queries.get_student(session, student_external_id)
-            assert student.id is not None
-            records.upsert_member(session, student.id, member, self.now(), [])
+            student_id = queries.student_id(session, student_external_id)
+            records.upsert_member(session, student_id, member, self.now(), [])
 
     def add_strength(self, meeting_id: int, strength: StrengthInfo) -> None:
         with self.database.transaction() as session:
@@ -287,12 +282,12 @@ class Tracker:
             lease=timedelta(seconds=self.settings.delivery_lease_seconds),
         )
 
-    def outbox(self, *, failed_only: bool = False) -> list[OutboxView]:
+    def outbox(self, *, failed_only: bool = False) -> list[OutboxMessageView]:
         with self.database.transaction() as session:
             return outbox.messages(session, failed_only=failed_only)
 
-    def failing_addresses(self) -> list[tuple[str, str, str]]:
-        """(name, email, reason) for everyone whose address the mail server refused."""
+    def failing_addresses(self) -> list[FailingAddress]:
+        """Everyone whose address the mail server refused, and why."""
         with self.database.transaction() as session:
             return queries.failing_addresses(session)
 
@@ -342,49 +337,67 @@ class Tracker:
             return False
         return True
 
+    def imap_poller(self) -> ImapPoller | None:
+        """A poller for IEP_FOLLOWUP_IMAP_URL (None when unset); keep it to reuse its connection."""
+        return mailbox.new_poller(self.settings, self.database)
+
+    async def poll_inbox(self, poller: ImapPoller | None = None) -> InboxPoll:
+        """Read new replies from the IMAP mailbox once; without `poller`, one is opened and closed."""
+        own = poller is None
+        poller = poller or self.imap_poller()
+        if poller is None:
+            return InboxPoll(skipped=mailbox.NOT_CONFIGURED)
+        try:
+            return await mailbox.poll_inbox(
+                self.database,
+                poller,
+                lambda raw: self.handle_inbound(raw, "imap"),
+                lambda header, size: self.handle_inbound(header, "imap", size=size),
+            )
+        finally:
+            if own:
+                await poller.close()
+
+    async def check_mailbox(self) -> str:
+        """Log in to the IMAP mailbox and open it, touching no message."""
+        return await mailbox.check_login(self.settings, self.database)
+
     def release(self, inbound_id: int) -> IngestResult:
         """Apply a held reply after a person has checked it."""
         return self.ingestor.release(inbound_id)
 
-    def inbox(self, *, held_only: bool = False) -> list[InboxView]:
+    def inbox(self, *, held_only: bool = False) -> list[InboundMessageView]:
         with self.database.transaction() as session:
             return inbox.messages(session, held_only=held_only)
 
+    async def listen_for_outbox(
+        self, on_mail: Callable[[], None], *, on_listening: Callable[[], None] = lambda: None
+    ) -> None:
+        """PostgreSQL: call `on_mail` whenever any process commits new outbox mail, until cancelled.
+
+        Raises DatabaseError when the connection is lost; the caller waits and listens again.
+        """
+        await listen.listen_for_outbox(self.database.url, on_mail, on_listening=on_listening)
+
+    def backlog(self) -> Backlog:
+        """What waits: outbox messages by status, and how many replies are held for review."""
+        with self.database.transaction() as session:
+            return Backlog(outbox.counts(session), inbox.count_held(session))
+
     def add_address(self, person_email: str, other_address: str) -> None:
         """Record another address as a person's own: replies from it are applied as theirs."""
-        address = normalize_email(other_address)
-        with self.database.transaction() as session:
-            person = queries.get_person(session, person_email)
-            if inbox.person_for_address(session, address) is not None:
-                raise ValidationError(f"{address} already belongs to someone", field="email")
-            assert person.id is not None
-            inbox.add_address(session, person.id, address)
+        team.add_address(self.database, person_email, other_address)
 
     def clear_failing(self, email: str, *, by: str | None = None, source: str = "api") -> bool:
         """Say a person's address works again (checked with them); False if it was not failing.
 
         The person is asked for updates again from the next run, and the history records it.
         """
-        with self.database.transaction() as session:
-            person = queries.get_person(session, email)
-            assert person.id is not None
-            who = f" by {normalize_email(by, 'by')}" if by else ""
-            return bool(
-                people.clear_failing(
-                    session,
-                    [person.id],
-                    reason=f"cleared by hand{who}",
-                    source=source,
-                    now=self.now(),
-                )
-            )
+        return team.clear_failing(self.database, email, by=by, source=source, now=self.now())
 
     def address_history(self, email: str) -> list[AddressEventView]:
         """When a person's address was marked failing, bounced softly, or cleared, and why."""
-        with self.database.transaction() as session:
-            person = queries.get_person(session, email)
-            assert person.id is not None
-            return people.history(session, person.id)
+        return team.address_history(self.database, email)
 
     # --- keeping items current ----------------------------------------------------
 
@@ -397,14 +410,9 @@ class Tracker:
         source: UpdateSource = UpdateSource.API,
     ) -> ItemView:
         """Append an update to an item's history and move the item along."""
-        with self.database.transaction() as session:
-            item = queries.get_item(session, item_id)
-            author = queries.get_person(session, by) if by else None
-            updates.apply_update(
-                session, item, author.id if author else None, update, source, self.now()
-            )
-            session.flush()
-            return queries.item_view(session, item_id)
+        return updates.record_update(
+            self.database, item_id, update, by=by, source=source, now=self.now()
+        )
 
     def reassign_item(
         self,
@@ -414,26 +422,23 @@ class Tracker:
         by: str | None = None,
         source: UpdateSource = UpdateSource.API,
     ) -> ItemView:
-        with self.database.transaction() as session:
-            item = queries.get_item(session, item_id)
-            owner = queries.get_person(session, owner_email)
-            author = queries.get_person(session, by) if by else None
-            updates.reassign(
-                session, item, owner, author.id if author else None, source, self.now()
-            )
-            session.flush()
-            return queries.item_view(session, item_id)
+        return updates.reassign_item(
+            self.database, item_id, owner_email, by=by, source=source, now=self.now()
+        )
 
     def reschedule_item(
         self, item_id: int, due_on: date, *, by: str | None = None, note: str | None = None
     ) -> ItemView:
-        return self.record_update(item_id, UpdateInput(due_on=due_on, note=note), by=by)
+        return updates.reschedule_item(
+            self.database, item_id, due_on, by=by, note=note, now=self.now()
+        )
 
     def close_item(
         self, item_id: int, *, dropped: bool = False, note: str | None = None, by: str | None = None
     ) -> ItemView:
-        status = ItemStatus.DROPPED if dropped else ItemStatus.DONE
-        return self.record_update(item_id, UpdateInput(status=status, note=note), by=by)
+        return updates.close_item(
+            self.database, item_id, dropped=dropped, by=by, note=note, now=self.now()
+        )
 
     # --- reading ------------------------------------------------------------------
 
@@ -446,8 +451,8 @@ class Tracker:
     ) -> list[ItemView]:
         """Items filtered by student id and/or owner email."""
         with self.database.transaction() as session:
-            student_id = queries.get_student(session, student).id if student else None
-            owner_id = queries.get_person(session, owner).id if owner else None
+            student_id = queries.student_id(session, student) if student else None
+            owner_id = queries.person_id(session, owner) if owner else None
             return queries.item_views(
                 session, student_id=student_id, owner_id=owner_id, open_only=open_only
             )
@@ -462,21 +467,7 @@ class Tracker:
 
     def balance(self, student: str | None = None) -> list[BalanceReport]:
         """Per student: each member's open items and share, with warnings."""
-        with self.database.transaction() as session:
-            rows = queries.students(session, student)
-            ids = [s.id for s in rows if s.id is not None]
-            members = queries.members_by_student(session, ids)
-            items = queries.item_owners_by_student(session, ids)
-            return [
-                check_balance(
-                    s.external_id,
-                    s.name,
-                    members.get(s.id or 0, []),
-                    items.get(s.id or 0, []),
-                    self.settings.max_share,
-                )
-                for s in rows
-            ]
+        return team.balance(self.database, student, self.settings.max_share)
 
     # --- the case manager's desk (web/) ------------------------------------------------
     # Kept together at the end of the class: the desk's use cases live in services/desk.py,

@@ -1,12 +1,18 @@
-"""Read models handed to callers: plain frozen data, no database objects."""
+"""Read models handed to callers: plain data, no database objects.
+
+Frozen, except the reports of a job's run, which the run fills in as it goes.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
 from iep_followup.addresses import AddressEventKind
 from iep_followup.domain import Cadence, ItemStatus, MeetingKind, Relationship, Role
+from iep_followup.inbound.outcome import InboundOutcome
+from iep_followup.mail.kinds import MailKind, OutboxStatus
 from iep_followup.translations import TranslationGap
 
 
@@ -129,3 +135,134 @@ class AddressEventView:
     kind: AddressEventKind
     source: str
     reason: str
+
+
+@dataclass(frozen=True)
+class FailingAddress:
+    """Someone whose address the mail server refused, and what it said."""
+
+    name: str
+    email: str
+    reason: str
+
+
+# --- mail in and out ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxMessageView:
+    """One queued, sent or failed email."""
+
+    id: int
+    kind: MailKind
+    to_address: str
+    subject: str
+    status: OutboxStatus
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class InboundMessageView:
+    """One received email and what was done with it."""
+
+    id: int
+    received_at: datetime
+    via: str
+    from_address: str | None
+    subject: str
+    outcome: InboundOutcome
+    reason: str
+    request_id: int | None
+    released_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What waits: outbox messages by status, and replies held for a person to check."""
+
+    outbox: dict[OutboxStatus, int]
+    held: int
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What became of one inbound email."""
+
+    inbound_id: int | None
+    outcome: InboundOutcome
+    reason: str
+    duplicate: bool = False
+    applied: int = 0  # item updates recorded
+
+
+@dataclass(frozen=True)
+class InboxPoll:
+    """One pass over the IMAP mailbox, or why there was none."""
+
+    fetched: int = 0
+    recorded: int = 0
+    failed: int = 0
+    skipped: str | None = None  # no mailbox configured, another daemon polling
+
+    def summary(self) -> str:
+        if self.skipped is not None:
+            return self.skipped
+        return f"fetched {self.fetched}, recorded {self.recorded}, failed {self.failed}"
+
+
+# --- what a run of a job did ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedLine:
+    """One owner in a requests run: asked, reminded or left to wait, and why."""
+
+    person_id: int
+    name: str
+    email: str
+    action: str  # "ask", "remind" or "wait"
+    reason: str
+    items: int = 0
+
+
+@dataclass
+class RequestRun:
+    """What a requests run queued (filled in as the run goes, batch by batch)."""
+
+    asked: int = 0
+    reminded: int = 0
+    waiting: int = 0
+    failed: int = 0
+    lines: list[PlannedLine] = field(default_factory=list)
+
+    def add(self, other: RequestRun) -> None:
+        self.asked += other.asked
+        self.reminded += other.reminded
+        self.waiting += other.waiting
+        self.failed += other.failed
+        self.lines.extend(other.lines)
+
+
+@dataclass
+class DeliveryReport:
+    """What a delivery pass did (filled in as it goes)."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    error: str | None = None  # why the pass stopped early (server unreachable)
+
+
+@dataclass
+class DigestRun:
+    """What a digests run queued or wrote (filled in as it goes)."""
+
+    queued: int = 0
+    already: int = 0  # this period's digest was queued before
+    quiet_skipped: int = 0
+    failed: int = 0
+    previews: list[Path] = field(default_factory=list)

@@ -19,6 +19,7 @@ from iep_followup.net.smtp import SmtpTransport, parse_smtp_url
 from iep_followup.services.delivery import RetryPolicy
 from iep_followup.tokens import find_keys, request_id_of, verify_reply_key
 from iep_followup.tracker import Tracker
+from iep_followup.views import FailingAddress
 from tests.conftest import EXAMPLE, UNBALANCED, Clock, make_member
 from tests.smtp_server import SmtpServer
 
@@ -262,7 +263,9 @@ def test_permanent_failure_marks_the_message_and_the_address(
     )
     assert failed.last_error == "550 5.1.1 No such user here"
     assert district.failing_addresses() == [
-        ("Jamie Cole", "jamie.cole@lincoln.example.org", "550 5.1.1 No such user here")
+        FailingAddress(
+            "Jamie Cole", "jamie.cole@lincoln.example.org", "550 5.1.1 No such user here"
+        )
     ]
 
 

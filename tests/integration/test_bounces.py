@@ -109,12 +109,12 @@ def test_a_bounce_to_the_signed_address_marks_the_recipient_failing_until_they_r
     result = tracker.ingest(delivery_report(_sent_to(received, TOM).mail_from, TOM))
     assert result.outcome is InboundOutcome.IGNORED
     assert result.reason.endswith("address marked failing")
-    assert [email for _, email, _ in tracker.failing_addresses()] == [TOM]
+    assert [f.email for f in tracker.failing_addresses()] == [TOM]
     assert not _is_asked(tracker, clock, TOM)
 
     # Re-importing the meeting does not hide the problem.
     tracker.record_meeting(load_meeting_file(EXAMPLE))
-    assert [email for _, email, _ in tracker.failing_addresses()] == [TOM]
+    assert [f.email for f in tracker.failing_addresses()] == [TOM]
 
     # Tom's own reply to an earlier request, with its key, shows the address works.
     tracker.clear_failing(TOM)
@@ -144,7 +144,7 @@ def test_a_bounce_to_the_from_address_counts_when_it_quotes_our_message_to_that_
         delivery_report("iep-followup@localhost", TOM.upper(), returned_message_id=message_id)
     )
     assert result.reason.endswith("address marked failing")
-    assert [email for _, email, _ in tracker.failing_addresses()] == [TOM]
+    assert [f.email for f in tracker.failing_addresses()] == [TOM]
 
 
 def test_a_soft_bounce_is_counted_not_failed(
@@ -163,7 +163,7 @@ def test_a_later_delivery_clears_a_failing_address(
     tracker, received = summaries_sent
     dana = "dana.whitfield@lincoln.example.org"
     tracker.ingest(delivery_report(_sent_to(received, dana).mail_from, dana))
-    assert [email for _, email, _ in tracker.failing_addresses()] == [dana]
+    assert [f.email for f in tracker.failing_addresses()] == [dana]
     # Dana's digest (she is the case manager) is accepted by the server: her address works.
     clock.now = datetime(2026, 11, 20, 20, 0, tzinfo=UTC)
     assert tracker.digests().queued == 1

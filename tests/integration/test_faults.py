@@ -28,10 +28,10 @@ from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.mail.kinds import MailKind, OutboxStatus
 from iep_followup.schedule import JobSpec
 from iep_followup.services.delivery import RetryPolicy
-from iep_followup.services.ingest import IngestResult
 from iep_followup.store import outbox
 from iep_followup.store.db import SQLITE_BUSY_TIMEOUT_MS
 from iep_followup.tracker import Tracker
+from iep_followup.views import IngestResult
 from tests.conftest import Clock
 from tests.faults_support import (
     Daemons,

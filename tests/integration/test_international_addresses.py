@@ -217,4 +217,4 @@ def test_a_bounce_naming_the_a_label_form_counts_against_the_person(
     bounce = delivery_report("iep-followup@localhost", IDN_A_LABELS, returned_message_id=message_id)
     result = tracker.ingest(bounce)
     assert result.reason.endswith("address marked failing"), result.reason
-    assert [email for _, email, _ in tracker.failing_addresses()] == [IDN]
+    assert [f.email for f in tracker.failing_addresses()] == [IDN]

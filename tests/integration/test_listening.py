@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import smtplib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -287,15 +288,12 @@ async def test_replies_in_the_school_mailbox_are_ingested_once_by_the_daemon(
             requests["karen"]["Reply-To"].addresses[0].addr_spec, "karen.liu@lincoln.example.org"
         )
     )
-    daemon = Daemon(tracker, ())
-    assert await daemon.poll_once() == "fetched 3, recorded 3, failed 0"
+    assert (await tracker.poll_inbox()).summary() == "fetched 3, recorded 3, failed 0"
     assert _item(tracker, "megan") == (ItemStatus.IN_PROGRESS, 60)
     assert _item(tracker, "rosa") == (ItemStatus.DONE, 100)
     assert all("\\Seen" in flags for flags in dovecot.flags().values())
-    again = Daemon(tracker, ())
-    assert (
-        await again.poll_once() == "fetched 0, recorded 0, failed 0"
-    )  # resumed by UID from the database
+    again = await tracker.poll_inbox()  # a new poller: resumed by UID from the database
+    assert (again.fetched, again.recorded, again.failed) == (0, 0, 0)
     assert sorted(m.outcome.value for m in tracker.inbox()) == ["applied", "applied", "ignored"]
 
 
@@ -317,13 +315,13 @@ async def test_a_poison_message_is_set_aside_and_the_reply_behind_it_is_applied(
     clock.now = REPLY_TIME
     dovecot.append(reply(megan, "A1 done", sender=f"{'m' * 400}@lincoln.example.org"))
     dovecot.append(reply(megan, "60%", style="outlook"))
-    assert await Daemon(tracker, ()).poll_once() == "fetched 2, recorded 2, failed 0"
+    assert (await tracker.poll_inbox()).summary() == "fetched 2, recorded 2, failed 0"
     assert _item(tracker, "megan") == (ItemStatus.IN_PROGRESS, 60)
     poison, good = sorted(tracker.inbox(), key=lambda m: m.id)
     assert (poison.outcome, poison.from_address) == (InboundOutcome.HELD, None)
     assert "an unknown address" in poison.reason
     assert good.outcome is InboundOutcome.APPLIED
-    assert await Daemon(tracker, ()).poll_once() == "fetched 0, recorded 0, failed 0"
+    assert (await tracker.poll_inbox()).summary() == "fetched 0, recorded 0, failed 0"
 
 
 def test_a_message_that_breaks_processing_is_rejected_once_with_nothing_half_written(
@@ -515,7 +513,7 @@ async def test_the_daemon_applies_a_photo_reply_and_answers_one_too_big_from_the
     requests = await _requests_sent(tracker, clock, smtp_server)
     dovecot.append(reply(requests["karen"], "75%", style="iphone", photo_bytes=PHOTO))
     dovecot.append(reply(requests["rosa"], "listo", photo_bytes=TOO_BIG))
-    assert await Daemon(tracker, ()).poll_once() == "fetched 2, recorded 2, failed 0"
+    assert (await tracker.poll_inbox()).summary() == "fetched 2, recorded 2, failed 0"
     assert _item(tracker, "karen") == (ItemStatus.IN_PROGRESS, 75)
     assert _item(tracker, "rosa") == (ItemStatus.OPEN, 0)
     outcomes = {m.from_address: (m.outcome, m.reason) for m in tracker.inbox()}
@@ -584,3 +582,22 @@ def test_a_sentence_that_could_mean_two_things_changes_nothing_and_asks(
     for part in _bodies(sent):
         assert "so we changed nothing" in part
         assert "Is A1 now 80% done? If so, reply: A1 80%" in part
+
+
+async def test_the_heartbeat_counts_every_held_reply_past_the_inbox_listing(
+    tracker: Tracker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A count, not the length of a listing that stops at 200 rows."""
+    for n in range(205):
+        message = EmailMessage()
+        message["From"] = f"parent{n}@home.example.net"
+        message["To"] = "updates@school.example.org"
+        message["Subject"] = "Question"
+        message["Message-ID"] = f"<question-{n}@home.example.net>"
+        message.set_content("Is there a meeting next week?")
+        assert tracker.ingest(message.as_bytes()).outcome is InboundOutcome.HELD  # no reply key
+    assert len(tracker.inbox(held_only=True)) == 200
+    assert tracker.backlog().held == 205
+    caplog.set_level(logging.INFO, logger="iep_followup.daemon")
+    await Daemon(tracker, ()).run_job("heartbeat")
+    assert "held for review: 205" in caplog.text

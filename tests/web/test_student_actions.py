@@ -146,7 +146,7 @@ def test_a_failing_address_is_cleared_and_away_until_set_from_the_team(
     assert "550 no such user" in page and "It works again" in page
     team = f"{PAGE}/team/{member.person_id}"
     assert _post(client, f"{team}/clear-failing") == (303, f"{PAGE}?done=clear_failing#team")
-    assert all(email != member.email for _n, email, _r in tracker.failing_addresses())
+    assert all(failing.email != member.email for failing in tracker.failing_addresses())
     assert (
         tracker.address_history(member.email)[-1].reason == f"cleared by hand by {CASE_MANAGER_A}"
     )

@@ -19,7 +19,7 @@ def check(ctx: Context) -> None:
 
     Settings, database, schedule, SMTP and IMAP logins: one line each. Exit 1 if anything fails.
     """
-    from iep_followup.daemon import imap_login, load_jobs
+    from iep_followup.daemon import load_jobs
     from iep_followup.services.health import run_checks
 
     with ctx.tracker(migrated=False) as tracker:
@@ -28,7 +28,7 @@ def check(ctx: Context) -> None:
                 ctx.settings,
                 tracker.database,
                 lambda: load_jobs(ctx.settings.jobs_file),
-                imap_login(tracker) if ctx.settings.imap_url is not None else None,
+                tracker.check_mailbox if ctx.settings.imap_url is not None else None,
             )
         )
     for item in checks:

@@ -112,10 +112,7 @@ def poll_inbox(ctx: Context, now: str | None) -> None:
 
     What the daemon does every 90 seconds.
     """
-    from iep_followup.daemon import Daemon
-
     with ctx.tracker(now=now) as tracker:
         if ctx.settings.imap_url is None:
             raise click.UsageError("IEP_FOLLOWUP_IMAP_URL is not set")
-        daemon = Daemon(tracker, ())
-        click.echo(asyncio.run(daemon.poll_once()))
+        click.echo(asyncio.run(tracker.poll_inbox()).summary())

@@ -144,8 +144,8 @@ def status(ctx: Context, student: str | None, owner: str | None, as_json: bool) 
             " `iep-followup person clear-failing EMAIL`; if it changed, fix the meeting file"
             " and import it again):"
         )
-        for name, email, reason in failing:
-            click.echo(f"  ! {name} <{email}>: {reason}")
+        for address in failing:
+            click.echo(f"  ! {address.name} <{address.email}>: {address.reason}")
 
 
 @cli.command()

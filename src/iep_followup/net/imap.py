@@ -1,7 +1,8 @@
 """IMAP poller: hands each new message's raw bytes to a callback, marks it only once handled.
 
 Incremental by UID (state kept through the `ImapStateStore` port), restart-safe, and
-bounded by a timeout on every server round trip. Errors leave as one `MailboxError`.
+bounded by a timeout on every server round trip; between polls it can wait in IDLE
+(RFC 2177) for the server to announce mail. Errors leave as one `MailboxError`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 import ssl
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Literal, Protocol
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
@@ -28,6 +30,9 @@ ENV_VAR = "IEP_FOLLOWUP_IMAP_URL"
 PROCESSED_KEYWORD = "$IepProcessed"
 DEFAULT_TIMEOUT = 30.0
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+# RFC 2177: servers may drop a client idle for 30 minutes, so IDLE is renewed before that.
+IDLE_SECONDS = 25 * 60
+_EXISTS = re.compile(rb"^\*? ?\d+ EXISTS\b", re.IGNORECASE)
 
 InboundHandler = Callable[[bytes], Awaitable[bool]]
 # For a message over the size limit: its header only, and its real size.
@@ -65,6 +70,16 @@ class ImapConfig:
         scheme = "imaps" if self.tls else "imap"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{scheme}://{self.user}@{host}:{self.port}/{self.mailbox}"
+
+
+class IdleEnd(Enum):
+    """Why `ImapPoller.wait_for_mail` returned; all but NOT_OFFERED mean "poll now"."""
+
+    NEW_MAIL = "the server announced new mail"
+    UNREAD = "mail was waiting before IDLE began"
+    TIMEOUT = "IDLE ran its time and is to be renewed"
+    INTERRUPTED = "a poll wanted the connection, or the server ended IDLE"
+    NOT_OFFERED = "the server does not offer IDLE"
 
 
 @dataclass(frozen=True)
@@ -222,6 +237,7 @@ class _Connection:
         )
         self.capabilities: frozenset[str] = frozenset()
         self.can_keyword = False
+        self.uidvalidity: int | None = None  # of the mailbox selected on this connection
 
     def _on_lost(self, _exc: Exception | None) -> None:
         self.lost.set()
@@ -302,6 +318,14 @@ class ImapPoller:
         self._lock = asyncio.Lock()
         # Handled messages whose flag/move did not reach the server: retried next poll.
         self._unmarked: tuple[int, set[int]] | None = None
+        # Set when a poll (or close) waits for the connection: ends an IDLE in progress.
+        self._wanted = asyncio.Event()
+
+    @property
+    def idling(self) -> bool:
+        """Whether the kept connection is in IDLE now (from the moment IDLE is sent)."""
+        conn = self._conn
+        return conn is not None and not conn.lost.is_set() and bool(conn.imap.has_pending_idle())
 
     async def __aenter__(self) -> ImapPoller:
         return self
@@ -312,7 +336,9 @@ class ImapPoller:
     async def poll_once(
         self, handle: InboundHandler, too_large: TooLargeHandler | None = None
     ) -> PollResult:
+        self._wanted.set()
         async with self._lock:
+            self._wanted.clear()
             return await self._poll(handle, too_large)
 
     async def _poll(self, handle: InboundHandler, too_large: TooLargeHandler | None) -> PollResult:
@@ -373,8 +399,102 @@ class ImapPoller:
         return f"{self.config.address}: logged in, mailbox open (UIDVALIDITY {uidvalidity})"
 
     async def close(self) -> None:
+        self._wanted.set()
         async with self._lock:
+            self._wanted.clear()
             await self._close()
+
+    async def wait_for_mail(self, timeout: float = IDLE_SECONDS) -> IdleEnd:
+        """Wait in IDLE on the kept connection until the server announces new mail.
+
+        Also returns after `timeout` (IDLE is renewed by calling again, after a poll), when
+        `poll_once` or `close` wants the connection, or at once when mail is already waiting.
+        Meant to be called right after `poll_once`, in a loop. Raises `MailboxError` on any
+        connection problem (the connection is dropped; the next poll reconnects).
+        """
+        async with self._lock:
+            if self._wanted.is_set():
+                return IdleEnd.INTERRUPTED
+            conn = self._conn
+            if conn is None or conn.lost.is_set() or conn.uidvalidity is None:
+                await self._select()
+                return IdleEnd.UNREAD  # a new session: what came before it is unknown
+            if "IDLE" not in conn.capabilities:
+                return IdleEnd.NOT_OFFERED
+            # A message that arrived after the last poll's search may have been announced
+            # in a reply aioimaplib drops (an EXISTS during UID STORE): look once more.
+            saved = self._state.load(self.config.mailbox)
+            if saved is None or saved[0] != conn.uidvalidity:
+                return IdleEnd.UNREAD
+            if await self._uids_after(conn, saved[1]):
+                return IdleEnd.UNREAD
+            return await self._idle(conn, timeout)
+
+    async def _idle(self, conn: _Connection, timeout: float) -> IdleEnd:
+        imap = conn.imap
+        pushes: asyncio.Queue[Any] = imap.protocol.idle_queue
+        # Left over from an earlier IDLE (an EXISTS after DONE, a timer's stop marker):
+        # aioimaplib does not clear them, and they would end this IDLE at once.
+        while not pushes.empty():
+            pushes.get_nowait()
+        # idle_start waits for the server's "+ idling"; _call bounds it and notices a hang-up
+        # (aioimaplib alone waits forever when the server closes instead of answering).
+        idle = await self._call(conn, "IDLE", imap.idle_start(timeout=timeout))
+        end = await self._wait_for_push(conn, pushes, idle, timeout)
+        if not idle.done():
+            imap.idle_done()  # sends DONE
+
+        async def finished() -> Any:
+            return await idle
+
+        response = await self._call(conn, "IDLE", finished())
+        if response.result != "OK":
+            raise MailboxError(
+                f"IMAP server {self.config.address} ended IDLE with {_server_text(response)}"
+            )
+        return end
+
+    async def _wait_for_push(
+        self,
+        conn: _Connection,
+        pushes: asyncio.Queue[Any],
+        idle: asyncio.Future[Any],
+        timeout: float,
+    ) -> IdleEnd:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return IdleEnd.TIMEOUT
+            push = asyncio.ensure_future(pushes.get())
+            wanted = asyncio.ensure_future(self._wanted.wait())
+            lost = asyncio.ensure_future(conn.lost.wait())
+            try:
+                done, _ = await asyncio.wait(
+                    {push, wanted, lost, idle},
+                    timeout=remaining,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            except asyncio.CancelledError:
+                self._drop_if(conn)  # stopped mid-IDLE: the session cannot be reused
+                raise
+            finally:
+                for waiter in (push, wanted, lost):
+                    waiter.cancel()
+            if lost in done:
+                self._drop_if(conn)
+                raise MailboxError(
+                    f"IMAP connection to {self.config.address} was lost during IDLE."
+                )
+            if push in done:
+                lines = push.result()
+                if lines == aioimaplib.STOP_WAIT_SERVER_PUSH:
+                    return IdleEnd.TIMEOUT
+                if any(isinstance(line, bytes) and _EXISTS.match(line) for line in lines):
+                    return IdleEnd.NEW_MAIL
+                continue  # "OK Still here", flag changes, expunges: nothing to read
+            if wanted in done or idle in done:
+                return IdleEnd.INTERRUPTED
 
     async def _close(self) -> None:
         conn, self._conn = self._conn, None
@@ -448,7 +568,8 @@ class ImapPoller:
             raise MailboxError(f"IMAP server {self.config.address} sent no UIDVALIDITY on SELECT.")
         flags = re.search(rb"\[PERMANENTFLAGS \(([^)]*)\)\]", text)
         conn.can_keyword = flags is not None and b"\\*" in flags.group(1).split()
-        return int(match.group(1))
+        conn.uidvalidity = int(match.group(1))
+        return conn.uidvalidity
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None

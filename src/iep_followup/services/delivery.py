@@ -12,6 +12,7 @@ from iep_followup.errors import DeliveryError, TransportUnavailableError
 from iep_followup.net.smtp import Transport
 from iep_followup.store import outbox, people
 from iep_followup.store.db import Database
+from iep_followup.views import DeliveryReport
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +32,6 @@ def backoff(attempt: int, policy: RetryPolicy, rng: random.Random) -> timedelta:
     """Exponential backoff with jitter ('equal jitter': between half and all of the delay)."""
     delay = min(policy.max_delay, policy.base_delay * (1 << min(attempt, 30)))
     return delay / 2 + delay / 2 * rng.random()
-
-
-@dataclass
-class DeliveryReport:
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    error: str | None = None  # why the pass stopped early (server unreachable)
 
 
 async def deliver(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -17,17 +16,9 @@ from iep_followup.services.outgoing import Mailer
 from iep_followup.store import digests, outbox, texts
 from iep_followup.store.db import Database
 from iep_followup.translations import Phrasebook
+from iep_followup.views import DigestRun
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class DigestRun:
-    queued: int = 0
-    already: int = 0  # this period's digest was queued before
-    quiet_skipped: int = 0
-    failed: int = 0
-    previews: list[Path] = field(default_factory=list)
 
 
 def run_digests(

@@ -10,15 +10,14 @@ import dataclasses
 import hashlib
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from iep_followup.addresses import address_key
-from iep_followup.domain import UpdateInput, UpdateSource
+from iep_followup.domain import UpdateInput
 from iep_followup.errors import DatabaseError, IepFollowupError, NotFoundError, ValidationError
-from iep_followup.inbound.classify import BounceInfo, InboundKind, classify
+from iep_followup.inbound.classify import BounceInfo, Classification, InboundKind, classify
 from iep_followup.inbound.grammar import ItemCommands, ParsedReply, parse_commands
 from iep_followup.inbound.message import MAX_MESSAGE_BYTES, ParsedMessage, parse_message
 from iep_followup.inbound.outcome import InboundOutcome
@@ -26,10 +25,13 @@ from iep_followup.inbound.trim import trim_reply
 from iep_followup.mail.contexts import confirmation_texts
 from iep_followup.mail.kinds import MailKind
 from iep_followup.planning import local_now
+from iep_followup.services.confirmation import Applied, ConfirmedChange, confirmation, confirmed
 from iep_followup.services.outgoing import Mailer
 from iep_followup.store import asking, inbox, outbox, people, texts, updates
+from iep_followup.store.asking import SentRequest
 from iep_followup.store.db import Database, Session
-from iep_followup.store.models import InboundMessage, Person, Update, UpdateRequest
+from iep_followup.store.inbox import KnownPerson, NewInbound, Reading
+from iep_followup.store.updates import RefusedUpdate, ReplyUpdate
 from iep_followup.tokens import (
     find_bounce_keys,
     find_keys,
@@ -38,7 +40,7 @@ from iep_followup.tokens import (
     verify_bounce_key,
     verify_reply_key,
 )
-from iep_followup.views import Recipient
+from iep_followup.views import IngestResult, Recipient
 
 log = logging.getLogger(__name__)
 
@@ -47,28 +49,32 @@ MAX_ADDRESS_LENGTH = 320
 
 
 @dataclass(frozen=True)
-class IngestResult:
-    inbound_id: int | None
+class _KeyProblem:
+    """Why a reply's key does not let it be applied, and which notice its sender gets."""
+
     outcome: InboundOutcome
     reason: str
-    duplicate: bool = False
-    applied: int = 0  # item updates recorded
+    notice: str | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Verdict:
     outcome: InboundOutcome
     reason: str
-    request: UpdateRequest | None = None
-    owner: Person | None = None
+    request: SentRequest | None = None
+    owner: KnownPerson | None = None
     notice: str | None = None  # which plain-language notice the sender gets, if any
-    sender: Person | None = None  # who sent it, when the address is one of our people's
+    sender: KnownPerson | None = None  # who sent it, when the address is one of our people's
 
 
-@dataclass
-class _Applied:
-    changes: list[dict[str, Any]] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+@dataclass(frozen=True)
+class _Settled:
+    """What applying a reply made of its log row."""
+
+    outcome: InboundOutcome
+    reason: str
+    reading: Reading
+    applied: int = 0  # item updates recorded
 
 
 class Ingestor:
@@ -119,7 +125,7 @@ class Ingestor:
             seen = inbox.find(session, key)
             if seen is not None:
                 return IngestResult(seen.id, seen.outcome, seen.reason, duplicate=True)
-            row = _inbound_row(
+            new = _new_inbound(
                 parsed,
                 raw,
                 key,
@@ -127,12 +133,13 @@ class Ingestor:
                 now=self.clock(),
                 verdict=_Verdict(InboundOutcome.REJECTED, reason),
             )
-            if inbox.record(session, row) is None:
+            inbound_id = inbox.record(session, new)
+            if inbound_id is None:
                 return IngestResult(
                     None, InboundOutcome.REJECTED, "recorded by another receiver", duplicate=True
                 )
-        log.warning("inbound message %s via %s set aside: %s", row.id, via, reason)
-        return IngestResult(row.id, row.outcome, row.reason)
+        log.warning("inbound message %s via %s set aside: %s", inbound_id, via, new.reason)
+        return IngestResult(inbound_id, new.outcome, new.reason)
 
     def _ingest(self, raw: bytes, *, via: str, size: int | None) -> IngestResult:
         parsed = parse_message(raw, max_bytes=self.max_bytes, size=size)
@@ -145,32 +152,62 @@ class Ingestor:
                     seen.id, seen.outcome, f"duplicate of message {seen.id}", duplicate=True
                 )
             verdict = self._judge(session, parsed, now)
-            row = _inbound_row(parsed, raw, key, via=via, now=now, verdict=verdict)
-            if inbox.record(session, row) is None:
+            new = _new_inbound(parsed, raw, key, via=via, now=now, verdict=verdict)
+            inbound_id = inbox.record(session, new)
+            if inbound_id is None:
                 return IngestResult(
                     None, InboundOutcome.IGNORED, "recorded by another receiver", duplicate=True
                 )
-            applied = 0
+            result = IngestResult(inbound_id, new.outcome, new.reason)
             if verdict.outcome is InboundOutcome.APPLIED:
                 assert verdict.request is not None and verdict.owner is not None
-                applied = self._apply(
-                    session,
-                    row,
-                    parsed,
-                    verdict.request,
-                    verdict.owner,
-                    now,
-                    in_reply_to=parsed.message_id,
-                    author_id=verdict.owner.id,
-                    confirm=True,
-                )
-                if row.outcome is InboundOutcome.HELD:  # its words could not be told apart
-                    self._notify(session, row, verdict.owner, "unclear", now)
+                result = self._apply_reply(session, result, parsed, verdict, now)
             elif verdict.notice and (known := verdict.sender or verdict.owner) is not None:
                 # Only to one of our people, found when the message was judged: no backscatter.
-                self._notify(session, row, known, verdict.notice, now)
-        log.info("inbound message %s via %s: %s (%s)", row.id, via, row.outcome.value, row.reason)
-        return IngestResult(row.id, row.outcome, row.reason, applied=applied)
+                self._notify(session, inbound_id, known, verdict.notice, now)
+        log.info(
+            "inbound message %s via %s: %s (%s)",
+            inbound_id,
+            via,
+            result.outcome.value,
+            result.reason,
+        )
+        return result
+
+    def _apply_reply(
+        self,
+        session: Session,
+        logged: IngestResult,
+        parsed: ParsedMessage,
+        verdict: _Verdict,
+        now: datetime,
+    ) -> IngestResult:
+        """Apply a reply from its request's owner, and confirm it (or say it could not be read)."""
+        assert logged.inbound_id is not None
+        assert verdict.request is not None and verdict.owner is not None
+        owner = verdict.owner
+        settled = self._apply(
+            session,
+            logged,
+            parsed,
+            verdict.request,
+            owner,
+            now,
+            author_id=owner.id,
+            confirm=True,
+        )
+        inbox.settle(
+            session,
+            logged.inbound_id,
+            outcome=settled.outcome,
+            reason=settled.reason,
+            reading=settled.reading,
+        )
+        if settled.outcome is InboundOutcome.HELD:  # its words could not be told apart
+            self._notify(session, logged.inbound_id, owner, "unclear", now)
+        return IngestResult(
+            logged.inbound_id, settled.outcome, settled.reason, applied=settled.applied
+        )
 
     def release(self, inbound_id: int) -> IngestResult:
         """Apply a held reply after a person has checked it, as written by its real sender.
@@ -181,45 +218,51 @@ class Ingestor:
         """
         now = self.clock()
         with self.database.transaction() as session:
-            row = inbox.get(session, inbound_id)
-            if row is None:
+            logged = inbox.get(session, inbound_id)
+            if logged is None:
                 raise NotFoundError(
                     f"no inbound message {inbound_id}; `iep-followup inbox --held` lists them"
                 )
-            if row.outcome is not InboundOutcome.HELD:
+            if logged.outcome is not InboundOutcome.HELD:
                 raise ValidationError(
-                    f"message {inbound_id} is {row.outcome.value}, not held; only held replies can be released"
+                    f"message {inbound_id} is {logged.outcome.value}, not held; only held replies can be released"
                 )
-            request = session.get(UpdateRequest, row.request_id) if row.request_id else None
-            owner = session.get(Person, request.person_id) if request else None
+            request = asking.sent_request(session, logged.request_id) if logged.request_id else None
+            owner = inbox.person(session, request.person_id) if request else None
             if request is None or owner is None:
                 raise ValidationError(
                     f"message {inbound_id} does not answer any update request; record it by hand with `iep-followup update`"
                 )
-            parsed = parse_message(row.raw, max_bytes=self.max_bytes)
+            parsed = parse_message(logged.raw, max_bytes=self.max_bytes)
             sender = self._sender(session, parsed.from_address or "", owner)
-            applied = self._apply(
+            by_owner = _same(sender, owner)
+            settled = self._apply(
                 session,
-                row,
+                IngestResult(inbound_id, logged.outcome, logged.reason),
                 parsed,
                 request,
                 owner,
                 now,
-                in_reply_to=parsed.message_id,
                 author_id=sender.id if sender else None,
-                confirm=sender is owner,
+                confirm=by_owner,
             )
             who = (
                 sender.email
                 if sender
                 else f"{parsed.from_address or 'an unknown sender'} (not on any team)"
             )
-            told = "; the owner is sent a confirmation" if sender is owner else ""
-            row.reason = f"released after review as written by {who}{told} (was held: {row.reason})"
-            row.outcome = InboundOutcome.APPLIED
-            row.person_id = sender.id if sender else None
-            row.released_at = now
-            return IngestResult(row.id, row.outcome, row.reason, applied=applied)
+            told = "; the owner is sent a confirmation" if by_owner else ""
+            reason = f"released after review as written by {who}{told} (was held: {settled.reason})"
+            inbox.settle(
+                session,
+                inbound_id,
+                outcome=InboundOutcome.APPLIED,
+                reason=reason,
+                reading=settled.reading,
+                person_id=sender.id if sender else None,
+                released_at=now,
+            )
+            return IngestResult(inbound_id, InboundOutcome.APPLIED, reason, applied=settled.applied)
 
     # --- deciding ---------------------------------------------------------------------
 
@@ -237,18 +280,29 @@ class Ingestor:
             return _Verdict(InboundOutcome.IGNORED, f"auto-reply: {kind.reason}")
         if kind.kind is InboundKind.BOUNCE:
             return _Verdict(InboundOutcome.IGNORED, self._bounce(session, parsed, kind.bounce, now))
+        return self._judge_reply(session, parsed, kind, now)
+
+    def _judge_reply(
+        self, session: Session, parsed: ParsedMessage, kind: Classification, now: datetime
+    ) -> _Verdict:
+        """A reply or a forward: applied only when its key is good and its owner sent it."""
         request, key_problem = self._request_for(session, parsed, now)
-        owner = session.get(Person, request.person_id) if request is not None else None
+        owner = inbox.person(session, request.person_id) if request is not None else None
         sender = self._sender(session, _sender_address(parsed) or "", owner)
         if kind.kind is InboundKind.FORWARD:
             return _Verdict(
                 InboundOutcome.HELD, kind.reason, request, notice="forwarded", sender=sender
             )
         if key_problem is not None:
-            outcome, reason, notice = key_problem
-            return _Verdict(outcome, reason, request, notice=notice, sender=sender)
+            return _Verdict(
+                key_problem.outcome,
+                key_problem.reason,
+                request,
+                notice=key_problem.notice,
+                sender=sender,
+            )
         assert request is not None
-        if owner is None or sender is not owner:
+        if owner is None or not _same(sender, owner):
             return _Verdict(
                 InboundOutcome.HELD,
                 f"sent from {_sender_address(parsed) or 'an unknown address'}, not from the owner of request {request.id}",
@@ -259,7 +313,7 @@ class Ingestor:
         return _Verdict(InboundOutcome.APPLIED, f"reply to request {request.id}", request, owner)
 
     @staticmethod
-    def _sender(session: Session, address: str, owner: Person | None) -> Person | None:
+    def _sender(session: Session, address: str, owner: KnownPerson | None) -> KnownPerson | None:
         """The person an address belongs to (any spelling of it); `owner` itself when it is theirs."""
         address = address_key(address)
         if not address:
@@ -289,10 +343,9 @@ class Ingestor:
         request, key_problem = self._request_for(session, parsed, now)
         if request is None or key_problem is not None:
             return rejected
-        owner = session.get(Person, request.person_id)
-        if (
-            owner is None
-            or self._sender(session, _sender_address(parsed) or "", owner) is not owner
+        owner = inbox.person(session, request.person_id)
+        if owner is None or not _same(
+            self._sender(session, _sender_address(parsed) or "", owner), owner
         ):
             return rejected
         reason = f"{parsed.problem}; its owner is asked to send it again without attachments"
@@ -300,33 +353,31 @@ class Ingestor:
 
     def _request_for(
         self, session: Session, parsed: ParsedMessage, now: datetime
-    ) -> tuple[UpdateRequest | None, tuple[InboundOutcome, str, str | None] | None]:
+    ) -> tuple[SentRequest | None, _KeyProblem | None]:
         """The request a reply answers, from the plus address or, failing that, the thread headers."""
         addresses = " ".join((*parsed.to_addresses, *parsed.delivered_to))
         keys = find_keys(addresses) or find_keys(
             " ".join((*parsed.in_reply_to, *parsed.references))
         )
         if not keys:
-            return None, (
-                InboundOutcome.HELD,
-                "no reply key: not an answer to an update request",
-                "no_key",
+            return None, _KeyProblem(
+                InboundOutcome.HELD, "no reply key: not an answer to an update request", "no_key"
             )
         key = keys[0]
         request_id = request_id_of(key)
-        request = session.get(UpdateRequest, request_id) if request_id is not None else None
-        if request is None or request.id is None:
-            return None, (InboundOutcome.REJECTED, "unknown reply key", None)
+        request = asking.sent_request(session, request_id) if request_id is not None else None
+        if request is None:
+            return None, _KeyProblem(InboundOutcome.REJECTED, "unknown reply key", None)
         if not verify_reply_key(
             self.secret, key, request.id, request.person_id, request.expires_at
         ):
-            return None, (
+            return None, _KeyProblem(
                 InboundOutcome.REJECTED,
                 "reply key does not match its request (altered or forged)",
                 None,
             )
         if now > request.expires_at:
-            return request, (
+            return request, _KeyProblem(
                 InboundOutcome.HELD,
                 f"reply key expired on {request.expires_at:%Y-%m-%d}",
                 "expired",
@@ -382,106 +433,34 @@ class Ingestor:
     def _apply(
         self,
         session: Session,
-        row: InboundMessage,
+        logged: IngestResult,
         parsed: ParsedMessage,
-        request: UpdateRequest,
-        owner: Person,
+        request: SentRequest,
+        owner: KnownPerson,
         now: datetime,
         *,
-        in_reply_to: str | None,
         author_id: int | None,
         confirm: bool,
-    ) -> int:
+    ) -> _Settled:
         """Apply a reply's commands to its request's items; `confirm` tells the owner what was done."""
-        assert request.id is not None and owner.id is not None and row.id is not None
-        found = asking.request_with_refs(session, request.id)
-        refs = found[1] if found else []
+        assert logged.inbound_id is not None
+        refs = asking.request_refs(session, request.id)
         trimmed = trim_reply(parsed.text)
-        row.kept_text, row.trimmed_away = trimmed.kept[:20_000], trimmed.removed[:100_000]
-        if not trimmed.kept.strip() and trimmed.unclear:
-            # Text we cannot place (say, inside an unquoted original): a person must read it.
-            row.outcome, row.reason = (
-                InboundOutcome.HELD,
-                f"{row.reason}; could not tell the reply from the quoted text",
-            )
-            return 0
+        reading = Reading(trimmed.kept[:20_000], trimmed.removed[:100_000])
         if not trimmed.kept.strip():
-            # Sent by mistake, or a client that put the text where we cannot see it: nothing to confirm.
-            row.outcome, row.reason = (
-                InboundOutcome.IGNORED,
-                f"{row.reason}; no new text, only the quoted request",
-            )
-            return 0
-        timezone = owner.timezone or self.default_timezone
-        reply = parse_commands(
-            trimmed.kept,
-            [r for r, _ in refs],
-            language=owner.language,
-            today=local_now(now, timezone).date(),
-            is_school_day=self.is_school_day,
+            return _nothing_new(logged, reading, unclear=trimmed.unclear)
+        reply = self._read(trimmed.kept, refs, owner, now)
+        reading = dataclasses.replace(
+            reading, notes="\n".join((*reply.notes, *reply.not_understood))[:20_000]
         )
-        by_ref = dict(refs)
-        if len(refs) == 1 and not reply.items and reply.notes:
-            # With one item asked about, free text is about that item: keep it in its history.
-            reply = dataclasses.replace(
-                reply, items={refs[0][0]: ItemCommands(note="\n".join(reply.notes))}, notes=()
-            )
-        row.notes = "\n".join((*reply.notes, *reply.not_understood))[:20_000]
-        items = updates.items_with_students(session, list(by_ref.values()))
-        done = _Applied()
-        history: list[Update] = []
-        for ref, commands in reply.items.items():
-            item_and_student = items.get(by_ref.get(ref.upper(), -1))
-            if item_and_student is None:
-                continue
-            item, student_name = item_and_student
-            try:
-                change = UpdateInput(
-                    status=commands.status,
-                    percent=commands.percent,
-                    due_on=commands.due_on,
-                    note=commands.note,
-                )
-                # No savepoint needed: a refused update raises before it changes anything.
-                update = updates.apply_update(
-                    session,
-                    item,
-                    author_id,
-                    change,
-                    UpdateSource.EMAIL,
-                    now,
-                    inbound_id=row.id,
-                    answers_requests=False,
-                    record=False,
-                    understood=commands.understood,
-                )
-            except ValidationError:
-                done.problems.append(ref.upper())
-                continue
-            history.append(update)
-            # What the history row says, including what the rules derived (100% -> done).
-            done.changes.append(
-                {
-                    "ref": ref.upper(),
-                    "title": item.title,
-                    "student": student_name,
-                    "status": update.status.value if update.status else None,
-                    "percent": update.percent,
-                    "due_on": update.due_on,
-                    "note": update.note,
-                    "understood": update.understood,
-                }
-            )
+        done = _record(session, reply, refs, logged.inbound_id, owner, author_id, now)
+        reason = logged.reason
         if not done.changes and not done.problems:
-            row.reason += "; no command recognised, kept as a note"
-        updates.record_history(session, history)
-        changed = [by_ref[c["ref"]] for c in done.changes]
-        if changed:
-            # One statement for the whole reply: other open requests that asked about these items.
-            updates.mark_answered(session, changed, owner.id, now)
-        request.answered_at = request.answered_at or now
+            reason += "; no command recognised, kept as a note"
+        if request.answered_at is None:
+            asking.mark_answered(session, request.id, now)
         if confirm:
-            if owner.mail_failing_at is not None:
+            if owner.mail_failing:
                 # The owner's own reply, with its key: the address works.
                 people.clear_failing(
                     session,
@@ -490,70 +469,65 @@ class Ingestor:
                     source="reply",
                     now=now,
                 )
-            self._confirm(session, row, owner, request, reply, done, now, in_reply_to)
-        return len(done.changes)
+            self._confirm(session, logged.inbound_id, owner, request, reply, done, now, parsed)
+        return _Settled(logged.outcome, reason, reading, len(done.changes))
+
+    def _read(
+        self, kept: str, refs: Sequence[tuple[str, int]], owner: KnownPerson, now: datetime
+    ) -> ParsedReply:
+        """The reply's commands; with one item asked about, free text is about that item."""
+        timezone = owner.timezone or self.default_timezone
+        reply = parse_commands(
+            kept,
+            [r for r, _ in refs],
+            language=owner.language,
+            today=local_now(now, timezone).date(),
+            is_school_day=self.is_school_day,
+        )
+        if len(refs) == 1 and not reply.items and reply.notes:
+            # Keep it in the item's history.
+            reply = dataclasses.replace(
+                reply, items={refs[0][0]: ItemCommands(note="\n".join(reply.notes))}, notes=()
+            )
+        return reply
 
     def _confirm(
         self,
         session: Session,
-        row: InboundMessage,
-        owner: Person,
-        request: UpdateRequest,
+        inbound_id: int,
+        owner: KnownPerson,
+        request: SentRequest,
         reply: ParsedReply,
-        done: _Applied,
+        done: Applied,
         now: datetime,
-        in_reply_to: str | None,
+        parsed: ParsedMessage,
     ) -> None:
-        assert owner.id is not None and request.id is not None
-        refs = [c["ref"] for c in done.changes] or ["A1"]
-        context = {
-            "recipient": {"name": owner.name},
-            "students": sorted({c["student"] for c in done.changes}),
-            "changes": done.changes,
-            "notes": list(reply.notes),
-            "not_understood": list(reply.not_understood),
-            "unknown_refs": list(reply.unknown_refs),
-            "problems": done.problems,
-            "example": f"{refs[0]} 60%",
-            "questions": [
-                {
-                    "ref": q.ref,
-                    "line": q.line,
-                    "percents": list(q.percents),
-                    # Naming the item, or giving the one number, settles it.
-                    "example": f"{q.ref} {q.percents[-1]}%"
-                    if q.ref and q.percents
-                    else f"{q.ref or refs[0]} {q.line}",
-                }
-                for q in reply.questions
-            ],
-        }
+        context = dataclasses.asdict(confirmation(owner.name, reply, done))
         # The items' titles in the owner's language.
         book = texts.request_phrasebook(session, request.id)
-        context.update(confirmation_texts(done.changes, book, owner.language))
+        context.update(confirmation_texts(context["changes"], book, owner.language))
         key = make_reply_key(self.secret, request.id, owner.id, request.expires_at)
         # Keyed by the inbound row just inserted, so it cannot have been queued before: no
         # need to look first.
         message = self.mailer.message(
             MailKind.CONFIRMATION,
-            f"confirmation:{row.id}",
+            f"confirmation:{inbound_id}",
             to=_addressee(owner),
             context=context,
             now=now,
             key=key,
-            in_reply_to=f"<{in_reply_to}>" if in_reply_to else None,
+            in_reply_to=f"<{parsed.message_id}>" if parsed.message_id else None,
             request_id=request.id,
         )
         outbox.queue_many(session, [message])
 
     def _notify(
-        self, session: Session, row: InboundMessage, person: Person, reason: str, now: datetime
+        self, session: Session, inbound_id: int, person: KnownPerson, reason: str, now: datetime
     ) -> None:
         """Tell a known sender, in plain words and without details, what happened to their email.
 
         No one gets more than one a day.
         """
-        assert person.id is not None
         timezone = person.timezone or self.default_timezone
         local_day = local_now(now, timezone).date()
         try:
@@ -567,21 +541,82 @@ class Ingestor:
                 reply_to=self.mailer.reply_address_for_contact(None),
             )
         except (IepFollowupError, ValueError) as exc:
-            log.warning("notice for inbound message %s not queued: %s", row.id, exc)
+            log.warning("notice for inbound message %s not queued: %s", inbound_id, exc)
 
 
-def _addressee(person: Person) -> Recipient:
-    assert person.id is not None
+def _nothing_new(logged: IngestResult, reading: Reading, *, unclear: bool) -> _Settled:
+    if unclear:
+        # Text we cannot place (say, inside an unquoted original): a person must read it.
+        return _Settled(
+            InboundOutcome.HELD,
+            f"{logged.reason}; could not tell the reply from the quoted text",
+            reading,
+        )
+    # Sent by mistake, or a client that put the text where we cannot see it: nothing to confirm.
+    return _Settled(
+        InboundOutcome.IGNORED, f"{logged.reason}; no new text, only the quoted request", reading
+    )
+
+
+def _record(
+    session: Session,
+    reply: ParsedReply,
+    refs: Sequence[tuple[str, int]],
+    inbound_id: int,
+    owner: KnownPerson,
+    author_id: int | None,
+    now: datetime,
+) -> Applied:
+    """Record each item's update; what the history says, and which refs the rules refused."""
+    by_ref = dict(refs)
+    asked = [
+        (ref.upper(), commands) for ref, commands in reply.items.items() if ref.upper() in by_ref
+    ]
+    outcomes = updates.apply_reply_updates(
+        session,
+        [
+            ReplyUpdate(
+                by_ref[ref],
+                UpdateInput(
+                    status=commands.status,
+                    percent=commands.percent,
+                    due_on=commands.due_on,
+                    note=commands.note,
+                ),
+                commands.understood,
+            )
+            for ref, commands in asked
+        ],
+        author_id=author_id,
+        owner_id=owner.id,
+        inbound_id=inbound_id,
+        now=now,
+    )
+    changes: list[ConfirmedChange] = []
+    problems: list[str] = []
+    for (ref, _), outcome in zip(asked, outcomes, strict=True):
+        if isinstance(outcome, RefusedUpdate):
+            problems.append(ref)
+        elif outcome is not None:
+            changes.append(confirmed(ref, outcome))
+    return Applied(tuple(changes), tuple(problems))
+
+
+def _same(one: KnownPerson | None, other: KnownPerson | None) -> bool:
+    return one is not None and other is not None and one.id == other.id
+
+
+def _addressee(person: KnownPerson) -> Recipient:
     return Recipient(
         person.id, person.name, person.email, person.language, person.timezone or "", False
     )
 
 
-def _inbound_row(
+def _new_inbound(
     parsed: ParsedMessage, raw: bytes, key: str, *, via: str, now: datetime, verdict: _Verdict
-) -> InboundMessage:
+) -> NewInbound:
     author = verdict.owner or verdict.sender
-    return InboundMessage(
+    return NewInbound(
         message_key=key,
         received_at=now,
         via=via,

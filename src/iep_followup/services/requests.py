@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from iep_followup.errors import DatabaseError, IepFollowupError, loggable
 from iep_followup.mail.contexts import request_context
@@ -13,40 +13,15 @@ from iep_followup.mail.kinds import MailKind
 from iep_followup.planning import Ask, Decision, Remind, SendPolicy, Wait, local_now, plan_requests
 from iep_followup.services.outgoing import Mailer
 from iep_followup.store import asking, outbox, texts
+from iep_followup.store.asking import SentRequest
 from iep_followup.store.db import Database, Session
-from iep_followup.store.models import UpdateRequest
 from iep_followup.tokens import make_reply_key
-from iep_followup.views import ItemDetail, Recipient
+from iep_followup.translations import Phrasebook
+from iep_followup.views import Contact, ItemDetail, PlannedLine, Recipient, RequestRun
 
 log = logging.getLogger(__name__)
 
 BATCH = 200  # owners per transaction: bounded memory, a few statements per batch
-
-
-@dataclass(frozen=True)
-class PlannedLine:
-    person_id: int
-    name: str
-    email: str
-    action: str  # "ask", "remind" or "wait"
-    reason: str
-    items: int = 0
-
-
-@dataclass
-class RequestRun:
-    asked: int = 0
-    reminded: int = 0
-    waiting: int = 0
-    failed: int = 0
-    lines: list[PlannedLine] = field(default_factory=list)
-
-    def add(self, other: RequestRun) -> None:
-        self.asked += other.asked
-        self.reminded += other.reminded
-        self.waiting += other.waiting
-        self.failed += other.failed
-        self.lines.extend(other.lines)
 
 
 def run_requests(
@@ -135,6 +110,28 @@ def _plan_batch(
     _queue_batch(session, mailer, batch, people, run, secret=secret, now=now, key_ttl=key_ttl)
 
 
+@dataclass(frozen=True)
+class _Shown:
+    """What a batch's emails show: the items, each student's strengths and case manager."""
+
+    details: dict[int, ItemDetail]
+    strengths: dict[int, list[str]]
+    contacts: dict[int, Contact]
+    book: Phrasebook  # the meeting texts in each reader's language
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    """One request or reminder to write."""
+
+    person: Recipient
+    kind: MailKind
+    request_id: int
+    cycle_on: date
+    expires_at: datetime
+    refs: Sequence[tuple[str, int]]
+
+
 def _queue_batch(
     session: Session,
     mailer: Mailer,
@@ -146,88 +143,115 @@ def _queue_batch(
     now: datetime,
     key_ttl: timedelta,
 ) -> None:
-    # Reminders reuse their request's items; fetch every item this batch shows in one go.
     reminders = {
         d.request_id: asking.request_with_refs(session, d.request_id)
         for d in batch
         if isinstance(d, Remind)
     }
-    item_ids = {i for d in batch if isinstance(d, Ask) for i in d.item_ids}
-    item_ids |= {i for found in reminders.values() if found for _, i in found[1]}
-    details = asking.item_details(session, sorted(item_ids))
-    student_ids = sorted({d.student_id for d in details.values()})
-    strengths = asking.strengths_by_student(session, student_ids)
-    contacts = asking.case_managers(session, student_ids)
-    book = texts.phrasebook(session, student_ids)
-
+    shown = _shown(session, batch, reminders)
     # New requests for the whole batch in two statements; an owner another run already asked
     # this cycle is left out.
-    asks = [d for d in batch if isinstance(d, Ask)]
     created = asking.create_requests(
         session,
-        [(d.person_id, d.cycle_on, _ordered(d.item_ids, details)) for d in asks],
+        [
+            (d.person_id, d.cycle_on, _ordered(d.item_ids, shown.details))
+            for d in batch
+            if isinstance(d, Ask)
+        ],
         now,
         now + key_ttl,
     )
     messages: list[outbox.NewMessage] = []
     unsent: list[int] = []
+    reminded: list[int] = []
     for decision in batch:
         if isinstance(decision, Wait):
             run.waiting += 1
             continue
-        person = people[decision.person_id]
-        reminded: UpdateRequest | None = None
-        if isinstance(decision, Ask):
-            new = created.get(decision.person_id)
-            if new is None:  # another run got there first
-                continue
-            request_id, cycle_on, expires_at, refs = new.id, new.cycle_on, new.expires_at, new.refs
-            kind = MailKind.REQUEST
-        else:
-            found = reminders.get(decision.request_id)
-            if found is None:
-                continue
-            reminded, refs = found
-            assert reminded.id is not None
-            request_id, cycle_on, expires_at = reminded.id, reminded.cycle_on, reminded.expires_at
-            kind = MailKind.REMINDER
+        outgoing = _outgoing(decision, people[decision.person_id], created, reminders)
+        if outgoing is None:  # another run got there first
+            continue
         try:
-            context = request_context(
-                person,
-                refs,
-                details,
-                strengths,
-                contacts,
-                today=local_now(now, person.timezone).date(),
-                rotation=request_id,
-                reminder=reminded is not None,
-                texts=book,
-            )
-            messages.append(
-                mailer.message(
-                    kind,
-                    f"{kind.value}:{person.person_id}:{cycle_on.isoformat()}",
-                    to=person,
-                    context=context,
-                    now=now,
-                    key=make_reply_key(secret, request_id, person.person_id, expires_at),
-                    request_id=request_id,
-                )
-            )
+            messages.append(_message(mailer, outgoing, shown, secret=secret, now=now))
         except (IepFollowupError, ValueError, KeyError) as exc:
             # Only this owner is skipped: their new request is taken back below.
             run.failed += 1
-            log.warning("request for person %s not queued: %s", person.person_id, exc)
-            if reminded is None:
-                unsent.append(request_id)
+            log.warning("request for person %s not queued: %s", outgoing.person.person_id, exc)
+            if outgoing.kind is MailKind.REQUEST:
+                unsent.append(outgoing.request_id)
             continue
-        if reminded is not None:
-            reminded.reminded_at = now
+        if outgoing.kind is MailKind.REMINDER:
+            reminded.append(outgoing.request_id)
             run.reminded += 1
         else:
             run.asked += 1
     asking.discard_requests(session, unsent)
+    asking.mark_reminded(session, reminded, now)
     outbox.queue_many(session, messages)
+
+
+def _shown(
+    session: Session,
+    batch: Sequence[Decision],
+    reminders: dict[int, tuple[SentRequest, list[tuple[str, int]]] | None],
+) -> _Shown:
+    """Every item this batch shows, in one go (reminders reuse their request's items)."""
+    item_ids = {i for d in batch if isinstance(d, Ask) for i in d.item_ids}
+    item_ids |= {i for found in reminders.values() if found for _, i in found[1]}
+    details = asking.item_details(session, sorted(item_ids))
+    student_ids = sorted({d.student_id for d in details.values()})
+    return _Shown(
+        details,
+        asking.strengths_by_student(session, student_ids),
+        asking.case_managers(session, student_ids),
+        texts.phrasebook(session, student_ids),
+    )
+
+
+def _outgoing(
+    decision: Ask | Remind,
+    person: Recipient,
+    created: dict[int, asking.NewRequest],
+    reminders: dict[int, tuple[SentRequest, list[tuple[str, int]]] | None],
+) -> _Outgoing | None:
+    if isinstance(decision, Ask):
+        new = created.get(decision.person_id)
+        if new is None:
+            return None
+        return _Outgoing(person, MailKind.REQUEST, new.id, new.cycle_on, new.expires_at, new.refs)
+    found = reminders.get(decision.request_id)
+    if found is None:
+        return None
+    request, refs = found
+    return _Outgoing(
+        person, MailKind.REMINDER, request.id, request.cycle_on, request.expires_at, refs
+    )
+
+
+def _message(
+    mailer: Mailer, outgoing: _Outgoing, shown: _Shown, *, secret: str, now: datetime
+) -> outbox.NewMessage:
+    person = outgoing.person
+    context = request_context(
+        person,
+        outgoing.refs,
+        shown.details,
+        shown.strengths,
+        shown.contacts,
+        today=local_now(now, person.timezone).date(),
+        rotation=outgoing.request_id,
+        reminder=outgoing.kind is MailKind.REMINDER,
+        texts=shown.book,
+    )
+    return mailer.message(
+        outgoing.kind,
+        f"{outgoing.kind.value}:{person.person_id}:{outgoing.cycle_on.isoformat()}",
+        to=person,
+        context=context,
+        now=now,
+        key=make_reply_key(secret, outgoing.request_id, person.person_id, outgoing.expires_at),
+        request_id=outgoing.request_id,
+    )
 
 
 def _ordered(item_ids: Sequence[int], details: dict[int, ItemDetail]) -> list[int]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Table, delete, func
+from sqlalchemy import Table, delete, func, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
@@ -298,15 +298,59 @@ def _table(model: type[SQLModel]) -> Table:
     return SQLModel.metadata.tables[str(model.__tablename__)]
 
 
-def request_with_refs(
-    session: Session, request_id: int
-) -> tuple[UpdateRequest, list[tuple[str, int]]] | None:
+@dataclass(frozen=True)
+class SentRequest:
+    """An update request as it was sent: whose, for which cycle, until when its key works."""
+
+    id: int
+    person_id: int
+    cycle_on: date
+    expires_at: datetime
+    answered_at: datetime | None
+
+
+def sent_request(session: Session, request_id: int) -> SentRequest | None:
     request = session.get(UpdateRequest, request_id)
     if request is None:
         return None
+    assert request.id is not None
+    return SentRequest(
+        request.id, request.person_id, request.cycle_on, request.expires_at, request.answered_at
+    )
+
+
+def mark_answered(session: Session, request_id: int, now: datetime) -> None:
+    session.execute(
+        update(UpdateRequest)
+        .where(col(UpdateRequest.id) == request_id, col(UpdateRequest.answered_at).is_(None))
+        .values(answered_at=now)
+    )
+
+
+def mark_reminded(session: Session, request_ids: Sequence[int], now: datetime) -> None:
+    if request_ids:
+        session.execute(
+            update(UpdateRequest)
+            .where(col(UpdateRequest.id).in_(request_ids))
+            .values(reminded_at=now)
+        )
+
+
+def request_with_refs(
+    session: Session, request_id: int
+) -> tuple[SentRequest, list[tuple[str, int]]] | None:
+    """A request and its lines: ("A1", item id), ... in the order its email showed them."""
+    request = sent_request(session, request_id)
+    if request is None:
+        return None
+    return request, request_refs(session, request_id)
+
+
+def request_refs(session: Session, request_id: int) -> list[tuple[str, int]]:
+    """A request's lines: ("A1", item id), ... in the order its email showed them."""
     refs = session.exec(
         select(RequestItem.ref, RequestItem.item_id)
         .where(RequestItem.request_id == request_id)
         .order_by(col(RequestItem.id))
     ).all()
-    return request, [(ref, item_id) for ref, item_id in refs]
+    return [(ref, item_id) for ref, item_id in refs]

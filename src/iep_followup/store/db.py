@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,12 +28,22 @@ from sqlmodel import Session
 
 from iep_followup.errors import DatabaseError, StoreRefusedError
 
-__all__ = ["Database", "Session", "create_db_engine", "insert_skipping_duplicates"]
+__all__ = [
+    "OUTBOX_CHANNEL",
+    "Database",
+    "Session",
+    "create_db_engine",
+    "insert_skipping_duplicates",
+    "note_outbox_queued",
+]
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# PostgreSQL's NOTIFY channel for "the outbox has new mail" (see Database.transaction).
+OUTBOX_CHANNEL = "iep_followup_outbox"
+_OUTBOX_QUEUED = "iep_followup.outbox_queued"
 
 
 def create_db_engine(url: str) -> Engine:
@@ -76,6 +86,11 @@ def insert_skipping_duplicates(session: Session, table: Table) -> Insert:
     raise DatabaseError(f"unsupported database {dialect}: use SQLite or PostgreSQL")
 
 
+def note_outbox_queued(session: Session) -> None:
+    """Say that this transaction queued mail: its commit wakes delivery (Database.transaction)."""
+    session.info[_OUTBOX_QUEUED] = True
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -101,6 +116,7 @@ class Database:
     def __init__(self, url: str, engine: Engine | None = None) -> None:
         self.url = url
         self.engine = engine or create_db_engine(url)
+        self._outbox_listeners: list[Callable[[], None]] = []
 
     @property
     def dialect(self) -> str:
@@ -110,12 +126,36 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """One unit of work: committed when the block ends, rolled back on any error."""
         try:
-            with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                yield session
+            with Session(self.engine, expire_on_commit=False) as session:
+                with session.begin():
+                    yield session
+                    queued = session.info.pop(_OUTBOX_QUEUED, False)
+                    if queued and self.dialect == "postgresql":
+                        # Inside the transaction: PostgreSQL delivers it on commit, and only then.
+                        session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+                if queued:
+                    self._outbox_committed()
         except OperationalError as exc:
             raise DatabaseError(_describe(exc, self.url)) from exc
         except (DataError, IntegrityError) as exc:
             raise StoreRefusedError(_refusal(exc)) from exc
+
+    def on_outbox_queued(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` after each commit that queued mail, in the committing thread.
+
+        Returns what stops it. Other processes hear of such commits through LISTEN on
+        OUTBOX_CHANNEL (PostgreSQL only).
+        """
+        self._outbox_listeners.append(listener)
+        return lambda: self._outbox_listeners.remove(listener)
+
+    def _outbox_committed(self) -> None:
+        for listener in self._outbox_listeners:
+            try:
+                listener()
+            except Exception as exc:
+                # The mail is committed; the next delivery tick sends it anyway.
+                log.warning("outbox listener failed: %s", type(exc).__name__)
 
     @contextmanager
     def writer(self) -> Iterator[Writer]:

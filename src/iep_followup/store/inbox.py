@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -12,11 +14,26 @@ from iep_followup.addresses import address_key
 from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.store.db import Database
 from iep_followup.store.models import ImapState, InboundMessage, Person, PersonAddress
+from iep_followup.views import InboundMessageView
 
 
 @dataclass(frozen=True)
-class InboxView:
+class KnownPerson:
+    """One of our people, as a received message meets them."""
+
     id: int
+    name: str
+    email: str
+    language: str
+    timezone: str | None
+    mail_failing: bool
+
+
+@dataclass(frozen=True)
+class NewInbound:
+    """A received message's log row, as first recorded."""
+
+    message_key: str
     received_at: datetime
     via: str
     from_address: str | None
@@ -24,52 +41,130 @@ class InboxView:
     outcome: InboundOutcome
     reason: str
     request_id: int | None
-    released_at: datetime | None
+    person_id: int | None
+    raw: bytes
 
 
-def find(session: Session, message_key: str) -> InboundMessage | None:
-    return session.exec(
-        select(InboundMessage).where(InboundMessage.message_key == message_key)
-    ).first()
+@dataclass(frozen=True)
+class Recorded:
+    """A logged message as ingesting it again, or releasing it, needs it."""
+
+    id: int
+    outcome: InboundOutcome
+    reason: str
+    request_id: int | None
+    raw: bytes
 
 
-def record(session: Session, row: InboundMessage) -> InboundMessage | None:
-    """Insert the log row; None when this message was recorded before (by a concurrent receiver, say)."""
+@dataclass(frozen=True)
+class Reading:
+    """What reading a reply found: the text kept, the text cut away, notes for the case manager."""
+
+    kept_text: str
+    trimmed_away: str
+    notes: str | None = None  # None: not parsed, nothing to note
+
+
+def _known(person: Person | None) -> KnownPerson | None:
+    if person is None:
+        return None
+    assert person.id is not None
+    return KnownPerson(
+        person.id,
+        person.name,
+        person.email,
+        person.language,
+        person.timezone,
+        person.mail_failing_at is not None,
+    )
+
+
+def _recorded(row: InboundMessage | None) -> Recorded | None:
+    if row is None:
+        return None
+    assert row.id is not None
+    return Recorded(row.id, row.outcome, row.reason, row.request_id, row.raw)
+
+
+def find(session: Session, message_key: str) -> Recorded | None:
+    return _recorded(
+        session.exec(
+            select(InboundMessage).where(InboundMessage.message_key == message_key)
+        ).first()
+    )
+
+
+def record(session: Session, new: NewInbound) -> int | None:
+    """Insert the log row and return its id; None when this message was recorded before (by a
+    concurrent receiver, say)."""
+    row = InboundMessage(**dataclasses.asdict(new))
     try:
         with session.begin_nested():
             session.add(row)
             session.flush()
     except IntegrityError:
         return None
-    return row
+    return row.id
 
 
-def person_for_address(session: Session, address: str) -> Person | None:
+def settle(
+    session: Session,
+    inbound_id: int,
+    *,
+    outcome: InboundOutcome,
+    reason: str,
+    reading: Reading | None = None,
+    person_id: int | None = None,
+    released_at: datetime | None = None,
+) -> None:
+    """A logged message's final outcome and reason, with what reading it found; on release, who
+    wrote it and when it was released."""
+    values: dict[str, object] = {"outcome": outcome, "reason": reason}
+    if reading is not None:
+        values |= {"kept_text": reading.kept_text, "trimmed_away": reading.trimmed_away}
+        if reading.notes is not None:
+            values["notes"] = reading.notes
+    if released_at is not None:
+        values |= {"person_id": person_id, "released_at": released_at}
+    session.execute(
+        update(InboundMessage).where(col(InboundMessage.id) == inbound_id).values(**values)
+    )
+
+
+def person(session: Session, person_id: int) -> KnownPerson | None:
+    return _known(session.get(Person, person_id))
+
+
+def person_for_address(session: Session, address: str) -> KnownPerson | None:
     """The person an address belongs to: their main address or one recorded as theirs.
 
     Any spelling of it matches (an IDN domain as A-labels or Unicode, any case): see addresses.py.
     """
     address = address_key(address)
-    person = session.exec(select(Person).where(Person.email == address)).first()
-    if person is not None:
-        return person
-    return session.exec(
-        select(Person)
-        .join(PersonAddress, col(PersonAddress.person_id) == Person.id)
-        .where(PersonAddress.email == address)
-    ).first()
+    found = session.exec(select(Person).where(Person.email == address)).first()
+    if found is not None:
+        return _known(found)
+    return _known(
+        session.exec(
+            select(Person)
+            .join(PersonAddress, col(PersonAddress.person_id) == Person.id)
+            .where(PersonAddress.email == address)
+        ).first()
+    )
 
 
 def add_address(session: Session, person_id: int, address: str) -> None:
     session.add(PersonAddress(person_id=person_id, email=address_key(address)))
 
 
-def messages(session: Session, *, held_only: bool = False, limit: int = 200) -> list[InboxView]:
+def messages(
+    session: Session, *, held_only: bool = False, limit: int = 200
+) -> list[InboundMessageView]:
     query = select(InboundMessage).order_by(col(InboundMessage.id).desc()).limit(limit)
     if held_only:
         query = query.where(InboundMessage.outcome == InboundOutcome.HELD)
     return [
-        InboxView(
+        InboundMessageView(
             m.id or 0,
             m.received_at,
             m.via,
@@ -84,8 +179,14 @@ def messages(session: Session, *, held_only: bool = False, limit: int = 200) -> 
     ]
 
 
-def get(session: Session, inbound_id: int) -> InboundMessage | None:
-    return session.get(InboundMessage, inbound_id)
+def count_held(session: Session) -> int:
+    return session.exec(
+        select(func.count()).where(InboundMessage.outcome == InboundOutcome.HELD)
+    ).one()
+
+
+def get(session: Session, inbound_id: int) -> Recorded | None:
+    return _recorded(session.get(InboundMessage, inbound_id))
 
 
 class DbImapState:

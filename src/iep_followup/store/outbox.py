@@ -13,8 +13,9 @@ from sqlmodel import Session, SQLModel, col, select
 
 from iep_followup.mail.kinds import MailKind, OutboxStatus
 from iep_followup.store import people
-from iep_followup.store.db import insert_skipping_duplicates
+from iep_followup.store.db import insert_skipping_duplicates, note_outbox_queued
 from iep_followup.store.models import OutboxMessage
+from iep_followup.views import OutboxMessageView
 
 _OUTBOX = SQLModel.metadata.tables[OutboxMessage.__tablename__]
 
@@ -26,20 +27,6 @@ class Claimed:
     to_address: str
     body: bytes
     attempts: int
-
-
-@dataclass(frozen=True)
-class OutboxView:
-    id: int
-    kind: MailKind
-    to_address: str
-    subject: str
-    status: OutboxStatus
-    attempts: int
-    created_at: datetime
-    next_attempt_at: datetime
-    sent_at: datetime | None
-    last_error: str | None
 
 
 def queue(
@@ -76,6 +63,7 @@ def queue(
             session.add(row)
     except IntegrityError:
         return False
+    note_outbox_queued(session)
     return True
 
 
@@ -117,7 +105,10 @@ def queue_many(session: Session, messages: Sequence[NewMessage]) -> set[str]:
         for m in messages
     ]
     insert = insert_skipping_duplicates(session, _OUTBOX).returning(_OUTBOX.c.idempotency_key)
-    return set(session.execute(insert, rows).scalars())
+    queued = set(session.execute(insert, rows).scalars())
+    if queued:
+        note_outbox_queued(session)
+    return queued
 
 
 def is_queued(session: Session, idempotency_key: str) -> bool:
@@ -263,12 +254,14 @@ def mark_failed(
             people.mark_failing(session, person_id, reason=error, source="smtp", now=now)
 
 
-def messages(session: Session, *, failed_only: bool = False, limit: int = 200) -> list[OutboxView]:
+def messages(
+    session: Session, *, failed_only: bool = False, limit: int = 200
+) -> list[OutboxMessageView]:
     query = select(OutboxMessage).order_by(col(OutboxMessage.id).desc()).limit(limit)
     if failed_only:
         query = query.where(OutboxMessage.status == OutboxStatus.FAILED)
     return [
-        OutboxView(
+        OutboxMessageView(
             m.id or 0,
             m.kind,
             m.to_address,

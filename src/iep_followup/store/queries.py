@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func
@@ -24,7 +25,13 @@ from iep_followup.store.models import (
     Student,
     Update,
 )
-from iep_followup.views import ItemView, MemberView, StudentStatus, UpdateView
+from iep_followup.views import (
+    FailingAddress,
+    ItemView,
+    MemberView,
+    StudentStatus,
+    UpdateView,
+)
 
 
 def _items_query() -> Select[*tuple[Any, ...]]:
@@ -89,6 +96,18 @@ def get_person(session: Session, email: str) -> Person:
     if person is None:
         raise NotFoundError(f"nobody with email {email!r} is on any team")
     return person
+
+
+def student_id(session: Session, external_id: str) -> int:
+    found = get_student(session, external_id).id
+    assert found is not None
+    return found
+
+
+def person_id(session: Session, email: str) -> int:
+    found = get_person(session, email).id
+    assert found is not None
+    return found
 
 
 def get_item(session: Session, item_id: int) -> ActionItem:
@@ -158,11 +177,20 @@ def student_name(session: Session, student_id: int) -> str:
     return student.name
 
 
-def students(session: Session, external_id: str | None = None) -> list[Student]:
-    query = select(Student).order_by(col(Student.external_id))
+@dataclass(frozen=True)
+class StudentRef:
+    id: int
+    external_id: str
+    name: str
+
+
+def students(session: Session, external_id: str | None = None) -> list[StudentRef]:
+    query = sa_select(col(Student.id), col(Student.external_id), col(Student.name)).order_by(
+        col(Student.external_id)
+    )
     if external_id is not None:
-        query = query.where(Student.external_id == external_id)
-    found = list(session.exec(query).all())
+        query = query.where(col(Student.external_id) == external_id)
+    found = [StudentRef(*row) for row in session.execute(query).all()]
     if external_id is not None and not found:
         raise NotFoundError(f"no student with id {external_id!r}; `iep-followup status` lists them")
     return found
@@ -236,8 +264,8 @@ def item_history(session: Session, item_id: int) -> list[UpdateView]:
     ]
 
 
-def failing_addresses(session: Session) -> list[tuple[str, str, str]]:
+def failing_addresses(session: Session) -> list[FailingAddress]:
     rows = session.exec(
         select(Person).where(col(Person.mail_failing_at).is_not(None)).order_by(col(Person.name))
     ).all()
-    return [(p.name, p.email, p.mail_failure_reason or "") for p in rows]
+    return [FailingAddress(p.name, p.email, p.mail_failure_reason or "") for p in rows]

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import insert, update
 from sqlmodel import Session, SQLModel, col, select
 
-from iep_followup.domain import ItemProgress, UpdateInput, UpdateSource, transition
+from iep_followup.domain import (
+    ItemProgress,
+    ItemStatus,
+    UpdateInput,
+    UpdateSource,
+    transition,
+)
 from iep_followup.errors import NotFoundError, ValidationError
+from iep_followup.store import queries
 from iep_followup.store.models import (
     ActionItem,
     Meeting,
@@ -155,3 +163,125 @@ def _meeting_date(session: Session, item: ActionItem) -> date:
     if meeting is None:
         raise NotFoundError(f"meeting {item.meeting_id} is missing")
     return meeting.held_on
+
+
+def update_item(
+    session: Session,
+    item_id: int,
+    change: UpdateInput,
+    *,
+    by: str | None,
+    source: UpdateSource,
+    now: datetime,
+) -> None:
+    """apply_update for an item named by id, written by the person with the address `by` (or no one)."""
+    item = queries.get_item(session, item_id)
+    author = queries.get_person(session, by) if by else None
+    apply_update(session, item, author.id if author else None, change, source, now)
+    session.flush()
+
+
+def reassign_item(
+    session: Session,
+    item_id: int,
+    owner_email: str,
+    *,
+    by: str | None,
+    source: UpdateSource,
+    now: datetime,
+) -> None:
+    """reassign for an item named by id, to the team member with the address `owner_email`."""
+    item = queries.get_item(session, item_id)
+    owner = queries.get_person(session, owner_email)
+    author = queries.get_person(session, by) if by else None
+    reassign(session, item, owner, author.id if author else None, source, now)
+    session.flush()
+
+
+@dataclass(frozen=True)
+class ReplyUpdate:
+    """One item's update read from a reply."""
+
+    item_id: int
+    change: UpdateInput
+    understood: bool = False
+
+
+@dataclass(frozen=True)
+class RecordedUpdate:
+    """What one history row says, including what the rules derived (100% -> done)."""
+
+    item_id: int
+    title: str
+    student_name: str
+    status: ItemStatus | None
+    percent: int | None
+    due_on: date | None
+    note: str | None
+    understood: bool
+
+
+@dataclass(frozen=True)
+class RefusedUpdate:
+    item_id: int
+    reason: str
+
+
+def apply_reply_updates(
+    session: Session,
+    wanted: Sequence[ReplyUpdate],
+    *,
+    author_id: int | None,
+    owner_id: int,
+    inbound_id: int,
+    now: datetime,
+) -> list[RecordedUpdate | RefusedUpdate | None]:
+    """Apply a reply's updates, in order; each one's outcome (None: no such item any more).
+
+    The history in one statement, and one more for every open request of the owner's that
+    asked about an item that changed.
+    """
+    items = items_with_students(session, [w.item_id for w in wanted])
+    outcomes: list[RecordedUpdate | RefusedUpdate | None] = []
+    history: list[Update] = []
+    for want in wanted:
+        found = items.get(want.item_id)
+        if found is None:
+            outcomes.append(None)
+            continue
+        item, student_name = found
+        try:
+            # No savepoint needed: a refused update raises before it changes anything.
+            row = apply_update(
+                session,
+                item,
+                author_id,
+                want.change,
+                UpdateSource.EMAIL,
+                now,
+                inbound_id=inbound_id,
+                answers_requests=False,
+                record=False,
+                understood=want.understood,
+            )
+        except ValidationError as exc:
+            outcomes.append(RefusedUpdate(want.item_id, str(exc)))
+            continue
+        history.append(row)
+        outcomes.append(
+            RecordedUpdate(
+                want.item_id,
+                item.title,
+                student_name,
+                row.status,
+                row.percent,
+                row.due_on,
+                row.note,
+                row.understood,
+            )
+        )
+    record_history(session, history)
+    changed = [o.item_id for o in outcomes if isinstance(o, RecordedUpdate)]
+    if changed:
+        mark_answered(session, changed, owner_id, now)
+    return outcomes
