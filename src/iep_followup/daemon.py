@@ -11,7 +11,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from iep_followup import scheduler as wiring
 from iep_followup.errors import (
@@ -97,6 +97,16 @@ def _is_same_file(handle: IO[str], path: Path) -> bool:
     return (held.st_dev, held.st_ino) == (on_disk.st_dev, on_disk.st_ino)
 
 
+class Served(Protocol):
+    """A server the daemon runs in its event loop and stops before closing the database (the desk)."""
+
+    url: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 class Daemon:
     """Every job is one pass of a CLI command; the scheduler only says when."""
 
@@ -107,6 +117,7 @@ class Daemon:
         *,
         stop_timeout: float = STOP_TIMEOUT_SECONDS,
         receiver_port: int | None = None,
+        desk: Served | None = None,
         idle_seconds: float = IDLE_SECONDS,
     ) -> None:
         self.tracker = tracker
@@ -121,6 +132,8 @@ class Daemon:
         self._running = 0
         self.receiver: SmtpReceiver | None = None
         self.poller: ImapPoller | None = None
+        self.desk = desk
+        self._desk_started = False
         self._jobs: dict[str, Callable[[], Awaitable[str]]] = {
             "deliver": self._deliver,
             "request_updates": self._request_updates,
@@ -194,6 +207,9 @@ class Daemon:
         scheduler = wiring.build_scheduler(self.jobs, self.settings.timezone, self.run_job)
         try:
             self._start_inbound(loop)
+            if self.desk is not None:
+                await self.desk.start()
+                self._desk_started = True
             self._describe_start()
             wiring.start(scheduler)
             wiring.run_soon(scheduler, CATCH_UP_JOBS)
@@ -337,16 +353,21 @@ class Daemon:
             incoming.append(f"SMTP on {self.receiver.host}:{self.receiver.port}")
         if self.poller is not None:
             incoming.append(f"IMAP {self.poller.config.host}")
+        desk = f"; the desk at {self.desk.url}/" if self.desk is not None else ""
         log.info(
-            "iep-followup daemon started (pid %s): database %s; %s; replies via %s; jobs: %s",
+            "iep-followup daemon started (pid %s): database %s; %s; replies via %s; jobs: %s%s",
             os.getpid(),
             database,
             outgoing,
             ", ".join(incoming) or "the ingest command only",
             ", ".join(job.name for job in self.jobs),
+            desk,
         )
 
     async def _close(self) -> None:
+        if self.desk is not None and self._desk_started:
+            await self.desk.stop()  # before the database closes: requests in flight finish
+            self._desk_started = False
         if self.receiver is not None:
             await asyncio.to_thread(self.receiver.stop)
         if self.poller is not None:

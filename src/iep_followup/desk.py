@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 from iep_followup.balance import BalanceReport
-from iep_followup.domain import ItemStatus
+from iep_followup.domain import ItemStatus, MeetingRecord
 from iep_followup.views import ItemView, MemberView, StudentStatus
 
 SIGN_IN_MINUTES = 15
@@ -128,6 +128,92 @@ def sort_caseload(rows: list[CaseloadRow]) -> list[CaseloadRow]:
     return sorted(rows, key=lambda r: (*r.sort_key(), r.name.casefold(), r.external_id))
 
 
+class Need(enum.StrEnum):
+    """The caseload's filter: every student, those who need attention, or one kind of it."""
+
+    ALL = "all"
+    ATTENTION = "attention"
+    BLOCKED = "blocked"
+    OVERDUE = "overdue"
+    SILENT = "silent"
+    FAILING = "failing"
+    HELD = "held"
+
+
+class CaseloadSort(enum.StrEnum):
+    ATTENTION = "attention"  # what needs her first, then by name
+    NAME = "name"
+    OPEN = "open"  # most open items first
+
+
+@dataclass(frozen=True)
+class CaseloadView:
+    """Which rows the caseload shows, and in what order (from the page's query parameters)."""
+
+    need: Need = Need.ALL
+    text: str = ""  # in the name, the student id or the school, any case
+    sort: CaseloadSort = CaseloadSort.ATTENTION
+
+
+def _needs(row: CaseloadRow, need: Need) -> bool:
+    counts = {
+        Need.ALL: 1,
+        Need.ATTENTION: int(row.needs_attention),
+        Need.BLOCKED: row.blocked,
+        Need.OVERDUE: row.overdue,
+        Need.SILENT: len(row.silent),
+        Need.FAILING: len(row.failing),
+        Need.HELD: row.held,
+    }
+    return counts[need] > 0
+
+
+def view_caseload(rows: list[CaseloadRow], view: CaseloadView) -> list[CaseloadRow]:
+    """The rows `view` asks for, in its order."""
+    text = view.text.strip().casefold()
+    shown = [
+        r
+        for r in rows
+        if _needs(r, view.need)
+        and (not text or any(text in v.casefold() for v in (r.name, r.external_id, r.school)))
+    ]
+    if view.sort is CaseloadSort.NAME:
+        return sorted(shown, key=lambda r: (r.name.casefold(), r.external_id))
+    if view.sort is CaseloadSort.OPEN:
+        return sorted(shown, key=lambda r: (-r.open_items, r.name.casefold(), r.external_id))
+    return sort_caseload(shown)
+
+
+class ItemChange(enum.StrEnum):
+    """What the student page's forms do to an item; each carries a reason that is recorded."""
+
+    REASSIGN = "reassign"
+    RESCHEDULE = "reschedule"
+    CLOSE = "close"
+    DROP = "drop"
+
+
+@dataclass(frozen=True)
+class ItemAction:
+    change: ItemChange
+    reason: str
+    owner_id: int | None = None  # REASSIGN: the team member who takes the item
+    due_on: date | None = None  # RESCHEDULE: the new due date
+
+
+class MemberChange(enum.StrEnum):
+    """What the student page's team forms do to a member."""
+
+    CLEAR_FAILING = "clear_failing"  # their address works again (checked with them)
+    AWAY = "away"  # away until a date (none: back)
+
+
+@dataclass(frozen=True)
+class MemberAction:
+    change: MemberChange
+    away_until: date | None = None
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     """One update of an item, with the words of the reply it came from (if any)."""
@@ -170,3 +256,117 @@ class HeldView:
     original: str
     students: tuple[str, ...]  # names of the reader's students its sender is on the team of
     can_release: bool  # it answers an update request, so it can be applied
+
+
+@dataclass(frozen=True)
+class MeetingPreview:
+    """A meeting file read and checked, shown before it is recorded."""
+
+    record: MeetingRecord
+    balance: BalanceReport  # as it will stand for the items the file lists
+    amends: bool  # the student is already recorded: this brings their record up to date
+
+
+@dataclass(frozen=True)
+class MailLine:
+    """One email sent or received about a student (its words stay in the outbox and the inbox)."""
+
+    at: datetime
+    direction: str  # "sent" (queued, sent or failed) or "received"
+    kind: str  # the mail kind (summary, request, ...) or, received, how it was read
+    address: str  # to whom, or from whom
+    subject: str
+    state: str  # the outbox status, or the inbound outcome
+
+
+@dataclass(frozen=True)
+class StudentRecord:
+    """A child's record for export: the student page, and every email sent and received about them."""
+
+    page: StudentPage
+    mail: tuple[MailLine, ...]
+
+
+RECORD_COLUMNS = (
+    "student_id",
+    "student",
+    "item_id",
+    "concern",
+    "item",
+    "entry",  # "item" (as it stands now), "update" (its history, oldest first), or an email:
+    # "sent" or "received" (item columns empty; by: the address, source: the kind, note: subject)
+    "at",
+    "by",
+    "source",
+    "owner",
+    "status",
+    "percent",
+    "due_on",
+    "note",
+    "reply_words",
+)
+
+
+def record_rows(record: StudentRecord, zone: tzinfo) -> list[tuple[str, ...]]:
+    """A child's record as rows (RECORD_COLUMNS): each item as it stands, then its history;
+    then every email about the child, oldest first.
+
+    Times are local to `zone`, written as ISO 8601 with their offset.
+    """
+    page = record.page
+    status = page.status
+    rows: list[tuple[str, ...]] = []
+    for item in status.items:
+        head = (status.external_id, status.name, str(item.id), item.concern, item.title)
+        rows.append(
+            (
+                *head,
+                "item",
+                item.last_update_at.astimezone(zone).isoformat() if item.last_update_at else "",
+                "",
+                "",
+                item.owner_name,
+                item.status.value,
+                str(item.percent),
+                item.due_on.isoformat(),
+                item.last_update_note or "",
+                "",
+            )
+        )
+        rows.extend((*head, *_update_row(entry, zone)) for entry in page.history.get(item.id, ()))
+    rows.extend(
+        (
+            status.external_id,
+            status.name,
+            "",
+            "",
+            "",
+            mail.direction,
+            mail.at.astimezone(zone).isoformat(),
+            mail.address,
+            mail.kind,
+            "",
+            mail.state,
+            "",
+            "",
+            mail.subject,
+            "",
+        )
+        for mail in record.mail
+    )
+    return rows
+
+
+def _update_row(entry: HistoryEntry, zone: tzinfo) -> tuple[str, ...]:
+    return (
+        "update",
+        entry.created_at.astimezone(zone).isoformat(),
+        entry.author_name or "",
+        entry.source,
+        "",
+        entry.status.value if entry.status else "",
+        "" if entry.percent is None else str(entry.percent),
+        entry.due_on.isoformat() if entry.due_on else "",
+        entry.note or "",
+        entry.reply_text or "",
+    )

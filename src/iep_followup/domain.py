@@ -141,6 +141,7 @@ class UpdateSource(enum.StrEnum):
     CLI = "cli"
     API = "api"
     IMPORT = "import"
+    WEB = "web"  # the case manager's desk
     WEB_LINK = "web_link"  # a one-tap answer link in a request (answers.py)
 
 

@@ -26,6 +26,15 @@ class NotFoundError(IepFollowupError, LookupError):
     """A student, person or item that the caller named does not exist."""
 
 
+class NotYourMeetingError(IepFollowupError):
+    """The desk's reader may not record this meeting: the file does not name her as its case
+    manager, or its student is on another caseload (the same words either way)."""
+
+
+class TooManyRequestsError(IepFollowupError):
+    """Too many sign-in links were asked for from one client: wait, then try again."""
+
+
 class ConfigError(IepFollowupError):
     """A setting is missing or unsafe; the message names the variable to set."""
 

@@ -12,7 +12,18 @@ from typing import Any
 
 from iep_followup.balance import BalanceReport
 from iep_followup.config import Settings, admin_addresses, load_settings, require_secret
-from iep_followup.desk import CaseloadRow, HeldView, Reader, StudentPage
+from iep_followup.desk import (
+    CaseloadRow,
+    CaseloadView,
+    HeldView,
+    ItemAction,
+    MeetingPreview,
+    MemberAction,
+    Reader,
+    StudentPage,
+    StudentRecord,
+    view_caseload,
+)
 from iep_followup.digest import Period
 from iep_followup.domain import (
     MAX_MEETING_NOTES,
@@ -31,10 +42,21 @@ from iep_followup.domain import (
     require_aware,
 )
 from iep_followup.errors import DatabaseError, NotFoundError
+from iep_followup.meetingfile import parse_meeting
 from iep_followup.net.imap import ImapPoller
 from iep_followup.net.smtp import FileTransport, SmtpTransport, Transport, parse_smtp_url
-from iep_followup.planning import SendPolicy
-from iep_followup.services import answers, desk, mailbox, meetings, signin, team, updates
+from iep_followup.planning import SendPolicy, local_now
+from iep_followup.services import (
+    answers,
+    desk,
+    desk_actions,
+    desk_meetings,
+    mailbox,
+    meetings,
+    signin,
+    team,
+    updates,
+)
 from iep_followup.services.delivery import RetryPolicy, deliver
 from iep_followup.services.digests import run_digests
 from iep_followup.services.ingest import Ingestor
@@ -525,15 +547,17 @@ class Tracker:
             web_store.audit(session, now, action, actor=reader.email, client=client)
             return ended
 
-    def caseload(self, reader: Reader) -> list[CaseloadRow]:
+    def caseload(self, reader: Reader, view: CaseloadView | None = None) -> list[CaseloadRow]:
+        """The reader's students, attention first; `view` filters and orders them."""
         with self.database.transaction() as session:
-            return desk.caseload(
+            rows = desk.caseload(
                 session,
                 reader,
                 now=self.now(),
                 policy=self.policy,
                 timezone=self.settings.timezone,
             )
+        return view_caseload(rows, view or CaseloadView())
 
     def desk_student(self, reader: Reader, external_id: str) -> StudentPage:
         """A student's page; NotFoundError, as for a missing one, when not in the reader's caseload."""
@@ -590,6 +614,75 @@ class Tracker:
         """The newest entries of the desk's audit log: sign-ins and every change."""
         with self.database.transaction() as session:
             return web_store.audit_entries(session, limit)
+
+    def desk_change_item(
+        self, reader: Reader, external_id: str, item_id: int, action: ItemAction, *, client: str
+    ) -> None:
+        """Reassign, reschedule, close or drop one of a visible student's items, with a reason.
+
+        NotFoundError when the student is not the reader's (as for a missing one) or the item
+        is not the student's; the change and who made it are in the item history and the audit.
+        """
+        with self.database.transaction() as session:
+            desk_actions.change_item(
+                session, reader, external_id, item_id, action, client=client, now=self.now()
+            )
+
+    def desk_change_member(
+        self, reader: Reader, external_id: str, person_id: int, action: MemberAction, *, client: str
+    ) -> None:
+        """Clear a team member's failing address or set their away-until date; audited."""
+        with self.database.transaction() as session:
+            now = self.now()
+            desk_actions.change_member(
+                session,
+                reader,
+                external_id,
+                person_id,
+                action,
+                client=client,
+                today=local_now(now, self.settings.timezone).date(),
+                now=now,
+            )
+
+    def desk_preview_meeting(
+        self, reader: Reader, text: str, *, source: str = "meeting.yaml"
+    ) -> MeetingPreview:
+        """Read a meeting file (MeetingFileError with the line) and check the reader may record
+        it (NotYourMeetingError); the preview shows the team, items and balance. Saves nothing."""
+        record = parse_meeting(text, source)
+        with self.database.transaction() as session:
+            return desk_meetings.preview(session, reader, record, max_share=self.settings.max_share)
+
+    def desk_record_meeting(
+        self, reader: Reader, text: str, *, client: str, source: str = "meeting.yaml"
+    ) -> RecordedMeeting:
+        """Record a meeting file as `iep-followup import` does (summaries queued), when the
+        reader may; audited."""
+        record = parse_meeting(text, source)
+        with self.database.transaction() as session:
+            desk_meetings.may_record(session, reader, record)
+        recorded = self.record_meeting(record)
+        with self.database.transaction() as session:
+            web_store.audit(
+                session,
+                self.now(),
+                "meeting_recorded",
+                actor=reader.email,
+                client=client,
+                subject=recorded.student_external_id,
+                detail=f"{'new' if recorded.created else 'amended'}: {len(recorded.changes)} "
+                f"change(s), {recorded.summaries_queued} summary email(s) queued",
+            )
+        return recorded
+
+    def desk_record(self, reader: Reader, external_id: str) -> StudentRecord:
+        """A child's record for export: items, their history, and every email about the child;
+        NotFoundError, as for a missing one, when not in the reader's caseload."""
+        with self.database.transaction() as session:
+            return desk.student_record(
+                session, reader, external_id, max_share=self.settings.max_share
+            )
 
     def answer_page(self, token: str) -> answers.AnswerPage:
         """What a one-tap answer link shows (the child's first name, the item), or why it does

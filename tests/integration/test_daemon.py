@@ -107,6 +107,7 @@ def test_run_does_the_due_work_and_stops_cleanly_on_sigterm(
     assert "job deliver: sent 8" in err
     assert "job heartbeat: alive; outbox: sent 8" in err
     assert "iep_followup.daemon: stopped" in err
+    assert "the desk at" not in err  # IEP_FOLLOWUP_WEB_LISTEN not set: no desk
     assert "apscheduler" not in err  # the libraries' chatter stays out of the log
     assert SECRET not in err
     assert "Lucía" not in err  # no email content in the log

@@ -16,7 +16,9 @@ from iep_followup.domain import ItemStatus, UpdateSource
 from iep_followup.tracker import Tracker
 from tests.conftest import Clock
 from tests.smtp_server import SmtpServer
-from tests.web.test_browser import browser, check_accessibility, free_port, serving
+from tests.web.test_browser import _check_accessibility as check_accessibility
+from tests.web.test_browser import _free_port as free_port
+from tests.web.test_browser import browser, serving
 from tests.web.world import ADMIN, World, build_world
 
 __all__ = ["browser"]  # the fixture, shared with the desk's browser tests

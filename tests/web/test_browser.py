@@ -1,6 +1,7 @@
 """The desk in a real browser (Debian's Chromium through Playwright): the flows a case manager follows.
 
-Sign in by the emailed link, read the caseload, open a student, release a held reply; axe-core
+Sign in by the emailed link, read the caseload, open a student and change an item's due date,
+read the child's record, preview a meeting file, release a held reply; axe-core
 checks every page, at desktop width and at 360 px. The server is uvicorn on loopback.
 """
 
@@ -20,7 +21,7 @@ import uvicorn
 from iep_followup.config import Settings
 from iep_followup.tracker import Tracker
 from iep_followup.web import create_app
-from tests.conftest import Clock, require_service
+from tests.conftest import EXAMPLE, Clock, require_service
 from tests.smtp_server import SmtpServer
 from tests.web.world import ADMIN, CASE_MANAGER_A, build_world, deliver, sign_in_links
 
@@ -39,7 +40,7 @@ AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 WIDTHS = ({"width": 1280, "height": 900}, {"width": 360, "height": 740})
 
 
-def free_port() -> int:
+def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -70,7 +71,7 @@ def desk_url(
     make_settings: Callable[..., Settings], clock: Clock, smtp_server: SmtpServer
 ) -> Iterator[tuple[str, Tracker]]:
     """The desk served by uvicorn on loopback, on a SQLite file, with the test district in it."""
-    port = free_port()
+    port = _free_port()
     url = f"http://127.0.0.1:{port}"
     tracker = Tracker(
         make_settings(smtp_url=smtp_server.url, admins=ADMIN, web_url=url), clock=clock
@@ -95,7 +96,7 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-def check_accessibility(page: Any, name: str) -> None:
+def _check_accessibility(page: Any, name: str) -> None:
     """axe-core on the page as it is: no serious or critical violation, at each width."""
     for size in WIDTHS:
         page.set_viewport_size(size)
@@ -123,7 +124,7 @@ def test_a_case_manager_signs_in_by_email_reads_her_caseload_and_releases_a_held
     page = browser.new_context(locale="en-US").new_page()
     page.goto(url + "/")
     assert page.url == url + "/signin"
-    check_accessibility(page, "sign-in")
+    _check_accessibility(page, "sign-in")
 
     page.get_by_label("Your email address").fill(CASE_MANAGER_A)
     page.get_by_role("button", name="Email me a link").click()
@@ -135,22 +136,48 @@ def test_a_case_manager_signs_in_by_email_reads_her_caseload_and_releases_a_held
     [link] = sign_in_links(smtp_server, CASE_MANAGER_A)
 
     page.goto(link)
-    check_accessibility(page, "confirm")
+    _check_accessibility(page, "confirm")
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Caseload").wait_for()
-    check_accessibility(page, "caseload")
+    _check_accessibility(page, "caseload")
     row = page.get_by_role("row").filter(has_text="Lucía Herrera")
     assert "Read the held replies" in row.inner_text() or "Ask" in row.inner_text()
 
     row.get_by_role("link", name="Lucía Herrera").click()
     page.get_by_role("heading", name="Strengths").wait_for()
-    check_accessibility(page, "student")
+    _check_accessibility(page, "student")
     assert page.get_by_role("heading", name="The team").is_visible()
+
+    # One change from the student page: a new due date, with its reason.
+    change = page.locator("details.change").first
+    change.locator("summary").click()
+    _check_accessibility(page, "student, changing an item")
+    form = change.locator("form[action$='/reschedule']")
+    form.get_by_label("New due date").fill("2027-02-01")
+    form.get_by_label("Why").fill("Winter break moved")
+    form.get_by_role("button", name="Change the date").click()
+    page.get_by_text("Saved: the item has a new due date.").wait_for()
+    assert any(
+        u.note == "Winter break moved" for i in tracker.items() for u in tracker.history(i.id)
+    )
+
+    page.get_by_role("link", name="The child's record, to print or download").click()
+    page.get_by_role("heading", name="Record of Lucía Herrera").wait_for()
+    _check_accessibility(page, "record")
+    assert "Winter break moved" in page.content()
+
+    page.get_by_role("navigation").get_by_role("link", name="Record a meeting").click()
+    page.get_by_role("heading", name="Record a meeting").wait_for()
+    _check_accessibility(page, "record a meeting")
+    page.get_by_label("The meeting file").fill(EXAMPLE.read_text(encoding="utf-8"))
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_role("heading", name="Check the meeting").wait_for()
+    _check_accessibility(page, "meeting preview")
 
     page.get_by_role("navigation").get_by_role("link", name="Held replies").click()
     page.get_by_role("link", name="tom.okafor@lincoln.example.org", exact=False).click()
     page.get_by_role("heading", name="What we read").wait_for()
-    check_accessibility(page, "held reply")
+    _check_accessibility(page, "held reply")
     assert "listo" in page.locator("pre.reply").inner_text()
     page.get_by_role("button", name="Apply it as written").click()
     page.get_by_text("The reply was applied as written.").wait_for()

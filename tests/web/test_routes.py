@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from iep_followup.tracker import Tracker
 from iep_followup.web import create_app
 from iep_followup.web.security import Access, route_access
+from tests.conftest import EXAMPLE
 from tests.web.conftest import DeskClient
 from tests.web.world import (
     ADMIN,
@@ -25,11 +26,22 @@ from tests.web.world import (
 )
 
 # (method, path) -> what guards it: "public", "reader" (any signed-in reader), or "caseload"
-# (a reader whose caseload holds the student, or the sender of the held reply; else 404).
+# (a reader whose caseload holds the student, or the sender of the held reply; else 404), or
+# "meeting" (a reader the meeting file names as case manager, or an admin; else 403).
 ROUTES = {
     ("GET", "/"): "reader",
     ("GET", "/students/{external_id}"): "caseload",
+    ("GET", "/students/{external_id}/record"): "caseload",
+    ("GET", "/students/{external_id}/record.csv"): "caseload",
+    ("POST", "/students/{external_id}/items/{item_id:int}/reassign"): "caseload",
+    ("POST", "/students/{external_id}/items/{item_id:int}/reschedule"): "caseload",
+    ("POST", "/students/{external_id}/items/{item_id:int}/close"): "caseload",
+    ("POST", "/students/{external_id}/team/{person_id:int}/clear-failing"): "caseload",
+    ("POST", "/students/{external_id}/team/{person_id:int}/away"): "caseload",
     ("GET", "/held"): "reader",
+    ("GET", "/meetings/new"): "reader",
+    ("POST", "/meetings/preview"): "meeting",
+    ("POST", "/meetings"): "meeting",
     ("GET", "/held/{inbound_id:int}"): "caseload",
     ("POST", "/held/{inbound_id:int}/release"): "caseload",
     ("POST", "/held/{inbound_id:int}/dismiss"): "caseload",
@@ -45,9 +57,18 @@ ROUTES = {
     ("POST", "/answer/{token}"): "public",
 }
 FORMS = {
+    "/meetings/preview": {"meeting": EXAMPLE.read_text(encoding="utf-8")},
+    "/meetings": {"meeting": EXAMPLE.read_text(encoding="utf-8")},
     "/signin": {"email": "nobody@example.com"},
     "/language": {"language": "es", "next": "/"},
     "/held/{inbound_id:int}/dismiss": {"reason": "checked with Rosa"},
+    "/students/{external_id}/items/{item_id:int}/reassign": {"owner": "{person_id}", "reason": "r"},
+    "/students/{external_id}/items/{item_id:int}/reschedule": {
+        "due_on": "2027-01-15",
+        "reason": "r",
+    },
+    "/students/{external_id}/items/{item_id:int}/close": {"outcome": "done", "reason": "r"},
+    "/students/{external_id}/team/{person_id:int}/away": {"away_until": ""},
 }
 ROLES = {
     "anonymous": None,
@@ -85,9 +106,15 @@ def test_every_route_is_in_the_table() -> None:
 
 
 def _url(path: str, world: World, token: str) -> str:
+    status = world.tracker.student_status(STUDENT_A)
+    item = status.items[0]
+    other = next(m for m in status.members if m.email != item.owner_email)
     return (
         path.replace("{external_id}", STUDENT_A)
         .replace("{inbound_id:int}", str(world.held_id))
+        .replace("{item_id:int}", str(item.id))
+        .replace("{person_id:int}", str(other.person_id))
+        .replace("{person_id}", str(other.person_id))
         .replace("{token}", token)
     )
 
@@ -99,8 +126,9 @@ def test_every_route_checks_who_is_asking(
     email = ROLES[role]
     client = make_client(email)
     csrf = client.csrf or None
-    # Release before dismiss would leave nothing to dismiss: walk dismiss first.
-    order = sorted(_routes(), key=lambda r: r[1].endswith("/release"))
+    # Release before dismiss would leave nothing to dismiss: walk dismiss first; and close an
+    # item only after the other changes to it.
+    order = sorted(_routes(), key=lambda r: (r[1].endswith("/release"), r[1].endswith("/close")))
     for method, path, _route in order:
         if (method, path) == ("POST", "/signout"):
             continue  # walked last: it ends the session
@@ -111,7 +139,8 @@ def test_every_route_checks_who_is_asking(
         else:
             if csrf is None:
                 csrf = client.cookies.get("iep_csrf") or _anonymous_csrf(client)
-            response = client.post(url, data={"csrf": csrf, **FORMS.get(path, {})})
+            form = {k: _url(v, world, "") for k, v in FORMS.get(path, {}).items()}
+            response = client.post(url, data={"csrf": csrf, **form})
         _check(role, method, path, ROUTES[method, path], response.status_code, response.headers)
     response = client.post("/signout", data={"csrf": csrf or ""})
     _check(role, "POST", "/signout", "reader", response.status_code, response.headers)
@@ -133,6 +162,10 @@ def _check(role: str, method: str, path: str, guard: str, status: int, headers: 
         return
     if guard == "caseload" and role == "case manager B":
         assert status == 404, where
+        return
+    if guard == "meeting":  # the example meeting is case manager A's
+        ok = 200 if path.endswith("/preview") else 303
+        assert status == (403 if role == "case manager B" else ok), where
         return
     # Dismissing first leaves the reply no longer held: releasing it then is "not found".
     if path.endswith("/release"):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 
-from iep_followup.domain import MeetingKind, Role, StudentInfo
+from iep_followup.domain import MeetingKind, MeetingRecord, Role, StudentInfo
 from iep_followup.meetingfile import load_meeting_file
 from iep_followup.net.smtp import SmtpTransport, parse_smtp_url
 from iep_followup.tracker import Tracker
@@ -40,19 +40,7 @@ def build_world(tracker: Tracker, clock: Clock, smtp: SmtpServer) -> World:
     """Lucía (case manager A) and Sam (case manager B); Tom's reply for Rosa is held."""
     clock.now = MEETING
     tracker.record_meeting(load_meeting_file(EXAMPLE))
-    sam = make_record(
-        student=StudentInfo(STUDENT_B, "Sam Ortiz", "Lincoln Elementary", "4"),
-        held_on=date(2026, 11, 16),
-        kind=MeetingKind.ANNUAL_REVIEW,
-        members=(
-            make_member("Bea Case", Role.CASE_MANAGER, email=CASE_MANAGER_B),
-            make_member("Tom Teacher", Role.CLASSROOM_TEACHER),
-            make_member("Karen Sped", Role.SPECIAL_EDUCATION_TEACHER),
-            make_member("Megan Ot", Role.OCCUPATIONAL_THERAPIST),
-            make_member("Rosa Parent", Role.PARENT, email="rosa@home.example.com", language="es"),
-        ),
-    )
-    tracker.record_meeting(sam)
+    tracker.record_meeting(beas_student(STUDENT_B, "Sam Ortiz"))
     deliver(tracker, smtp)
     smtp.received.clear()
     clock.now = TWO_WEEKS_ON
@@ -70,6 +58,22 @@ def build_world(tracker: Tracker, clock: Clock, smtp: SmtpServer) -> World:
     )
     assert held.inbound_id is not None and held.outcome.value == "held"
     return World(tracker, held.inbound_id, requests)
+
+
+def beas_student(external_id: str, name: str) -> MeetingRecord:
+    """A meeting for a student on case manager B's caseload (Sam's team)."""
+    return make_record(
+        student=StudentInfo(external_id, name, "Lincoln Elementary", "4"),
+        held_on=date(2026, 11, 16),
+        kind=MeetingKind.ANNUAL_REVIEW,
+        members=(
+            make_member("Bea Case", Role.CASE_MANAGER, email=CASE_MANAGER_B),
+            make_member("Tom Teacher", Role.CLASSROOM_TEACHER),
+            make_member("Karen Sped", Role.SPECIAL_EDUCATION_TEACHER),
+            make_member("Megan Ot", Role.OCCUPATIONAL_THERAPIST),
+            make_member("Rosa Parent", Role.PARENT, email="rosa@home.example.com", language="es"),
+        ),
+    )
 
 
 def deliver(tracker: Tracker, smtp: SmtpServer) -> None:

@@ -50,7 +50,12 @@ def run(ctx: Context) -> None:
     jobs = load_jobs(ctx.settings.jobs_file)
     tracker = ctx.tracker(migrated=False)
     tracker.preflight()
-    sys.exit(asyncio.run(Daemon(tracker, jobs).run()))
+    desk = None
+    if "web_listen" in ctx.settings.model_fields_set:  # set explicitly: serve the desk too
+        from iep_followup.web.serve import DeskServer
+
+        desk = DeskServer(tracker)
+    sys.exit(asyncio.run(Daemon(tracker, jobs, desk=desk).run()))
 
 
 @cli.command()

@@ -115,7 +115,7 @@ def record_answer(
             received_at=now,
             via=VIA,
             from_address=owner,
-            subject="",
+            subject=f"answer link ({found.ref})",  # what the inbox log and the record show
             outcome=InboundOutcome.APPLIED,
             reason=reason,
             request_id=found.request_id,

@@ -13,6 +13,7 @@ from iep_followup.desk import (
     HistoryEntry,
     Reader,
     StudentPage,
+    StudentRecord,
     TeamMember,
     caseload_row,
     sort_caseload,
@@ -29,7 +30,7 @@ from iep_followup.views import ItemView
 MAX_ORIGINAL_CHARS = 200_000
 
 
-def _scope(reader: Reader) -> str | None:
+def scope_of(reader: Reader) -> str | None:
     """The case manager whose students the reader sees; None for an administrator (all)."""
     return None if reader.is_admin else reader.email
 
@@ -43,7 +44,7 @@ def caseload(
     session: Session, reader: Reader, *, now: datetime, policy: SendPolicy, timezone: str
 ) -> list[CaseloadRow]:
     """One row per student the reader may see, attention first. A fixed number of queries."""
-    students = web.visible_students(session, _scope(reader))
+    students = web.visible_students(session, scope_of(reader))
     ids = [s.id for s in students if s.id is not None]
     members = queries.members_by_student(session, ids)
     items: dict[str, list[ItemView]] = defaultdict(list)
@@ -86,7 +87,7 @@ def caseload(
 def student_page(
     session: Session, reader: Reader, external_id: str, *, max_share: float
 ) -> StudentPage:
-    if web.visible_student(session, _scope(reader), external_id) is None:
+    if web.visible_student(session, scope_of(reader), external_id) is None:
         raise not_found(external_id)
     status = queries.student_status(session, external_id)
     person_ids = [m.person_id for m in status.members]
@@ -108,6 +109,16 @@ def student_page(
         for m in status.members
     )
     return StudentPage(status, team, history, balance)
+
+
+def student_record(
+    session: Session, reader: Reader, external_id: str, *, max_share: float
+) -> StudentRecord:
+    """The student page and every email sent and received about the child, for export."""
+    page = student_page(session, reader, external_id, max_share=max_share)
+    student = web.visible_student(session, scope_of(reader), external_id)
+    assert student is not None and student.id is not None
+    return StudentRecord(page, tuple(web.student_mail(session, student.id)))
 
 
 def _as_date(value: object) -> date | None:
@@ -135,7 +146,7 @@ def held_reply(session: Session, reader: Reader, inbound_id: int, *, max_bytes: 
 def _held(
     session: Session, reader: Reader, inbound_id: int | None, *, max_bytes: int
 ) -> list[HeldView]:
-    students = web.visible_students(session, _scope(reader))
+    students = web.visible_students(session, scope_of(reader))
     names = {s.id: s.name for s in students}
     on_teams = web.team_person_ids(session, [s.id for s in students if s.id is not None])
     senders = web.held_senders(session, None if reader.is_admin else list(on_teams))

@@ -15,7 +15,7 @@ from iep_followup.desk import (
     SIGN_IN_MINUTES,
     Reader,
 )
-from iep_followup.errors import IepFollowupError, ValidationError
+from iep_followup.errors import TooManyRequestsError, ValidationError
 from iep_followup.mail.kinds import MailKind
 from iep_followup.services.outgoing import Mailer
 from iep_followup.store import outbox, web
@@ -23,10 +23,6 @@ from iep_followup.store.db import Session
 
 # Written to the last_seen column at most this often: not a write on every page.
 TOUCH_EVERY = timedelta(minutes=1)
-
-
-class TooManyRequestsError(IepFollowupError):
-    """Too many sign-in links were asked for from one client: wait, then try again."""
 
 
 @dataclass(frozen=True)

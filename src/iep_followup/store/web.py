@@ -5,21 +5,24 @@
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, String, Text, func, update
+from sqlalchemy import Column, Index, String, Text, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import defer
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from iep_followup.desk import MailLine
 from iep_followup.domain import MAX_EMAIL, Role
 from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.planning import RequestState
 from iep_followup.store.models import (
     ActionItem,
     InboundMessage,
+    Meeting,
     Membership,
+    OutboxMessage,
     Person,
     RequestItem,
     Student,
@@ -372,3 +375,77 @@ def visible_student(session: Session, email: str | None, external_id: str) -> St
     if email is not None:
         query = query.where(col(Student.id).in_(_caseload_of(email)))
     return session.exec(query).first()
+
+
+# --- the student page's changes ----------------------------------------------------------
+
+
+def team_member(session: Session, student_id: int, person_id: int) -> Person | None:
+    """The person when they are on this student's team."""
+    return session.exec(
+        select(Person)
+        .join(Membership, col(Membership.person_id) == Person.id)
+        .where(Membership.student_id == student_id, Person.id == person_id)
+    ).first()
+
+
+def student_item(session: Session, student_id: int, item_id: int) -> ActionItem | None:
+    """The item when it is one of this student's."""
+    return session.exec(
+        select(ActionItem).where(ActionItem.id == item_id, ActionItem.student_id == student_id)
+    ).first()
+
+
+def set_away_until(session: Session, person_id: int, until: date | None) -> None:
+    session.execute(update(Person).where(col(Person.id) == person_id).values(away_until=until))
+
+
+# --- a child's record: the emails about them -------------------------------------------
+
+
+def student_mail(session: Session, student_id: int) -> list[MailLine]:
+    """The meeting summaries, update requests, reminders and confirmations sent about the
+    student's items, and the replies team members sent to them, oldest first. Three queries."""
+    asked = (
+        sa_select(col(RequestItem.request_id))
+        .join(ActionItem, col(ActionItem.id) == RequestItem.item_id)
+        .where(col(ActionItem.student_id) == student_id)
+    )
+    meetings = session.execute(
+        sa_select(col(Meeting.id)).where(col(Meeting.student_id) == student_id)
+    ).scalars()
+    about = [col(OutboxMessage.request_id).in_(asked)] + [
+        col(OutboxMessage.idempotency_key).like(f"summary:{meeting_id}:%")
+        for meeting_id in meetings
+    ]
+    sent = session.execute(
+        sa_select(
+            func.coalesce(col(OutboxMessage.sent_at), col(OutboxMessage.created_at)),
+            col(OutboxMessage.kind),
+            col(OutboxMessage.to_address),
+            col(OutboxMessage.subject),
+            col(OutboxMessage.status),
+        ).where(or_(*about))
+    ).all()
+    received = session.execute(
+        sa_select(
+            col(InboundMessage.received_at),
+            col(InboundMessage.outcome),
+            col(InboundMessage.from_address),
+            col(InboundMessage.subject),
+        ).where(
+            col(InboundMessage.request_id).in_(asked),
+            # From someone on the team: a forwarded key must not put a stranger in the record.
+            col(InboundMessage.person_id).in_(
+                sa_select(col(Membership.person_id)).where(col(Membership.student_id) == student_id)
+            ),
+        )
+    ).all()
+    lines = [
+        MailLine(at, "sent", str(kind), to, subject, str(status))
+        for at, kind, to, subject, status in sent
+    ] + [
+        MailLine(at, "received", "reply", sender or "", subject, str(outcome))
+        for at, outcome, sender, subject in received
+    ]
+    return sorted(lines, key=lambda line: line.at)

@@ -12,7 +12,16 @@ from starlette.staticfiles import StaticFiles
 
 from iep_followup.errors import NotFoundError
 from iep_followup.tracker import Tracker
-from iep_followup.web import answers, caseload, held, language, signin, student
+from iep_followup.web import (
+    answers,
+    caseload,
+    export,
+    held,
+    language,
+    meetings,
+    signin,
+    student,
+)
 from iep_followup.web.i18n import HERE
 from iep_followup.web.render import render
 from iep_followup.web.security import SecurityHeaders, visitor
@@ -35,7 +44,9 @@ def create_app(tracker: Tracker) -> Starlette:
     routes: list[BaseRoute] = [
         *caseload.ROUTES,
         *student.ROUTES,
+        *export.ROUTES,
         *held.ROUTES,
+        *meetings.ROUTES,
         *signin.ROUTES,
         *language.ROUTES,
         *answers.ROUTES,

@@ -119,6 +119,12 @@ def page(
     """
 
     async def endpoint(request: Request) -> Response:
+        try:
+            return await respond(request)
+        finally:
+            await request.close()  # an uploaded file's spooled copy
+
+    async def respond(request: Request) -> Response:
         who = await visitor(request)
         if request.method == "POST":
             try:

@@ -8,8 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from iep_followup.errors import ValidationError
-from iep_followup.services.signin import TooManyRequestsError
+from iep_followup.errors import TooManyRequestsError, ValidationError
 from iep_followup.web.render import render
 from iep_followup.web.security import (
     Access,

@@ -1,23 +1,134 @@
-"""A student: strengths first, the team, every item with its history and the balance check."""
+"""A student: strengths first, the team, every item with its history and the balance check;
+small forms change an item (reassign, reschedule, close, drop: each with a reason) or a member
+(their address works again, away until)."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import date
+from urllib.parse import quote
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from iep_followup.desk import ItemAction, ItemChange, MemberAction, MemberChange
+from iep_followup.errors import ValidationError
 from iep_followup.web.render import render
-from iep_followup.web.security import Access, Visitor, page, tracker_of
+from iep_followup.web.security import Access, Visitor, client_of, page, tracker_of
+
+DONE = {*ItemChange, *MemberChange, "recorded"}
 
 
 async def student(request: Request, who: Visitor) -> Response:
+    done = request.query_params.get("done")
+    return await _page(request, who, 200, done=done if done in DONE else None)
+
+
+async def _page(request: Request, who: Visitor, status: int, **context: object) -> Response:
     assert who.reader is not None
     found = await asyncio.to_thread(
         tracker_of(request).desk_student, who.reader, request.path_params["external_id"]
     )
-    return render(request, who, "student.html", page=found, student=found.status)
+    context = {"done": None, "error": None, "error_on": None, **context}
+    return render(request, who, "student.html", status, page=found, student=found.status, **context)
 
 
-ROUTES: list[Route] = [page("/students/{external_id}", student, access=Access.READER)]
+def _date(form: FormData, name: str) -> date | None:
+    text = str(form.get(name, "")).strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError("write the date as YYYY-MM-DD", field=name) from None
+
+
+def _int(form: FormData, name: str) -> int | None:
+    text = str(form.get(name, "")).strip()
+    return int(text) if text.isdigit() else None
+
+
+async def _change_item(request: Request, who: Visitor, change: ItemChange) -> Response:
+    assert who.reader is not None
+    form = await request.form()
+    external_id = request.path_params["external_id"]
+    item_id = request.path_params["item_id"]
+    try:
+        if change is ItemChange.CLOSE and form.get("outcome") == "dropped":
+            change = ItemChange.DROP
+        action = ItemAction(
+            change, str(form.get("reason", "")), _int(form, "owner"), _date(form, "due_on")
+        )
+        await asyncio.to_thread(
+            tracker_of(request).desk_change_item,
+            who.reader,
+            external_id,
+            item_id,
+            action,
+            client=client_of(request),
+        )
+    except ValidationError as exc:
+        return await _page(request, who, 400, error=exc.field or "change", error_on=item_id)
+    return _done(external_id, change.value, f"item-{item_id}")
+
+
+async def _change_member(request: Request, who: Visitor, change: MemberChange) -> Response:
+    assert who.reader is not None
+    form = await request.form()
+    external_id = request.path_params["external_id"]
+    try:
+        away = _date(form, "away_until") if change is MemberChange.AWAY else None
+        await asyncio.to_thread(
+            tracker_of(request).desk_change_member,
+            who.reader,
+            external_id,
+            request.path_params["person_id"],
+            MemberAction(change, away),
+            client=client_of(request),
+        )
+    except ValidationError as exc:
+        return await _page(request, who, 400, error=exc.field or "change", error_on=None)
+    return _done(external_id, change.value, "team")
+
+
+def _done(external_id: str, done: str, anchor: str) -> Response:
+    return RedirectResponse(
+        f"/students/{quote(external_id, safe='')}?done={done}#{anchor}", status_code=303
+    )
+
+
+async def reassign(request: Request, who: Visitor) -> Response:
+    return await _change_item(request, who, ItemChange.REASSIGN)
+
+
+async def reschedule(request: Request, who: Visitor) -> Response:
+    return await _change_item(request, who, ItemChange.RESCHEDULE)
+
+
+async def close(request: Request, who: Visitor) -> Response:
+    """Done, or dropped (the form's `outcome`): either way with the reason."""
+    return await _change_item(request, who, ItemChange.CLOSE)
+
+
+async def clear_failing(request: Request, who: Visitor) -> Response:
+    return await _change_member(request, who, MemberChange.CLEAR_FAILING)
+
+
+async def away(request: Request, who: Visitor) -> Response:
+    return await _change_member(request, who, MemberChange.AWAY)
+
+
+ITEM = "/students/{external_id}/items/{item_id:int}"
+MEMBER = "/students/{external_id}/team/{person_id:int}"
+POST = ("POST",)
+
+ROUTES: list[Route] = [
+    page("/students/{external_id}", student, access=Access.READER),
+    page(ITEM + "/reassign", reassign, access=Access.READER, methods=POST),
+    page(ITEM + "/reschedule", reschedule, access=Access.READER, methods=POST),
+    page(ITEM + "/close", close, access=Access.READER, methods=POST),
+    page(MEMBER + "/clear-failing", clear_failing, access=Access.READER, methods=POST),
+    page(MEMBER + "/away", away, access=Access.READER, methods=POST),
+]

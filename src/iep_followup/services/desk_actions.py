@@ -1,0 +1,136 @@
+"""The student page's changes: an item reassigned, rescheduled, closed or dropped, a team member's
+address cleared or away-until set. Each checks the reader may see the student, goes through the
+same rules as every other front end (the domain's `transition`, via store.updates), and is audited."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from iep_followup.desk import ItemAction, ItemChange, MemberAction, MemberChange, Reader
+from iep_followup.domain import ItemStatus, UpdateInput, UpdateSource, check_note
+from iep_followup.errors import NotFoundError, ValidationError
+from iep_followup.services.desk import not_found, scope_of
+from iep_followup.store import people, updates, web
+from iep_followup.store.db import Session
+
+MAX_REASON = 500
+
+
+def _student_id(session: Session, reader: Reader, external_id: str) -> int:
+    student = web.visible_student(session, scope_of(reader), external_id)
+    if student is None or student.id is None:
+        raise not_found(external_id)
+    return student.id
+
+
+def _reason(text: str) -> str:
+    reason = check_note(" ".join(text.split()), "reason", max_length=MAX_REASON)
+    if not reason:
+        raise ValidationError("write why, in a few words", field="reason")
+    return reason
+
+
+def _author_id(session: Session, reader: Reader) -> int | None:
+    """The reader as a person on some team (an administrator may be on none)."""
+    known = web.person_name_language(session, reader.email)
+    return known[0] if known else None
+
+
+def _audit(
+    session: Session,
+    reader: Reader,
+    action: str,
+    external_id: str,
+    detail: str,
+    client: str,
+    now: datetime,
+) -> None:
+    web.audit(
+        session, now, action, actor=reader.email, client=client, subject=external_id, detail=detail
+    )
+
+
+def change_item(
+    session: Session,
+    reader: Reader,
+    external_id: str,
+    item_id: int,
+    action: ItemAction,
+    *,
+    client: str,
+    now: datetime,
+) -> None:
+    """Apply one change to one of the student's items, with its reason, and audit it."""
+    student_id = _student_id(session, reader, external_id)
+    item = web.student_item(session, student_id, item_id)
+    if item is None:
+        raise NotFoundError(f"no action item {item_id} for this student")
+    reason = _reason(action.reason)
+    author_id = _author_id(session, reader)
+    if action.change is ItemChange.REASSIGN:
+        owner = web.team_member(session, student_id, action.owner_id or 0)
+        if owner is None:
+            raise ValidationError("pick someone on this student's team", field="owner")
+        row = updates.reassign(session, item, owner, author_id, UpdateSource.WEB, now)
+        row.note = f"{row.note} {reason}"
+        detail = f"to {owner.email}"
+    else:
+        update = _update(action, reason)
+        updates.apply_update(session, item, author_id, update, UpdateSource.WEB, now)
+        detail = f"due {update.due_on}" if update.due_on else ""
+    said = f"item {item_id} {detail}".rstrip()
+    _audit(
+        session,
+        reader,
+        f"item_{action.change.value}",
+        external_id,
+        f"{said}: {reason}",
+        client,
+        now,
+    )
+
+
+def _update(action: ItemAction, reason: str) -> UpdateInput:
+    if action.change is ItemChange.RESCHEDULE:
+        if action.due_on is None:
+            raise ValidationError("give the new due date", field="due_on")
+        return UpdateInput(due_on=action.due_on, note=reason)
+    status = ItemStatus.DROPPED if action.change is ItemChange.DROP else ItemStatus.DONE
+    return UpdateInput(status=status, note=reason)
+
+
+def change_member(
+    session: Session,
+    reader: Reader,
+    external_id: str,
+    person_id: int,
+    action: MemberAction,
+    *,
+    client: str,
+    today: date,
+    now: datetime,
+) -> None:
+    """Clear a team member's failing address, or set when they are away until; audited."""
+    student_id = _student_id(session, reader, external_id)
+    person = web.team_member(session, student_id, person_id)
+    if person is None:
+        raise NotFoundError(f"nobody {person_id} on this student's team")
+    if action.change is MemberChange.CLEAR_FAILING:
+        cleared = people.clear_failing(
+            session, [person_id], reason=f"cleared by hand by {reader.email}", source="web", now=now
+        )
+        detail = "address works again" if cleared else "address was not failing"
+    else:
+        if action.away_until is not None and action.away_until < today:
+            raise ValidationError("that day has passed", field="away_until")
+        web.set_away_until(session, person_id, action.away_until)
+        detail = f"away until {action.away_until}" if action.away_until else "back"
+    _audit(
+        session,
+        reader,
+        f"member_{action.change.value}",
+        external_id,
+        f"{person.email}: {detail}",
+        client,
+        now,
+    )

@@ -1,0 +1,45 @@
+"""Recording a meeting from the desk: who may, and what the preview shows before saving."""
+
+from __future__ import annotations
+
+from iep_followup.balance import check_balance
+from iep_followup.desk import MeetingPreview, Reader
+from iep_followup.domain import ItemStatus, MeetingRecord, Role
+from iep_followup.errors import NotYourMeetingError
+from iep_followup.services.desk import scope_of
+from iep_followup.store import web
+from iep_followup.store.db import Session
+from iep_followup.views import MemberView
+
+
+def may_record(session: Session, reader: Reader, record: MeetingRecord) -> bool:
+    """True when the reader may record this meeting; raises NotYourMeetingError otherwise.
+
+    An administrator may record any meeting. A case manager may record a meeting whose file
+    names her as the case manager, for a new student or one already on her caseload (never
+    one on another caseload: the answer is the same words either way). Returns whether the
+    student is already recorded (an amendment).
+    """
+    external_id = record.student.external_id
+    exists = web.visible_student(session, None, external_id) is not None
+    if reader.is_admin:
+        return exists
+    names_her = any(m.role is Role.CASE_MANAGER and m.email == reader.email for m in record.members)
+    theirs = web.visible_student(session, scope_of(reader), external_id) is not None
+    if not names_her or (exists and not theirs):
+        raise NotYourMeetingError(
+            "you can record only a meeting whose file names you as the case manager"
+        )
+    return exists
+
+
+def preview(
+    session: Session, reader: Reader, record: MeetingRecord, *, max_share: float
+) -> MeetingPreview:
+    amends = may_record(session, reader, record)
+    members = [MemberView(0, m.name, m.email, m.role, m.language) for m in record.members]
+    items = [(i.owner, ItemStatus.OPEN) for c in record.concerns for i in c.items]
+    balance = check_balance(
+        record.student.external_id, record.student.name, members, items, max_share
+    )
+    return MeetingPreview(record, balance, amends)
