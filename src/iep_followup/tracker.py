@@ -294,7 +294,7 @@ class Tracker:
     def digests(
         self, *, period: Period | None = None, preview_dir: Path | None = None
     ) -> DigestRun:
-        """Queue each case manager's digest for the current period (once), or write previews to a folder."""
+        """Queue each case manager's digest for the last period that is over (once), or write previews."""
         return run_digests(
             self.database,
             self.mailer,
@@ -305,6 +305,7 @@ class Tracker:
             max_share=self.settings.max_share,
             skip_quiet=self.settings.digest_skip_quiet,
             preview_dir=preview_dir,
+            web_url=self.settings.web_url,
         )
 
     # --- listening ----------------------------------------------------------------------
