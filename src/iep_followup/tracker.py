@@ -367,6 +367,13 @@ class Tracker:
         """Apply a held reply after a person has checked it."""
         return self.ingestor.release(inbound_id)
 
+    def held_text(self, inbound_id: int) -> HeldView:
+        """A held reply for the command line: the words we kept and the whole original, as text."""
+        with self.database.transaction() as session:
+            return desk.held_reply(
+                session, desk.OPERATOR, inbound_id, max_bytes=self.settings.max_reply_bytes
+            )
+
     def inbox(self, *, held_only: bool = False) -> list[InboundMessageView]:
         with self.database.transaction() as session:
             return inbox.messages(session, held_only=held_only)

@@ -335,6 +335,14 @@ def test_a_held_reply_shows_only_in_the_digest_of_its_senders_case_manager(
     assert "carmen" not in dana_text + maria_text
     [sam] = [m for m in cycle.inbox(held_only=True) if m.from_address.startswith("sam")]  # type: ignore[union-attr]
 
+    # `iep-followup inbox show ID`, the digest's next step without the desk, prints this.
+    shown = cycle.held_text(sam.id)
+    assert (shown.kept_text.strip(), shown.students, shown.can_release) == (
+        "done",
+        ("Marco Díaz",),
+        True,
+    )
+    assert "done" in shown.original and "Lucía" in shown.original  # the quoted request, whole
     released = cycle.release(sam.id)
     assert released.applied == 1
     rosa_item = next(i for i in cycle.items() if i.owner_email == "rosa.herrera@example.com")
