@@ -10,7 +10,15 @@ from datetime import date, datetime
 from pathlib import Path
 
 from iep_followup.addresses import AddressEventKind
-from iep_followup.domain import Cadence, ItemStatus, MeetingKind, Relationship, Role
+from iep_followup.domain import (
+    Cadence,
+    ItemKind,
+    ItemStatus,
+    MeetingKind,
+    PeriodOutcome,
+    Relationship,
+    Role,
+)
 from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.mail.kinds import MailKind, OutboxStatus
 from iep_followup.translations import TranslationGap
@@ -106,6 +114,8 @@ class LastUpdate:
     status: ItemStatus | None
     percent: int | None
     note: str | None
+    period: PeriodOutcome | None = None  # a routine's answer for the period
+    minutes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,9 @@ class ItemDetail:
     status: ItemStatus
     percent: int
     last: LastUpdate | None
+    kind: ItemKind = ItemKind.TASK
+    cadence: Cadence = Cadence.WEEKLY
+    minutes_per_week: int | None = None  # service minutes promised
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from iep_followup.digest import Attention, AttentionKind, Digest, Load
-from iep_followup.domain import Cadence, Relationship, Role
+from iep_followup.domain import Cadence, ItemKind, Relationship, Role
 from iep_followup.mail.labels import terms_in
 from iep_followup.translations import Phrasebook
 from iep_followup.views import Contact, ItemDetail, Recipient
@@ -67,6 +67,9 @@ def request_context(
                 "overdue": item.due_on < today and not item.status.is_closed,
                 "status": item.status,
                 "percent": item.percent,
+                "routine": item.kind is ItemKind.ROUTINE,
+                "cadence": item.cadence.value,
+                "minutes_per_week": item.minutes_per_week,
                 "last": None
                 if item.last is None
                 else {
@@ -74,6 +77,9 @@ def request_context(
                     "status": item.last.status,
                     "percent": item.last.percent,
                     "note": item.last.note,
+                    "period": item.last.period.value if item.last.period else None,
+                    "minutes": item.last.minutes,
+                    "cadence": item.cadence.value,
                 },
             }
         )

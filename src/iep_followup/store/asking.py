@@ -165,6 +165,9 @@ def item_details(session: Session, item_ids: Sequence[int]) -> dict[int, ItemDet
             col(ActionItem.due_on),
             col(ActionItem.status),
             col(ActionItem.percent),
+            col(ActionItem.kind),
+            col(ActionItem.cadence),
+            col(ActionItem.service_minutes_per_week),
         )
         .join(Student, col(Student.id) == ActionItem.student_id)
         .join(Concern, col(Concern.id) == ActionItem.concern_id)
@@ -176,31 +179,37 @@ def item_details(session: Session, item_ids: Sequence[int]) -> dict[int, ItemDet
         .group_by(col(Update.item_id))
     ).scalar_subquery()
     last = {
-        item_id: LastUpdate(at, status, percent, note)
-        for item_id, at, status, percent, note in session.execute(
+        item_id: LastUpdate(at, status, percent, note, period, minutes)
+        for item_id, at, status, percent, note, period, minutes in session.execute(
             sa_select(
                 col(Update.item_id),
                 col(Update.created_at),
                 col(Update.status),
                 col(Update.percent),
                 col(Update.note),
+                col(Update.period),
+                col(Update.minutes),
             ).where(col(Update.id).in_(latest_ids))
         ).all()
     }
-    return {
-        item_id: ItemDetail(
+    details: dict[int, ItemDetail] = {}
+    for row in rows:
+        item_id, student_id, name, title, concern, due_on, status, percent = row[:8]
+        details[item_id] = ItemDetail(
             item_id,
             student_id,
-            student_name,
+            name,
             title,
             concern,
             due_on,
             status,
             percent,
             last.get(item_id),
+            kind=row.kind,
+            cadence=row.cadence,
+            minutes_per_week=row.service_minutes_per_week,
         )
-        for item_id, student_id, student_name, title, concern, due_on, status, percent in rows
-    }
+    return details
 
 
 def strengths_by_student(session: Session, student_ids: Sequence[int]) -> dict[int, list[str]]:
