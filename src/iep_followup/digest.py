@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from iep_followup.balance import WarningKind, check_balance
-from iep_followup.domain import ItemStatus, Role
+from iep_followup.domain import ItemStatus, PeriodOutcome, Role
 from iep_followup.planning import RequestState, SendPolicy, is_silent
 from iep_followup.views import ItemView, MemberView
 
@@ -90,6 +90,8 @@ class UpdateLine:
     note: str | None
     from_email: bool
     understood: bool = False  # read from the owner's sentence, not given as a command
+    period: PeriodOutcome | None = None  # a routine's answer for the period
+    minutes: int | None = None  # service minutes given
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ from iep_followup.services import (
     desk_meetings,
     mailbox,
     meetings,
+    routines,
     signin,
     team,
     updates,
@@ -80,6 +81,7 @@ from iep_followup.views import (
     OutboxMessageView,
     RecordedMeeting,
     RequestRun,
+    ServiceMinutes,
     StudentStatus,
     UpdateView,
 )
@@ -472,6 +474,25 @@ class Tracker:
     def history(self, item_id: int) -> list[UpdateView]:
         with self.database.transaction() as session:
             return queries.item_history(session, item_id)
+
+    def service_minutes(
+        self, student_external_id: str, *, since: date | None = None, until: date | None = None
+    ) -> ServiceMinutes:
+        """Service minutes delivered against promised, per week, per item and for the student.
+
+        From `since` to `until` (dates in the district's time zone; by default the six weeks up
+        to today). The weeks run Monday to Sunday; a week counts for an item from the week it
+        was recorded until its end date.
+        """
+        with self.database.transaction() as session:
+            return routines.service_minutes(
+                session,
+                student_external_id,
+                since=since,
+                until=until,
+                now=self.now(),
+                timezone=self.settings.timezone,
+            )
 
     def balance(self, student: str | None = None) -> list[BalanceReport]:
         """Per student: each member's open items and share, with warnings."""

@@ -210,6 +210,11 @@ def digest_context(
                         "due_on": u.due_on,
                         "note": u.note,
                         "understood": u.understood,
+                        "period": u.period.value if u.period else None,
+                        "minutes": u.minutes,
+                        "cadence": next(
+                            (i.cadence.value for i in s.items if i.id == u.item_id), "weekly"
+                        ),
                     }
                     for u in s.updates
                 ],

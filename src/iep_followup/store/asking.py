@@ -12,7 +12,7 @@ from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
-from iep_followup.domain import FAMILY_ROLES, OPEN_STATUSES, Cadence, Role
+from iep_followup.domain import FAMILY_ROLES, OPEN_STATUSES, Cadence, ItemKind, Role
 from iep_followup.planning import ItemState, OwnerState, RequestState
 from iep_followup.store.db import insert_skipping_duplicates
 from iep_followup.store.models import (
@@ -70,6 +70,7 @@ def owner_states(
             col(ActionItem.created_at),
             last_update,
             last_asked,
+            col(ActionItem.kind),
         )
         .where(
             col(ActionItem.status).in_(list(OPEN_STATUSES)), col(ActionItem.cadence) != Cadence.NONE
@@ -79,11 +80,20 @@ def owner_states(
     if person_ids is not None:
         query = query.where(col(ActionItem.owner_id).in_(person_ids))
     by_owner: dict[int, list[ItemState]] = defaultdict(list)
-    for item_id, owner_id, cadence, due_on, created_at, updated_at, asked_at in session.execute(
-        query
-    ):
+    for (
+        item_id,
+        owner_id,
+        cadence,
+        due_on,
+        created_at,
+        updated_at,
+        asked_at,
+        kind,
+    ) in session.execute(query):
         contact = max(t for t in (created_at, updated_at, asked_at) if t is not None)
-        by_owner[owner_id].append(ItemState(item_id, Cadence(cadence), due_on, contact))
+        by_owner[owner_id].append(
+            ItemState(item_id, Cadence(cadence), due_on, contact, ItemKind(kind))
+        )
     if not by_owner:
         return []
     owners = list(by_owner)

@@ -128,6 +128,8 @@ def _update_lines(
             col(Update.note),
             col(Update.inbound_id),
             col(Update.understood),
+            col(Update.period),
+            col(Update.minutes),
         )
         .outerjoin(Person, col(Person.id) == Update.author_id)
         .where(col(Update.item_id).in_(item_ids), col(Update.created_at) >= since_utc)
@@ -135,9 +137,19 @@ def _update_lines(
     ).all()
     return tuple(
         UpdateLine(
-            at, item_id, name, status, percent, due_on, note, inbound_id is not None, understood
+            row.created_at,
+            row.item_id,
+            row.name,
+            row.status,
+            row.percent,
+            row.due_on,
+            row.note,
+            from_email=row.inbound_id is not None,
+            understood=row.understood,
+            period=row.period,
+            minutes=row.minutes,
         )
-        for at, item_id, name, status, percent, due_on, note, inbound_id, understood in updates
+        for row in updates
     )
 
 
