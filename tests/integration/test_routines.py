@@ -23,6 +23,7 @@ from tests.smtp_server import SmtpServer
 MEETING = datetime(2026, 11, 16, 21, 0, tzinfo=UTC)  # Monday 15:00 in Chicago
 ASKED = datetime(2026, 11, 30, 14, 30, tzinfo=UTC)  # Monday 08:30: everyone is due
 REPLIED = datetime(2026, 12, 3, 20, 0, tzinfo=UTC)  # Thursday afternoon
+DIGEST_DAY = datetime(2026, 12, 7, 13, 0, tzinfo=UTC)  # Monday 07:00: the week is over
 ROSA = "rosa.herrera@example.com"
 KAREN = "karen.liu@lincoln.example.org"
 
@@ -118,7 +119,8 @@ def test_routines_record_each_week_in_both_languages_and_keep_being_asked(
     assert (entry.period, entry.minutes) == (PeriodOutcome.PARTLY, 20)
     assert entry.note == "Lucía was out on Tuesday"
 
-    # The case manager's digest quotes what was recorded for the week.
+    # The case manager's digest of that week, written once it is over, quotes what was recorded.
+    clock.now = DIGEST_DAY
     run = tracker.digests(preview_dir=tmp_path)
     digest = next(p for p in run.previews if "dana" in p.name and p.suffix == ".txt")
     assert "Recorded for this week: it happened in part, 20 minutes" in digest.read_text("utf-8")
