@@ -39,5 +39,6 @@ clean:
 ## i18n: refresh the message catalog template and merge it into each language's .po
 i18n: $(BIN)/.installed
 	$(BIN)/pybabel extract -F email_templates/babel.cfg -k N_ --sort-by-file -w 100 \
-		-o email_templates/locale/messages.pot email_templates src/iep_followup/mail
+		-o email_templates/locale/messages.pot email_templates src/iep_followup/mail \
+		src/iep_followup/vocabulary.py
 	$(BIN)/pybabel update -w 100 -i email_templates/locale/messages.pot -d email_templates/locale

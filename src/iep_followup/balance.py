@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from iep_followup.domain import ItemStatus, Role
 from iep_followup.views import MemberView
+from iep_followup.vocabulary import role_label
 
 DEFAULT_MAX_SHARE = 0.4
 
@@ -47,10 +48,6 @@ class BalanceReport:
     open_items: int
     loads: tuple[MemberLoad, ...]
     warnings: tuple[BalanceWarning, ...]
-
-
-def role_label(role: Role) -> str:
-    return role.value.replace("_", " ").replace("speech language", "speech-language")
 
 
 def check_balance(

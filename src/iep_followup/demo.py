@@ -171,8 +171,8 @@ async def _story(
     echo("   ...and then no more nagging: on Friday the daemon sends her nothing more, and after")
     echo("   three more school days she is counted as silent, for her case manager to see.")
 
-    echo("5. Sunday, Dec 13: the two weeks are over, and the case manager's digest covers them.")
-    clock.now = datetime(2026, 12, 13, 23, 0, tzinfo=UTC)  # 17:00 in Chicago, the period's last day
+    echo("5. Monday, Dec 14: the two weeks are over, and the case manager's digest covers them.")
+    clock.now = datetime(2026, 12, 14, 13, 0, tzinfo=UTC)  # 07:00 in Chicago, as the daemon does
     await daemon.run_job("digests")
     [digest] = await _delivered(sink, 1)
     if len(sink.messages) != sent + 1 or digest["X-IEP-Followup"] != "digest":

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from iep_followup.balance import WarningKind, check_balance
-from iep_followup.domain import ItemStatus, Role
+from iep_followup.domain import ItemStatus, PeriodOutcome, Role
 from iep_followup.planning import RequestState, SendPolicy, is_silent
 from iep_followup.views import ItemView, MemberView
 
@@ -41,13 +41,21 @@ def previous_period(start: date, period: Period) -> tuple[date, date]:
     return period_bounds(start - timedelta(days=1), period)
 
 
+def covered_period(today: date, period: Period) -> tuple[date, date]:
+    """[start, end) of the last period that is over by `today`: what a digest written today covers.
+
+    A digest reports time that has passed, each day in exactly one digest: one written on
+    the first day of a period covers the whole period before it.
+    """
+    return previous_period(period_bounds(today, period)[0], period)
+
+
 class AttentionKind(enum.StrEnum):
     BLOCKED = "blocked"
     OVERDUE = "overdue"
     SILENT = "silent"
     BOUNCING = "bouncing"
     HELD = "held"
-    NO_RESPONSIBILITY = "no_responsibility"
     OVERLOADED = "overloaded"
 
 
@@ -60,7 +68,8 @@ class Attention:
     who: str | None = None  # a person's name
     role: Role | None = None
     title: str | None = None  # the item
-    note: str | None = None  # the reason given, for a blocked item
+    note: str | None = None  # the reason given for a blocked item; a held reply's words
+    titles: tuple[str, ...] = ()  # the items a silent owner was asked about
     due_on: date | None = None
     count: int = 0  # check-ins missed in a row, or items held
     total: int = 0
@@ -81,6 +90,8 @@ class UpdateLine:
     note: str | None
     from_email: bool
     understood: bool = False  # read from the owner's sentence, not given as a command
+    period: PeriodOutcome | None = None  # a routine's answer for the period
+    minutes: int | None = None  # service minutes given
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,8 @@ class HeldReply:
     from_address: str | None
     reason: str
     student_ids: frozenset[int]
+    sender: str | None = None  # the sender's name
+    words: str = ""  # what they wrote, when this case manager may read it (else "")
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,7 @@ class OwnerRequests:
     name: str
     timezone: str
     requests: tuple[RequestState, ...]
+    email: str = ""  # to find the items they own
 
 
 @dataclass(frozen=True)
@@ -132,6 +146,15 @@ class StudentSection:
     items: tuple[ItemView, ...]
     updates: tuple[UpdateLine, ...]
     notes: tuple[tuple[str, str], ...]  # (author, text)
+
+
+@dataclass(frozen=True)
+class NoPart:
+    """A team member with no part in a student's plan: one line in the digest's team section."""
+
+    student: str
+    name: str
+    role: Role
 
 
 @dataclass(frozen=True)
@@ -172,6 +195,8 @@ class Digest:
     classroom_share: float
     previous_classroom_share: float | None
     momentum: Momentum
+    as_of: date  # the day it was written: attention and overdue dates are as of then
+    no_part: tuple[NoPart, ...] = ()
 
     @property
     def quiet(self) -> bool:
@@ -187,12 +212,12 @@ def compile_digest(
     inputs: DigestInputs, *, now: datetime, period: Period, policy: SendPolicy, max_share: float
 ) -> Digest:
     today = now.astimezone(_zone(inputs.timezone)).date()
-    start, end = period_bounds(today, period)
+    start, end = covered_period(today, period)
     prev_start, _ = previous_period(start, period)
     attention = [
         *_item_attention(inputs.students, today),
         *_balance_attention(inputs.students, max_share),
-        *_silent_attention(inputs.requests, now, policy),
+        *_silent_attention(inputs.requests, inputs.students, now, policy),
         *_mail_attention(inputs),
     ]
     attention.sort(key=lambda a: list(AttentionKind).index(a.kind))
@@ -209,6 +234,8 @@ def compile_digest(
         next((load.share for load in load_roles if load.role is Role.CLASSROOM_TEACHER), 0.0),
         inputs.previous_classroom_share,
         _momentum(inputs, start, end, prev_start),
+        today,
+        _no_part(inputs),
     )
 
 
@@ -237,7 +264,7 @@ def _item_attention(students: Sequence[StudentInput], today: date) -> Iterator[A
 
 
 def _balance_attention(students: Sequence[StudentInput], max_share: float) -> Iterator[Attention]:
-    """Members without a part, and members carrying too much of it."""
+    """Members carrying too much of the plan (who has none is in the team section)."""
     for student in students:
         balance = check_balance(
             student.external_id,
@@ -247,13 +274,10 @@ def _balance_attention(students: Sequence[StudentInput], max_share: float) -> It
             max_share,
         )
         for warning in balance.warnings:
-            kind = (
-                AttentionKind.NO_RESPONSIBILITY
-                if warning.kind is WarningKind.NO_RESPONSIBILITY
-                else AttentionKind.OVERLOADED
-            )
+            if warning.kind is not WarningKind.OVERLOADED:
+                continue
             yield Attention(
-                kind,
+                AttentionKind.OVERLOADED,
                 student.name,
                 warning.name,
                 warning.role,
@@ -264,24 +288,60 @@ def _balance_attention(students: Sequence[StudentInput], max_share: float) -> It
 
 
 def _silent_attention(
-    requests: Sequence[OwnerRequests], now: datetime, policy: SendPolicy
+    requests: Sequence[OwnerRequests],
+    students: Sequence[StudentInput],
+    now: datetime,
+    policy: SendPolicy,
 ) -> Iterator[Attention]:
+    """One line per silent owner and student, naming the open items they are asked about."""
     for owner in requests:
         streak = silent_streak(owner, now, policy)
-        if streak:
+        if not streak:
+            continue
+        found = False
+        for student in students:
+            titles = tuple(
+                i.title
+                for i in student.items
+                if i.owner_email == owner.email and not i.status.is_closed
+            )
+            if titles:
+                found = True
+                yield Attention(
+                    AttentionKind.SILENT, student.name, owner.name, count=streak, titles=titles
+                )
+        if not found:
             yield Attention(AttentionKind.SILENT, who=owner.name, count=streak)
+
+
+def _no_part(inputs: DigestInputs) -> tuple[NoPart, ...]:
+    """Who has no part in each plan; never the reader, who leads the plans."""
+    gaps = []
+    for student in inputs.students:
+        owners = {i.owner_email for i in student.items if i.status is not ItemStatus.DROPPED}
+        gaps += [
+            NoPart(student.name, m.name, m.role)
+            for m in student.members
+            if m.email not in owners and m.person_id != inputs.case_manager.person_id
+        ]
+    return tuple(gaps)
 
 
 def _mail_attention(inputs: DigestInputs) -> Iterator[Attention]:
     """Addresses that bounce, and replies held for a person to read."""
     for name, email, reason in inputs.failing:
-        yield Attention(AttentionKind.BOUNCING, who=name, email=email, reason=reason)
+        on_teams = ", ".join(
+            s.name for s in inputs.students if any(m.email == email for m in s.members)
+        )
+        yield Attention(AttentionKind.BOUNCING, on_teams or None, name, email=email, reason=reason)
     names = {s.student_id: s.name for s in inputs.students}
     for held in inputs.held:
         students = ", ".join(sorted(names[s] for s in held.student_ids if s in names)) or None
         yield Attention(
             AttentionKind.HELD,
             students,
+            held.sender,
+            note=held.words or None,
             email=held.from_address,
             reason=held.reason,
             inbound_id=held.inbound_id,

@@ -5,6 +5,7 @@ Nothing here does I/O; everything that enters the library is checked here once.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from collections.abc import Iterator, Mapping
@@ -134,6 +135,34 @@ class ItemStatus(enum.StrEnum):
 
 
 OPEN_STATUSES = frozenset(s for s in ItemStatus if not s.is_closed)
+
+
+class ItemKind(enum.StrEnum):
+    """A task has one outcome; a routine is a duty kept each period until its end date."""
+
+    TASK = "task"
+    ROUTINE = "routine"
+
+
+class PeriodOutcome(enum.StrEnum):
+    """A routine's check-in: did it happen this period?"""
+
+    HAPPENED = "happened"  # yes
+    PARTLY = "partly"
+    MISSED = "missed"  # no (and why, in the note)
+
+
+MAX_MINUTES = 3000  # in one report, or promised in one week: 50 hours
+
+
+def check_minutes(value: int, field_name: str = "minutes", *, least: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= MAX_MINUTES:
+        raise ValidationError(
+            f"{field_name.replace('_', ' ')} must be a whole number from {least} to "
+            f"{MAX_MINUTES}, not {shown(value)}",
+            field=field_name,
+        )
+    return value
 
 
 class UpdateSource(enum.StrEnum):
@@ -383,9 +412,11 @@ class ItemInfo:
     cadence: Cadence = Cadence.WEEKLY
     service_minutes_per_week: int | None = None
     translations: Mapping[str, str] = NO_TRANSLATIONS  # the title in other languages
+    kind: ItemKind = ItemKind.TASK  # a routine's due date is the day it ends
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", _check_key(self.key))
+        object.__setattr__(self, "kind", parse_enum(ItemKind, self.kind, "kind"))
         object.__setattr__(self, "title", check_text(self.title, "title", max_length=MAX_TITLE))
         translations = _translations(self.translations, "title", MAX_TITLE)
         object.__setattr__(self, "translations", translations)
@@ -395,14 +426,8 @@ class ItemInfo:
             raise ValidationError(
                 f"due must be a date like 2027-01-15, not {shown(self.due_on)}", field="due"
             )
-        minutes = self.service_minutes_per_week
-        if minutes is not None and (
-            isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 < minutes <= 3000
-        ):
-            raise ValidationError(
-                f"service minutes per week must be a whole number from 1 to 3000, not {shown(minutes)}",
-                field="service_minutes_per_week",
-            )
+        if self.service_minutes_per_week is not None:
+            check_minutes(self.service_minutes_per_week, "service_minutes_per_week", least=1)
 
 
 @dataclass(frozen=True)
@@ -591,6 +616,8 @@ class UpdateInput:
     percent: int | None = None
     due_on: date | None = None
     note: str | None = None
+    period: PeriodOutcome | None = None  # a routine's answer for this period
+    minutes: int | None = None  # service minutes delivered, counted in the current week
 
     def __post_init__(self) -> None:
         if self.status is not None:
@@ -600,14 +627,16 @@ class UpdateInput:
         if self.note is not None:
             note = check_note(self.note.strip(), "note", max_length=MAX_NOTE)
             object.__setattr__(self, "note", note or None)
-        if (
-            self.status is None
-            and self.percent is None
-            and self.due_on is None
-            and self.note is None
-        ):
+        if self.period is not None:
+            object.__setattr__(self, "period", parse_enum(PeriodOutcome, self.period, "period"))
+        if self.minutes is not None:
+            check_minutes(self.minutes)
+        fields = (self.status, self.percent, self.due_on, self.note, self.period, self.minutes)
+        if all(value is None for value in fields):
             raise ValidationError(
-                "an update needs a status, a percent, a new due date or a note", field="update"
+                "an update needs a status, a percent, a new due date, a note, "
+                "a period's answer or minutes",
+                field="update",
             )
 
 
@@ -626,6 +655,7 @@ class ItemProgress:
     percent: int
     due_on: date
     closed_at: datetime | None = None
+    kind: ItemKind = ItemKind.TASK
 
 
 def transition(
@@ -634,17 +664,63 @@ def transition(
     """The item after `change`, or a ValidationError when the change is refused.
 
     100% means done and done means 100%; a closed item knows when it closed; the due date is
-    never before the meeting.
+    never before the meeting. A routine is never closed by "done": see `recorded_change`.
     """
+    change = recorded_change(state.kind, change)
     if change.due_on is not None:
         check_due_on(change.due_on, meeting_date)
     status, percent = resolve_progress(state.status, state.percent, change)
+    if change.period is not None and change.status is None:
+        status = _routine_status(status, change.period)
     return ItemProgress(
         status=status,
         percent=percent,
         due_on=state.due_on if change.due_on is None else change.due_on,
         closed_at=_closed_at(state, status, now),
+        kind=state.kind,
     )
+
+
+def recorded_change(kind: ItemKind, change: UpdateInput) -> UpdateInput:
+    """What a report means for an item of this kind: the change its history records.
+
+    For a routine, "done" (or 100%) is this period's "yes", 0% its "no" and any other
+    percent "partly"; a routine keeps no percent and is only closed by dropping it. A task
+    has no periods: an answer for one is refused.
+    """
+    if kind is ItemKind.TASK:
+        if change.period is not None:
+            raise ValidationError(
+                "this item is a task: report done, a percent or blocked, not a period's answer",
+                field="period",
+            )
+        return change
+    said_twice = change.status is ItemStatus.DONE or change.percent is not None
+    if change.period is not None and said_twice and _period_of(change) is not change.period:
+        raise ValidationError(
+            "the answer for this period contradicts itself (done and partly or no)",
+            field="period",
+        )
+    period = change.period or _period_of(change)
+    status = None if change.status is ItemStatus.DONE else change.status
+    return dataclasses.replace(change, status=status, percent=None, period=period)
+
+
+def _routine_status(status: ItemStatus, period: PeriodOutcome) -> ItemStatus:
+    """A routine stays open (active) through its periods; one that happened unblocks it."""
+    if status is ItemStatus.BLOCKED and period is not PeriodOutcome.MISSED:
+        return ItemStatus.IN_PROGRESS
+    return status
+
+
+def _period_of(change: UpdateInput) -> PeriodOutcome | None:
+    if change.status is ItemStatus.DONE or change.percent == 100:
+        return PeriodOutcome.HAPPENED
+    if change.percent == 0:
+        return PeriodOutcome.MISSED
+    if change.percent is not None:
+        return PeriodOutcome.PARTLY
+    return None
 
 
 def check_due_on(due_on: date, meeting_date: date) -> date:

@@ -20,6 +20,7 @@ from iep_followup.domain import (
     Cadence,
     ConcernInfo,
     ItemInfo,
+    ItemKind,
     Location,
     MeetingKind,
     MeetingRecord,
@@ -371,7 +372,9 @@ def _concern(r: _Reader, node: yaml.Node, where: Location, language: str) -> Con
 
 
 def _item(r: _Reader, node: yaml.Node, where: Location, language: str) -> ItemInfo:
-    f = r.mapping(node, where, {"id", "title", "owner", "due", "check_in", "minutes_per_week"})
+    f = r.mapping(
+        node, where, {"id", "title", "kind", "owner", "due", "check_in", "minutes_per_week"}
+    )
     title, translations = r.wording(f, "title", where, language)
     due = r.date(r.text(f, "due", where) or "", (*where, "due"))
     minutes = r.whole_number(
@@ -388,6 +391,7 @@ def _item(r: _Reader, node: yaml.Node, where: Location, language: str) -> ItemIn
             cadence=parse_enum(Cadence, cadence, "cadence"),
             service_minutes_per_week=minutes,
             translations=translations,
+            kind=parse_enum(ItemKind, r.text(f, "kind", where, required=False) or "task", "kind"),
         ),
     )
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from iep_followup.domain import Cadence, require_aware
+from iep_followup.domain import Cadence, ItemKind, require_aware
 from iep_followup.schoolcal import SchoolCalendar
 
 
@@ -29,6 +29,7 @@ class ItemState:
     cadence: Cadence
     due_on: date
     last_contact_at: datetime  # when we last asked or heard about it (or it was created)
+    kind: ItemKind = ItemKind.TASK  # a routine is asked about until its end date (due_on)
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,8 @@ def _due_items(items: Sequence[ItemState], timezone: str, today: date) -> list[i
     Without the pull-forward, a therapist whose items were created on different days would
     get a trickle of small emails; with it their items fall into step after one cycle.
     """
+    # A late task is still asked about; a routine past its end date is over.
+    items = [i for i in items if i.kind is ItemKind.TASK or i.due_on >= today]
     schedule = [(item, next_check_in(item, timezone)) for item in items]
     if not any(when is not None and when <= today for _, when in schedule):
         return []

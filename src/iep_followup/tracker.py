@@ -53,6 +53,7 @@ from iep_followup.services import (
     desk_meetings,
     mailbox,
     meetings,
+    routines,
     signin,
     team,
     updates,
@@ -81,6 +82,7 @@ from iep_followup.views import (
     OutboxMessageView,
     RecordedMeeting,
     RequestRun,
+    ServiceMinutes,
     StudentStatus,
     UpdateView,
 )
@@ -295,7 +297,7 @@ class Tracker:
     def digests(
         self, *, period: Period | None = None, preview_dir: Path | None = None
     ) -> DigestRun:
-        """Queue each case manager's digest for the current period (once), or write previews to a folder."""
+        """Queue each case manager's digest for the last period that is over (once), or write previews."""
         return run_digests(
             self.database,
             self.mailer,
@@ -306,6 +308,7 @@ class Tracker:
             max_share=self.settings.max_share,
             skip_quiet=self.settings.digest_skip_quiet,
             preview_dir=preview_dir,
+            web_url=self.settings.web_url,
         )
 
     # --- listening ----------------------------------------------------------------------
@@ -366,6 +369,13 @@ class Tracker:
     def release(self, inbound_id: int) -> IngestResult:
         """Apply a held reply after a person has checked it."""
         return self.ingestor.release(inbound_id)
+
+    def held_text(self, inbound_id: int) -> HeldView:
+        """A held reply for the command line: the words we kept and the whole original, as text."""
+        with self.database.transaction() as session:
+            return desk.held_reply(
+                session, desk.OPERATOR, inbound_id, max_bytes=self.settings.max_reply_bytes
+            )
 
     def inbox(self, *, held_only: bool = False) -> list[InboundMessageView]:
         with self.database.transaction() as session:
@@ -465,6 +475,25 @@ class Tracker:
     def history(self, item_id: int) -> list[UpdateView]:
         with self.database.transaction() as session:
             return queries.item_history(session, item_id)
+
+    def service_minutes(
+        self, student_external_id: str, *, since: date | None = None, until: date | None = None
+    ) -> ServiceMinutes:
+        """Service minutes delivered against promised, per week, per item and for the student.
+
+        From `since` to `until` (dates in the district's time zone; by default the six weeks up
+        to today). The weeks run Monday to Sunday; a week counts for an item from the week it
+        was recorded until its end date.
+        """
+        with self.database.transaction() as session:
+            return routines.service_minutes(
+                session,
+                student_external_id,
+                since=since,
+                until=until,
+                now=self.now(),
+                timezone=self.settings.timezone,
+            )
 
     def balance(self, student: str | None = None) -> list[BalanceReport]:
         """Per student: each member's open items and share, with warnings."""

@@ -10,7 +10,15 @@ from datetime import date, datetime
 from pathlib import Path
 
 from iep_followup.addresses import AddressEventKind
-from iep_followup.domain import Cadence, ItemStatus, MeetingKind, Relationship, Role
+from iep_followup.domain import (
+    Cadence,
+    ItemKind,
+    ItemStatus,
+    MeetingKind,
+    PeriodOutcome,
+    Relationship,
+    Role,
+)
 from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.mail.kinds import MailKind, OutboxStatus
 from iep_followup.translations import TranslationGap
@@ -45,6 +53,7 @@ class ItemView:
     last_update_at: datetime | None = None
     last_update_note: str | None = None
     closed_at: datetime | None = None
+    kind: ItemKind = ItemKind.TASK
 
     def is_overdue(self, today: date) -> bool:
         return not self.status.is_closed and self.due_on < today
@@ -61,6 +70,8 @@ class UpdateView:
     due_on: date | None
     note: str | None
     understood: bool = False  # read from the owner's sentence, not given as a command
+    period: PeriodOutcome | None = None  # a routine's answer for the period it falls in
+    minutes: int | None = None  # service minutes delivered
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,8 @@ class LastUpdate:
     status: ItemStatus | None
     percent: int | None
     note: str | None
+    period: PeriodOutcome | None = None  # a routine's answer for the period
+    minutes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +132,9 @@ class ItemDetail:
     status: ItemStatus
     percent: int
     last: LastUpdate | None
+    kind: ItemKind = ItemKind.TASK
+    cadence: Cadence = Cadence.WEEKLY
+    minutes_per_week: int | None = None  # service minutes promised
 
 
 @dataclass(frozen=True)
@@ -266,3 +282,51 @@ class DigestRun:
     quiet_skipped: int = 0
     failed: int = 0
     previews: list[Path] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MinutesWeek:
+    """Service minutes in one week (Monday to Sunday): delivered as reported, promised by the plan."""
+
+    week_of: date  # the Monday
+    delivered: int
+    promised: int
+
+    @property
+    def shortfall(self) -> int:
+        return max(self.promised - self.delivered, 0)
+
+
+@dataclass(frozen=True)
+class ItemMinutes:
+    """One item's service minutes, week by week."""
+
+    item_id: int
+    key: str
+    title: str
+    owner_name: str
+    owner_email: str
+    promised_per_week: int
+    weeks: tuple[MinutesWeek, ...]
+
+
+@dataclass(frozen=True)
+class ServiceMinutes:
+    """A student's service minutes from `since` to `until`: per item, and per week for the student."""
+
+    student_external_id: str
+    student_name: str
+    since: date
+    until: date
+    items: tuple[ItemMinutes, ...]
+    weeks: tuple[MinutesWeek, ...]  # all items together
+
+
+@dataclass(frozen=True)
+class RoutineRecord:
+    """How a routine is going: of the last `periods` periods, how many it happened in."""
+
+    item_id: int
+    kept: int
+    periods: int
+    cadence: Cadence

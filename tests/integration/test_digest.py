@@ -142,9 +142,7 @@ def cycle(make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpS
 def test_preview_writes_a_digest_a_person_can_read_at_a_glance(
     cycle: Tracker, clock: Clock, tmp_path: Path
 ) -> None:
-    clock.now = FRIDAY + timedelta(
-        days=4
-    )  # Tuesday: Sam's reminder went unanswered through its grace period
+    clock.now = FRIDAY + timedelta(days=10)  # Monday Dec 14: the two weeks from Nov 30 are over
     run = cycle.digests(period=Period.TWO_WEEKS, preview_dir=tmp_path / "out")
     html_files = sorted(p for p in run.previews if p.suffix == ".html")
     assert len(html_files) == 2  # one per case manager
@@ -166,7 +164,8 @@ def test_preview_writes_a_digest_a_person_can_read_at_a_glance(
         )
     ]
     assert positions == sorted(positions)
-    assert "is stuck" in text and "no tenemos el cuaderno" in text
+    assert "from November 30, 2026 to December 13, 2026" in text  # past days only
+    assert "is blocked" in text and "no tenemos el cuaderno" in text
     assert "The team said:" in text
     assert "50% done" in text  # Megan's update, quoted
     assert "Rosa Herrera (parent)" in text
@@ -175,9 +174,16 @@ def test_preview_writes_a_digest_a_person_can_read_at_a_glance(
     maria = next(p for p in run.previews if "maria" in p.name and p.suffix == ".txt").read_text(
         encoding="utf-8"
     )
-    assert "Sam Reed has not answered the last check-in" in maria
-    assert "Maria Lopez (case manager) has no part in the plan" in maria
-    assert "waiting for you to check it" in maria and "inbox release" in maria
+    assert "Marco Díaz: Sam Reed has not answered the last check-in about" in maria
+    # Who has no part is one line of the team section, and never the reader herself.
+    assert "Maria Lopez (case manager)" not in maria.split("== Team ==")[-1].split("==")[0]
+    assert "no part in the plan yet" not in maria.split("== Team ==")[0]
+    assert "Offer them one small part" not in maria
+    # The held reply: who wrote, about which student, what they wrote, and how to read it.
+    assert 'Marco Díaz: Sam Reed wrote, and we did not apply it on our own: "done"' in maria
+    [sam] = [m for m in cycle.inbox(held_only=True) if (m.from_address or "").startswith("sam")]
+    assert f"run iep-followup inbox show {sam.id}" in maria
+    assert "request " not in maria  # no internal ids in sentences
     assert "Lucía" not in maria and "Marco" not in text
 
 
@@ -324,11 +330,19 @@ def test_a_held_reply_shows_only_in_the_digest_of_its_senders_case_manager(
     [dana] = tmp_path.glob("digest-dana-whitfield-*.txt")
     [maria] = tmp_path.glob("digest-maria-lopez-*.txt")
     dana_text, maria_text = dana.read_text("utf-8"), maria.read_text("utf-8")
-    assert "sam.reed@lincoln.example.org" not in dana_text
-    assert "A reply from sam.reed@lincoln.example.org is waiting" in maria_text
+    assert "sam.reed@lincoln.example.org" not in dana_text and "Sam Reed" not in dana_text
+    assert "Marco Díaz: Sam Reed wrote, and we did not apply it on our own" in maria_text
     assert "carmen" not in dana_text + maria_text
     [sam] = [m for m in cycle.inbox(held_only=True) if m.from_address.startswith("sam")]  # type: ignore[union-attr]
 
+    # `iep-followup inbox show ID`, the digest's next step without the desk, prints this.
+    shown = cycle.held_text(sam.id)
+    assert (shown.kept_text.strip(), shown.students, shown.can_release) == (
+        "done",
+        ("Marco Díaz",),
+        True,
+    )
+    assert "done" in shown.original and "Lucía" in shown.original  # the quoted request, whole
     released = cycle.release(sam.id)
     assert released.applied == 1
     rosa_item = next(i for i in cycle.items() if i.owner_email == "rosa.herrera@example.com")
@@ -371,6 +385,7 @@ def test_a_reading_from_a_sentence_is_marked_and_the_table_agrees_with_the_quote
     ]
     clock.now = TWO_WEEKS_ON + timedelta(hours=4)
     assert tracker.ingest(reply(megan, "Maybe 75% there")).applied == 1
+    clock.now = TWO_WEEKS_ON + timedelta(days=14)  # the two weeks are over
     run = tracker.digests(period=Period.TWO_WEEKS, preview_dir=tmp_path / "out")
     text = next(p for p in run.previews if "dana" in p.name and p.suffix == ".txt")
     html = next(p for p in run.previews if "dana" in p.name and p.suffix == ".html")
@@ -378,4 +393,4 @@ def test_a_reading_from_a_sentence_is_marked_and_the_table_agrees_with_the_quote
         assert "75% done (understood from their words)" in body
         assert '"Maybe 75% there"' in body or "&#34;Maybe 75% there&#34;" in body
     row = next(line for line in text.read_text(encoding="utf-8").splitlines() if "Megan" in line)
-    assert "in progress | 75%" in row
+    assert "in progress, 75%" in row

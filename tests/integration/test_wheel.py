@@ -52,4 +52,4 @@ def test_wheel_installs_in_a_clean_venv_and_imports_a_meeting(tmp_path: Path) ->
     assert library.startswith("Lucía Herrera Work on pencil grip")
     # The demo uses the shipped templates, schedule and example from inside the package.
     demo = _run(cli, "demo", "--dir", work / "demo", cwd=work)
-    assert "5. Sunday, Dec 13: the two weeks are over" in demo
+    assert "5. Monday, Dec 14: the two weeks are over" in demo

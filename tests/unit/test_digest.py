@@ -9,12 +9,15 @@ import pytest
 
 from iep_followup.digest import (
     AttentionKind,
+    Digest,
     DigestInputs,
     HeldReply,
+    NoPart,
     OwnerRequests,
     Period,
     StudentInput,
     compile_digest,
+    covered_period,
     period_bounds,
     silent_streak,
 )
@@ -22,21 +25,28 @@ from iep_followup.domain import Cadence, ItemStatus, Role
 from iep_followup.planning import RequestState, SendPolicy
 from iep_followup.views import ItemView, MemberView
 
-NOW = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)  # Friday afternoon in Chicago
+NOW = datetime(2026, 11, 30, 13, 0, tzinfo=UTC)  # Monday 07:00 in Chicago: the week is over
 
 
-@pytest.mark.parametrize(
-    ("today", "period", "bounds"),
-    [
-        (date(2026, 11, 27), Period.WEEK, (date(2026, 11, 23), date(2026, 11, 30))),
-        (date(2026, 11, 23), Period.WEEK, (date(2026, 11, 23), date(2026, 11, 30))),
-        (date(2026, 11, 29), Period.WEEK, (date(2026, 11, 23), date(2026, 11, 30))),
-        (date(2026, 11, 27), Period.MONTH, (date(2026, 11, 1), date(2026, 12, 1))),
-        (date(2026, 12, 31), Period.MONTH, (date(2026, 12, 1), date(2027, 1, 1))),
-    ],
-)
-def test_period_bounds(today: date, period: Period, bounds: tuple[date, date]) -> None:
-    assert period_bounds(today, period) == bounds
+# today, period: the period containing today [start, end), and the one a digest written today covers
+PERIODS = """
+2026-11-27 week      2026-11-23 2026-11-30  2026-11-16 2026-11-23
+2026-11-23 week      2026-11-23 2026-11-30  2026-11-16 2026-11-23
+2026-11-29 week      2026-11-23 2026-11-30  2026-11-16 2026-11-23
+2026-11-27 month     2026-11-01 2026-12-01  2026-10-01 2026-11-01
+2026-12-31 month     2026-12-01 2027-01-01  2026-11-01 2026-12-01
+2026-12-14 two-weeks 2026-12-14 2026-12-28  2026-11-30 2026-12-14
+2026-12-07 two-weeks 2026-11-30 2026-12-14  2026-11-16 2026-11-30
+"""
+
+
+@pytest.mark.parametrize("row", PERIODS.strip().splitlines())
+def test_period_bounds_and_the_period_a_digest_covers(row: str) -> None:
+    today, period, *days = row.split()
+    start, end, covered_start, covered_end = (date.fromisoformat(d) for d in days)
+    assert period_bounds(date.fromisoformat(today), Period(period)) == (start, end)
+    assert covered_period(date.fromisoformat(today), Period(period)) == (covered_start, covered_end)
+    assert covered_end <= date.fromisoformat(today)  # never a day that has not come yet
 
 
 def test_two_week_periods_tile_without_gaps() -> None:
@@ -121,7 +131,11 @@ def test_attention_comes_first_in_a_fixed_order_and_names_the_classroom_teacher(
         updates=(),
         requests=(
             OwnerRequests(
-                3, "Rosa", "America/Chicago", (_request(2, 10, False, reminded_days_ago=7),)
+                3,
+                "Rosa",
+                "America/Chicago",
+                (_request(2, 10, False, reminded_days_ago=7),),
+                "rosa@s.org",
             ),
         ),
         held=(HeldReply(7, "aunt@home.example.com", "sent from another address", frozenset({10})),),
@@ -135,7 +149,6 @@ def test_attention_comes_first_in_a_fixed_order_and_names_the_classroom_teacher(
         AttentionKind.SILENT,
         AttentionKind.BOUNCING,
         AttentionKind.HELD,
-        AttentionKind.NO_RESPONSIBILITY,
         AttentionKind.OVERLOADED,
     ]
     blocked = digest.attention[0]
@@ -151,3 +164,51 @@ def test_attention_comes_first_in_a_fixed_order_and_names_the_classroom_teacher(
     assert digest.momentum.closed == 1
     assert digest.students[0].strength == "kind"
     assert not digest.quiet
+    # Who has no part is one line of the team section, never the reader herself.
+    assert digest.no_part == ()
+    assert all(a.student == "Lucía" for a in digest.attention)
+
+
+def _digest(
+    team: tuple[MemberView, ...], items: tuple[ItemView, ...], *requests: OwnerRequests
+) -> Digest:
+    """A one-student caseload whose case manager is the first member."""
+    inputs = DigestInputs(
+        case_manager=team[0],
+        timezone="America/Chicago",
+        students=(StudentInput(10, "S-1", "Lucía", (), team, items),),
+        updates=(),
+        requests=requests,
+        held=(),
+        failing=(),
+        previous_classroom_share=None,
+    )
+    return compile_digest(inputs, now=NOW, period=Period.WEEK, policy=SendPolicy(), max_share=0.9)
+
+
+def test_who_has_no_part_is_one_team_line_and_never_the_reader() -> None:
+    team = (
+        MemberView(1, "Dana", "dana@s.org", Role.CASE_MANAGER, "en"),
+        MemberView(2, "Tom", "tom@s.org", Role.CLASSROOM_TEACHER, "en"),
+        MemberView(4, "Jamie", "jamie@s.org", Role.NOTE_TAKER, "en"),
+    )
+    digest = _digest(team, (_item(1, "Tom", Role.CLASSROOM_TEACHER),))
+    assert digest.attention == ()
+    assert digest.no_part == (NoPart("Lucía", "Jamie", Role.NOTE_TAKER),)
+
+
+def test_a_silent_owner_is_named_with_the_student_and_the_items_asked_about() -> None:
+    team = (
+        MemberView(1, "Dana", "dana@s.org", Role.CASE_MANAGER, "en"),
+        MemberView(3, "Rosa", "rosa@s.org", Role.PARENT, "es"),
+    )
+    items = (_item(4, "Rosa", Role.PARENT), _item(5, "Rosa", Role.PARENT, ItemStatus.DONE))
+    asked = (_request(2, 10, False, reminded_days_ago=7),)
+    digest = _digest(team, items, OwnerRequests(3, "Rosa", "America/Chicago", asked, "rosa@s.org"))
+    [silent] = digest.attention
+    assert (silent.kind, silent.student, silent.who, silent.titles) == (
+        AttentionKind.SILENT,
+        "Lucía",
+        "Rosa",
+        ("Item 4",),
+    )

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from iep_followup.domain import ItemStatus
+from iep_followup.domain import ItemStatus, PeriodOutcome
 from iep_followup.inbound.grammar import ItemCommands, ParsedReply, Question, parse_commands
 from iep_followup.schoolcal import SchoolCalendar
 
@@ -480,3 +480,86 @@ def test_a_weekday_named_alone_is_the_next_such_school_day(
         is_school_day=SchoolCalendar(frozenset(closed)).is_school_day,
     )
     assert reply.items["A1"].due_on == expected
+
+
+# --- routines: "did it happen this period?" and service minutes ----------------------------
+
+HAPPENED, PARTLY, MISSED = PeriodOutcome.HAPPENED, PeriodOutcome.PARTLY, PeriodOutcome.MISSED
+
+
+def read_routines(
+    text: str, refs: tuple[str, ...] = REFS, language: str = "en", routines: tuple[str, ...] = REFS
+) -> ParsedReply:
+    return parse_commands(text, refs, language=language, today=TODAY, routines=routines)
+
+
+@pytest.mark.parametrize(
+    ("text", "refs", "language", "expected"),
+    [
+        ("A1 yes", REFS, "en", ItemCommands(period=HAPPENED)),
+        ("A1 Yes!", REFS, "en", ItemCommands(period=HAPPENED)),
+        ("A1 it happened", REFS, "en", ItemCommands(period=HAPPENED)),
+        ("A1 sí", REFS, "es", ItemCommands(period=HAPPENED)),
+        ("A1 SI, se hizo", REFS, "es", ItemCommands(period=HAPPENED)),
+        ("A1 done", REFS, "en", DONE),  # the domain makes it this period's "yes"
+        ("A1 listo", REFS, "es", DONE),
+        ("A1 partly", REFS, "en", ItemCommands(period=PARTLY)),
+        ("A1 en parte", REFS, "es", ItemCommands(period=PARTLY)),
+        ("A1 a medias", REFS, "es", ItemCommands(period=PARTLY)),
+        ("A1 no", REFS, "en", ItemCommands(period=MISSED)),
+        ("A1 no: he was sick", REFS, "en", ItemCommands(period=MISSED, note="he was sick")),
+        ("A1 No, estuvo enfermo", REFS, "es", ItemCommands(period=MISSED, note="estuvo enfermo")),
+        (
+            "A1 not this week - the folder was lost",
+            REFS,
+            "en",
+            ItemCommands(period=MISSED, note="the folder was lost"),
+        ),
+        ("A1 no se hizo.", REFS, "es", ItemCommands(period=MISSED)),
+        ("Yes", ("A1",), "en", ItemCommands(period=HAPPENED)),
+        ("Sí", ("A1",), "es", ItemCommands(period=HAPPENED)),
+        ("No.", ("A1",), "en", ItemCommands(period=MISSED)),
+        # minutes, with or without an answer for the period
+        ("A3 45 min", REFS, "en", ItemCommands(minutes=45)),
+        ("A3 45 minutes", REFS, "en", ItemCommands(minutes=45)),
+        ("A3 45 minutos", REFS, "es", ItemCommands(minutes=45)),
+        ("A3 45min.", REFS, "en", ItemCommands(minutes=45)),
+        ("30 minutes today", ("A3",), "en", ItemCommands(minutes=30)),
+        ("30 minutos hoy", ("A3",), "es", ItemCommands(minutes=30)),
+        ("A3 yes, 45 min", REFS, "en", ItemCommands(period=HAPPENED, minutes=45)),
+        ("A3 en parte, 20 minutos", REFS, "es", ItemCommands(period=PARTLY, minutes=20)),
+        ("A3 20 min and 25 min", REFS, "en", ItemCommands(minutes=45)),
+    ],
+)
+def test_a_routine_answer_for_the_period(
+    text: str, refs: tuple[str, ...], language: str, expected: ItemCommands
+) -> None:
+    reply = read_routines(text, refs, language, routines=refs)
+    assert reply.items == {refs[-1] if len(refs) == 1 else text.split(maxsplit=1)[0]: expected}
+    assert reply.not_understood == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["No problems this week, all good", "Yes we met on Monday about it", "si no puedo, le aviso"],
+)
+def test_yes_and_no_inside_a_sentence_are_words_not_answers(text: str) -> None:
+    reply = read_routines(text, ("A1",), routines=("A1",))
+    assert all(c.period is None for c in reply.items.values())
+
+
+def test_yes_and_no_are_answers_only_for_routines() -> None:
+    reply = read_routines("A1 yes\nA2 no", routines=("A2",))
+    assert reply.items["A1"] == ItemCommands(note="yes")
+    assert reply.items["A2"] == ItemCommands(period=MISSED)
+
+
+def test_more_minutes_than_a_week_holds_are_reported() -> None:
+    reply = read_routines("A3 5000 min")
+    assert reply.not_understood == ("A3 5000 min",)
+    assert reply.items["A3"].minutes is None
+
+
+def test_a_lone_yes_before_a_sign_off_is_the_answer() -> None:
+    reply = read_routines("Yes\n\nThanks,\nRosa", ("A1",), routines=("A1",))
+    assert reply.items == {"A1": ItemCommands(period=HAPPENED)}

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from iep_followup.domain import Cadence, Role
+from iep_followup.domain import Cadence, ItemKind, Role
 from iep_followup.errors import MeetingFileError
 from iep_followup.meetingfile import (
     MAX_DEPTH,
@@ -307,3 +307,24 @@ def test_a_folder_is_not_a_meeting_file(tmp_path: Path) -> None:
     with pytest.raises(MeetingFileError) as info:
         load_meeting_file(tmp_path)
     assert str(info.value) == f"{tmp_path}: is a folder, not a file"
+
+
+def test_an_action_is_a_task_unless_the_file_says_routine() -> None:
+    record = parse_meeting(
+        _with("      - id: homework-check\n", "      - id: homework-check\n        kind: Routine\n")
+    )
+    kinds = {item.key: item.kind for item in record.items}
+    assert kinds["homework-check"] is ItemKind.ROUTINE
+    assert {kinds[k] for k in kinds if k != "homework-check"} == {ItemKind.TASK}
+
+
+def test_an_unknown_kind_names_line_and_field() -> None:
+    text = _with(
+        "      - id: homework-check\n", "      - id: homework-check\n        kind: habit\n"
+    )
+    error = _error(text)
+    assert (error.line, error.field) == (
+        _line_of("kind: habit", text),
+        "concerns[1].actions[1].kind",
+    )
+    assert "use one of: task, routine" in error.problem

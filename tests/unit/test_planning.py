@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from iep_followup.domain import Cadence
+from iep_followup.domain import Cadence, ItemKind
 from iep_followup.planning import (
     Ask,
     ItemState,
@@ -177,3 +177,25 @@ def test_next_send_time_skips_night_weekend_and_holiday() -> None:
     friday_night = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)  # Friday 20:00 Chicago
     assert next_send_time(friday_night, CHICAGO, policy) == datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
     assert next_send_time(MONDAY_8AM, CHICAGO, policy) == MONDAY_8AM
+
+
+@pytest.mark.parametrize(
+    ("kind", "due_on", "asked"),
+    [
+        (ItemKind.ROUTINE, date(2027, 1, 29), True),  # a routine is asked on its cadence ...
+        (ItemKind.ROUTINE, date(2026, 11, 23), True),  # ... up to its last day
+        (ItemKind.ROUTINE, date(2026, 11, 20), False),  # and never after it ends
+        (ItemKind.TASK, date(2026, 11, 20), True),  # a late task is still asked about
+    ],
+)
+def test_routines_are_asked_on_their_cadence_until_their_end_date(
+    kind: ItemKind, due_on: date, asked: bool
+) -> None:
+    state = ItemState(1, Cadence.WEEKLY, due_on, CREATED, kind)
+    assert isinstance(decide(owner(state), MONDAY_8AM), Ask) is asked
+
+
+def test_a_routine_answered_this_week_is_asked_again_next_week() -> None:
+    answered = ItemState(1, Cadence.WEEKLY, date(2027, 1, 29), MONDAY_8AM, ItemKind.ROUTINE)
+    assert isinstance(decide(owner(answered), MONDAY_8AM + timedelta(days=6)), Wait)
+    assert isinstance(decide(owner(answered), MONDAY_8AM + timedelta(days=7)), Ask)

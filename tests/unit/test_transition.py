@@ -7,9 +7,12 @@ from datetime import UTC, date, datetime
 import pytest
 
 from iep_followup.domain import (
+    ItemKind,
     ItemProgress,
     ItemStatus,
+    PeriodOutcome,
     UpdateInput,
+    recorded_change,
     settle_progress,
     transition,
 )
@@ -138,3 +141,84 @@ def test_a_partial_report_settles_done_and_100_percent(
     status: ItemStatus | None, percent: int | None, expected: tuple[ItemStatus | None, int | None]
 ) -> None:
     assert settle_progress(status, percent) == expected
+
+
+# --- routines: a duty kept each period until its end date --------------------------------
+
+ROUTINE = ItemKind.ROUTINE
+R_OPEN = ItemProgress(ItemStatus.OPEN, 0, DUE, kind=ROUTINE)
+R_GOING = ItemProgress(ItemStatus.IN_PROGRESS, 0, DUE, kind=ROUTINE)
+R_BLOCKED = ItemProgress(ItemStatus.BLOCKED, 0, DUE, kind=ROUTINE)
+R_DROPPED = ItemProgress(ItemStatus.DROPPED, 0, DUE, EARLIER, kind=ROUTINE)
+HAPPENED, PARTLY, MISSED = PeriodOutcome.HAPPENED, PeriodOutcome.PARTLY, PeriodOutcome.MISSED
+
+
+@pytest.mark.parametrize(
+    ("state", "change", "expected"),
+    [
+        # "done" records this period; the routine stays active until its end date
+        (R_OPEN, UpdateInput(status=ItemStatus.DONE), R_OPEN),
+        (R_GOING, UpdateInput(status=ItemStatus.DONE), R_GOING),
+        (R_OPEN, UpdateInput(period=HAPPENED), R_OPEN),
+        (R_OPEN, UpdateInput(percent=100), R_OPEN),
+        # no and partly are periods too, and never close it
+        (R_OPEN, UpdateInput(period=MISSED, note="he was sick"), R_OPEN),
+        (R_GOING, UpdateInput(period=PARTLY), R_GOING),
+        (R_GOING, UpdateInput(minutes=30), R_GOING),
+        # a period that happened unblocks it; a missed one leaves it blocked
+        (R_BLOCKED, UpdateInput(period=HAPPENED), R_GOING),
+        (R_BLOCKED, UpdateInput(period=MISSED), R_BLOCKED),
+        (R_GOING, UpdateInput(status=ItemStatus.BLOCKED, note="no book"), R_BLOCKED),
+        # dropping still closes it, and a dropped routine stays dropped
+        (
+            R_GOING,
+            UpdateInput(status=ItemStatus.DROPPED),
+            ItemProgress(ItemStatus.DROPPED, 0, DUE, NOW, kind=ROUTINE),
+        ),
+        (R_DROPPED, UpdateInput(period=HAPPENED), R_DROPPED),
+    ],
+)
+def test_a_routine_records_periods_and_is_never_closed_by_done(
+    state: ItemProgress, change: UpdateInput, expected: ItemProgress
+) -> None:
+    assert _move(state, change) == expected
+
+
+@pytest.mark.parametrize(
+    ("change", "period", "status"),
+    [
+        (UpdateInput(status=ItemStatus.DONE), HAPPENED, None),
+        (UpdateInput(percent=100), HAPPENED, None),
+        (UpdateInput(percent=0), MISSED, None),
+        (UpdateInput(percent=40), PARTLY, None),
+        (UpdateInput(period=PARTLY, minutes=20), PARTLY, None),
+        (UpdateInput(status=ItemStatus.BLOCKED, note="x"), None, ItemStatus.BLOCKED),
+        (UpdateInput(status=ItemStatus.DONE, percent=100, period=HAPPENED), HAPPENED, None),
+    ],
+)
+def test_what_a_routine_records_for_a_report(
+    change: UpdateInput, period: PeriodOutcome | None, status: ItemStatus | None
+) -> None:
+    recorded = recorded_change(ROUTINE, change)
+    assert (recorded.period, recorded.status, recorded.percent) == (period, status, None)
+    assert recorded.minutes == change.minutes
+
+
+@pytest.mark.parametrize(
+    ("kind", "change"),
+    [
+        (ItemKind.TASK, UpdateInput(period=HAPPENED)),
+        (ROUTINE, UpdateInput(status=ItemStatus.DONE, period=MISSED)),
+        (ROUTINE, UpdateInput(percent=50, period=HAPPENED)),
+    ],
+)
+def test_a_period_answer_that_does_not_fit_is_refused(kind: ItemKind, change: UpdateInput) -> None:
+    with pytest.raises(ValidationError) as info:
+        recorded_change(kind, change)
+    assert info.value.field == "period"
+
+
+def test_minutes_count_on_a_task_too() -> None:
+    assert _move(STARTED, UpdateInput(minutes=45)) == STARTED
+    with pytest.raises(ValidationError, match="minutes"):
+        UpdateInput(minutes=-5)

@@ -104,6 +104,29 @@ def inbox_release(ctx: Context, inbound_id: int, now: str | None) -> None:
     click.echo(f"Message {inbound_id}: {result.applied} update(s) recorded; {result.reason}.")
 
 
+@inbox.command("show")
+@click.argument("inbound_id", type=int)
+@pass_context
+def inbox_show(ctx: Context, inbound_id: int) -> None:
+    """Print a held reply to read it.
+
+    The words we kept from it, then the whole email as text.
+    """
+    with ctx.tracker() as tracker:
+        reply = tracker.held_text(inbound_id)
+    click.echo(f"From: {reply.from_address or '?'}")
+    click.echo(f"Received: {reply.received_at:%Y-%m-%d %H:%M} UTC")
+    if reply.students:
+        click.echo(f"Student: {', '.join(reply.students)}")
+    click.echo(f"Held because: {reply.reason}")
+    click.echo("\n--- What we kept ---")
+    click.echo(reply.kept_text or "(nothing)")
+    click.echo("\n--- The whole email, as it came ---")
+    click.echo(reply.original)
+    if reply.can_release:
+        click.echo(f"\nTo apply it as written: iep-followup inbox release {inbound_id}")
+
+
 @cli.command("poll-inbox")
 @now_option
 @pass_context

@@ -13,6 +13,7 @@ from iep_followup.cli.output import echo_json, print_balance, print_items
 from iep_followup.domain import ItemStatus, UpdateInput, UpdateSource, parse_enum
 from iep_followup.meetingfile import load_meeting_file
 from iep_followup.translations import TranslationGap, translation_gaps
+from iep_followup.vocabulary import status_label
 
 
 @cli.command()
@@ -197,5 +198,5 @@ def update(
     with ctx.tracker(now=now) as tracker:
         item = tracker.record_update(item_id, change, by=by, source=UpdateSource.CLI)
     click.echo(
-        f"Recorded. Item {item.id} ({item.title}) is now {item.status.value.replace('_', ' ')}, {item.percent}% done, due {item.due_on.isoformat()}."
+        f"Recorded. Item {item.id} ({item.title}) is now {status_label(item.status)}, {item.percent}% done, due {item.due_on.isoformat()}."
     )

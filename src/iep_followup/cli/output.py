@@ -11,8 +11,9 @@ from typing import Any
 
 import click
 
-from iep_followup.balance import BalanceReport, role_label
+from iep_followup.balance import BalanceReport
 from iep_followup.views import ItemView
+from iep_followup.vocabulary import role_label, status_label
 
 
 def print_items(items: Sequence[ItemView], today: date) -> None:
@@ -23,7 +24,7 @@ def print_items(items: Sequence[ItemView], today: date) -> None:
             cut(i.title, 48),
             f"{i.owner_name} ({role_label(i.owner_role)})",
             i.due_on.isoformat() + (" overdue" if i.is_overdue(today) else ""),
-            i.status.value.replace("_", " "),
+            status_label(i.status),
             f"{i.percent}%",
         ]
         for i in items

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
 from babel.dates import get_day_names, get_month_names
 
-from iep_followup.domain import ItemStatus, settle_progress
+from iep_followup.domain import MAX_MINUTES, ItemStatus, PeriodOutcome, settle_progress
 from iep_followup.inbound.sentences import (
     Reading,
     Unclear,
@@ -37,6 +37,8 @@ class ItemCommands:
     due_on: date | None = None
     note: str | None = None
     understood: bool = False
+    period: PeriodOutcome | None = None  # a routine's "yes" / "partly" / "no" for this period
+    minutes: int | None = None  # service minutes delivered
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,24 @@ _IN_PROGRESS = re.compile(
     r"|empezad[oa]|comenzad[oa]|iniciad[oa])(?![a-z0-9])"
 )
 _BLOCKED = re.compile(r"(?:blocked|bloquead[oa]s?|stuck|atascad[oa]s?)(?![a-z0-9])")
+# A routine's answer for this period ("did it happen this week?"), read only for routines.
+_YES = re.compile(
+    r"(?:yes|yep|yeah|si|it happened|happened|it did|we did|se hizo|lo hicimos|lo hice"
+    r"|cumplido|cumplida)(?![a-z0-9])"
+)
+_PARTLY = re.compile(
+    r"(?:partly|partially|part of it|some of it|sort of|en parte|parcialmente|a medias"
+    r"|mas o menos)(?![a-z0-9])"
+)
+# "no" only where it ends a clause ("No.", "no: he was sick"): "no problems" is a sentence.
+_NO = re.compile(
+    r"(?:not this (?:week|time)|(?:it )?did ?n[o']t happen|no se hizo|no paso|esta semana no"
+    r"|no|nope)(?:\s*[:,;.!\-–—]|\s+(?=because|porque|por|as |since|ya que)|\s*$)"
+)
+_MINUTES = re.compile(
+    r"(?P<n>\d{1,4})\s*(?:minutes|minute|mins|min|minutos|minuto)(?![a-z])\.?"
+    r"(?:\s+(?:today|tonight|this week|yesterday|hoy|esta semana|ayer)(?![a-z]))?"
+)
 _PERCENT = re.compile(
     r"(?:(?:about|around|approx\.?|approximately|aprox\.?|aproximadamente|~)\s*)?"
     r"(?P<n>\d{1,4})\s*(?:%|percent(?![a-z])|per cent(?![a-z])|pct(?![a-z])|por ?ciento(?![a-z]))"
@@ -177,6 +197,8 @@ class _Part:
     percent: int | None = None
     due_on: date | None = None
     note: str | None = None
+    period: PeriodOutcome | None = None
+    minutes: int | None = None
     invalid: bool = False  # a bad value or a contradiction: report the line
     understood: bool = False  # read from a sentence, not from a command
     unclear: tuple[int, ...] | None = None  # a sentence that could mean two things
@@ -186,7 +208,29 @@ class _Part:
 
     @property
     def has_command(self) -> bool:
-        return self.status is not None or self.percent is not None or self.due_on is not None
+        said = (self.status, self.percent, self.due_on, self.period, self.minutes)
+        return any(value is not None for value in said)
+
+
+def _amount_at(folded: str, pos: int, part: _Part) -> int | None:
+    """A percent or a number of minutes at `pos`, applied to `part`; where it ends, or None."""
+    if (match := _PERCENT.match(folded, pos)) and not is_said_of_something_else(
+        folded, match.end()
+    ):
+        value = int(match.group("n"))
+        if value > 100:
+            raise _BadValueError
+        part.percent = value
+        return match.end()
+    if (match := _MINUTES.match(folded, pos)) and not is_said_of_something_else(
+        folded, match.end()
+    ):
+        value = (part.minutes or 0) + int(match.group("n"))
+        if value > MAX_MINUTES:
+            raise _BadValueError
+        part.minutes = value
+        return match.end()
+    return None
 
 
 def parse_commands(
@@ -196,12 +240,15 @@ def parse_commands(
     language: str,
     today: date,
     is_school_day: Callable[[date], bool] = lambda _day: True,
+    routines: Collection[str] = (),
 ) -> ParsedReply:
     """Read a trimmed reply against the refs its request listed. Never raises.
 
     `is_school_day` makes a weekday named alone ("para el viernes") the next such school day.
+    `routines`: the refs that are routines, whose lines may answer "yes", "partly" or "no".
     """
     reader = _Reader(refs, language, today, is_school_day)
+    reader.routines = {_ref_key(r) for r in routines}
     for line in _without_sign_off(str(text).splitlines()):
         try:
             reader.read(line)
@@ -233,6 +280,8 @@ def _is_name_line(line: str) -> bool:
     folded, where = _fold_map(line.strip())
     if _KEYWORD.search(folded) or read_sentence(folded, lambda _text, _pos: None):
         return False
+    if any(p.match(folded) for p in (_YES, _PARTLY, _NO)):
+        return False  # "Yes." or "No." alone is a routine's answer, not a name
     closing = _CLOSING.match(folded)
     words = line.strip()[where[closing.end()] if closing else 0 :].rstrip(" .,!").split()
     return 0 < len(words) <= 3 and all(
@@ -269,6 +318,8 @@ class _Reader:
         self.unknown: list[str] = []
         self.questions: list[Question] = []
         self.paragraph: list[str] = []
+        self.routines: set[str] = set()
+        self.period_ok = False  # the line is about routines only
 
     def result(self) -> ParsedReply:
         self._end_paragraph()
@@ -311,6 +362,7 @@ class _Reader:
         self, refs: list[str], folded: str, where: list[int], line: str, pos: int
     ) -> None:
         while True:
+            self.period_ok = all(_ref_key(ref) in self.routines for ref in refs)
             part = self._commands(folded, where, line, pos)
             self._understand(part, folded, pos)
             if part.invalid or part.unapplied or not (part.has_command or part.note):
@@ -322,6 +374,7 @@ class _Reader:
             refs, pos, _ = self._refs_at(folded, where, line, part.next_ref_at)
 
     def _read_without_ref(self, folded: str, where: list[int], line: str, pos: int) -> None:
+        self.period_ok = len(self.refs) == 1 and set(self.refs) <= self.routines
         part = self._commands(folded, where, line, pos)
         self._understand(part, folded, pos)
         if not (part.has_command or part.invalid or part.unclear is not None):
@@ -420,14 +473,11 @@ class _Reader:
         self, folded: str, where: list[int], line: str, pos: int, part: _Part
     ) -> int | None:
         """Apply the command at `pos` to `part` and return where it ends, or None."""
-        if (match := _PERCENT.match(folded, pos)) and not is_said_of_something_else(
-            folded, match.end()
-        ):
-            value = int(match.group("n"))
-            if value > 100:
-                raise _BadValueError
-            part.percent = value
-            return match.end()
+        end = _amount_at(folded, pos, part)
+        if end is None and self.period_ok:
+            end = self._period_at(folded, where, line, pos, part)
+        if end is not None:
+            return end
         if (match := _BLOCKED.match(folded, pos)) and not _is_asked(folded, match.end()):
             part.status = ItemStatus.BLOCKED
             # Everything after "blocked" is the reason.
@@ -452,6 +502,20 @@ class _Reader:
                 return found[1]
         return None
 
+    def _period_at(
+        self, folded: str, where: list[int], line: str, pos: int, part: _Part
+    ) -> int | None:
+        """A routine's answer for this period at `pos`; "no" takes the rest of the line as why."""
+        if (match := _NO.match(folded, pos)) and not _is_asked(folded, match.end()):
+            part.period = PeriodOutcome.MISSED
+            part.note = _clip(line[where[match.end()] :]) or None
+            return len(folded)
+        for pattern, period in ((_YES, PeriodOutcome.HAPPENED), (_PARTLY, PeriodOutcome.PARTLY)):
+            if (match := pattern.match(folded, pos)) and self._ends_clause(folded, match.end()):
+                part.period = period
+                return match.end()
+        return None
+
     def _ends_clause(self, folded: str, end: int) -> bool:
         """'done.' or 'done 50%' is a command; 'done with the first book' is a sentence."""
         rest = folded[end:].lstrip()
@@ -462,6 +526,7 @@ class _Reader:
         here = len(folded) - len(rest)
         patterns = (
             _AFTER_STATUS,
+            _MINUTES,
             _PERCENT,
             _DONE,
             _IN_PROGRESS,
@@ -539,12 +604,17 @@ class _Reader:
         note = current.note
         if part.note:
             note = f"{note}\n{part.note}" if note else part.note
+        minutes = current.minutes
+        if part.minutes is not None:
+            minutes = (minutes or 0) + part.minutes
         self.items[ref] = ItemCommands(
             status,
             percent,
             part.due_on or current.due_on,
             note,
             understood=current.understood or part.understood,
+            period=part.period or current.period,
+            minutes=minutes,
         )
 
     def _general(self, line: str) -> None:

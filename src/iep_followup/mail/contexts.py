@@ -8,8 +8,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from iep_followup.answers import TASK, answers_for
-from iep_followup.digest import Digest, Load
-from iep_followup.domain import Cadence, Relationship, Role
+from iep_followup.digest import Attention, AttentionKind, Digest, Load
+from iep_followup.domain import Cadence, ItemKind, Relationship, Role
 from iep_followup.mail.labels import ANSWER_LABELS, terms_in
 from iep_followup.translations import Phrasebook
 from iep_followup.views import Contact, ItemDetail, Recipient
@@ -68,6 +68,9 @@ def request_context(
                 "overdue": item.due_on < today and not item.status.is_closed,
                 "status": item.status,
                 "percent": item.percent,
+                "routine": item.kind is ItemKind.ROUTINE,
+                "cadence": item.cadence.value,
+                "minutes_per_week": item.minutes_per_week,
                 "last": None
                 if item.last is None
                 else {
@@ -75,6 +78,9 @@ def request_context(
                     "status": item.last.status,
                     "percent": item.last.percent,
                     "note": item.last.note,
+                    "period": item.last.period.value if item.last.period else None,
+                    "minutes": item.last.minutes,
+                    "cadence": item.cadence.value,
                 },
             }
         )
@@ -190,8 +196,14 @@ def confirmation_texts(
     return {"changes": shown, "untranslated": said.missing}
 
 
-def digest_context(digest: Digest, texts: Phrasebook = NO_VERSIONS) -> dict[str, Any]:
-    """The digest as the templates show it: attention first, then students, load, momentum."""
+def digest_context(
+    digest: Digest, texts: Phrasebook = NO_VERSIONS, *, web_url: str | None = None
+) -> dict[str, Any]:
+    """The digest as the templates show it: attention first, then students, team, load, momentum.
+
+    A held reply's next step is a link to its page on the desk when `web_url` is given, else
+    the command that prints it.
+    """
     said = MeetingWords(texts, digest.case_manager.language)
     widest = max((load.open_items for load in digest.load_by_person), default=0) or 1
     change = None
@@ -202,10 +214,8 @@ def digest_context(digest: Digest, texts: Phrasebook = NO_VERSIONS) -> dict[str,
         "recipient": {"name": digest.case_manager.name},
         "period": {"start": digest.period_start, "last": digest.period_end - timedelta(days=1)},
         "quiet": digest.quiet,
-        "attention": [
-            {**dataclasses.asdict(a), "title": said(a.title) if a.title else None}
-            for a in digest.attention
-        ],
+        "attention": [_attention(a, said, web_url) for a in digest.attention],
+        "no_part": _no_part(digest),
         "students": [
             {
                 "name": s.name,
@@ -219,7 +229,7 @@ def digest_context(digest: Digest, texts: Phrasebook = NO_VERSIONS) -> dict[str,
                         "status": i.status,
                         "percent": i.percent,
                         "last_at": i.last_update_at,
-                        "overdue": i.is_overdue(digest.period_end) and not i.status.is_closed,
+                        "overdue": i.is_overdue(digest.as_of),
                     }
                     for i in s.items
                 ],
@@ -233,6 +243,11 @@ def digest_context(digest: Digest, texts: Phrasebook = NO_VERSIONS) -> dict[str,
                         "due_on": u.due_on,
                         "note": u.note,
                         "understood": u.understood,
+                        "period": u.period.value if u.period else None,
+                        "minutes": u.minutes,
+                        "cadence": next(
+                            (i.cadence.value for i in s.items if i.id == u.item_id), "weekly"
+                        ),
                     }
                     for u in s.updates
                 ],
@@ -257,6 +272,32 @@ def digest_context(digest: Digest, texts: Phrasebook = NO_VERSIONS) -> dict[str,
         },
         "untranslated": said.missing,
     }
+
+
+def _attention(a: Attention, said: MeetingWords, web_url: str | None) -> dict[str, Any]:
+    shown = {
+        **dataclasses.asdict(a),
+        "title": said(a.title) if a.title else None,
+        "titles": [said(t) for t in a.titles],
+        "link": None,
+        "command": None,
+    }
+    if a.kind is AttentionKind.HELD:
+        if web_url:
+            shown["link"] = f"{web_url.rstrip('/')}/held/{a.inbound_id}"
+        else:
+            shown["command"] = f"iep-followup inbox show {a.inbound_id}"
+    elif a.kind is AttentionKind.BOUNCING:
+        shown["command"] = f"iep-followup person clear-failing {a.email}"
+    return shown
+
+
+def _no_part(digest: Digest) -> list[dict[str, Any]]:
+    """Per student, the members who have no part yet: one short line each."""
+    by_student: dict[str, list[dict[str, Any]]] = {}
+    for gap in digest.no_part:
+        by_student.setdefault(gap.student, []).append({"name": gap.name, "role": gap.role})
+    return [{"student": student, "members": members} for student, members in by_student.items()]
 
 
 def _bar(load: Load, widest: int) -> dict[str, Any]:

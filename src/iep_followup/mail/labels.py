@@ -1,5 +1,7 @@
 """Words shown in emails for our enums, and plain explanations of special-education terms.
 
+Statuses and roles have one set of words for every front end, in `vocabulary.py`.
+
 These are gettext message ids (marked with N_ for extraction): the catalogs in
 email_templates/locale translate them. Nothing is translated here.
 """
@@ -8,29 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from iep_followup.domain import Cadence, ItemStatus, Relationship, Role
+from iep_followup.domain import Cadence, Relationship
+from iep_followup.vocabulary import N_, ROLE_LABELS, STATUS_LABELS
 
+__all__ = [
+    "CADENCE_LABELS",
+    "GLOSSARY",
+    "RELATIONSHIP_LABELS",
+    "ROLE_LABELS",
+    "STATUS_LABELS",
+    "terms_in",
+]
 
-def N_(message: str) -> str:  # noqa: N802  (the gettext convention for "mark, don't translate")
-    return message
-
-
-ROLE_LABELS = {
-    Role.CASE_MANAGER: N_("case manager"),
-    Role.CLASSROOM_TEACHER: N_("classroom teacher"),
-    Role.SPECIAL_EDUCATION_TEACHER: N_("special education teacher"),
-    Role.SCHOOL_PSYCHOLOGIST: N_("school psychologist"),
-    Role.SPEECH_LANGUAGE_PATHOLOGIST: N_("speech therapist"),
-    Role.OCCUPATIONAL_THERAPIST: N_("occupational therapist"),
-    Role.PHYSICAL_THERAPIST: N_("physical therapist"),
-    Role.PARENT: N_("parent"),
-    Role.GUARDIAN: N_("guardian"),
-    Role.ADVOCATE: N_("advocate"),
-    Role.NOTE_TAKER: N_("note taker"),
-    Role.ADMINISTRATOR: N_("school leader"),
-    Role.STUDENT: N_("student"),
-    Role.OTHER: N_("team member"),
-}
 
 # A family member named as the team recorded them, in place of "parent" or "guardian".
 RELATIONSHIP_LABELS = {
@@ -51,13 +42,6 @@ RELATIONSHIP_LABELS = {
 # The mark on a meeting text shown as written, because the reader's language has no version.
 WRITTEN_IN_LABELS = {"en": N_("in English"), "es": N_("in Spanish")}
 
-STATUS_LABELS = {
-    ItemStatus.OPEN: N_("not started"),
-    ItemStatus.IN_PROGRESS: N_("in progress"),
-    ItemStatus.BLOCKED: N_("stuck"),
-    ItemStatus.DONE: N_("done"),
-    ItemStatus.DROPPED: N_("stopped"),
-}
 
 # The buttons of a one-tap answer link, by choice (answers.ANSWER_SETS): "Done", "Stuck", ...
 ANSWER_LABELS = {

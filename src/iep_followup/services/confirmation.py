@@ -21,6 +21,9 @@ class ConfirmedChange:
     due_on: date | None
     note: str | None
     understood: bool
+    period: str | None = None  # a routine's answer for this period: yes, partly, no
+    minutes: int | None = None
+    cadence: str = "weekly"
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,9 @@ def confirmed(ref: str, recorded: RecordedUpdate) -> ConfirmedChange:
         due_on=recorded.due_on,
         note=recorded.note,
         understood=recorded.understood,
+        period=recorded.period.value if recorded.period else None,
+        minutes=recorded.minutes,
+        cadence=recorded.cadence.value,
     )
 
 

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from iep_followup.digest import Digest, Period, compile_digest, period_bounds, previous_period
+from iep_followup.digest import Digest, Period, compile_digest, covered_period, previous_period
 from iep_followup.errors import DatabaseError, FileAccessError, loggable
 from iep_followup.mail.contexts import digest_context
 from iep_followup.mail.kinds import MailKind
@@ -32,8 +32,12 @@ def run_digests(
     max_share: float,
     skip_quiet: bool,
     preview_dir: Path | None = None,
+    web_url: str | None = None,
 ) -> DigestRun:
-    """One digest per case manager for the period containing `now`; one transaction each."""
+    """One digest per case manager for the last period over by `now`; one transaction each.
+
+    `web_url` is the desk's address: held replies then link to their page there.
+    """
     run = DigestRun()
     if preview_dir is not None:
         _make_folder(preview_dir)
@@ -41,7 +45,7 @@ def run_digests(
         managers = digests.case_managers(session)
     for manager, own_timezone in managers:
         timezone = own_timezone or default_timezone
-        start, _ = period_bounds(local_now(now, timezone).date(), period)
+        start, _ = covered_period(local_now(now, timezone).date(), period)
         since, _ = previous_period(start, period)
         key = f"digest:{manager.person_id}:{start.isoformat()}"
         try:
@@ -60,14 +64,16 @@ def run_digests(
                     continue
                 book = texts.phrasebook(session, [s.student_id for s in inputs.students])
                 if preview_dir is not None:
-                    run.previews.extend(write_preview(mailer, digest, preview_dir, book))
+                    run.previews.extend(
+                        write_preview(mailer, digest, preview_dir, book, web_url=web_url)
+                    )
                     continue
                 mailer.queue(
                     session,
                     MailKind.DIGEST,
                     key,
                     to=manager,
-                    context=digest_context(digest, book),
+                    context=digest_context(digest, book, web_url=web_url),
                     now=now,
                     # Replies to a digest reach our inbox with no key: held for a person, never applied.
                     reply_to=mailer.reply_address_for_contact(None),
@@ -86,10 +92,17 @@ def run_digests(
 
 
 def write_preview(
-    mailer: Mailer, digest: Digest, folder: Path, book: Phrasebook | None = None
+    mailer: Mailer,
+    digest: Digest,
+    folder: Path,
+    book: Phrasebook | None = None,
+    *,
+    web_url: str | None = None,
 ) -> list[Path]:
     rendered = mailer.renderer.render(
-        MailKind.DIGEST, digest.case_manager.language, digest_context(digest, book or Phrasebook())
+        MailKind.DIGEST,
+        digest.case_manager.language,
+        digest_context(digest, book or Phrasebook(), web_url=web_url),
     )
     _make_folder(folder)
     stem = re.sub(r"[^a-z0-9]+", "-", digest.case_manager.email.lower()).strip("-")

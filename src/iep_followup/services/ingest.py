@@ -449,7 +449,10 @@ class Ingestor:
         reading = Reading(trimmed.kept[:20_000], trimmed.removed[:100_000])
         if not trimmed.kept.strip():
             return _nothing_new(logged, reading, unclear=trimmed.unclear)
-        reply = self._read(trimmed.kept, refs, owner, now)
+        routines = updates.routine_items(session, [item_id for _, item_id in refs])
+        reply = self._read(
+            trimmed.kept, refs, owner, now, routines=[r for r, i in refs if i in routines]
+        )
         reading = dataclasses.replace(
             reading, notes="\n".join((*reply.notes, *reply.not_understood))[:20_000]
         )
@@ -473,7 +476,13 @@ class Ingestor:
         return _Settled(logged.outcome, reason, reading, len(done.changes))
 
     def _read(
-        self, kept: str, refs: Sequence[tuple[str, int]], owner: KnownPerson, now: datetime
+        self,
+        kept: str,
+        refs: Sequence[tuple[str, int]],
+        owner: KnownPerson,
+        now: datetime,
+        *,
+        routines: Sequence[str],
     ) -> ParsedReply:
         """The reply's commands; with one item asked about, free text is about that item."""
         timezone = owner.timezone or self.default_timezone
@@ -483,6 +492,7 @@ class Ingestor:
             language=owner.language,
             today=local_now(now, timezone).date(),
             is_school_day=self.is_school_day,
+            routines=routines,
         )
         if len(refs) == 1 and not reply.items and reply.notes:
             # Keep it in the item's history.
@@ -582,6 +592,8 @@ def _record(
                     percent=commands.percent,
                     due_on=commands.due_on,
                     note=commands.note,
+                    period=commands.period,
+                    minutes=commands.minutes,
                 ),
                 commands.understood,
             )

@@ -12,7 +12,7 @@ from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
-from iep_followup.domain import FAMILY_ROLES, OPEN_STATUSES, Cadence, Role
+from iep_followup.domain import FAMILY_ROLES, OPEN_STATUSES, Cadence, ItemKind, Role
 from iep_followup.planning import ItemState, OwnerState, RequestState
 from iep_followup.store.db import insert_skipping_duplicates
 from iep_followup.store.models import (
@@ -70,6 +70,7 @@ def owner_states(
             col(ActionItem.created_at),
             last_update,
             last_asked,
+            col(ActionItem.kind),
         )
         .where(
             col(ActionItem.status).in_(list(OPEN_STATUSES)), col(ActionItem.cadence) != Cadence.NONE
@@ -79,11 +80,20 @@ def owner_states(
     if person_ids is not None:
         query = query.where(col(ActionItem.owner_id).in_(person_ids))
     by_owner: dict[int, list[ItemState]] = defaultdict(list)
-    for item_id, owner_id, cadence, due_on, created_at, updated_at, asked_at in session.execute(
-        query
-    ):
+    for (
+        item_id,
+        owner_id,
+        cadence,
+        due_on,
+        created_at,
+        updated_at,
+        asked_at,
+        kind,
+    ) in session.execute(query):
         contact = max(t for t in (created_at, updated_at, asked_at) if t is not None)
-        by_owner[owner_id].append(ItemState(item_id, Cadence(cadence), due_on, contact))
+        by_owner[owner_id].append(
+            ItemState(item_id, Cadence(cadence), due_on, contact, ItemKind(kind))
+        )
     if not by_owner:
         return []
     owners = list(by_owner)
@@ -165,6 +175,9 @@ def item_details(session: Session, item_ids: Sequence[int]) -> dict[int, ItemDet
             col(ActionItem.due_on),
             col(ActionItem.status),
             col(ActionItem.percent),
+            col(ActionItem.kind),
+            col(ActionItem.cadence),
+            col(ActionItem.service_minutes_per_week),
         )
         .join(Student, col(Student.id) == ActionItem.student_id)
         .join(Concern, col(Concern.id) == ActionItem.concern_id)
@@ -176,31 +189,37 @@ def item_details(session: Session, item_ids: Sequence[int]) -> dict[int, ItemDet
         .group_by(col(Update.item_id))
     ).scalar_subquery()
     last = {
-        item_id: LastUpdate(at, status, percent, note)
-        for item_id, at, status, percent, note in session.execute(
+        item_id: LastUpdate(at, status, percent, note, period, minutes)
+        for item_id, at, status, percent, note, period, minutes in session.execute(
             sa_select(
                 col(Update.item_id),
                 col(Update.created_at),
                 col(Update.status),
                 col(Update.percent),
                 col(Update.note),
+                col(Update.period),
+                col(Update.minutes),
             ).where(col(Update.id).in_(latest_ids))
         ).all()
     }
-    return {
-        item_id: ItemDetail(
+    details: dict[int, ItemDetail] = {}
+    for row in rows:
+        item_id, student_id, name, title, concern, due_on, status, percent = row[:8]
+        details[item_id] = ItemDetail(
             item_id,
             student_id,
-            student_name,
+            name,
             title,
             concern,
             due_on,
             status,
             percent,
             last.get(item_id),
+            kind=row.kind,
+            cadence=row.cadence,
+            minutes_per_week=row.service_minutes_per_week,
         )
-        for item_id, student_id, student_name, title, concern, due_on, status, percent in rows
-    }
+    return details
 
 
 def strengths_by_student(session: Session, student_ids: Sequence[int]) -> dict[int, list[str]]:

@@ -13,7 +13,9 @@ from sqlmodel import Session, col, select
 
 from iep_followup.digest import DigestInputs, HeldReply, OwnerRequests, StudentInput, UpdateLine
 from iep_followup.domain import Role
+from iep_followup.inbound.message import MAX_MESSAGE_BYTES, parse_message
 from iep_followup.inbound.outcome import InboundOutcome
+from iep_followup.inbound.trim import trim_reply
 from iep_followup.planning import RequestState
 from iep_followup.store import asking, queries
 from iep_followup.store.models import (
@@ -29,6 +31,7 @@ from iep_followup.store.models import (
 from iep_followup.views import ItemView, MemberView
 
 HISTORY = 6  # requests per owner kept for streaks and momentum
+QUOTED_CHARS = 600  # of a held reply's words in the digest; the rest is a click away
 
 
 def case_managers(session: Session) -> list[tuple[MemberView, str | None]]:
@@ -73,7 +76,7 @@ def digest_inputs(
     update_lines = _update_lines(session, list(item_student), since_utc)
     owner_requests, request_ids = _owner_requests(session, list(item_student), timezone)
     member_ids = {m.person_id for team in members.values() for m in team}
-    held = _held_replies(session, members, member_ids)
+    held = _held_replies(session, members, member_ids, set(student_ids))
     failing = _failing_addresses(session, member_ids)
     notes = _general_notes(session, request_ids, item_student, since_utc)
     previous = session.exec(
@@ -125,6 +128,8 @@ def _update_lines(
             col(Update.note),
             col(Update.inbound_id),
             col(Update.understood),
+            col(Update.period),
+            col(Update.minutes),
         )
         .outerjoin(Person, col(Person.id) == Update.author_id)
         .where(col(Update.item_id).in_(item_ids), col(Update.created_at) >= since_utc)
@@ -132,9 +137,19 @@ def _update_lines(
     ).all()
     return tuple(
         UpdateLine(
-            at, item_id, name, status, percent, due_on, note, inbound_id is not None, understood
+            row.created_at,
+            row.item_id,
+            row.name,
+            row.status,
+            row.percent,
+            row.due_on,
+            row.note,
+            from_email=row.inbound_id is not None,
+            understood=row.understood,
+            period=row.period,
+            minutes=row.minutes,
         )
-        for at, item_id, name, status, percent, due_on, note, inbound_id, understood in updates
+        for row in updates
     )
 
 
@@ -164,11 +179,11 @@ def _owner_requests(
             request_id, cycle_on, created_at, answered_at, reminded_at
         )
     owners = {
-        person_id: (name, own_timezone)
-        for person_id, name, own_timezone in session.execute(
-            sa_select(col(Person.id), col(Person.name), col(Person.timezone)).where(
-                col(Person.id).in_(list(by_owner))
-            )
+        person_id: (name, own_timezone, email)
+        for person_id, name, own_timezone, email in session.execute(
+            sa_select(
+                col(Person.id), col(Person.name), col(Person.timezone), col(Person.email)
+            ).where(col(Person.id).in_(list(by_owner)))
         ).all()
     }
     owner_requests = tuple(
@@ -177,6 +192,7 @@ def _owner_requests(
             owners[person_id][0],
             owners[person_id][1] or timezone,
             tuple(sorted(requests.values(), key=lambda r: -r.request_id)[:HISTORY]),
+            owners[person_id][2],
         )
         for person_id, requests in sorted(by_owner.items())
     )
@@ -184,31 +200,71 @@ def _owner_requests(
 
 
 def _held_replies(
-    session: Session, members: Mapping[int, Sequence[MemberView]], member_ids: set[int]
+    session: Session,
+    members: Mapping[int, Sequence[MemberView]],
+    member_ids: set[int],
+    caseload: set[int],
 ) -> tuple[HeldReply, ...]:
     # A held reply is shown to the case managers of its sender's students only, never to
     # those of the student whose key it carried: a forwarded key must not carry its words to
     # another child's record. Senders on no team are left to `iep-followup inbox`.
     sender_students: dict[int, set[int]] = defaultdict(set)
+    names: dict[int, str] = {}
     for student_id, team in members.items():
         for member in team:
             sender_students[member.person_id].add(student_id)
+            names[member.person_id] = member.name
+    # Few rows (replies waiting for a person), so their raw text is read to quote them.
     held_rows = session.execute(
         sa_select(
             col(InboundMessage.id),
             col(InboundMessage.from_address),
             col(InboundMessage.reason),
             col(InboundMessage.person_id),
+            col(InboundMessage.kept_text),
+            col(InboundMessage.raw),
         ).where(
             col(InboundMessage.outcome) == InboundOutcome.HELD,
             col(InboundMessage.person_id).in_(list(member_ids)),
         )
     ).all()
+    quotable = _only_on_caseload(session, {row[3] for row in held_rows}, caseload)
     return tuple(
-        HeldReply(inbound_id, from_address, reason, frozenset(sender_students[sender_id]))
-        for inbound_id, from_address, reason, sender_id in held_rows
+        HeldReply(
+            inbound_id,
+            from_address,
+            reason,
+            frozenset(sender_students[sender_id]),
+            names.get(sender_id),
+            _words(kept, raw) if sender_id in quotable else "",
+        )
+        for inbound_id, from_address, reason, sender_id, kept, raw in held_rows
         if sender_id is not None
     )
+
+
+def _only_on_caseload(session: Session, senders: set[int | None], caseload: set[int]) -> set[int]:
+    """The senders whose every team is one of this caseload's students: their words may be
+    quoted here, since whichever child they wrote about, this case manager is theirs."""
+    if not senders:
+        return set()
+    elsewhere = {
+        person_id
+        for person_id, student_id in session.execute(
+            sa_select(col(Membership.person_id), col(Membership.student_id)).where(
+                col(Membership.person_id).in_([s for s in senders if s is not None])
+            )
+        ).all()
+        if student_id not in caseload
+    }
+    return {s for s in senders if s is not None and s not in elsewhere}
+
+
+def _words(kept: str, raw: bytes) -> str:
+    """What the sender wrote, without the quoted request: the kept text, or trimmed from the raw."""
+    words = kept.strip() or trim_reply(parse_message(raw, max_bytes=MAX_MESSAGE_BYTES).text).kept
+    words = " ".join(words.split())
+    return words if len(words) <= QUOTED_CHARS else words[: QUOTED_CHARS - 1] + "…"
 
 
 def _failing_addresses(session: Session, member_ids: set[int]) -> tuple[tuple[str, str, str], ...]:

@@ -32,8 +32,10 @@ from iep_followup.domain import (
     MAX_TIMEZONE,
     MAX_TITLE,
     Cadence,
+    ItemKind,
     ItemStatus,
     MeetingKind,
+    PeriodOutcome,
     Relationship,
     Role,
     UpdateSource,
@@ -176,6 +178,11 @@ class ActionItem(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc())
     closed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     translations: dict[str, str] = Field(default_factory=dict, sa_column=_translations())  # title
+    # A routine's due date is the day it ends; its check-ins record periods (item_update.period).
+    kind: ItemKind = Field(
+        default=ItemKind.TASK,
+        sa_column=Column(TextEnum(ItemKind), nullable=False, server_default=ItemKind.TASK.value),
+    )
 
 
 class Update(SQLModel, table=True):
@@ -205,6 +212,11 @@ class Update(SQLModel, table=True):
     )
     # Read from the owner's sentence ("we're about halfway"), not given as a command.
     understood: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # A routine's answer for the period this update falls in, and service minutes delivered.
+    period: PeriodOutcome | None = Field(
+        default=None, sa_column=Column(TextEnum(PeriodOutcome), nullable=True)
+    )
+    minutes: int | None = None
 
 
 class UpdateRequest(SQLModel, table=True):

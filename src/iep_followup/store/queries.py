@@ -66,6 +66,7 @@ def _items_query() -> Select[*tuple[Any, ...]]:
             col(last.created_at),
             col(last.note),
             col(ActionItem.closed_at),
+            col(ActionItem.kind),
         )
         .join(Student, col(Student.id) == ActionItem.student_id)
         .join(Concern, col(Concern.id) == ActionItem.concern_id)
@@ -259,6 +260,8 @@ def item_history(session: Session, item_id: int) -> list[UpdateView]:
             u.due_on,
             u.note,
             u.understood,
+            u.period,
+            u.minutes,
         )
         for u, name in rows
     ]

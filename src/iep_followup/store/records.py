@@ -269,6 +269,7 @@ def upsert_item(
             service_minutes_per_week=info.service_minutes_per_week,
             created_at=now,
             translations=dict(info.translations),
+            kind=info.kind,
         )
         session.add(item)
         session.flush()
@@ -280,7 +281,7 @@ def upsert_item(
     if item.due_on != info.due_on:
         apply_update(session, item, None, UpdateInput(due_on=info.due_on), UpdateSource.IMPORT, now)
         changes.append(f"moved item {info.key} to {info.due_on.isoformat()}")
-    for name in ("title", "cadence", "service_minutes_per_week", "concern_id"):
+    for name in ("title", "kind", "cadence", "service_minutes_per_week", "concern_id"):
         new = concern_id if name == "concern_id" else getattr(info, name)
         if getattr(item, name) != new:
             setattr(item, name, new)

@@ -11,10 +11,14 @@ from sqlalchemy import insert, update
 from sqlmodel import Session, SQLModel, col, select
 
 from iep_followup.domain import (
+    Cadence,
+    ItemKind,
     ItemProgress,
     ItemStatus,
+    PeriodOutcome,
     UpdateInput,
     UpdateSource,
+    recorded_change,
     transition,
 )
 from iep_followup.errors import NotFoundError, ValidationError
@@ -56,6 +60,8 @@ def apply_update(
     after = transition(before, update, now=now, meeting_date=_meeting_date(session, item))
     for name, value in dataclasses.asdict(after).items():
         setattr(item, name, value)
+    # What the report means for this kind of item: a routine's "done" is this period's "yes".
+    update = recorded_change(before.kind, update)
     # The history row holds what changed, including what the rules derived
     # (100% closes the item, so the row says "done" as well).
     row = Update(
@@ -69,6 +75,8 @@ def apply_update(
         source=source,
         inbound_id=inbound_id,
         understood=understood,
+        period=update.period,
+        minutes=update.minutes,
     )
     if record:
         session.add(row)
@@ -219,12 +227,27 @@ class RecordedUpdate:
     due_on: date | None
     note: str | None
     understood: bool
+    period: PeriodOutcome | None = None  # a routine's answer for this period
+    minutes: int | None = None
+    cadence: Cadence = Cadence.WEEKLY
 
 
 @dataclass(frozen=True)
 class RefusedUpdate:
     item_id: int
     reason: str
+
+
+def routine_items(session: Session, item_ids: Sequence[int]) -> set[int]:
+    """Which of these items are routines (their check-ins record a period, never close them)."""
+    if not item_ids:
+        return set()
+    found = session.exec(
+        select(ActionItem.id).where(
+            col(ActionItem.id).in_(item_ids), col(ActionItem.kind) == ItemKind.ROUTINE
+        )
+    )
+    return {item_id for item_id in found if item_id is not None}
 
 
 def apply_reply_updates(
@@ -278,6 +301,9 @@ def apply_reply_updates(
                 row.due_on,
                 row.note,
                 row.understood,
+                row.period,
+                row.minutes,
+                item.cadence,
             )
         )
     record_history(session, history)

@@ -1,0 +1,95 @@
+"""Routines and service minutes over time: weeks, periods kept, minutes delivered vs promised.
+
+Pure: reports and dates come in, frozen values go out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from iep_followup.domain import Cadence, PeriodOutcome
+from iep_followup.views import MinutesWeek
+
+WEEK = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Report:
+    """One update of a routine or a service, as it counts: its local day, answer and minutes."""
+
+    on: date
+    period: PeriodOutcome | None = None
+    minutes: int | None = None
+
+
+def week_of(day: date) -> date:
+    """The Monday that starts the week `day` falls in."""
+    return day - timedelta(days=day.weekday())
+
+
+def weeks(since: date, until: date) -> list[date]:
+    """The Mondays of the weeks from the one holding `since` to the one holding `until`."""
+    first, last = week_of(since), week_of(until)
+    return [first + WEEK * n for n in range((last - first) // WEEK + 1)] if first <= last else []
+
+
+def minutes_by_week(
+    reports: Iterable[Report],
+    promised_per_week: int,
+    mondays: Sequence[date],
+    *,
+    starts_on: date,
+    ends_on: date,
+) -> tuple[MinutesWeek, ...]:
+    """Minutes delivered and promised in each of these weeks the service ran (starts_on to ends_on)."""
+    delivered: dict[date, int] = {}
+    for report in reports:
+        if report.minutes is not None:
+            monday = week_of(report.on)
+            delivered[monday] = delivered.get(monday, 0) + report.minutes
+    return tuple(
+        MinutesWeek(monday, delivered.get(monday, 0), promised_per_week)
+        for monday in mondays
+        if week_of(starts_on) <= monday <= ends_on
+    )
+
+
+def together(per_item: Iterable[Sequence[MinutesWeek]]) -> tuple[MinutesWeek, ...]:
+    """Several items' weeks added up, week by week."""
+    sums: dict[date, tuple[int, int]] = {}
+    for item_weeks in per_item:
+        for week in item_weeks:
+            delivered, promised = sums.get(week.week_of, (0, 0))
+            sums[week.week_of] = (delivered + week.delivered, promised + week.promised)
+    return tuple(MinutesWeek(monday, d, p) for monday, (d, p) in sorted(sums.items()))
+
+
+def periods_kept(
+    reports: Iterable[Report],
+    cadence: Cadence,
+    *,
+    today: date,
+    starts_on: date,
+    count: int = 6,
+) -> tuple[int, int]:
+    """Of the last `count` periods (fewer if the routine is younger), how many it happened in:
+    an answer "yes", or minutes given with no answer ("partly" is not kept). The current
+    period counts once it has happened; until then it is not over, so it is left out.
+    """
+    length = cadence.interval or WEEK
+    happened = [
+        r.on
+        for r in reports
+        if r.period is PeriodOutcome.HAPPENED or (r.period is None and r.minutes)
+    ]
+
+    def kept(start: date) -> bool:
+        return any(start <= day < start + length for day in happened)
+
+    current = week_of(today)
+    end = current + length if kept(current) else current
+    starts = [end - length * n for n in range(count, 0, -1)]
+    starts = [start for start in starts if start >= week_of(starts_on)]
+    return sum(kept(start) for start in starts), len(starts)

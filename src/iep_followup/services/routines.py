@@ -1,0 +1,115 @@
+"""Service minutes and how routines are going: read from the store, counted by routines.py."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from iep_followup.domain import ItemKind
+from iep_followup.planning import local_now
+from iep_followup.routines import (
+    Report,
+    minutes_by_week,
+    periods_kept,
+    together,
+    week_of,
+    weeks,
+)
+from iep_followup.store import queries
+from iep_followup.store import routines as store
+from iep_followup.store.db import Session
+from iep_followup.views import ItemMinutes, ItemView, RoutineRecord, ServiceMinutes
+
+DEFAULT_WEEKS = 6
+
+
+def service_minutes(
+    session: Session,
+    student_external_id: str,
+    *,
+    since: date | None,
+    until: date | None,
+    now: datetime,
+    timezone: str,
+) -> ServiceMinutes:
+    """Minutes delivered against minutes promised, per week, for each item with service minutes
+    and for the student: the last six weeks up to today unless told otherwise."""
+    student = queries.get_student(session, student_external_id)
+    until = until or local_now(now, timezone).date()
+    since = since or week_of(until) - timedelta(weeks=DEFAULT_WEEKS - 1)
+    views = [
+        v
+        for v in queries.item_views(session, student_id=student.id)
+        if v.service_minutes_per_week is not None
+    ]
+    reports, starts = _reports(session, views, since, timezone)
+    mondays = weeks(since, until)
+    items = tuple(
+        ItemMinutes(
+            v.id,
+            v.key,
+            v.title,
+            v.owner_name,
+            v.owner_email,
+            v.service_minutes_per_week or 0,
+            minutes_by_week(
+                reports[v.id],
+                v.service_minutes_per_week or 0,
+                mondays,
+                starts_on=starts[v.id],
+                ends_on=_ends_on(v, timezone),
+            ),
+        )
+        for v in views
+    )
+    return ServiceMinutes(
+        student.external_id,
+        student.name,
+        since,
+        until,
+        items,
+        together(i.weeks for i in items),
+    )
+
+
+def routine_records(
+    session: Session, views: Sequence[ItemView], *, today: date, timezone: str
+) -> dict[int, RoutineRecord]:
+    """How each open routine among `views` is going: kept in how many of its last periods."""
+    routines = [v for v in views if v.kind is ItemKind.ROUTINE and not v.status.is_closed]
+    since = week_of(today) - timedelta(weeks=4 * DEFAULT_WEEKS)  # six monthly periods at most
+    reports, starts = _reports(session, routines, since, timezone)
+    records = {}
+    for v in routines:
+        kept, periods = periods_kept(
+            reports[v.id], v.cadence, today=today, starts_on=starts[v.id], count=DEFAULT_WEEKS
+        )
+        records[v.id] = RoutineRecord(v.id, kept, periods, v.cadence)
+    return records
+
+
+def _reports(
+    session: Session, views: Sequence[ItemView], since: date, timezone: str
+) -> tuple[dict[int, list[Report]], dict[int, date]]:
+    zone = ZoneInfo(timezone)
+    ids = [v.id for v in views]
+    entries = store.period_entries(session, ids, datetime.combine(since, time(), zone))
+    reports = {
+        item_id: [
+            Report(local_now(e.created_at, timezone).date(), e.period, e.minutes) for e in found
+        ]
+        for item_id, found in entries.items()
+    }
+    starts = {
+        item_id: local_now(at, timezone).date()
+        for item_id, at in store.started_at(session, ids).items()
+    }
+    return reports, starts
+
+
+def _ends_on(view: ItemView, timezone: str) -> date:
+    """A service runs until its end date, or until it was closed."""
+    if view.closed_at is not None:
+        return min(view.due_on, local_now(view.closed_at, timezone).date())
+    return view.due_on

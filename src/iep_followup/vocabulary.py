@@ -1,0 +1,51 @@
+"""The one set of words for statuses and roles, shown by the CLI, the emails and the desk.
+
+They are English and double as gettext message ids (marked with N_ so `make i18n` extracts
+them): the emails and the desk translate them through the catalogs; the CLI prints them.
+"""
+
+from __future__ import annotations
+
+from iep_followup.domain import ItemStatus, Role
+
+
+def N_(message: str) -> str:  # noqa: N802  (the gettext convention for "mark, don't translate")
+    return message
+
+
+ROLE_LABELS = {
+    Role.CASE_MANAGER: N_("case manager"),
+    Role.CLASSROOM_TEACHER: N_("classroom teacher"),
+    Role.SPECIAL_EDUCATION_TEACHER: N_("special education teacher"),
+    Role.SCHOOL_PSYCHOLOGIST: N_("school psychologist"),
+    Role.SPEECH_LANGUAGE_PATHOLOGIST: N_("speech therapist"),
+    Role.OCCUPATIONAL_THERAPIST: N_("occupational therapist"),
+    Role.PHYSICAL_THERAPIST: N_("physical therapist"),
+    Role.PARENT: N_("parent"),
+    Role.GUARDIAN: N_("guardian"),
+    Role.ADVOCATE: N_("advocate"),
+    Role.NOTE_TAKER: N_("note taker"),
+    Role.ADMINISTRATOR: N_("school leader"),
+    Role.STUDENT: N_("student"),
+    Role.OTHER: N_("team member"),
+}
+
+# "blocked" as owners write it in a reply ("blocked: ..."); "not started" rather than "open".
+STATUS_LABELS = {
+    ItemStatus.OPEN: N_("not started"),
+    ItemStatus.IN_PROGRESS: N_("in progress"),
+    ItemStatus.BLOCKED: N_("blocked"),
+    ItemStatus.DONE: N_("done"),
+    ItemStatus.DROPPED: N_("stopped"),
+}
+
+# Words that name the same things and must not appear beside the ones above (checked by tests).
+SYNONYMS_NOT_USED = ("stuck", "speech-language pathologist", "speech language pathologist")
+
+
+def role_label(role: Role) -> str:
+    return ROLE_LABELS[role]
+
+
+def status_label(status: ItemStatus) -> str:
+    return STATUS_LABELS[status]
