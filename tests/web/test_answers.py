@@ -128,7 +128,7 @@ def test_an_answer_is_recorded_once_like_a_reply_and_sends_no_email(
     sent = {**form, "choice": "stuck", "note": "Waiting for the new pencil grips."}
     done = client.post(link.removeprefix(BASE).split("?")[0], data=sent)
     assert done.status_code == 200 and "We saved your answer" in done.text
-    assert "Waiting for the new pencil grips." in done.text and "stuck" in done.text
+    assert "Waiting for the new pencil grips." in done.text and "blocked" in done.text
 
     last = tracker.history(item_id)[-1]
     assert (last.source, last.status, last.note) == (
