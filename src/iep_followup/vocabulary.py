@@ -6,7 +6,7 @@ them): the emails and the desk translate them through the catalogs; the CLI prin
 
 from __future__ import annotations
 
-from iep_followup.domain import ItemStatus, Role
+from iep_followup.domain import ItemStatus, Role, UpdateSource
 
 
 def N_(message: str) -> str:  # noqa: N802  (the gettext convention for "mark, don't translate")
@@ -37,6 +37,16 @@ STATUS_LABELS = {
     ItemStatus.BLOCKED: N_("blocked"),
     ItemStatus.DONE: N_("done"),
     ItemStatus.DROPPED: N_("stopped"),
+}
+
+# How an update reached us, as an item's history shows it.
+SOURCE_LABELS = {
+    UpdateSource.EMAIL: N_("by email"),
+    UpdateSource.CLI: N_("from the command line"),
+    UpdateSource.API: N_("from a program"),
+    UpdateSource.IMPORT: N_("from the meeting file"),
+    UpdateSource.WEB: N_("at the desk"),
+    UpdateSource.WEB_LINK: N_("by an answer button"),
 }
 
 # Words that name the same things and must not appear beside the ones above (checked by tests).

@@ -103,6 +103,8 @@ def test_reschedule_close_and_drop_go_through_the_item_rules(
     # A closed item offers no more changes.
     page = client.get(PAGE).text
     assert f"/items/{first.id}/close" not in page and f"/items/{second.id}/reassign" not in page
+    # The history says how each change came, in words, not as a code.
+    assert "at the desk" in page and "· web<" not in page and "· web\n" not in page
 
 
 @pytest.mark.parametrize(

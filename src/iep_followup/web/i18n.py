@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from iep_followup.domain import ItemStatus, Role
+from iep_followup.domain import ItemStatus, Role, UpdateSource
 from iep_followup.mail.i18n import load_translations
 from iep_followup.mail.labels import ROLE_LABELS, STATUS_LABELS
 from iep_followup.resources import templates_dir
+from iep_followup.vocabulary import SOURCE_LABELS
 
 HERE = Path(__file__).parent
 LANGUAGES = ("en", "es")
@@ -61,7 +62,16 @@ def environment(language: str, timezone: str) -> Environment:
     def role(value: Role) -> str:
         return translations.gettext(ROLE_LABELS[Role(value)])
 
-    filters: dict[str, Any] = {"day": day, "moment": moment, "status": status, "role": role}
+    def channel(value: UpdateSource) -> str:
+        return translations.gettext(SOURCE_LABELS[UpdateSource(value)])
+
+    filters: dict[str, Any] = {
+        "day": day,
+        "moment": moment,
+        "status": status,
+        "role": role,
+        "channel": channel,
+    }
     env.filters.update(filters)
     env.globals.update(language=language, languages=LANGUAGE_NAMES)
     return env
