@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from iep_followup.domain import ItemStatus, UpdateInput
+from iep_followup.domain import ItemKind, ItemStatus, PeriodOutcome, UpdateInput
 from iep_followup.errors import ValidationError
 
-TASK = "task"
+TASK = ItemKind.TASK.value
+ROUTINE = ItemKind.ROUTINE.value
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class Answer:
     choice: str
     status: ItemStatus | None = None
     asks_date: bool = False  # the page asks for a new date, and the update is that date
+    period: PeriodOutcome | None = None  # a routine's answer for this period
 
 
 ANSWER_SETS: dict[str, tuple[Answer, ...]] = {
@@ -30,6 +32,12 @@ ANSWER_SETS: dict[str, tuple[Answer, ...]] = {
         Answer("in_progress", ItemStatus.IN_PROGRESS),
         Answer("stuck", ItemStatus.BLOCKED),
         Answer("new_date", asks_date=True),
+    ),
+    # A routine is never done: did it happen this period?
+    ROUTINE: (
+        Answer("yes", period=PeriodOutcome.HAPPENED),
+        Answer("partly", period=PeriodOutcome.PARTLY),
+        Answer("no", period=PeriodOutcome.MISSED),
     ),
 }
 
@@ -51,4 +59,10 @@ def update_for(answer: Answer, *, note: str = "", new_date: date | None = None) 
         status=answer.status,
         due_on=new_date if answer.asks_date else None,
         note=note.strip() or None,
+        period=answer.period,
     )
+
+
+def period_choice(period: PeriodOutcome | None) -> str | None:
+    """The button that records this routine answer (for showing what was saved)."""
+    return next((a.choice for a in ANSWER_SETS[ROUTINE] if a.period is period), None)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import textstat
 
-from iep_followup.answers import ANSWER_SETS, answers_for, find_answer, update_for
+from iep_followup.answers import ANSWER_SETS, answers_for, find_answer, period_choice, update_for
 from iep_followup.config import Settings
-from iep_followup.domain import ItemStatus
+from iep_followup.domain import ItemStatus, PeriodOutcome
 from iep_followup.errors import ValidationError
 from iep_followup.mail.contexts import with_answer_links
 from iep_followup.mail.kinds import MailKind
@@ -64,9 +64,10 @@ def test_each_item_gets_its_buttons_and_one_short_link(renderer: Renderer) -> No
     for ref in ("A1", "A2", "A3"):
         url = f"https://desk.example.org/answer/{_token(ref)}"
         assert f"Answer {ref} with one tap: {url}\n" in rendered.text
-        for choice, label in ANSWER_LABELS.items():
-            assert f'<a href="{url}?choice={choice}"' in rendered.html
-            assert f">{label}</a>" in rendered.html
+        for answer in ANSWER_SETS["task"]:
+            assert f'<a href="{url}?choice={answer.choice}"' in rendered.html
+            assert f">{ANSWER_LABELS[answer.choice]}</a>" in rendered.html
+        assert "?choice=yes" not in rendered.html  # a routine's answers, not a task's
     assert rendered.text.count("/answer/") == 3  # one short link per item in the text part
     assert "Or tap a button above." in rendered.html
 
@@ -141,3 +142,22 @@ def test_a_request_with_buttons_still_reads_at_or_below_sixth_grade(renderer: Re
     text = renderer.render(MailKind.REQUEST, "en", context).text
     words = _readable_text(re.sub(r"https://\S+", "", text))
     assert textstat.flesch_kincaid_grade(words) <= 6.0, words
+
+
+def test_a_routine_is_answered_yes_partly_or_no_for_this_period() -> None:
+    context = {"students": [{"actions": [{"ref": "A1", "routine": True}, {"ref": "A2"}]}]}
+    linked = with_answer_links(context, "https://desk.example.org", _token)
+    routine, task = linked["students"][0]["actions"]
+    assert [a["label"] for a in routine["answers"]] == ["Yes, it happened", "Partly", "No"]
+    assert [a["label"] for a in task["answers"]] == [
+        ANSWER_LABELS[a.choice] for a in ANSWER_SETS["task"]
+    ]
+    partly = find_answer("routine", "partly")
+    assert partly is not None and find_answer("routine", "done") is None
+    change = update_for(partly, note=" Out sick on Tuesday ")
+    assert (change.period, change.status, change.note) == (
+        PeriodOutcome.PARTLY,
+        None,
+        "Out sick on Tuesday",
+    )
+    assert period_choice(PeriodOutcome.MISSED) == "no" and period_choice(None) is None

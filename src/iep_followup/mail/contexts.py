@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from iep_followup.answers import TASK, answers_for
+from iep_followup.answers import ROUTINE, TASK, answers_for
 from iep_followup.digest import Attention, AttentionKind, Digest, Load
 from iep_followup.domain import Cadence, ItemKind, Relationship, Role
 from iep_followup.mail.labels import ANSWER_LABELS, terms_in
@@ -129,7 +129,7 @@ def with_answer_links(
 
 
 def _with_answers(item: Mapping[str, Any], url: str) -> dict[str, Any]:
-    choices = answers_for(item.get("kind", TASK))
+    choices = answers_for(ROUTINE if item.get("routine") else TASK)
     return {
         **item,
         "answer_url": url,

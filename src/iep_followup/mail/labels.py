@@ -49,6 +49,10 @@ ANSWER_LABELS = {
     "in_progress": N_("In progress"),
     "stuck": N_("Stuck"),
     "new_date": N_("Change the date"),
+    # A routine's answers
+    "yes": N_("Yes, it happened"),
+    "partly": N_("Partly"),
+    "no": N_("No"),
 }
 
 CADENCE_LABELS = {

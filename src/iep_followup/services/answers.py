@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from iep_followup.answers import TASK, Answer, answers_for, find_answer, update_for
+from iep_followup.answers import Answer, answers_for, find_answer, period_choice, update_for
 from iep_followup.domain import ItemStatus
 from iep_followup.errors import ValidationError
 from iep_followup.inbound.outcome import InboundOutcome
@@ -59,6 +59,7 @@ class AnswerOutcome:
     status: ItemStatus | None = None
     due_on: date | None = None
     note: str | None = None
+    choice: str | None = None  # a routine's answer for this period, as its button says
 
 
 def answer_page(session: Session, secret: str, token: str, now: datetime) -> AnswerPage:
@@ -103,7 +104,7 @@ def record_answer(
     earlier = inbox.find(session, key)
     if earlier is not None:
         return _already(answers.recorded(session, earlier.id, found.item_id), page)
-    answer = find_answer(TASK, choice)
+    answer = find_answer(found.kind.value, choice)
     if answer is None:
         raise ValidationError("choose one of the answers", field="choice")
     change = update_for(answer, note=note, new_date=new_date)
@@ -137,7 +138,9 @@ def record_answer(
     done = answers.record(
         session, found.item_id, change, owner_id=found.person_id, inbound_id=inbound_id, now=now
     )
-    return AnswerOutcome("recorded", page, done.status, done.due_on, done.note)
+    return AnswerOutcome(
+        "recorded", page, done.status, done.due_on, done.note, period_choice(done.period)
+    )
 
 
 def _find(
@@ -166,7 +169,7 @@ def _page(found: AnswerTarget) -> AnswerPage:
         ref=found.ref,
         title=found.title,
         due_on=found.due_on,
-        choices=answers_for(TASK),
+        choices=answers_for(found.kind.value),
     )
 
 
@@ -174,4 +177,11 @@ def _already(earlier: RecordedAnswer | None, page: AnswerPage) -> AnswerOutcome:
     """A form sent before: what it recorded then, when it was this item's; nothing new."""
     if earlier is None:
         return AnswerOutcome("already", page)
-    return AnswerOutcome("already", page, earlier.status, earlier.due_on, earlier.note)
+    return AnswerOutcome(
+        "already",
+        page,
+        earlier.status,
+        earlier.due_on,
+        earlier.note,
+        period_choice(earlier.period),
+    )

@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from iep_followup.domain import ItemStatus, UpdateInput, UpdateSource
+from iep_followup.domain import ItemKind, ItemStatus, PeriodOutcome, UpdateInput, UpdateSource
 from iep_followup.store import texts, updates
 from iep_followup.store.models import (
     ActionItem,
@@ -38,6 +38,7 @@ class AnswerTarget:
     student_name: str
     title: str  # in the owner's language when the meeting gave one
     due_on: date
+    kind: ItemKind = ItemKind.TASK
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class RecordedAnswer:
     status: ItemStatus | None
     due_on: date | None
     note: str | None
+    period: PeriodOutcome | None = None  # a routine's answer for this period
 
 
 def target(session: Session, request_id: int, ref: str) -> AnswerTarget | None:
@@ -77,6 +79,7 @@ def target(session: Session, request_id: int, ref: str) -> AnswerTarget | None:
         student_name,
         title.text,
         item.due_on,
+        item.kind,
     )
 
 
@@ -100,7 +103,7 @@ def record(
         session, item, owner_id, change, UpdateSource.WEB_LINK, now, inbound_id=inbound_id
     )
     session.flush()
-    return RecordedAnswer(row.status, row.due_on, row.note)
+    return RecordedAnswer(row.status, row.due_on, row.note, row.period)
 
 
 def recorded(session: Session, inbound_id: int, item_id: int) -> RecordedAnswer | None:
@@ -108,4 +111,4 @@ def recorded(session: Session, inbound_id: int, item_id: int) -> RecordedAnswer 
     row = session.exec(
         select(Update).where(Update.inbound_id == inbound_id, Update.item_id == item_id)
     ).first()
-    return None if row is None else RecordedAnswer(row.status, row.due_on, row.note)
+    return None if row is None else RecordedAnswer(row.status, row.due_on, row.note, row.period)

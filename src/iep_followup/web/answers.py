@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from iep_followup.answers import TASK, find_answer
 from iep_followup.domain import MAX_NOTE
 from iep_followup.errors import ValidationError
 from iep_followup.mail.labels import ANSWER_LABELS
@@ -87,7 +86,8 @@ async def answer_form(request: Request, who: Visitor) -> Response:
     found = await asyncio.to_thread(tracker_of(request).answer_page, request.path_params["token"])
     if found.state != "ok":
         return _refused(request, who, found.state)
-    chosen = find_answer(TASK, request.query_params.get("choice"))
+    wanted = request.query_params.get("choice")
+    chosen = next((a for a in found.choices if a.choice == wanted), None)
     # A fresh nonce for each form shown: sending this form twice records it once.
     return _form(
         request,
@@ -130,7 +130,7 @@ async def record(request: Request, who: Visitor) -> Response:
             request,
             who,
             found,
-            choice=choice if find_answer(TASK, choice) else None,
+            choice=choice if any(a.choice == choice for a in found.choices) else None,
             nonce=nonce,
             note=note,
             new_date=new_date,
