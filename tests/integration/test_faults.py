@@ -279,9 +279,9 @@ async def test_flaky_smtp_451s_are_retried_until_delivered_and_a_550_fails_only_
         await _deliver_until_settled(tracker, clock, handler)
         digests = {r.rcpt_tos[0]: r.data for r in server.received}
         assert set(digests) == set(district.case_managers)
-        student = district.records[0].student.name
+        child = district.records[0].student.name
         # The student is named; the server's English reason is not shown to the reader.
-        line = f"{student}: email to {parent_name} ({refused}) does not get through."
+        line = f"{child}: email to {parent_name} ({refused}) does not get through."
         manager = next(m.email for m in district.records[0].members if m.role is Role.CASE_MANAGER)
         for part in _bodies(digests[manager]):
             assert part.index("Needs your attention") < part.index(line)
