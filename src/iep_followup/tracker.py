@@ -41,7 +41,7 @@ from iep_followup.domain import (
     parse_enum,
     require_aware,
 )
-from iep_followup.errors import DatabaseError, NotFoundError
+from iep_followup.errors import DatabaseError
 from iep_followup.meetingfile import parse_meeting
 from iep_followup.net.imap import ImapPoller
 from iep_followup.net.smtp import FileTransport, SmtpTransport, Transport, parse_smtp_url
@@ -534,16 +534,11 @@ class Tracker:
 
     def sign_in_link(self, email: str) -> str:
         """A sign-in link printed rather than emailed (the first administrator, scripts, tests)."""
-        address = signin.normalize(email)
         with self.database.transaction() as session:
-            if signin.reader_for(session, address, admin_addresses(self.settings)) is None:
-                raise NotFoundError(
-                    f"{address} is neither a case manager on a team nor in IEP_FOLLOWUP_ADMINS"
-                )
-            now = self.now()
-            token = signin.new_link(session, address, now)
-            web_store.audit(session, now, "link_printed", actor=None, client="cli", subject=address)
-            return f"{self.desk_base_url()}/signin/{token}"
+            token = signin.print_link(
+                session, signin.normalize(email), admin_addresses(self.settings), self.now()
+            )
+        return f"{self.desk_base_url()}/signin/{token}"
 
     def sign_in_link_state(self, token: str) -> str:
         """'ok', 'used', 'expired' or 'unknown', without using the link."""
@@ -567,14 +562,9 @@ class Tracker:
     def sign_out(self, session_id: str, reader: Reader, *, everywhere: bool, client: str) -> int:
         """End this session, or every session of the reader; returns how many ended."""
         with self.database.transaction() as session:
-            now = self.now()
-            if everywhere:
-                ended = web_store.end_sessions(session, now, email=reader.email)
-            else:
-                ended = web_store.end_sessions(session, now, id_hash=signin.hash_secret(session_id))
-            action = "signed_out_everywhere" if everywhere else "signed_out"
-            web_store.audit(session, now, action, actor=reader.email, client=client)
-            return ended
+            return signin.sign_out(
+                session, session_id, reader, everywhere=everywhere, client=client, now=self.now()
+            )
 
     def caseload(self, reader: Reader, view: CaseloadView | None = None) -> list[CaseloadRow]:
         """The reader's students, attention first; `view` filters and orders them."""
@@ -623,20 +613,15 @@ class Tracker:
 
     def dismiss_held(self, reader: Reader, inbound_id: int, *, reason: str, client: str) -> None:
         """Set a held reply aside without applying it; who and why are recorded."""
-        why = " ".join(reason.split())[:500]
         with self.database.transaction() as session:
-            desk.held_reply(session, reader, inbound_id, max_bytes=self.settings.max_reply_bytes)
-            now = self.now()
-            said = f": {why}" if why else ""
-            web_store.dismiss_held(session, inbound_id, f"dismissed by {reader.email}{said}", now)
-            web_store.audit(
+            desk_actions.dismiss_held(
                 session,
-                now,
-                "dismissed",
-                actor=reader.email,
+                reader,
+                inbound_id,
+                reason=reason,
                 client=client,
-                subject=str(inbound_id),
-                detail=why,
+                now=self.now(),
+                max_bytes=self.settings.max_reply_bytes,
             )
 
     def desk_audit(self, limit: int = 200) -> list[web_store.AuditView]:

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from iep_followup.desk import ItemAction, ItemChange, MemberAction, MemberChange, Reader
 from iep_followup.domain import ItemStatus, UpdateInput, UpdateSource, check_note
 from iep_followup.errors import NotFoundError, ValidationError
+from iep_followup.services import desk
 from iep_followup.services.desk import not_found, scope_of
 from iep_followup.store import people, updates, web
 from iep_followup.store.db import Session
@@ -133,4 +134,30 @@ def change_member(
         f"{person.email}: {detail}",
         client,
         now,
+    )
+
+
+def dismiss_held(
+    session: Session,
+    reader: Reader,
+    inbound_id: int,
+    *,
+    reason: str,
+    client: str,
+    now: datetime,
+    max_bytes: int,
+) -> None:
+    """Set aside a held reply the reader may see, without applying it; who and why are audited."""
+    why = " ".join(reason.split())[:500]
+    desk.held_reply(session, reader, inbound_id, max_bytes=max_bytes)  # 404 when not theirs
+    said = f": {why}" if why else ""
+    web.dismiss_held(session, inbound_id, f"dismissed by {reader.email}{said}", now)
+    web.audit(
+        session,
+        now,
+        "dismissed",
+        actor=reader.email,
+        client=client,
+        subject=str(inbound_id),
+        detail=why,
     )

@@ -15,7 +15,7 @@ from iep_followup.desk import (
     SIGN_IN_MINUTES,
     Reader,
 )
-from iep_followup.errors import TooManyRequestsError, ValidationError
+from iep_followup.errors import NotFoundError, TooManyRequestsError, ValidationError
 from iep_followup.mail.kinds import MailKind
 from iep_followup.services.outgoing import Mailer
 from iep_followup.store import outbox, web
@@ -136,3 +136,33 @@ def current(
     if now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
     return reader, row.csrf_token
+
+
+def print_link(session: Session, email: str, admins: frozenset[str], now: datetime) -> str:
+    """A new link's token for someone who may use the desk, printed rather than emailed; audited."""
+    if reader_for(session, email, admins) is None:
+        raise NotFoundError(
+            f"{email} is neither a case manager on a team nor in IEP_FOLLOWUP_ADMINS"
+        )
+    token = new_link(session, email, now)
+    web.audit(session, now, "link_printed", actor=None, client="cli", subject=email)
+    return token
+
+
+def sign_out(
+    session: Session,
+    session_id: str,
+    reader: Reader,
+    *,
+    everywhere: bool,
+    client: str,
+    now: datetime,
+) -> int:
+    """End one session, or every session of the reader; how many ended. Audited."""
+    if everywhere:
+        ended = web.end_sessions(session, now, email=reader.email)
+    else:
+        ended = web.end_sessions(session, now, id_hash=hash_secret(session_id))
+    action = "signed_out_everywhere" if everywhere else "signed_out"
+    web.audit(session, now, action, actor=reader.email, client=client)
+    return ended
