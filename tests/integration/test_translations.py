@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -13,14 +12,13 @@ from pathlib import Path
 
 import pytest
 import textstat
-from babel.messages.pofile import read_po
 
 from iep_followup.domain import MeetingRecord
 from iep_followup.meetingfile import load_meeting_file
 from iep_followup.net.smtp import SmtpTransport, parse_smtp_url
-from iep_followup.resources import templates_dir
 from iep_followup.tracker import Tracker
 from tests.conftest import EXAMPLE, Clock
+from tests.emailtext import english_sentences, html_of, meeting_texts, readable, text_of
 from tests.mailclient import reply
 from tests.smtp_server import SmtpServer
 
@@ -37,32 +35,6 @@ def _spanish_case_manager(record: MeetingRecord) -> MeetingRecord:
         dataclasses.replace(m, language="es") if m.email == DANA else m for m in record.members
     )
     return dataclasses.replace(record, members=members)
-
-
-def _english_sentences() -> list[str]:
-    """Every English phrase of our templates and labels: the catalog's ids, cut at placeholders."""
-    with (templates_dir() / "locale" / "messages.pot").open("rb") as source:
-        catalog = read_po(source)
-    phrases = []
-    for message in catalog:
-        ids = [message.id] if isinstance(message.id, str) else list(message.id)
-        for msgid in ids:
-            pieces = (p.strip(" .,:;()?!") for p in re.split(r"%\(\w+\)s|\"", msgid))
-            # Single words ("Item", "student") prove nothing.
-            phrases += [piece for piece in pieces if len(piece.split()) >= 2]
-    return phrases
-
-
-def _text(message: EmailMessage) -> str:
-    part = message.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
-
-
-def _html(message: EmailMessage) -> str:
-    part = message.get_body(("html",))
-    assert part is not None
-    return str(part.get_content())
 
 
 @pytest.fixture
@@ -110,10 +82,10 @@ def test_every_email_to_a_spanish_reader_is_spanish_and_easy_to_read(
     [digest_text] = tmp_path.glob("digest-*.txt")
     [digest_html] = tmp_path.glob("digest-*.html")
 
-    english = _english_sentences()
-    originals = re.findall(r"^ +en: (.+)$", EXAMPLE.read_text(encoding="utf-8"), re.MULTILINE)
+    english = english_sentences()
+    originals = meeting_texts(EXAMPLE, "en")
     assert originals, "the example has per-language texts"
-    parts = [(kind, m["Subject"], _text(m), _html(m)) for kind, m in mail]
+    parts = [(kind, m["Subject"], text_of(m), html_of(m)) for kind, m in mail]
     parts.append(("digest", "", digest_text.read_text("utf-8"), digest_html.read_text("utf-8")))
     for kind, subject, text, html in parts:
         for part in (subject, text, html):
@@ -123,23 +95,16 @@ def test_every_email_to_a_spanish_reader_is_spanish_and_easy_to_read(
             assert not leaked, f"{kind}: a meeting text in English: {leaked}"
             assert "en inglés" not in part  # every text has its Spanish version
     rosa_summary = next(m for k, m in mail if k == "summary" and ROSA in str(m["To"]))
-    assert "Revisar la tarea de Lucía cada noche y firmar su agenda" in _text(rosa_summary)
-    assert "Rosa Herrera (madre)" in _text(rosa_summary)
-    assert "Hola, Rosa:" in _text(rosa_summary)
-    assert "todavía sin parte" not in _text(rosa_summary)  # staff business
+    assert "Revisar la tarea de Lucía cada noche y firmar su agenda" in text_of(rosa_summary)
+    assert "Rosa Herrera (madre)" in text_of(rosa_summary)
+    assert "Hola, Rosa:" in text_of(rosa_summary)
+    assert "todavía sin parte" not in text_of(rosa_summary)  # staff business
     # Family emails read "fairly easy" or easier (Fernández-Huerta 70 and above).
     for kind, _subject, text, _html_part in parts:
         if kind == "digest":
             continue
-        score = spanish_readability(_readable(text))
+        score = spanish_readability(readable(text))
         assert score >= 70, f"{kind} reads at Fernández-Huerta {score:.0f}:\n{text}"
-
-
-def _readable(text: str) -> str:
-    """Sentences a reader reads: no addresses, no reply examples, each line a sentence."""
-    lines = [re.sub(r"\S+@\S+", "", line).strip(" -=—>") for line in text.splitlines()]
-    lines = [line for line in lines if line and not re.match(r"A\d\b", line)]
-    return " ".join(line if line.endswith((".", "?", "!", ":")) else line + "." for line in lines)
 
 
 def test_the_calendar_file_is_utf8_and_in_the_readers_language(
@@ -177,7 +142,7 @@ def test_summaries_held_until_the_versions_are_added_then_released(
     assert tracker.release_summaries("S-2026-0417") == 8
     assert tracker.release_summaries("S-2026-0417") == 0
     rosa = next(m for m in _deliver(tracker, smtp_server) if ROSA in str(m["To"]))
-    assert "Lucía es amable con los adultos" in _text(rosa)
+    assert "Lucía es amable con los adultos" in text_of(rosa)
 
 
 def test_a_missing_version_is_shown_as_written_marked_and_explained(
@@ -192,7 +157,7 @@ def test_a_missing_version_is_shown_as_written_marked_and_explained(
     concerns = (dataclasses.replace(homework, items=(untranslated, *others)), *rest)
     tracker.record_meeting(dataclasses.replace(translated, concerns=concerns))
     rosa = next(m for m in _deliver(tracker, smtp_server) if ROSA in str(m["To"]))
-    text, html = _text(rosa), _html(rosa)
+    text, html = text_of(rosa), html_of(rosa)
     assert "Check Lucía's homework each night and sign her planner (en inglés)" in text
     assert "(en inglés)</span>" in html
     for part in (text, html):
