@@ -55,9 +55,9 @@ def _catalog_phrases() -> dict[str, frozenset[str]]:
         if not message.id:
             continue  # the header
         ids = [message.id] if isinstance(message.id, str) else list(message.id)
-        strings = [message.string] if isinstance(message.string, str) else list(message.string)
+        strings = [message.string] if isinstance(message.string, str) else message.string or []
         english += ids
-        spanish += [s for s in strings if s]
+        spanish += [text for text in strings if text]
     return {"en": frozenset(_phrases(english)), "es": frozenset(_phrases(spanish))}
 
 
