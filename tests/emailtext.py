@@ -8,6 +8,7 @@ from email.message import EmailMessage
 from functools import cache
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 from iep_followup.resources import templates_dir
@@ -45,10 +46,24 @@ def _phrases(message_ids: list[str]) -> set[str]:
 
 
 @cache
+def _spanish_catalog() -> Catalog:
+    with (templates_dir() / "locale" / "es" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        return read_po(po)
+
+
+def in_language(message_id: str, language: str) -> str:
+    """One of our single-form texts (a role or status label) as a reader of `language` reads it."""
+    if language == "en":
+        return message_id
+    found = _spanish_catalog().get(message_id)
+    assert found is not None and isinstance(found.string, str) and found.string, message_id
+    return found.string
+
+
+@cache
 def _catalog_phrases() -> dict[str, frozenset[str]]:
     """Our templates' and labels' phrases by language: the catalog's ids and their Spanish."""
-    with (templates_dir() / "locale" / "es" / "LC_MESSAGES" / "messages.po").open("rb") as po:
-        catalog = read_po(po)
+    catalog = _spanish_catalog()
     english: list[str] = []
     spanish: list[str] = []
     for message in catalog:

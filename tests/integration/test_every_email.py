@@ -4,8 +4,9 @@ The example meeting runs through the real loop (SQLite, the real SMTP sink): sum
 check-ins, a reminder, a confirmation, each kind of notice, the digest and a sign-in link, once
 with the whole team reading English and once with the whole team reading Spanish (so the
 staff-only emails are read in Spanish too). Each email must be in its reader's language
-throughout, plain enough (family emails), free of internal ids and of words our vocabulary does
-not use, and its HTML must fit a 360-pixel phone screen in a real headless Chromium.
+throughout, plain enough (family emails), free of internal ids, of words our vocabulary does
+not use and of labels cut short, and its HTML must fit a 360-pixel phone screen in a real
+headless Chromium.
 """
 
 from __future__ import annotations
@@ -28,9 +29,16 @@ from iep_followup.mail.kinds import MailKind
 from iep_followup.meetingfile import load_meeting_file
 from iep_followup.net.smtp import SmtpTransport, parse_smtp_url
 from iep_followup.tracker import Tracker
-from iep_followup.vocabulary import SYNONYMS_NOT_USED
+from iep_followup.vocabulary import ROLE_LABELS, STATUS_LABELS, SYNONYMS_NOT_USED
 from tests.conftest import EXAMPLE, Clock, require_service
-from tests.emailtext import foreign_phrases, html_of, meeting_texts, readable, text_of
+from tests.emailtext import (
+    foreign_phrases,
+    html_of,
+    in_language,
+    meeting_texts,
+    readable,
+    text_of,
+)
 from tests.mailclient import delivery_report, reply
 from tests.smtp_server import SmtpServer
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
@@ -249,6 +257,20 @@ def _synonyms(words: str, record_texts: list[str]) -> list[str]:
     return [w for w in SYNONYMS_NOT_USED if re.search(rf"\b{re.escape(w)}\b", words, re.I)]
 
 
+def _cut_labels(words: str, language: str) -> list[str]:
+    """Role and status labels cut short mid-word (a column too narrow): "docente de educación especia"."""
+    labels = [
+        in_language(label, language) for label in (*ROLE_LABELS.values(), *STATUS_LABELS.values())
+    ]
+    cut = []
+    for label in labels:
+        for end in range(8, len(label)):  # shorter prefixes are words of their own
+            if label[end - 1].isalpha() and label[end].isalpha():
+                prefix = re.escape(label[:end])
+                cut += re.findall(rf"(?<!\w){prefix}(?!\w)", words)
+    return cut
+
+
 def _grade(language: str, text: str) -> float:
     if language == "en":
         return float(textstat.flesch_kincaid_grade(readable(text)))
@@ -283,6 +305,8 @@ def _problems(sample: Sample, language: str, page: Any) -> list[str]:
             problems.append(f"{part}: words in another language: {leaked}")
         if found := _internal_ids(words):
             problems.append(f"{part}: internal ids: {found}")
+        if found := _cut_labels(words, language):
+            problems.append(f"{part}: labels cut short: {found}")
         if found := _synonyms(words, team_words):
             problems.append(f"{part}: words our vocabulary does not use: {found}")
     if artefacts := re.findall(r"\{\{|\}\}|\{%|%\}|%\(\w+\)s", html):
