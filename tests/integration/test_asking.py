@@ -21,6 +21,7 @@ from iep_followup.tokens import find_keys, request_id_of, verify_reply_key
 from iep_followup.tracker import Tracker
 from iep_followup.views import FailingAddress
 from tests.conftest import EXAMPLE, UNBALANCED, Clock, make_member
+from tests.emailtext import html_of, text_of
 from tests.smtp_server import SmtpServer
 
 MEETING_AFTERNOON = datetime(2026, 11, 16, 21, 0, tzinfo=UTC)  # Monday 15:00 in Chicago
@@ -49,18 +50,6 @@ def _by_recipient(server: SmtpServer) -> dict[str, EmailMessage]:
     return {r.rcpt_tos[0]: r.message for r in server.received}
 
 
-def _text(message: EmailMessage) -> str:
-    part = message.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
-
-
-def _html(message: EmailMessage) -> str:
-    part = message.get_body(("html",))
-    assert part is not None
-    return str(part.get_content())
-
-
 def test_every_member_gets_one_summary_with_strengths_first(
     district: Tracker, smtp_server: SmtpServer
 ) -> None:
@@ -69,13 +58,13 @@ def test_every_member_gets_one_summary_with_strengths_first(
     assert len(mail) == 8
     rosa = mail["rosa.herrera@example.com"]
     assert rosa["Subject"] == "El plan para Lucía Herrera: quién hace qué"
-    text = _text(rosa)
+    text = text_of(rosa)
     assert text.index("Lucía es amable con los adultos") < text.index("Su parte del plan:")
-    assert "Revisar la tarea de Lucía cada noche" in _html(rosa)
+    assert "Revisar la tarea de Lucía cada noche" in html_of(rosa)
     [calendar] = [p for p in rosa.iter_attachments() if p.get_content_type() == "text/calendar"]
     assert b"DTSTART;VALUE=DATE:20270129" in calendar.get_payload(decode=True)
     jamie = mail["jamie.cole@lincoln.example.org"]
-    assert "Take notes at the January meeting" in _text(jamie)
+    assert "Take notes at the January meeting" in text_of(jamie)
     # Replies to a summary go to the case manager, a person.
     assert jamie["Reply-To"].addresses[0].addr_spec == "dana.whitfield@lincoln.example.org"
     # Importing again queues nothing new.
@@ -86,7 +75,7 @@ def test_every_member_gets_one_summary_with_strengths_first(
     district.record_meeting(load_meeting_file(UNBALANCED))
     assert _deliver(district, smtp_server) == (4, 0, 0)
     paul = _by_recipient(smtp_server)["paul.brennan@example.com"]
-    assert "You do not have a part of the plan yet" in _text(paul)
+    assert "You do not have a part of the plan yet" in text_of(paul)
     assert not list(paul.iter_attachments())
 
 
@@ -137,9 +126,9 @@ def test_requests_carry_a_working_reply_key_and_run_once(
             assert request.expires_at - request.created_at == timedelta(days=60)
     rosa = mail["rosa.herrera@example.com"]
     assert rosa["Subject"] == "¿Cómo va todo con Lucía Herrera?"
-    assert REPLY_MARKERS["es"] in _text(rosa) and "A1 listo" in _text(rosa)
-    assert "A1" in _html(rosa) and "Fecha límite: 29 de enero de 2027" in _html(rosa)
-    assert "Last update: none yet" in _text(mail["karen.liu@lincoln.example.org"])
+    assert REPLY_MARKERS["es"] in text_of(rosa) and "A1 listo" in text_of(rosa)
+    assert "A1" in html_of(rosa) and "Fecha límite: 29 de enero de 2027" in html_of(rosa)
+    assert "Last update: none yet" in text_of(mail["karen.liu@lincoln.example.org"])
 
 
 def test_one_email_for_an_owner_with_items_on_several_students(
@@ -169,7 +158,7 @@ def test_one_email_for_an_owner_with_items_on_several_students(
     _deliver(district, smtp_server)
     karen = [r for r in smtp_server.received if r.rcpt_tos == ["karen.liu@lincoln.example.org"]]
     assert len(karen) == 1
-    text = _text(karen[0].message)
+    text = text_of(karen[0].message)
     assert karen[0].message["Subject"] == "Quick check-in about 2 students"
     assert "== Lucía Herrera ==" in text and "== Marco Díaz ==" in text
     assert "A1." in text and "A2." in text
