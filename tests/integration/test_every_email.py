@@ -309,6 +309,11 @@ def _problems(sample: Sample, language: str, page: Any) -> list[str]:
             problems.append(f"{part}: labels cut short: {found}")
         if found := _synonyms(words, team_words):
             problems.append(f"{part}: words our vocabulary does not use: {found}")
+    # Every email greets its reader the same way: by first name, as a family liaison writes.
+    first_name = message["To"].addresses[0].display_name.split()[0]
+    greeting = in_language("Hello %(name)s,", language) % {"name": first_name}
+    if parts["text"].splitlines()[0] != greeting:
+        problems.append(f"text: greets {parts['text'].splitlines()[0]!r}, not {greeting!r}")
     if artefacts := re.findall(r"\{\{|\}\}|\{%|%\}|%\(\w+\)s", html):
         problems.append(f"html source: template artefacts: {artefacts}")
     return problems
