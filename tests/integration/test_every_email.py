@@ -181,16 +181,15 @@ def _notices(loop: _Loop, requests: dict[str, EmailMessage], language: str) -> N
     loop.tracker.ingest(reply(requests[MEGAN], "A1 75%", photo_bytes=MAX_REPLY * 2))
     # Alan answers Tom's check-in from his own address.
     loop.tracker.ingest(reply(requests[TOM], "A1 75%", sender=f"Alan Brooks <{ALAN}>"))
-    # Rosa forwards her check-in to a neighbour, who writes back through it.
+    # Rosa answers by forwarding her check-in: we cannot tell who wrote it.
     forwarded = reply(requests[ROSA], DONE[language], subject=f"Fwd: {requests[ROSA]['Subject']}")
     loop.tracker.ingest(forwarded)
     # Priya's school address refuses mail: the digest tells her case manager.
     loop.tracker.ingest(delivery_report(loop.return_paths[PRIYA], PRIYA))
     notices = loop.deliver()
-    for to, reason in ((KAREN, "unclear"), (MEGAN, "too large"), (ALAN, "other sender")):
+    told = ((KAREN, "unclear"), (MEGAN, "too large"), (ALAN, "other sender"), (ROSA, "forwarded"))
+    for to, reason in told:
         loop.keep(MailKind.NOTICE, reason, notices[to])
-    if ROSA in notices:
-        loop.keep(MailKind.NOTICE, "forwarded", notices[ROSA])
 
 
 @pytest.fixture(scope="module")
@@ -211,9 +210,7 @@ def phone() -> Iterator[Any]:
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            viewport={"width": PHONE, "height": 740}, java_script_enabled=True
-        )
+        context = browser.new_context(viewport={"width": PHONE, "height": 740})
         # An email loads nothing from the network: the test does not either.
         context.route("**/*", lambda route: route.abort())
         yield context.new_page()
