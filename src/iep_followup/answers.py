@@ -51,18 +51,35 @@ def find_answer(kind: str, choice: str | None) -> Answer | None:
     return next((a for a in answers_for(kind) if a.choice == choice), None)
 
 
-def update_for(answer: Answer, *, note: str = "", new_date: date | None = None) -> UpdateInput:
-    """The update an answer records; a ValidationError when a date is needed and missing."""
+def update_for(
+    answer: Answer, *, note: str = "", new_date: date | None = None, minutes: int | None = None
+) -> UpdateInput:
+    """The update an answer records; a ValidationError when a date is needed and missing.
+
+    Minutes are a routine's, as a reply's "A3 45 min" gives them: the domain's UpdateInput
+    checks them with the same rule (domain.check_minutes).
+    """
     if answer.asks_date and new_date is None:
         raise ValidationError("choose the new date", field="new_date")
+    if minutes is not None and answer.period is None:
+        raise ValidationError("only a routine's answer gives minutes", field="minutes")
     return UpdateInput(
         status=answer.status,
         due_on=new_date if answer.asks_date else None,
         note=note.strip() or None,
         period=answer.period,
+        minutes=minutes,
     )
 
 
 def period_choice(period: PeriodOutcome | None) -> str | None:
     """The button that records this routine answer (for showing what was saved)."""
     return next((a.choice for a in ANSWER_SETS[ROUTINE] if a.period is period), None)
+
+
+def recorded_choice(status: ItemStatus | None, period: PeriodOutcome | None) -> str | None:
+    """The button that records this answer, for the saved page: "stuck" for blocked. The page
+    shows the button's word beside the status the team sees, so the two read as one thing."""
+    if period is not None:
+        return period_choice(period)
+    return next((a.choice for a in ANSWER_SETS[TASK] if status and a.status is status), None)

@@ -711,12 +711,14 @@ class Tracker:
         *,
         note: str = "",
         new_date: date | None = None,
+        minutes: int | None = None,
         nonce: str,
         client: str,
     ) -> answers.AnswerOutcome:
         """Record an answer given through a link's page, as a reply would be; once per `nonce`.
 
-        Raises ValidationError, recording nothing, for a choice or date the item refuses.
+        `minutes`: a routine's service minutes, as a reply's "A3 45 min" gives them. Raises
+        ValidationError, recording nothing, for a choice, date or minutes the item refuses.
         """
         with self.database.transaction() as session:
             return answers.record_answer(
@@ -729,4 +731,5 @@ class Tracker:
                 nonce=nonce,
                 client=client,
                 now=self.now(),
+                minutes=minutes,
             )

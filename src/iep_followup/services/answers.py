@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from iep_followup.answers import Answer, answers_for, find_answer, period_choice, update_for
-from iep_followup.domain import ItemStatus
+from iep_followup.answers import Answer, answers_for, find_answer, recorded_choice, update_for
+from iep_followup.domain import ItemKind, ItemStatus
 from iep_followup.errors import ValidationError
 from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.store import answers, inbox, web
@@ -47,6 +47,7 @@ class AnswerPage:
     title: str = ""
     due_on: date | None = None
     choices: tuple[Answer, ...] = ()
+    minutes_per_week: int | None = None  # a routine with service minutes: the page asks how many
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ class AnswerOutcome:
     status: ItemStatus | None = None
     due_on: date | None = None
     note: str | None = None
-    choice: str | None = None  # a routine's answer for this period, as its button says
+    choice: str | None = None  # the button that recorded it ("stuck" for blocked)
+    minutes: int | None = None
 
 
 def answer_page(session: Session, secret: str, token: str, now: datetime) -> AnswerPage:
@@ -79,11 +81,13 @@ def record_answer(
     nonce: str,
     client: str,
     now: datetime,
+    minutes: int | None = None,
 ) -> AnswerOutcome:
     """Record one answer given on the page, once per form (its nonce).
 
     Raises ValidationError, before anything is recorded, for a choice the item does not
-    offer, a missing or refused date, or a note the domain refuses.
+    offer, a missing or refused date, minutes for an item that counts none or out of
+    bounds, or a note the domain refuses.
     """
     since = now - ANSWER_WINDOW
     found, state = _find(session, secret, token, now)
@@ -107,7 +111,9 @@ def record_answer(
     answer = find_answer(found.kind.value, choice)
     if answer is None:
         raise ValidationError("choose one of the answers", field="choice")
-    change = update_for(answer, note=note, new_date=new_date)
+    if minutes is not None and found.minutes_per_week is None:
+        raise ValidationError("this item counts no minutes", field="minutes")
+    change = update_for(answer, note=note, new_date=new_date, minutes=minutes)
     reason = f"answer link for {found.ref} of request {found.request_id}"
     inbound_id = inbox.record(
         session,
@@ -138,9 +144,7 @@ def record_answer(
     done = answers.record(
         session, found.item_id, change, owner_id=found.person_id, inbound_id=inbound_id, now=now
     )
-    return AnswerOutcome(
-        "recorded", page, done.status, done.due_on, done.note, period_choice(done.period)
-    )
+    return _outcome("recorded", done, page)
 
 
 def _find(
@@ -170,6 +174,7 @@ def _page(found: AnswerTarget) -> AnswerPage:
         title=found.title,
         due_on=found.due_on,
         choices=answers_for(found.kind.value),
+        minutes_per_week=found.minutes_per_week if found.kind is ItemKind.ROUTINE else None,
     )
 
 
@@ -177,11 +182,16 @@ def _already(earlier: RecordedAnswer | None, page: AnswerPage) -> AnswerOutcome:
     """A form sent before: what it recorded then, when it was this item's; nothing new."""
     if earlier is None:
         return AnswerOutcome("already", page)
+    return _outcome("already", earlier, page)
+
+
+def _outcome(state: str, done: RecordedAnswer, page: AnswerPage) -> AnswerOutcome:
     return AnswerOutcome(
-        "already",
+        state,
         page,
-        earlier.status,
-        earlier.due_on,
-        earlier.note,
-        period_choice(earlier.period),
+        done.status,
+        done.due_on,
+        done.note,
+        recorded_choice(done.status, done.period),
+        done.minutes,
     )

@@ -39,6 +39,7 @@ class AnswerTarget:
     title: str  # in the owner's language when the meeting gave one
     due_on: date
     kind: ItemKind = ItemKind.TASK
+    minutes_per_week: int | None = None  # service minutes promised: the page asks how many
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class RecordedAnswer:
     due_on: date | None
     note: str | None
     period: PeriodOutcome | None = None  # a routine's answer for this period
+    minutes: int | None = None  # service minutes given
 
 
 def target(session: Session, request_id: int, ref: str) -> AnswerTarget | None:
@@ -80,6 +82,7 @@ def target(session: Session, request_id: int, ref: str) -> AnswerTarget | None:
         title.text,
         item.due_on,
         item.kind,
+        item.service_minutes_per_week,
     )
 
 
@@ -103,7 +106,7 @@ def record(
         session, item, owner_id, change, UpdateSource.WEB_LINK, now, inbound_id=inbound_id
     )
     session.flush()
-    return RecordedAnswer(row.status, row.due_on, row.note, row.period)
+    return _recorded(row)
 
 
 def recorded(session: Session, inbound_id: int, item_id: int) -> RecordedAnswer | None:
@@ -111,4 +114,8 @@ def recorded(session: Session, inbound_id: int, item_id: int) -> RecordedAnswer 
     row = session.exec(
         select(Update).where(Update.inbound_id == inbound_id, Update.item_id == item_id)
     ).first()
-    return None if row is None else RecordedAnswer(row.status, row.due_on, row.note, row.period)
+    return None if row is None else _recorded(row)
+
+
+def _recorded(row: Update) -> RecordedAnswer:
+    return RecordedAnswer(row.status, row.due_on, row.note, row.period, row.minutes)

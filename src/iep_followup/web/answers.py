@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from iep_followup.domain import MAX_NOTE
+from iep_followup.domain import MAX_MINUTES, MAX_NOTE
 from iep_followup.errors import ValidationError
 from iep_followup.mail.labels import ANSWER_LABELS
 from iep_followup.services.answers import AnswerOutcome, AnswerPage
@@ -64,6 +64,7 @@ def _form(
     nonce: str,
     note: str = "",
     new_date: str = "",
+    minutes: str = "",
     error: str | None = None,
 ) -> HTMLResponse:
     return _render(
@@ -78,6 +79,8 @@ def _form(
         nonce=nonce,
         note=note,
         new_date=new_date,
+        minutes=minutes,
+        max_minutes=MAX_MINUTES,
         error=error,
     )
 
@@ -105,11 +108,21 @@ def _date(value: str) -> date | None:
         raise ValidationError("not a date", field="new_date") from None
 
 
+def _minutes(value: str) -> int | None:
+    """A whole number as typed, or None when left empty; its bounds are the domain's."""
+    if not value:
+        return None
+    if not value.isascii() or not value.isdigit():
+        raise ValidationError("minutes are a whole number", field="minutes")
+    return int(value)
+
+
 async def record(request: Request, who: Visitor) -> Response:
     token = request.path_params["token"]
     form = await request.form()
     choice, note = str(form.get("choice", ""))[:32], str(form.get("note", ""))[: MAX_NOTE + 1]
     new_date, nonce = str(form.get("new_date", "")).strip()[:32], str(form.get("nonce", ""))[:64]
+    minutes = str(form.get("minutes", "")).strip()[:8]
     tracker = tracker_of(request)
     try:
         outcome: AnswerOutcome = await asyncio.to_thread(
@@ -118,6 +131,7 @@ async def record(request: Request, who: Visitor) -> Response:
             choice,
             note=note,
             new_date=_date(new_date),
+            minutes=_minutes(minutes),
             nonce=nonce,
             client=client_of(request),
         )
@@ -134,6 +148,7 @@ async def record(request: Request, who: Visitor) -> Response:
             nonce=nonce,
             note=note,
             new_date=new_date,
+            minutes=minutes,
             error=exc.field or "choice",
         )
     if outcome.state not in ("recorded", "already"):
