@@ -256,6 +256,9 @@ class HeldView:
     original: str
     students: tuple[str, ...]  # names of the reader's students its sender is on the team of
     can_release: bool  # it answers an update request, so it can be applied
+    # The items it may be applied to instead: those of the reader's students whose team the
+    # sender is on (only when one reply is read whole).
+    items: tuple[ItemView, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ from iep_followup.services import (
     desk,
     desk_actions,
     desk_meetings,
+    held_items,
     mailbox,
     meetings,
     routines,
@@ -610,6 +611,27 @@ class Tracker:
                 detail=f"{result.applied} update(s) recorded",
             )
         return result
+
+    def apply_held_to_item(
+        self, reader: Reader, inbound_id: int, item_id: int, *, client: str
+    ) -> None:
+        """Apply a held reply to an item the reader picks, as written by its sender; audited.
+
+        The item must be one of the reader's students' (ValidationError otherwise, as when the
+        sender is not on that student's team: the update must name who wrote it). Nothing is
+        recorded when it is refused.
+        """
+        with self.database.transaction() as session:
+            held_items.apply_to_item(
+                session,
+                reader,
+                inbound_id,
+                item_id,
+                read=self.ingestor.read_about_one_item,
+                client=client,
+                now=self.now(),
+                max_bytes=self.settings.max_reply_bytes,
+            )
 
     def dismiss_held(self, reader: Reader, inbound_id: int, *, reason: str, client: str) -> None:
         """Set a held reply aside without applying it; who and why are recorded."""

@@ -44,6 +44,7 @@ ROUTES = {
     ("POST", "/meetings"): "meeting",
     ("GET", "/held/{inbound_id:int}"): "caseload",
     ("POST", "/held/{inbound_id:int}/release"): "caseload",
+    ("POST", "/held/{inbound_id:int}/apply"): "caseload",
     ("POST", "/held/{inbound_id:int}/dismiss"): "caseload",
     ("GET", "/signin"): "public",
     ("POST", "/signin"): "public",
@@ -62,6 +63,7 @@ FORMS = {
     "/signin": {"email": "nobody@example.com"},
     "/language": {"language": "es", "next": "/"},
     "/held/{inbound_id:int}/dismiss": {"reason": "checked with Rosa"},
+    "/held/{inbound_id:int}/apply": {"item": "{item_id:int}"},
     "/students/{external_id}/items/{item_id:int}/reassign": {"owner": "{person_id}", "reason": "r"},
     "/students/{external_id}/items/{item_id:int}/reschedule": {
         "due_on": "2027-01-15",
@@ -126,9 +128,12 @@ def test_every_route_checks_who_is_asking(
     email = ROLES[role]
     client = make_client(email)
     csrf = client.csrf or None
-    # Release before dismiss would leave nothing to dismiss: walk dismiss first; and close an
-    # item only after the other changes to it.
-    order = sorted(_routes(), key=lambda r: (r[1].endswith("/release"), r[1].endswith("/close")))
+    # Releasing or applying before dismissing would leave nothing to dismiss: walk dismiss
+    # first (test_held_items.py applies one); and close an item only after the other changes.
+    order = sorted(
+        _routes(),
+        key=lambda r: (r[1].endswith(("/release", "/apply")), r[1].endswith("/close")),
+    )
     for method, path, _route in order:
         if (method, path) == ("POST", "/signout"):
             continue  # walked last: it ends the session
@@ -167,8 +172,9 @@ def _check(role: str, method: str, path: str, guard: str, status: int, headers: 
         ok = 200 if path.endswith("/preview") else 303
         assert status == (403 if role == "case manager B" else ok), where
         return
-    # Dismissing first leaves the reply no longer held: releasing it then is "not found".
-    if path.endswith("/release"):
+    # Dismissing first leaves the reply no longer held: releasing or applying it then is
+    # "not found".
+    if path.endswith(("/release", "/apply")):
         assert status == 404, where
         return
     assert status == (200 if method == "GET" else 303), where

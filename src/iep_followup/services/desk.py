@@ -158,10 +158,13 @@ def _held(
     views = []
     for row in web.held_rows(session, wanted, with_raw=inbound_id is not None):
         kept, original = row.kept_text, ""
+        items: tuple[ItemView, ...] = ()
+        senders_students = on_teams.get(row.person_id or 0, set())
         if inbound_id is not None:
             original = parse_message(row.raw, max_bytes=max_bytes).text[:MAX_ORIGINAL_CHARS]
             # Held before it was read: show the words that releasing it would apply.
             kept = kept or trim_reply(original).kept
+            items = tuple(queries.item_views(session, student_ids=sorted(senders_students)))
         views.append(
             HeldView(
                 row.id or 0,
@@ -171,8 +174,9 @@ def _held(
                 row.reason,
                 kept,
                 original,
-                tuple(sorted(names[s] for s in on_teams.get(row.person_id or 0, ()) if s in names)),
+                tuple(sorted(names[s] for s in senders_students if s in names)),
                 row.request_id is not None,
+                items,
             )
         )
     return views

@@ -475,6 +475,17 @@ class Ingestor:
             self._confirm(session, logged.inbound_id, owner, request, reply, done, now, parsed)
         return _Settled(logged.outcome, reason, reading, len(done.changes))
 
+    def read_about_one_item(
+        self, kept: str, writer: KnownPerson, *, routine: bool
+    ) -> ItemCommands | None:
+        """A reply's words read as about one item (a held reply applied to an item a case
+        manager picks): its commands, its free text as the note; None when it says nothing."""
+        ref = "A1"  # any reference: with one item asked about, free text is about that item
+        reply = self._read(
+            kept, [(ref, 0)], writer, self.clock(), routines=[ref] if routine else []
+        )
+        return reply.items.get(ref)
+
     def _read(
         self,
         kept: str,
@@ -585,18 +596,7 @@ def _record(
     outcomes = updates.apply_reply_updates(
         session,
         [
-            ReplyUpdate(
-                by_ref[ref],
-                UpdateInput(
-                    status=commands.status,
-                    percent=commands.percent,
-                    due_on=commands.due_on,
-                    note=commands.note,
-                    period=commands.period,
-                    minutes=commands.minutes,
-                ),
-                commands.understood,
-            )
+            ReplyUpdate(by_ref[ref], update_of(commands), commands.understood)
             for ref, commands in asked
         ],
         author_id=author_id,
@@ -612,6 +612,18 @@ def _record(
         elif outcome is not None:
             changes.append(confirmed(ref, outcome))
     return Applied(tuple(changes), tuple(problems))
+
+
+def update_of(commands: ItemCommands) -> UpdateInput:
+    """What a reply's words about one item record."""
+    return UpdateInput(
+        status=commands.status,
+        percent=commands.percent,
+        due_on=commands.due_on,
+        note=commands.note,
+        period=commands.period,
+        minutes=commands.minutes,
+    )
 
 
 def _same(one: KnownPerson | None, other: KnownPerson | None) -> bool:

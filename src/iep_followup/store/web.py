@@ -306,6 +306,12 @@ def held_senders(
     return [(inbound_id, person_id) for inbound_id, person_id in session.execute(query).all()]
 
 
+def held_sender(session: Session, inbound_id: int) -> int | None:
+    """The person who sent this held reply, when the address is one of our people's."""
+    row = session.get(InboundMessage, inbound_id)
+    return None if row is None or row.outcome is not InboundOutcome.HELD else row.person_id
+
+
 def team_person_ids(session: Session, student_ids: Sequence[int]) -> dict[int, set[int]]:
     """person id -> the students (of these) on whose team they are."""
     grouped: dict[int, set[int]] = defaultdict(set)
@@ -387,6 +393,14 @@ def team_member(session: Session, student_id: int, person_id: int) -> Person | N
         .join(Membership, col(Membership.person_id) == Person.id)
         .where(Membership.student_id == student_id, Person.id == person_id)
     ).first()
+
+
+def visible_item(session: Session, email: str | None, item_id: int) -> ActionItem | None:
+    """The item when `email` is case manager on its student's team (any item for None)."""
+    query = select(ActionItem).where(ActionItem.id == item_id)
+    if email is not None:
+        query = query.where(col(ActionItem.student_id).in_(_caseload_of(email)))
+    return session.exec(query).first()
 
 
 def student_item(session: Session, student_id: int, item_id: int) -> ActionItem | None:

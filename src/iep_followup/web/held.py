@@ -1,4 +1,5 @@
-"""Held replies: read the kept words and the original (as text), then apply as written or dismiss."""
+"""Held replies: read the kept words and the original (as text), then apply as written, apply
+to an item the reader picks, or dismiss."""
 
 from __future__ import annotations
 
@@ -44,6 +45,30 @@ async def release(request: Request, who: Visitor) -> Response:
     return RedirectResponse("/held?done=released", status_code=303)
 
 
+async def apply_to_item(request: Request, who: Visitor) -> Response:
+    assert who.reader is not None
+    tracker = tracker_of(request)
+    inbound_id = request.path_params["inbound_id"]
+    form = await request.form()
+    chosen = str(form.get("item", "")).strip()
+    try:
+        if not chosen.isascii() or not chosen.isdigit():
+            raise ValidationError("pick an item", field="item")
+        await asyncio.to_thread(
+            tracker.apply_held_to_item,
+            who.reader,
+            inbound_id,
+            int(chosen),
+            client=client_of(request),
+        )
+    except ValidationError as exc:
+        # Nothing was recorded: the same page, with why.
+        reply = await asyncio.to_thread(tracker.held_reply, who.reader, inbound_id)
+        error = f"cannot_apply_{exc.field}" if exc.field in APPLY_ERRORS else "cannot_apply"
+        return render(request, who, "held.html", 409, reply=reply, error=error)
+    return RedirectResponse("/held?done=applied", status_code=303)
+
+
 async def dismiss(request: Request, who: Visitor) -> Response:
     assert who.reader is not None
     form = await request.form()
@@ -57,11 +82,13 @@ async def dismiss(request: Request, who: Visitor) -> Response:
     return RedirectResponse("/held?done=dismissed", status_code=303)
 
 
-DONE = ("released", "dismissed")
+DONE = ("released", "applied", "dismissed")
+APPLY_ERRORS = ("item", "sender", "empty")  # else: the rules refused the change
 
 ROUTES: list[Route] = [
     page("/held", held_list, access=Access.READER),
     page("/held/{inbound_id:int}", held_reply, access=Access.READER),
     page("/held/{inbound_id:int}/release", release, access=Access.READER, methods=("POST",)),
+    page("/held/{inbound_id:int}/apply", apply_to_item, access=Access.READER, methods=("POST",)),
     page("/held/{inbound_id:int}/dismiss", dismiss, access=Access.READER, methods=("POST",)),
 ]
