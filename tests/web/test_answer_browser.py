@@ -1,5 +1,6 @@
 """One-tap answers in a real browser (Debian's Chromium): a button of a delivered request, a note,
-one confirm; axe-core and 360 px on every page; a replayed POST records nothing new."""
+one confirm; axe-core and 360 px on every page; a replayed POST records nothing new; a routine's
+answer with its minutes."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from typing import Any
 import pytest
 
 from iep_followup.config import Settings
-from iep_followup.domain import ItemStatus, UpdateSource
+from iep_followup.domain import ItemStatus, PeriodOutcome, UpdateSource
 from iep_followup.tracker import Tracker
 from tests.conftest import Clock
 from tests.smtp_server import SmtpServer
+from tests.web.test_answer_routines import Routine, ask_about_the_routine
 from tests.web.test_browser import _check_accessibility as check_accessibility
 from tests.web.test_browser import _free_port as free_port
 from tests.web.test_browser import browser, serving
@@ -104,3 +106,43 @@ def test_a_family_answers_in_spanish(answer_desk: World, browser: Any) -> None:
     page.goto(page.url.split("/answer/")[0] + "/answer/t1-a1-aaaaaaaaaaaaaaaaaaaa")
     page.get_by_role("heading", name="This link does not work").wait_for()
     check_accessibility(page, "a link that does not work")
+
+
+@pytest.fixture
+def routine_desk(
+    make_settings: Callable[..., Settings], clock: Clock, smtp_server: SmtpServer
+) -> Iterator[tuple[Routine, str]]:
+    """Ana's routine with service minutes, Kim asked about it, the desk on loopback."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    tracker = Tracker(
+        make_settings(smtp_url=smtp_server.url, admins=ADMIN, web_url=base), clock=clock
+    )
+    tracker.init_database()
+    routine = ask_about_the_routine(tracker, clock, smtp_server, base=base)
+    with serving(tracker, port):
+        yield routine, base
+    tracker.close()
+
+
+def test_an_owner_answers_a_routine_with_its_minutes(
+    routine_desk: tuple[Routine, str], browser: Any
+) -> None:
+    routine, base = routine_desk
+    page = browser.new_context(locale="en-US").new_page()
+    page.goto(f"{base}{routine.path}?choice=yes")
+    page.get_by_role("heading", name="How is it going?").wait_for()
+    check_accessibility(page, "routine answer")
+    assert page.get_by_role("radio", name="Yes, it happened").is_checked()
+    page.get_by_label("Minutes this time").fill("45")
+    page.get_by_role("button", name="Send my answer").click()
+    page.get_by_text("We saved your answer. The team will see it.").wait_for()
+    check_accessibility(page, "routine answer recorded")
+    assert "45 minutes" in page.inner_text("main")
+
+    [update] = routine.tracker.history(routine.item_id)
+    assert (update.source, update.period, update.minutes) == (
+        UpdateSource.WEB_LINK.value,
+        PeriodOutcome.HAPPENED,
+        45,
+    )

@@ -33,7 +33,7 @@ from tests.web.world import CASE_MANAGER_B, MEETING, TWO_WEEKS_ON, World, delive
 
 KIM = "kim.speech@school.example.org"
 STUDENT = "S-77"
-LINK = re.compile(r"http://testserver(/answer/[a-z0-9-]+)\?choice=yes")
+BASE = "http://testserver"
 
 
 def speech_meeting(owner: str = KIM, language: str = "en") -> MeetingRecord:
@@ -76,9 +76,10 @@ class Routine:
 
 
 def ask_about_the_routine(
-    tracker: Tracker, clock: Clock, smtp: SmtpServer, language: str = "en"
+    tracker: Tracker, clock: Clock, smtp: SmtpServer, language: str = "en", base: str = BASE
 ) -> Routine:
-    """Records Ana's meeting and delivers Kim's update request; the routine and its link."""
+    """Records Ana's meeting and delivers Kim's update request; the routine and its link
+    (the desk at `base`)."""
     clock.now = MEETING
     tracker.record_meeting(speech_meeting(language=language))
     deliver(tracker, smtp)
@@ -90,7 +91,8 @@ def ask_about_the_routine(
     smtp.received.clear()
     text = message.get_body(("plain",))
     assert isinstance(text, EmailMessage)
-    found = LINK.search(str(text.get_content())) or LINK.search(_html(message))
+    link = re.compile(re.escape(base) + r"(/answer/[a-z0-9-]+)\?choice=yes")
+    found = link.search(str(text.get_content())) or link.search(_html(message))
     assert found, "the request has no Yes button"
     [item] = tracker.items(owner=KIM)
     return Routine(tracker, found.group(1), item.id)

@@ -179,6 +179,9 @@ def test_a_case_manager_signs_in_by_email_reads_her_caseload_and_releases_a_held
     page.get_by_role("heading", name="What we read").wait_for()
     _check_accessibility(page, "held reply")
     assert "listo" in page.locator("pre.reply").inner_text()
+    # Or to an item she picks: her student's items, in a labelled list (checked by axe above).
+    picks = page.get_by_label("Or apply it to an item you pick").locator("option").all_inner_texts()
+    assert picks and all(p.startswith("Lucía Herrera: ") for p in picks)
     page.get_by_role("button", name="Apply it as written").click()
     page.get_by_text("The reply was applied as written.").wait_for()
     assert tracker.inbox(held_only=True) == []
