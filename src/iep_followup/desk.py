@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
 from iep_followup.balance import BalanceReport
-from iep_followup.domain import ItemStatus, MeetingRecord
+from iep_followup.domain import ItemStatus, MeetingRecord, PeriodOutcome
 from iep_followup.views import ItemView, MemberView, StudentStatus
 
 SIGN_IN_MINUTES = 15
@@ -226,6 +226,8 @@ class HistoryEntry:
     due_on: date | None
     note: str | None
     reply_text: str | None
+    period: PeriodOutcome | None = None  # a routine's answer for the period
+    minutes: int | None = None  # service minutes given
 
 
 @dataclass(frozen=True)

@@ -232,3 +232,16 @@ def test_the_routine_page_is_in_spanish_for_a_spanish_speaker(
     sent = {**_form(client, routine.path), "choice": "yes", "minutes": "1"}
     done = client.post(routine.path, data=sent)
     assert "Sí, se hizo" in done.text and "1 minuto" in done.text
+
+
+def test_the_history_says_what_the_saved_page_said(
+    routine: Routine, make_client: Callable[..., DeskClient]
+) -> None:
+    """The answer's words on the saved page and the case manager's history of the item agree."""
+    client = make_client()
+    sent = {**_form(client, routine.path), "choice": "yes", "minutes": "45"}
+    client.post(routine.path, data=sent)
+    desk = make_client(CASE_MANAGER_B)
+    for page in (f"/students/{STUDENT}", f"/students/{STUDENT}/record"):
+        text = desk.get(page).text
+        assert "it happened, 45 minutes" in text and "by an answer button" in text, page

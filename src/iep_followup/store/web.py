@@ -337,7 +337,7 @@ def dismiss_held(session: Session, inbound_id: int, why: str, now: datetime) -> 
 
 def histories(session: Session, item_ids: Sequence[int]) -> dict[int, list[tuple[object, ...]]]:
     """item id -> its updates, oldest first, as (at, author, source, status, percent, due on,
-    note, the kept words of the reply it came from)."""
+    note, the kept words of the reply it came from, a routine's period, minutes)."""
     rows = session.execute(
         sa_select(
             col(Update.item_id),
@@ -349,6 +349,8 @@ def histories(session: Session, item_ids: Sequence[int]) -> dict[int, list[tuple
             col(Update.due_on),
             col(Update.note),
             col(InboundMessage.kept_text),
+            col(Update.period),
+            col(Update.minutes),
         )
         .outerjoin(Person, col(Person.id) == Update.author_id)
         .outerjoin(InboundMessage, col(InboundMessage.id) == Update.inbound_id)
