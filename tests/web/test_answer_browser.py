@@ -14,14 +14,12 @@ import pytest
 
 from iep_followup.config import Settings
 from iep_followup.domain import ItemStatus, PeriodOutcome, UpdateSource
-from iep_followup.tracker import Tracker
 from tests.conftest import Clock
 from tests.smtp_server import SmtpServer
 from tests.web.test_answer_routines import Routine, ask_about_the_routine
 from tests.web.test_browser import _check_accessibility as check_accessibility
-from tests.web.test_browser import _free_port as free_port
-from tests.web.test_browser import browser, serving
-from tests.web.world import ADMIN, World, build_world
+from tests.web.test_browser import browser, served_desk
+from tests.web.world import World, build_world
 
 __all__ = ["browser"]  # the fixture, shared with the desk's browser tests
 
@@ -34,16 +32,8 @@ def answer_desk(
     make_settings: Callable[..., Settings], clock: Clock, smtp_server: SmtpServer
 ) -> Iterator[World]:
     """The test district, its requests delivered with links to the desk on loopback."""
-    port = free_port()
-    tracker = Tracker(
-        make_settings(smtp_url=smtp_server.url, admins=ADMIN, web_url=f"http://127.0.0.1:{port}"),
-        clock=clock,
-    )
-    tracker.init_database()
-    world = build_world(tracker, clock, smtp_server)
-    with serving(tracker, port):
-        yield world
-    tracker.close()
+    with served_desk(make_settings, clock, smtp_server) as (tracker, _url):
+        yield build_world(tracker, clock, smtp_server)
 
 
 def _button(message: EmailMessage, label: str) -> str:
@@ -113,16 +103,8 @@ def routine_desk(
     make_settings: Callable[..., Settings], clock: Clock, smtp_server: SmtpServer
 ) -> Iterator[tuple[Routine, str]]:
     """Ana's routine with service minutes, Kim asked about it, the desk on loopback."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    tracker = Tracker(
-        make_settings(smtp_url=smtp_server.url, admins=ADMIN, web_url=base), clock=clock
-    )
-    tracker.init_database()
-    routine = ask_about_the_routine(tracker, clock, smtp_server, base=base)
-    with serving(tracker, port):
-        yield routine, base
-    tracker.close()
+    with served_desk(make_settings, clock, smtp_server) as (tracker, url):
+        yield ask_about_the_routine(tracker, clock, smtp_server, base=url), url
 
 
 def test_an_owner_answers_a_routine_with_its_minutes(

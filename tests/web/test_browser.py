@@ -66,19 +66,32 @@ def serving(tracker: Tracker, port: int) -> Iterator[None]:
         thread.join(10)
 
 
-@pytest.fixture
-def desk_url(
+@contextmanager
+def served_desk(
     make_settings: Callable[..., Settings], clock: Clock, smtp_server: SmtpServer
-) -> Iterator[tuple[str, Tracker]]:
-    """The desk served by uvicorn on loopback, on a SQLite file, with the test district in it."""
+) -> Iterator[tuple[Tracker, str]]:
+    """A tracker on a SQLite file, its desk served by uvicorn on loopback, and the desk's address
+    (the emails' links point there)."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     tracker = Tracker(
         make_settings(smtp_url=smtp_server.url, admins=ADMIN, web_url=url), clock=clock
     )
     tracker.init_database()
-    build_world(tracker, clock, smtp_server)
-    with serving(tracker, port):
+    try:
+        with serving(tracker, port):
+            yield tracker, url
+    finally:
+        tracker.close()
+
+
+@pytest.fixture
+def desk_url(
+    make_settings: Callable[..., Settings], clock: Clock, smtp_server: SmtpServer
+) -> Iterator[tuple[str, Tracker]]:
+    """The desk served by uvicorn on loopback, on a SQLite file, with the test district in it."""
+    with served_desk(make_settings, clock, smtp_server) as (tracker, url):
+        build_world(tracker, clock, smtp_server)
         yield url, tracker
     tracker.close()
 
