@@ -11,6 +11,7 @@ from datetime import date, datetime, tzinfo
 
 from iep_followup.balance import BalanceReport
 from iep_followup.domain import ItemStatus, MeetingRecord, PeriodOutcome
+from iep_followup.translations import TranslationGap
 from iep_followup.views import ItemView, MemberView, StudentStatus
 
 SIGN_IN_MINUTES = 15
@@ -270,6 +271,19 @@ class MeetingPreview:
     record: MeetingRecord
     balance: BalanceReport  # as it will stand for the items the file lists
     amends: bool  # the student is already recorded: this brings their record up to date
+    gaps: tuple[TranslationGap, ...] = ()  # per reader language, the texts with no version
+    emails: tuple[SummaryPreview, ...] = ()  # each member's summary email, as it will read
+
+
+@dataclass(frozen=True)
+class SummaryPreview:
+    """One team member's summary email, rendered in their language before anything is saved."""
+
+    name: str
+    email: str
+    language: str
+    subject: str
+    text: str
 
 
 @dataclass(frozen=True)

@@ -688,7 +688,20 @@ class Tracker:
         it (NotYourMeetingError); the preview shows the team, items and balance. Saves nothing."""
         record = parse_meeting(text, source)
         with self.database.transaction() as session:
-            return desk_meetings.preview(session, reader, record, max_share=self.settings.max_share)
+            return desk_meetings.preview(
+                session,
+                reader,
+                record,
+                max_share=self.settings.max_share,
+                renderer=self.mailer.renderer,
+                default_timezone=self.settings.timezone,
+            )
+
+    def desk_latest_meeting(self, reader: Reader, external_id: str) -> MeetingRecord:
+        """A visible student's latest meeting, to amend it through the desk's form; NotFoundError,
+        as for a missing one, when not in the reader's caseload."""
+        with self.database.transaction() as session:
+            return desk_meetings.latest_meeting(session, reader, external_id)
 
     def desk_record_meeting(
         self, reader: Reader, text: str, *, client: str, source: str = "meeting.yaml"

@@ -6,9 +6,12 @@ from iep_followup.balance import check_balance
 from iep_followup.desk import MeetingPreview, Reader
 from iep_followup.domain import ItemStatus, MeetingRecord, Role
 from iep_followup.errors import NotYourMeetingError
-from iep_followup.services.desk import scope_of
-from iep_followup.store import web
+from iep_followup.mail.render import Renderer
+from iep_followup.services.desk import not_found, scope_of
+from iep_followup.services.summaries import preview_summaries
+from iep_followup.store import recorded, web
 from iep_followup.store.db import Session
+from iep_followup.translations import translation_gaps
 from iep_followup.views import MemberView
 
 
@@ -34,7 +37,13 @@ def may_record(session: Session, reader: Reader, record: MeetingRecord) -> bool:
 
 
 def preview(
-    session: Session, reader: Reader, record: MeetingRecord, *, max_share: float
+    session: Session,
+    reader: Reader,
+    record: MeetingRecord,
+    *,
+    max_share: float,
+    renderer: Renderer,
+    default_timezone: str,
 ) -> MeetingPreview:
     amends = may_record(session, reader, record)
     members = [MemberView(0, m.name, m.email, m.role, m.language) for m in record.members]
@@ -42,4 +51,20 @@ def preview(
     balance = check_balance(
         record.student.external_id, record.student.name, members, items, max_share
     )
-    return MeetingPreview(record, balance, amends)
+    return MeetingPreview(
+        record,
+        balance,
+        amends,
+        gaps=tuple(translation_gaps(record)),
+        emails=tuple(preview_summaries(record, renderer, default_timezone)),
+    )
+
+
+def latest_meeting(session: Session, reader: Reader, external_id: str) -> MeetingRecord:
+    """The student's latest meeting, to amend it; NotFoundError when not the reader's student
+    (the same as for a missing one) or when the student has no meeting."""
+    student = web.visible_student(session, scope_of(reader), external_id)
+    found = recorded.latest_meeting(session, student) if student is not None else None
+    if found is None:
+        raise not_found(external_id)
+    return found

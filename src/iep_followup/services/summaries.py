@@ -5,19 +5,21 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from iep_followup.domain import Role
+from iep_followup.desk import SummaryPreview
+from iep_followup.domain import MeetingRecord, Role
 from iep_followup.errors import IepFollowupError
 from iep_followup.mail.contexts import summary_context
 from iep_followup.mail.ics import DueDate, due_dates_calendar
 from iep_followup.mail.kinds import MailKind
 from iep_followup.mail.message import Attachment
+from iep_followup.mail.render import Renderer
 from iep_followup.planning import SendPolicy, next_send_time
 from iep_followup.services.outgoing import Mailer
 from iep_followup.store import asking, queries, records, texts
 from iep_followup.store.db import Session
 from iep_followup.store.records import get_meeting
-from iep_followup.translations import Phrasebook, TranslationGap, gaps_for
-from iep_followup.views import ItemView
+from iep_followup.translations import Phrasebook, TranslationGap, gaps_for, read_texts
+from iep_followup.views import Contact, ItemView, Recipient
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +119,41 @@ def queue_summaries(
             # One bad address must not keep the rest of the team from their summary.
             log.warning("summary for person %s not queued: %s", member.person_id, exc)
     return queued
+
+
+def preview_summaries(
+    record: MeetingRecord, renderer: Renderer, default_timezone: str
+) -> list[SummaryPreview]:
+    """Each member's summary as queue_summaries will write it, from the meeting not yet saved."""
+    book = Phrasebook({t.original: t for t in read_texts(record)}, record.language)
+    items = [(c.text, i) for c in record.concerns for i in c.items]
+    manager = next((m for m in record.members if m.role is Role.CASE_MANAGER), None)
+    contact = Contact(manager.name, manager.email) if manager else None
+    team = [
+        (m.name, m.email, m.role, [i.title for _, i in items if i.owner == m.email])
+        for m in record.members
+    ]
+    relationships = {m.email: m.relationship for m in record.members if m.relationship}
+    previews = []
+    for m in record.members:
+        zone = m.timezone or default_timezone
+        context = summary_context(
+            Recipient(0, m.name, m.email, m.language, zone, m.role.is_family),
+            m.role,
+            student_name=record.student.name,
+            held_on=record.held_on,
+            strengths=[s.text for s in record.strengths],
+            team=team,
+            my_items=[(i.title, i.due_on, i.cadence, c) for c, i in items if i.owner == m.email],
+            contact=contact if m.role is not Role.CASE_MANAGER else None,
+            texts=book,
+            relationships=relationships,
+        )
+        rendered = renderer.render(MailKind.SUMMARY, m.language, context)
+        previews.append(
+            SummaryPreview(m.name, m.email, m.language, rendered.subject, rendered.text)
+        )
+    return previews
 
 
 def _due_date(item: ItemView, book: Phrasebook, language: str, domain: str) -> DueDate:
