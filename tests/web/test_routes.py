@@ -12,6 +12,8 @@ import pytest
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
+from iep_followup.meetingfile import parse_meeting
+from iep_followup.meetingform import from_record
 from iep_followup.tracker import Tracker
 from iep_followup.web import create_app
 from iep_followup.web.security import Access, route_access
@@ -42,6 +44,9 @@ ROUTES = {
     ("GET", "/meetings/new"): "reader",
     ("POST", "/meetings/preview"): "meeting",
     ("POST", "/meetings"): "meeting",
+    ("GET", "/meetings/form"): "reader",
+    ("POST", "/meetings/form"): "meeting",
+    ("GET", "/students/{external_id}/meeting"): "caseload",
     ("GET", "/held/{inbound_id:int}"): "caseload",
     ("POST", "/held/{inbound_id:int}/release"): "caseload",
     ("POST", "/held/{inbound_id:int}/apply"): "caseload",
@@ -60,6 +65,11 @@ ROUTES = {
 FORMS = {
     "/meetings/preview": {"meeting": EXAMPLE.read_text(encoding="utf-8")},
     "/meetings": {"meeting": EXAMPLE.read_text(encoding="utf-8")},
+    # The example meeting through the form, saved ("check" is walked in test_meeting_form.py).
+    "/meetings/form": {
+        **from_record(parse_meeting(EXAMPLE.read_text(encoding="utf-8"))),
+        "action": "save",
+    },
     "/signin": {"email": "nobody@example.com"},
     "/language": {"language": "es", "next": "/"},
     "/held/{inbound_id:int}/dismiss": {"reason": "checked with Rosa"},
