@@ -85,7 +85,9 @@ def test_check_shows_the_balance_the_missing_translations_and_each_summary_in_it
     assert page.startswith("200"), page[:2000]
     assert "Checked: nothing is wrong" in page and "Ana Ruiz is new here." in page
     assert "Dana Whitfield has no item to do." in page  # the balance check
-    assert "Rosa Ruiz read Español" in page and "<li>Check the planner each night</li>" in page
+    assert (
+        "Read in Spanish by Rosa Ruiz" in page and "<li>Check the planner each night</li>" in page
+    )
     emails = re.findall(r'<pre lang="(\w+)">(.*?)</pre>', page, re.S)
     assert [language for language, _ in emails] == ["en", "es"]
     assert "Ana lee todos los días." in emails[1][1]  # the strength, in Rosa's language
@@ -195,3 +197,15 @@ def test_every_post_needs_the_forms_csrf_token(
         response = client.post("/meetings/form", data={"csrf": token, **NEW, "action": "save"})
         assert response.status_code == 403
     assert _state(world.tracker) == before
+
+
+def test_the_form_speaks_spanish_to_a_spanish_reader(
+    world: World, make_client: Callable[..., DeskClient]
+) -> None:
+    client = make_client(CASE_MANAGER_A)
+    client.cookies.set("iep_lang", "es")
+    page = client.get("/meetings/form").text
+    for words in ("Registrar una reunión", "Añadir otro miembro", "Revisar", "Elija un papel"):
+        assert words in page, words
+    checked = _post(client, NEW, "check")
+    assert "Revisado: todo está en orden" in checked and "(español)" in checked

@@ -48,6 +48,8 @@ KIND_LABELS = {
     MeetingKind.AMENDMENT: "Amendment",
     MeetingKind.RE_EVALUATION: "Re-evaluation",
 }
+# Gettext message ids: a language named in the reader's language ("inglés" at the Spanish desk).
+LANGUAGE_WORDS = {"en": "English", "es": "Spanish"}
 ITEM_KIND_LABELS = {ItemKind.TASK: "A task", ItemKind.ROUTINE: "A routine, kept each period"}
 
 
@@ -121,7 +123,8 @@ def _form(
         rows=counts(fields),
         versions=readers_languages(fields),
         readers=_readers(fields),
-        supported=SUPPORTED_LANGUAGES,
+        language_words=LANGUAGE_WORDS,
+        language_options=[(code, LANGUAGE_WORDS[code]) for code in SUPPORTED_LANGUAGES],
         roles=[(r.value, ROLE_LABELS[r]) for r in Role],
         relationships=[(r.value, RELATIONSHIP_LABELS[r]) for r in Relationship],
         kinds=[(k.value, KIND_LABELS[k]) for k in MeetingKind],
