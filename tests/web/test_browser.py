@@ -206,3 +206,71 @@ def test_a_case_manager_signs_in_by_email_reads_her_caseload_and_releases_a_held
     page.get_by_role("heading", name="Entrar").wait_for()
     page.goto(url + "/")
     assert page.url == url + "/signin"
+
+
+def test_a_case_manager_records_a_meeting_through_the_form_with_a_spanish_reading_parent(
+    desk_url: tuple[str, Tracker], browser: Any
+) -> None:
+    url, tracker = desk_url
+    page = browser.new_context(locale="en-US").new_page()
+    page.goto(tracker.sign_in_link(CASE_MANAGER_A))
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Caseload").wait_for()
+    page.get_by_role("navigation").get_by_role("link", name="Record a meeting").click()
+    page.get_by_role("link", name="Or fill in the meeting field by field").click()
+    page.get_by_role("heading", name="Record a meeting").wait_for()
+    _check_accessibility(page, "the meeting form")
+
+    student = page.get_by_role("group", name="Student")
+    student.get_by_label("Student id").fill("S-2027-0100")
+    student.get_by_label("Name").fill("Ana Ruiz")
+    page.get_by_label("Date of the meeting").fill("2026-11-16")
+    dana = page.get_by_role("group", name="Team member 1")
+    dana.get_by_label("Name").fill("Dana Whitfield")
+    dana.get_by_label("Email").fill(CASE_MANAGER_A)
+    dana.get_by_label("Role").select_option("case_manager")
+    rosa = page.get_by_role("group", name="Team member 2")
+    rosa.get_by_label("Name").fill("Rosa Ruiz")
+    rosa.get_by_label("Email").fill("rosa.ruiz@example.com")
+    rosa.get_by_label("Role").select_option("parent")
+    rosa.get_by_label("Relationship to the child (family)").select_option("mother")
+    rosa.get_by_label("Reads").select_option("es")
+    page.get_by_role("group", name="Strength 1").get_by_label("What the child does well").fill(
+        "Ana reads to her little brother every night."
+    )
+    concern = page.get_by_role("group", name="Concern 1", exact=True)
+    concern.get_by_label("The concern", exact=True).fill("Ana does not turn in her homework.")
+    item = page.get_by_role("group", name="Action item 1 of concern 1")
+    item.get_by_label("What will be done").fill("Sign Ana's planner each night")
+    item.get_by_label("Owner (their email)").fill("rosa.ruiz@example.com")
+    item.get_by_label("Due").fill("2027-01-29")
+    page.get_by_role("button", name="Check", exact=True).click()
+
+    # Checked: Rosa reads Spanish, and no text has its Spanish version yet.
+    page.get_by_role("heading", name="Checked: nothing is wrong").wait_for()
+    assert "Read in Spanish by Rosa Ruiz" in page.content()
+    versions = {
+        "Strength 1": "Ana le lee a su hermanito todas las noches.",
+        "Concern 1": "Ana no entrega la tarea.",
+        "Action item 1 of concern 1": "Firmar la agenda de Ana cada noche",
+    }
+    for group, words in versions.items():
+        box = page.get_by_role("group", name=group, exact=True).get_by_label(
+            "The same, in Spanish"
+        )
+        box.first.fill(words)
+    page.get_by_role("button", name="Check", exact=True).click()
+    page.get_by_role("heading", name="Checked: nothing is wrong").wait_for()
+    assert "Every member can read every text in their language." in page.content()
+    page.get_by_text("Rosa Ruiz (Spanish)").click()
+    spanish = page.locator('pre[lang="es"]').inner_text()
+    assert "Ana le lee a su hermanito todas las noches." in spanish
+    assert "Firmar la agenda de Ana cada noche" in spanish
+    _check_accessibility(page, "the meeting form, checked")
+
+    queued = len(tracker.outbox())
+    page.get_by_role("button", name="Save and send the summaries").click()
+    page.get_by_text("Saved: the meeting is recorded").wait_for()
+    assert len(tracker.outbox()) - queued == 2
+    [item_view] = tracker.items(student="S-2027-0100")
+    assert item_view.title == "Sign Ana's planner each night"
