@@ -25,7 +25,7 @@ Fields = Mapping[str, str]
 
 # The empty rows a new form offers; "Add another ..." adds one more.
 MIN_ROWS = {"members": 3, "strengths": 2, "concerns": 1, "items": 2}
-MAX_ROWS = 200  # a posted count past this is not a meeting: it only makes a huge page
+MAX_ROWS = 60  # per section (and per concern): a posted count past it would only make a huge page
 
 MEMBER_FIELDS = ("name", "email", "role", "relationship", "language", "timezone", "away_until")
 ITEM_FIELDS = ("id", "owner", "due", "check_in", "kind", "minutes_per_week")
@@ -75,8 +75,7 @@ def with_row_added(fields: Fields, action: str) -> dict[str, str]:
         action
     )
     if action.startswith("add-item-") and action[9:].isdigit():
-        name = f"concern-{int(action[9:])}-items"
-        found.setdefault(name, str(MIN_ROWS["items"]))
+        name = f"concern-{int(action[9:])}-items"  # a concern the form has: else nothing
     if name is not None and name in found:
         found[name] = str(min(int(found[name]) + 1, MAX_ROWS))
     return found

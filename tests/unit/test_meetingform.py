@@ -132,6 +132,7 @@ def test_add_another_adds_one_row_where_asked_and_keeps_every_value() -> None:
         k: v for k, v in SMALL.items() if k != "members"
     }
     assert with_row_added(fields, "add-nothing")["members"] == "3"
+    assert "concern-7-items" not in with_row_added(fields, "add-item-7")
 
 
 def test_row_counts_are_bounded_and_never_below_the_few_a_form_offers() -> None:

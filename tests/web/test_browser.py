@@ -211,7 +211,7 @@ def test_a_case_manager_signs_in_by_email_reads_her_caseload_and_releases_a_held
 def test_a_case_manager_records_a_meeting_through_the_form_with_a_spanish_reading_parent(
     desk_url: tuple[str, Tracker], browser: Any
 ) -> None:
-    url, tracker = desk_url
+    _url, tracker = desk_url
     page = browser.new_context(locale="en-US").new_page()
     page.goto(tracker.sign_in_link(CASE_MANAGER_A))
     page.get_by_role("button", name="Sign in").click()
@@ -255,9 +255,7 @@ def test_a_case_manager_records_a_meeting_through_the_form_with_a_spanish_readin
         "Action item 1 of concern 1": "Firmar la agenda de Ana cada noche",
     }
     for group, words in versions.items():
-        box = page.get_by_role("group", name=group, exact=True).get_by_label(
-            "The same, in Spanish"
-        )
+        box = page.get_by_role("group", name=group, exact=True).get_by_label("The same, in Spanish")
         box.first.fill(words)
     page.get_by_role("button", name="Check", exact=True).click()
     page.get_by_role("heading", name="Checked: nothing is wrong").wait_for()

@@ -63,8 +63,8 @@ def preview(
 def latest_meeting(session: Session, reader: Reader, external_id: str) -> MeetingRecord:
     """The student's latest meeting, to amend it; NotFoundError when not the reader's student
     (the same as for a missing one) or when the student has no meeting."""
-    student = web.visible_student(session, scope_of(reader), external_id)
-    found = recorded.latest_meeting(session, student) if student is not None else None
+    visible = web.visible_student(session, scope_of(reader), external_id) is not None
+    found = recorded.latest_meeting(session, external_id) if visible else None
     if found is None:
         raise not_found(external_id)
     return found

@@ -27,8 +27,11 @@ from iep_followup.store.models import (
 )
 
 
-def latest_meeting(session: Session, student: Student) -> MeetingRecord | None:
+def latest_meeting(session: Session, external_id: str) -> MeetingRecord | None:
     """The student's latest meeting as a meeting file would say it; None when there is none."""
+    student = session.exec(select(Student).where(Student.external_id == external_id)).first()
+    if student is None:
+        return None
     meeting = session.exec(
         select(Meeting)
         .where(Meeting.student_id == student.id)
