@@ -34,11 +34,11 @@ from benchmarks.harness import (
     peak_rss_mb,
     read_records,
 )
+from iep_followup.catalogs import load_translations
 from iep_followup.digest import Period, period_bounds, previous_period
 from iep_followup.domain import Cadence, ItemStatus, Role
 from iep_followup.inbound.trim import trim_reply
 from iep_followup.mail.contexts import request_context
-from iep_followup.mail.i18n import load_translations
 from iep_followup.mail.labels import CADENCE_LABELS, ROLE_LABELS, STATUS_LABELS
 from iep_followup.markers import REPLY_MARKERS
 from iep_followup.resources import templates_dir

@@ -17,10 +17,10 @@ from iep_followup.answers import answers_for
 from iep_followup.domain import ItemStatus
 from iep_followup.mail.contexts import request_context, with_answer_links
 from iep_followup.mail.kinds import MailKind
-from iep_followup.mail.labels import ANSWER_LABELS
 from iep_followup.mail.render import Renderer
 from iep_followup.services.answers import AnswerPage
 from iep_followup.views import Contact, ItemDetail, Recipient
+from iep_followup.vocabulary import ANSWER_LABELS
 from iep_followup.web.i18n import HERE, environment
 
 OUT = Path(__file__).parent / "answer-buttons.png"

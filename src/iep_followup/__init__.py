@@ -47,6 +47,7 @@ from iep_followup.errors import (
 )
 from iep_followup.meetingfile import load_meeting_file, parse_meeting
 from iep_followup.resources import example_meeting_path
+from iep_followup.services.answers import AnswerOutcome, AnswerPage
 from iep_followup.tracker import Tracker
 from iep_followup.translations import TranslationGap, translation_gaps
 from iep_followup.views import (
@@ -74,6 +75,8 @@ from iep_followup.views import (
 __all__ = [
     "AddressEventView",
     "AlreadyRunningError",
+    "AnswerOutcome",
+    "AnswerPage",
     "Backlog",
     "BalanceReport",
     "BalanceWarning",

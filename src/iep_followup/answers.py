@@ -1,7 +1,7 @@
 """One-tap answers: the choices an answer link offers for each kind of item, and the update each one means.
 
 Data, not code paths: a new kind of item (a routine: yes / partly / no) is a new entry in
-ANSWER_SETS and its words in mail/labels.py. Pure: no I/O.
+ANSWER_SETS and its words in vocabulary.py. Pure: no I/O.
 """
 
 from __future__ import annotations

@@ -49,6 +49,19 @@ SOURCE_LABELS = {
     UpdateSource.WEB_LINK: N_("by an answer button"),
 }
 
+# The buttons of a one-tap answer link, by choice (answers.ANSWER_SETS), in the owner's own words
+# ("Stuck"); the status a button records keeps its word above ("blocked").
+ANSWER_LABELS = {
+    "done": N_("Done"),
+    "in_progress": N_("In progress"),
+    "stuck": N_("Stuck"),
+    "new_date": N_("Change the date"),
+    # A routine's answers
+    "yes": N_("Yes, it happened"),
+    "partly": N_("Partly"),
+    "no": N_("No"),
+}
+
 # Words that name the same things and must not appear beside the ones above (checked by tests).
 SYNONYMS_NOT_USED = ("stuck", "speech-language pathologist", "speech language pathologist")
 

@@ -20,10 +20,10 @@ from iep_followup.domain import ItemStatus, PeriodOutcome
 from iep_followup.errors import ValidationError
 from iep_followup.mail.contexts import with_answer_links
 from iep_followup.mail.kinds import MailKind
-from iep_followup.mail.labels import ANSWER_LABELS
 from iep_followup.mail.render import Renderer
 from iep_followup.services.outgoing import Mailer
 from iep_followup.tokens import make_reply_key, verify_answer_token
+from iep_followup.vocabulary import ANSWER_LABELS
 from tests.unit.test_render import KAREN, ROSA, ROSA_EN, _readable_text, _request
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "emails"

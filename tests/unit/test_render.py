@@ -11,7 +11,7 @@ from email.policy import default
 
 import pytest
 import textstat
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po
 
 from iep_followup.domain import Cadence, ItemStatus, Role
@@ -360,6 +360,11 @@ def test_every_message_has_a_spanish_translation() -> None:
         labels = root.parent / "mail"
     for _file, _line, message, _comments, _context in extract_from_dir(
         labels, [("**.py", "python")], keywords={"N_": None}
+    ):
+        wanted.add(message if isinstance(message, str) else message[0])
+    # The words every front end shares (statuses, roles, answer buttons) live beside mail/.
+    for _line, message, _comments, _context in extract_from_file(
+        "python", labels.parent / "vocabulary.py", keywords={"N_": None}
     ):
         wanted.add(message if isinstance(message, str) else message[0])
     with (root / "locale" / "es" / "LC_MESSAGES" / "messages.po").open("rb") as source:

@@ -1,6 +1,7 @@
 """Words shown in emails for our enums, and plain explanations of special-education terms.
 
-Statuses and roles have one set of words for every front end, in `vocabulary.py`.
+Statuses, roles and the answer buttons have one set of words for every front end, in
+`vocabulary.py`.
 
 These are gettext message ids (marked with N_ for extraction): the catalogs in
 email_templates/locale translate them. Nothing is translated here.
@@ -11,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from iep_followup.domain import Cadence, Relationship
-from iep_followup.vocabulary import N_, ROLE_LABELS, STATUS_LABELS
+from iep_followup.vocabulary import ANSWER_LABELS, N_, ROLE_LABELS, STATUS_LABELS
 
 __all__ = [
+    "ANSWER_LABELS",
     "CADENCE_LABELS",
     "GLOSSARY",
     "RELATIONSHIP_LABELS",
@@ -42,18 +44,6 @@ RELATIONSHIP_LABELS = {
 # The mark on a meeting text shown as written, because the reader's language has no version.
 WRITTEN_IN_LABELS = {"en": N_("in English"), "es": N_("in Spanish")}
 
-
-# The buttons of a one-tap answer link, by choice (answers.ANSWER_SETS): "Done", "Stuck", ...
-ANSWER_LABELS = {
-    "done": N_("Done"),
-    "in_progress": N_("In progress"),
-    "stuck": N_("Stuck"),
-    "new_date": N_("Change the date"),
-    # A routine's answers
-    "yes": N_("Yes, it happened"),
-    "partly": N_("Partly"),
-    "no": N_("No"),
-}
 
 CADENCE_LABELS = {
     Cadence.WEEKLY: N_("every week"),

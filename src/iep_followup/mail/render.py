@@ -25,9 +25,9 @@ from jinja2 import (
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
+from iep_followup.catalogs import load_translations
 from iep_followup.domain import Cadence, ItemStatus, Relationship, Role
 from iep_followup.errors import ConfigError
-from iep_followup.mail.i18n import load_translations
 from iep_followup.mail.kinds import MailKind
 from iep_followup.mail.labels import (
     CADENCE_LABELS,

@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from iep_followup import AnswerOutcome, AnswerPage
 from iep_followup.domain import MAX_MINUTES, MAX_NOTE
 from iep_followup.errors import ValidationError
-from iep_followup.mail.labels import ANSWER_LABELS
-from iep_followup.services.answers import AnswerOutcome, AnswerPage
+from iep_followup.vocabulary import ANSWER_LABELS
 from iep_followup.web.i18n import LANGUAGES, environment
 from iep_followup.web.render import language_of
 from iep_followup.web.security import Access, Visitor, client_of, page, tracker_of

@@ -11,11 +11,10 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from iep_followup.catalogs import load_translations
 from iep_followup.domain import ItemStatus, Role, UpdateSource
-from iep_followup.mail.i18n import load_translations
-from iep_followup.mail.labels import ROLE_LABELS, STATUS_LABELS
 from iep_followup.resources import templates_dir
-from iep_followup.vocabulary import SOURCE_LABELS
+from iep_followup.vocabulary import ROLE_LABELS, SOURCE_LABELS, STATUS_LABELS
 
 HERE = Path(__file__).parent
 LANGUAGES = ("en", "es")

@@ -1,4 +1,4 @@
-"""Translations from the gettext catalogs (.po) shipped with the templates, compiled in memory by Babel."""
+"""Translations from gettext catalogs (.po), compiled in memory by Babel: for the emails and the desk."""
 
 from __future__ import annotations
 
