@@ -11,9 +11,10 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-## run: the demo: the whole loop (meeting, requests, replies, digest) in ./demo, no set-up needed
+## run: the demo: the whole loop (meeting, requests, replies, digest) in ./demo, no set-up needed,
+## then the case manager's desk on 127.0.0.1 with a one-time sign-in link (Ctrl-C stops it)
 run: $(BIN)/.installed
-	$(BIN)/iep-followup demo --dir demo
+	$(BIN)/iep-followup demo --dir demo --serve
 
 ## test: lint, type-check and run the whole test suite
 test: lint typecheck

@@ -28,6 +28,7 @@ from aiosmtpd.controller import Controller
 from iep_followup.balance import BalanceReport
 from iep_followup.config import ENV_PREFIX, load_settings
 from iep_followup.daemon import Daemon
+from iep_followup.demo_desk import RunningClock, desk_address, serve_desk
 from iep_followup.errors import IepFollowupError
 from iep_followup.meetingfile import load_meeting_file
 from iep_followup.resources import example_meeting_path
@@ -82,13 +83,30 @@ class _Sink:
         self._controller.stop()
 
 
-async def run_demo(folder: Path, *, echo: Echo) -> int:
+async def run_demo(folder: Path, *, echo: Echo, serve: bool = False) -> int:
+    """The story; with `serve`, then the demo's desk until Ctrl-C."""
+    desk = desk_address(load_settings(None).web_listen) if serve else None
     _prepare(folder)
+    saved = _saved_settings(folder)
+    if desk is not None:  # saved, so that `iep-followup web` on the demo's .env serves it too
+        saved["web_listen"] = desk[0]
+    _write_env_file(folder / ".env", saved)
+    clock = DemoClock(datetime(2026, 11, 16, 21, 0, tzinfo=UTC))  # Monday 15:00 in Chicago
+    code = await _run_story(folder, saved, clock, echo)
+    if desk is None or code != 0:
+        return code
+    # The demo's own settings only: no SMTP server, mailbox or public URL from the environment.
+    settings = load_settings(
+        None, **saved, web_url=None, smtp_url=None, imap_url=None, smtp_receiver=None
+    )
+    record = load_meeting_file(example_meeting_path())
+    served = serve_desk(settings, RunningClock(clock.now), record, desk[1], _command(folder), echo)
+    return await served
+
+
+async def _run_story(folder: Path, saved: dict[str, str], clock: DemoClock, echo: Echo) -> int:
     sink = _Sink(folder / "mail")
     port = await asyncio.to_thread(sink.start)
-    clock = DemoClock(datetime(2026, 11, 16, 21, 0, tzinfo=UTC))  # Monday 15:00 in Chicago
-    saved = _saved_settings(folder)
-    _write_env_file(folder / ".env", saved)
     # The loopback SMTP server and receiver live only as long as the demo: not saved.
     settings = load_settings(
         None,
@@ -215,9 +233,14 @@ def _tell_where(folder: Path, sent: int, digest: Path, echo: Echo) -> None:
     )
     echo(f"The digest: {_shown(digest)} (open it in a browser).")
     echo(f"The demo's settings are saved in {_shown(folder / '.env')}. Look around:")
-    command = f"{_shown(_cli_path())} --env-file {_shown(folder / '.env')}"
+    command = _command(folder)
     for args in TRY_COMMANDS:
         echo(f"  {command} {args}")
+
+
+def _command(folder: Path) -> str:
+    """This iep-followup on the demo's settings, as typed from the current folder."""
+    return f"{_shown(_cli_path())} --env-file {_shown(folder / '.env')}"
 
 
 def _cli_path() -> Path:

@@ -6,13 +6,16 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from iep_followup.daemon import Daemon, SingleDaemonLock
@@ -358,3 +361,94 @@ def test_every_command_the_demo_prints_works_as_printed(tmp_path: Path) -> None:
     # demo/ is a working configuration on its own too: its .env holds the settings.
     inside = _shell(f"{CLI} check", tmp_path / "demo")
     assert inside.returncode == 0, inside.stdout + inside.stderr
+
+
+def _read_until(process: subprocess.Popen[str], marker: str, seconds: float = 120) -> str:
+    """The process's output up to and including the line with `marker` (killed if it never comes)."""
+    watchdog = threading.Timer(seconds, process.kill)
+    watchdog.start()
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if marker in line:
+                break
+    finally:
+        watchdog.cancel()
+    out = "".join(lines)
+    assert marker in out, (
+        f"no {marker!r} in:\n{out}\n{process.stderr.read() if process.stderr else ''}"
+    )
+    return out
+
+
+def _refused(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_make_run_serves_the_demos_desk_until_ctrl_c(tmp_path: Path) -> None:
+    # As `make run` does, with the wanted port taken: the next free one is used, and said.
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        taken = busy.getsockname()[1]
+        demo = subprocess.Popen(
+            ["bash", "-c", f"exec {CLI} demo --dir demo --serve"],
+            cwd=tmp_path,
+            env=_env(web_listen=f"127.0.0.1:{taken}"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            out = _read_until(demo, "Press Ctrl-C to stop it.")
+            assert f"(port {taken} was taken)" in out
+            found = re.search(r"^  (http://127\.0\.0\.1:(\d+)/signin/\S+)$", out, re.MULTILINE)
+            assert found, out
+            link, port = found[1], int(found[2])
+            assert (
+                port != taken and f"The case manager's desk is at http://127.0.0.1:{port}/" in out
+            )
+            with httpx2.Client(follow_redirects=True, timeout=10) as browser:
+                # Opening the link (as a mail scanner would, twice) signs no one in.
+                for _ in range(2):
+                    page = browser.get(link)
+                    assert page.status_code == 200
+                    assert "Press the button to sign in" in page.text
+                csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+                assert csrf, page.text
+                caseload = browser.post(link, data={"csrf": csrf[1]})
+                assert caseload.status_code == 200
+                assert "Lucía" in caseload.text  # the demo's data, signed in as its case manager
+        finally:
+            demo.send_signal(signal.SIGINT)
+            rest, err = demo.communicate(timeout=60)
+    assert demo.returncode == 0, err
+    assert "Traceback" not in err and "signin/" not in err  # no access log
+    assert _refused(port)
+    # What it prints on the way out works as printed, from the same folder.
+    again, link_command = [
+        line.strip()
+        for line in rest.split("To serve it again", 1)[1].splitlines()[1:]
+        if "  " in line
+    ]
+    printed = _shell(link_command, tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.startswith(f"http://127.0.0.1:{port}/signin/")
+    desk = subprocess.Popen(
+        ["bash", "-c", f"exec {again}"],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _read_until(desk, f"The desk is at http://127.0.0.1:{port}/")
+        _wait(lambda: not _refused(port), 30, "the desk to listen")
+        with httpx2.Client(timeout=10) as browser:
+            assert "Press the button to sign in" in browser.get(printed.stdout.strip()).text
+    finally:
+        desk.send_signal(signal.SIGINT)
+        _out, err = desk.communicate(timeout=60)
+    assert desk.returncode == 0, err

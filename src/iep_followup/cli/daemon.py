@@ -67,15 +67,22 @@ def run(ctx: Context) -> None:
     show_default=True,
     help="Where the demo keeps its database, emails and digest (emptied first).",
 )
-def demo(folder: Path) -> None:
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Then serve the case manager's desk on 127.0.0.1 with a sign-in link, until Ctrl-C.",
+)
+def demo(folder: Path, serve: bool) -> None:
     """Run the whole loop here, with no set-up.
 
     Meeting, requests, replies and digest, in the --dir folder, which is left as a working
     configuration: its .env holds the demo's settings, for the commands it prints at the end.
+    With --serve, the desk then shows the demo's data on 127.0.0.1 (IEP_FOLLOWUP_WEB_LISTEN's
+    port, 8000 by default, or the next free one) until Ctrl-C.
     """
     from iep_followup.demo import run_demo
 
-    sys.exit(asyncio.run(run_demo(folder, echo=click.echo)))
+    sys.exit(asyncio.run(run_demo(folder, echo=click.echo, serve=serve)))
 
 
 def _log_to_stderr(level: int) -> None:
