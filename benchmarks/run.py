@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from benchmarks import baselines, district, latency, mailbags, stages, workers
+from benchmarks import baselines, desk, district, latency, mailbags, stages, workers
 from benchmarks.harness import BenchConfig, in_child
 from benchmarks.report import RunResult, growth, machine, table, targets
 from benchmarks.sink import Sink
@@ -61,6 +61,19 @@ def run_latency(backend: str) -> str:
             in_child(district.seed, url, latency.STUDENTS)
             in_child(latency.prepare, config)
             return latency.table(backend, latency.measure(config, sink))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_desk(backend: str) -> str:
+    """The desk stage: one case manager's 50-student caseload, p50/p95 per page."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"iep-bench-{backend}-desk-"))
+    try:
+        with database(backend, workdir) as url, Sink() as sink:
+            config = BenchConfig(backend, desk.STUDENTS, url, workdir, sink.port)
+            in_child(district.seed, url, desk.STUDENTS)
+            email = in_child(desk.prepare, config)
+            return desk.table(backend, in_child(desk.measure, config, email))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -135,14 +148,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file and spools")
     parser.add_argument(
         "--stages",
-        default="cycle,latency",
-        help="cycle (the weekly cycle at each size) and/or latency (reply to confirmation, "
-        "once per backend; needs Dovecot)",
+        default="cycle,latency,desk",
+        help="cycle (the weekly cycle at each size), latency (reply to confirmation, "
+        "once per backend; needs Dovecot) and/or desk (a 50-student caseload's pages, once "
+        "per backend)",
     )
     args = parser.parse_args(argv)
     chosen = {s.strip() for s in args.stages.split(",") if s.strip()}
-    if not chosen or chosen - {"cycle", "latency"}:
-        parser.error("--stages takes cycle and/or latency")
+    if not chosen or chosen - {"cycle", "latency", "desk"}:
+        parser.error("--stages takes cycle, latency and/or desk")
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     for backend in backends:
@@ -154,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
     for backend in backends:
         if "latency" in chosen:
             print(run_latency(backend), "", sep="\n", flush=True)
+        if "desk" in chosen:
+            print(run_desk(backend), "", sep="\n", flush=True)
         for size in sizes if "cycle" in chosen else ():
             runs.append(run_one(backend, size, args.profile, args.keep))
             print(table(runs[-1]), "", sep="\n", flush=True)
