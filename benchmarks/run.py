@@ -52,30 +52,30 @@ def database(backend: str, workdir: Path) -> Iterator[str]:
         admin.dispose()
 
 
-def run_latency(backend: str) -> str:
-    """The latency stage on its own small district: a table of p50/p95/max per path."""
-    workdir = Path(tempfile.mkdtemp(prefix=f"iep-bench-{backend}-latency-"))
+@contextmanager
+def small_district(backend: str, stage: str, students: int) -> Iterator[tuple[BenchConfig, Sink]]:
+    """A stage's own seeded district and SMTP sink, in a temporary folder removed afterwards."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"iep-bench-{backend}-{stage}-"))
     try:
         with database(backend, workdir) as url, Sink() as sink:
-            config = BenchConfig(backend, latency.STUDENTS, url, workdir, sink.port)
-            in_child(district.seed, url, latency.STUDENTS)
-            in_child(latency.prepare, config)
-            return latency.table(backend, latency.measure(config, sink))
+            in_child(district.seed, url, students)
+            yield BenchConfig(backend, students, url, workdir, sink.port), sink
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_latency(backend: str) -> str:
+    """The latency stage on its own small district: a table of p50/p95/max per path."""
+    with small_district(backend, "latency", latency.STUDENTS) as (config, sink):
+        in_child(latency.prepare, config)
+        return latency.table(backend, latency.measure(config, sink))
 
 
 def run_desk(backend: str) -> str:
     """The desk stage: one case manager's 50-student caseload, p50/p95 per page."""
-    workdir = Path(tempfile.mkdtemp(prefix=f"iep-bench-{backend}-desk-"))
-    try:
-        with database(backend, workdir) as url, Sink() as sink:
-            config = BenchConfig(backend, desk.STUDENTS, url, workdir, sink.port)
-            in_child(district.seed, url, desk.STUDENTS)
-            email = in_child(desk.prepare, config)
-            return desk.table(backend, in_child(desk.measure, config, email))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with small_district(backend, "desk", desk.STUDENTS) as (config, _sink):
+        email = in_child(desk.prepare, config)
+        return desk.table(backend, in_child(desk.measure, config, email))
 
 
 def _migrate(url: str) -> None:
