@@ -39,12 +39,12 @@ from iep_followup.digest import Period, period_bounds, previous_period
 from iep_followup.domain import Cadence, ItemStatus, Role
 from iep_followup.inbound.trim import trim_reply
 from iep_followup.mail.contexts import request_context
-from iep_followup.mail.labels import CADENCE_LABELS, ROLE_LABELS, STATUS_LABELS
 from iep_followup.markers import REPLY_MARKERS
 from iep_followup.resources import templates_dir
 from iep_followup.store import asking
 from iep_followup.store.db import Database
 from iep_followup.store.models import RequestItem, UpdateRequest
+from iep_followup.vocabulary import CADENCE_LABELS, ROLE_LABELS, STATUS_LABELS
 
 BATCH = 200
 TIMEZONE = "America/New_York"

@@ -6,7 +6,7 @@ them): the emails and the desk translate them through the catalogs; the CLI prin
 
 from __future__ import annotations
 
-from iep_followup.domain import ItemStatus, Role, UpdateSource
+from iep_followup.domain import Cadence, ItemStatus, Relationship, Role, UpdateSource
 
 
 def N_(message: str) -> str:  # noqa: N802  (the gettext convention for "mark, don't translate")
@@ -61,6 +61,30 @@ ANSWER_LABELS = {
     "partly": N_("Partly"),
     "no": N_("No"),
 }
+
+# A family member named as the team recorded them, in place of "parent" or "guardian".
+RELATIONSHIP_LABELS = {
+    Relationship.MOTHER: N_("mother"),
+    Relationship.FATHER: N_("father"),
+    Relationship.STEPMOTHER: N_("stepmother"),
+    Relationship.STEPFATHER: N_("stepfather"),
+    Relationship.GRANDMOTHER: N_("grandmother"),
+    Relationship.GRANDFATHER: N_("grandfather"),
+    Relationship.AUNT: N_("aunt"),
+    Relationship.UNCLE: N_("uncle"),
+    Relationship.SISTER: N_("sister"),
+    Relationship.BROTHER: N_("brother"),
+    Relationship.FOSTER_PARENT: N_("foster parent"),
+    Relationship.GUARDIAN: N_("guardian"),
+}
+
+CADENCE_LABELS = {
+    Cadence.WEEKLY: N_("every week"),
+    Cadence.EVERY_TWO_WEEKS: N_("every two weeks"),
+    Cadence.MONTHLY: N_("every month"),
+    Cadence.NONE: N_("no check-ins"),
+}
+
 
 # Words that name the same things and must not appear beside the ones above (checked by tests).
 SYNONYMS_NOT_USED = ("stuck", "speech-language pathologist", "speech language pathologist")

@@ -1,7 +1,7 @@
 """Words shown in emails for our enums, and plain explanations of special-education terms.
 
-Statuses, roles and the answer buttons have one set of words for every front end, in
-`vocabulary.py`.
+Statuses, roles, relationships, cadences and the answer buttons have one set of words for
+every front end, in `vocabulary.py`.
 
 These are gettext message ids (marked with N_ for extraction): the catalogs in
 email_templates/locale translate them. Nothing is translated here.
@@ -11,8 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from iep_followup.domain import Cadence, Relationship
-from iep_followup.vocabulary import ANSWER_LABELS, N_, ROLE_LABELS, STATUS_LABELS
+from iep_followup.vocabulary import (
+    ANSWER_LABELS,
+    CADENCE_LABELS,
+    N_,
+    RELATIONSHIP_LABELS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+)
 
 __all__ = [
     "ANSWER_LABELS",
@@ -25,32 +31,8 @@ __all__ = [
 ]
 
 
-# A family member named as the team recorded them, in place of "parent" or "guardian".
-RELATIONSHIP_LABELS = {
-    Relationship.MOTHER: N_("mother"),
-    Relationship.FATHER: N_("father"),
-    Relationship.STEPMOTHER: N_("stepmother"),
-    Relationship.STEPFATHER: N_("stepfather"),
-    Relationship.GRANDMOTHER: N_("grandmother"),
-    Relationship.GRANDFATHER: N_("grandfather"),
-    Relationship.AUNT: N_("aunt"),
-    Relationship.UNCLE: N_("uncle"),
-    Relationship.SISTER: N_("sister"),
-    Relationship.BROTHER: N_("brother"),
-    Relationship.FOSTER_PARENT: N_("foster parent"),
-    Relationship.GUARDIAN: N_("guardian"),
-}
-
 # The mark on a meeting text shown as written, because the reader's language has no version.
 WRITTEN_IN_LABELS = {"en": N_("in English"), "es": N_("in Spanish")}
-
-
-CADENCE_LABELS = {
-    Cadence.WEEKLY: N_("every week"),
-    Cadence.EVERY_TWO_WEEKS: N_("every two weeks"),
-    Cadence.MONTHLY: N_("every month"),
-    Cadence.NONE: N_("no check-ins"),
-}
 
 
 @dataclass(frozen=True)

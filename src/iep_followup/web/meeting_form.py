@@ -27,7 +27,6 @@ from iep_followup.domain import (
     Role,
 )
 from iep_followup.errors import MeetingFileError, NotYourMeetingError, ValidationError
-from iep_followup.mail.labels import CADENCE_LABELS, RELATIONSHIP_LABELS
 from iep_followup.meetingform import (
     Converted,
     counts,
@@ -37,7 +36,7 @@ from iep_followup.meetingform import (
     to_data,
     with_row_added,
 )
-from iep_followup.vocabulary import ROLE_LABELS
+from iep_followup.vocabulary import CADENCE_LABELS, RELATIONSHIP_LABELS, ROLE_LABELS
 from iep_followup.web.render import render
 from iep_followup.web.security import Access, Visitor, client_of, page, tracker_of
 
