@@ -84,7 +84,9 @@ def _migrate(url: str) -> None:
     db.dispose()
 
 
-def run_one(backend: str, size: int, profile_dir: Path | None, keep: bool) -> RunResult:
+def run_one(
+    backend: str, size: int, profile_dir: Path | None, keep: bool, only: str | None = None
+) -> RunResult:
     workdir = Path(tempfile.mkdtemp(prefix=f"iep-bench-{backend}-{size}-"))
     try:
         with database(backend, workdir) as url, Sink() as sink:
@@ -95,7 +97,7 @@ def run_one(backend: str, size: int, profile_dir: Path | None, keep: bool) -> Ru
                 size,
                 f"{seeded.people:,} people, {seeded.memberships:,} memberships, {seeded.items:,} items",
             )
-            _cycle(config, sink, run)
+            (_ingest_only if only == "ingest" else _cycle)(config, sink, run)
             return run
     finally:
         if keep:
@@ -138,6 +140,15 @@ def _cycle(config: BenchConfig, sink: Sink, run: RunResult) -> None:
     )
 
 
+def _ingest_only(config: BenchConfig, _sink: Sink, run: RunResult) -> None:
+    """--only ingest: the requests its replies answer (queued, untimed), then ingest and its baseline."""
+    in_child(stages.request_updates, config)
+    in_child(mailbags.spool_replies, config)
+    district.analyze(config.database_url)
+    run.stages["ingest"] = in_child(stages.ingest, config)
+    run.baselines["ingest"] = in_child(baselines.parse_replies, config)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--sizes", default="2000,20000,50000", help="students, comma-separated")
@@ -152,6 +163,9 @@ def main(argv: list[str] | None = None) -> None:
         help="cycle (the weekly cycle at each size), latency (reply to confirmation, "
         "once per backend; needs Dovecot) and/or desk (a 50-student caseload's pages, once "
         "per backend)",
+    )
+    parser.add_argument(
+        "--only", choices=["ingest"], help="of the cycle, time only this stage and its baseline"
     )
     args = parser.parse_args(argv)
     chosen = {s.strip() for s in args.stages.split(",") if s.strip()}
@@ -171,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
         if "desk" in chosen:
             print(run_desk(backend), "", sep="\n", flush=True)
         for size in sizes if "cycle" in chosen else ():
-            runs.append(run_one(backend, size, args.profile, args.keep))
+            runs.append(run_one(backend, size, args.profile, args.keep, args.only))
             print(table(runs[-1]), "", sep="\n", flush=True)
     for summary in (growth(runs), targets(runs)):
         if summary:
