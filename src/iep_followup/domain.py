@@ -681,6 +681,23 @@ def transition(
     )
 
 
+def moved(
+    state: ItemProgress, change: UpdateInput, *, now: datetime, meeting_date: date
+) -> tuple[ItemProgress, UpdateInput]:
+    """The item after `change` (see `transition`) and what its history row records.
+
+    The row holds what changed, including what the rules derived (100% closes the item, so
+    the row says "done" as well), in the terms of the item's kind (`recorded_change`).
+    """
+    after = transition(state, change, now=now, meeting_date=meeting_date)
+    said = recorded_change(state.kind, change)
+    return after, dataclasses.replace(
+        said,
+        status=after.status if after.status is not state.status else said.status,
+        percent=after.percent if after.percent != state.percent else said.percent,
+    )
+
+
 def recorded_change(kind: ItemKind, change: UpdateInput) -> UpdateInput:
     """What a report means for an item of this kind: the change its history records.
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from iep_followup.inbound.grammar import ParsedReply
-from iep_followup.store.updates import RecordedUpdate
+from iep_followup.store.replies import RecordedUpdate
 
 
 @dataclass(frozen=True)

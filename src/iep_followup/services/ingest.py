@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from iep_followup.addresses import address_key
-from iep_followup.domain import UpdateInput
+from iep_followup.domain import ItemKind, UpdateInput
 from iep_followup.errors import DatabaseError, IepFollowupError, NotFoundError, ValidationError
 from iep_followup.inbound.classify import BounceInfo, Classification, InboundKind, classify
 from iep_followup.inbound.grammar import ItemCommands, ParsedReply, parse_commands
@@ -27,11 +27,11 @@ from iep_followup.mail.kinds import MailKind
 from iep_followup.planning import local_now
 from iep_followup.services.confirmation import Applied, ConfirmedChange, confirmation, confirmed
 from iep_followup.services.outgoing import Mailer
-from iep_followup.store import asking, inbox, outbox, people, texts, updates
+from iep_followup.store import inbox, outbox, people, replies
 from iep_followup.store.asking import SentRequest
 from iep_followup.store.db import Database, Session
 from iep_followup.store.inbox import KnownPerson, NewInbound, Reading
-from iep_followup.store.updates import RefusedUpdate, ReplyUpdate
+from iep_followup.store.replies import AskedItem, RefusedUpdate, ReplyUpdate, WorkedOut
 from iep_followup.tokens import (
     find_bounce_keys,
     find_keys,
@@ -68,13 +68,28 @@ class _Verdict:
 
 
 @dataclass(frozen=True)
+class _Work:
+    """A reply's updates, worked out and not yet written, and what its confirmation says."""
+
+    items: list[AskedItem]
+    reply: ParsedReply
+    worked: WorkedOut
+    done: Applied
+
+
+@dataclass(frozen=True)
 class _Settled:
-    """What applying a reply made of its log row."""
+    """What reading a reply came to: its log row's outcome, reason and reading, and its work."""
 
     outcome: InboundOutcome
     reason: str
     reading: Reading
-    applied: int = 0  # item updates recorded
+    work: _Work | None = None  # None: nothing to apply
+
+    @property
+    def applied(self) -> int:
+        """Item updates recorded."""
+        return len(self.work.done.changes) if self.work else 0
 
 
 class Ingestor:
@@ -153,15 +168,38 @@ class Ingestor:
                 )
             verdict = self._judge(session, parsed, now)
             new = _new_inbound(parsed, raw, key, via=via, now=now, verdict=verdict)
+            settled = None
+            if verdict.outcome is InboundOutcome.APPLIED:
+                # Worked out before anything is written, so its log row is written once.
+                assert verdict.request is not None and verdict.owner is not None
+                settled = self._settle(
+                    session, new.outcome, new.reason, parsed, verdict.request, verdict.owner, now
+                )
+                new = _as_settled(new, settled)
             inbound_id = inbox.record(session, new)
             if inbound_id is None:
                 return IngestResult(
                     None, InboundOutcome.IGNORED, "recorded by another receiver", duplicate=True
                 )
-            result = IngestResult(inbound_id, new.outcome, new.reason)
-            if verdict.outcome is InboundOutcome.APPLIED:
+            result = IngestResult(
+                inbound_id, new.outcome, new.reason, applied=settled.applied if settled else 0
+            )
+            if settled is not None:
                 assert verdict.request is not None and verdict.owner is not None
-                result = self._apply_reply(session, result, parsed, verdict, now)
+                owner = verdict.owner
+                self._write(
+                    session,
+                    inbound_id,
+                    settled,
+                    verdict.request,
+                    owner,
+                    now,
+                    parsed,
+                    author_id=owner.id,
+                    confirm=True,
+                )
+                if settled.outcome is InboundOutcome.HELD:  # its words could not be told apart
+                    self._notify(session, inbound_id, verdict.owner, "unclear", now)
             elif verdict.notice and (known := verdict.sender or verdict.owner) is not None:
                 # Only to one of our people, found when the message was judged: no backscatter.
                 self._notify(session, inbound_id, known, verdict.notice, now)
@@ -173,41 +211,6 @@ class Ingestor:
             result.reason,
         )
         return result
-
-    def _apply_reply(
-        self,
-        session: Session,
-        logged: IngestResult,
-        parsed: ParsedMessage,
-        verdict: _Verdict,
-        now: datetime,
-    ) -> IngestResult:
-        """Apply a reply from its request's owner, and confirm it (or say it could not be read)."""
-        assert logged.inbound_id is not None
-        assert verdict.request is not None and verdict.owner is not None
-        owner = verdict.owner
-        settled = self._apply(
-            session,
-            logged,
-            parsed,
-            verdict.request,
-            owner,
-            now,
-            author_id=owner.id,
-            confirm=True,
-        )
-        inbox.settle(
-            session,
-            logged.inbound_id,
-            outcome=settled.outcome,
-            reason=settled.reason,
-            reading=settled.reading,
-        )
-        if settled.outcome is InboundOutcome.HELD:  # its words could not be told apart
-            self._notify(session, logged.inbound_id, owner, "unclear", now)
-        return IngestResult(
-            logged.inbound_id, settled.outcome, settled.reason, applied=settled.applied
-        )
 
     def release(self, inbound_id: int) -> IngestResult:
         """Apply a held reply after a person has checked it, as written by its real sender.
@@ -227,8 +230,10 @@ class Ingestor:
                 raise ValidationError(
                     f"message {inbound_id} is {logged.outcome.value}, not held; only held replies can be released"
                 )
-            request = asking.sent_request(session, logged.request_id) if logged.request_id else None
-            owner = inbox.person(session, request.person_id) if request else None
+            found = (
+                inbox.request_and_owner(session, logged.request_id) if logged.request_id else None
+            )
+            request, owner = found or (None, None)
             if request is None or owner is None:
                 raise ValidationError(
                     f"message {inbound_id} does not answer any update request; record it by hand with `iep-followup update`"
@@ -236,13 +241,23 @@ class Ingestor:
             parsed = parse_message(logged.raw, max_bytes=self.max_bytes)
             sender = self._sender(session, parsed.from_address or "", owner)
             by_owner = _same(sender, owner)
-            settled = self._apply(
+            settled = self._settle(
                 session,
-                IngestResult(inbound_id, logged.outcome, logged.reason),
+                logged.outcome,
+                logged.reason,
                 parsed,
                 request,
                 owner,
                 now,
+            )
+            self._write(
+                session,
+                inbound_id,
+                settled,
+                request,
+                owner,
+                now,
+                parsed,
                 author_id=sender.id if sender else None,
                 confirm=by_owner,
             )
@@ -286,8 +301,7 @@ class Ingestor:
         self, session: Session, parsed: ParsedMessage, kind: Classification, now: datetime
     ) -> _Verdict:
         """A reply or a forward: applied only when its key is good and its owner sent it."""
-        request, key_problem = self._request_for(session, parsed, now)
-        owner = inbox.person(session, request.person_id) if request is not None else None
+        request, owner, key_problem = self._request_for(session, parsed, now)
         sender = self._sender(session, _sender_address(parsed) or "", owner)
         if kind.kind is InboundKind.FORWARD:
             return _Verdict(
@@ -340,10 +354,9 @@ class Ingestor:
         )
         if kind.kind is not InboundKind.REPLY:
             return rejected  # no notices to machines
-        request, key_problem = self._request_for(session, parsed, now)
+        request, owner, key_problem = self._request_for(session, parsed, now)
         if request is None or key_problem is not None:
             return rejected
-        owner = inbox.person(session, request.person_id)
         if owner is None or not _same(
             self._sender(session, _sender_address(parsed) or "", owner), owner
         ):
@@ -353,36 +366,52 @@ class Ingestor:
 
     def _request_for(
         self, session: Session, parsed: ParsedMessage, now: datetime
-    ) -> tuple[SentRequest | None, _KeyProblem | None]:
-        """The request a reply answers, from the plus address or, failing that, the thread headers."""
+    ) -> tuple[SentRequest | None, KnownPerson | None, _KeyProblem | None]:
+        """The request a reply answers and its owner, from the plus address or, failing that,
+        the thread headers."""
         addresses = " ".join((*parsed.to_addresses, *parsed.delivered_to))
         keys = find_keys(addresses) or find_keys(
             " ".join((*parsed.in_reply_to, *parsed.references))
         )
         if not keys:
-            return None, _KeyProblem(
-                InboundOutcome.HELD, "no reply key: not an answer to an update request", "no_key"
+            return (
+                None,
+                None,
+                _KeyProblem(
+                    InboundOutcome.HELD,
+                    "no reply key: not an answer to an update request",
+                    "no_key",
+                ),
             )
         key = keys[0]
         request_id = request_id_of(key)
-        request = asking.sent_request(session, request_id) if request_id is not None else None
-        if request is None:
-            return None, _KeyProblem(InboundOutcome.REJECTED, "unknown reply key", None)
+        found = inbox.request_and_owner(session, request_id) if request_id is not None else None
+        if found is None:
+            return None, None, _KeyProblem(InboundOutcome.REJECTED, "unknown reply key", None)
+        request, owner = found
         if not verify_reply_key(
             self.secret, key, request.id, request.person_id, request.expires_at
         ):
-            return None, _KeyProblem(
-                InboundOutcome.REJECTED,
-                "reply key does not match its request (altered or forged)",
+            return (
                 None,
+                None,
+                _KeyProblem(
+                    InboundOutcome.REJECTED,
+                    "reply key does not match its request (altered or forged)",
+                    None,
+                ),
             )
         if now > request.expires_at:
-            return request, _KeyProblem(
-                InboundOutcome.HELD,
-                f"reply key expired on {request.expires_at:%Y-%m-%d}",
-                "expired",
+            return (
+                request,
+                owner,
+                _KeyProblem(
+                    InboundOutcome.HELD,
+                    f"reply key expired on {request.expires_at:%Y-%m-%d}",
+                    "expired",
+                ),
             )
-        return request, None
+        return request, owner, None
 
     def _bounce(
         self, session: Session, parsed: ParsedMessage, bounce: BounceInfo | None, now: datetime
@@ -430,38 +459,62 @@ class Ingestor:
 
     # --- acting -----------------------------------------------------------------------
 
-    def _apply(
+    def _settle(
         self,
         session: Session,
-        logged: IngestResult,
+        outcome: InboundOutcome,
+        reason: str,
         parsed: ParsedMessage,
         request: SentRequest,
         owner: KnownPerson,
         now: datetime,
-        *,
-        author_id: int | None,
-        confirm: bool,
     ) -> _Settled:
-        """Apply a reply's commands to its request's items; `confirm` tells the owner what was done."""
-        assert logged.inbound_id is not None
-        refs = asking.request_refs(session, request.id)
+        """Read a reply and work out what its commands do to its request's items; writes nothing."""
         trimmed = trim_reply(parsed.text)
         reading = Reading(trimmed.kept[:20_000], trimmed.removed[:100_000])
         if not trimmed.kept.strip():
-            return _nothing_new(logged, reading, unclear=trimmed.unclear)
-        routines = updates.routine_items(session, [item_id for _, item_id in refs])
+            return _nothing_new(reason, reading, unclear=trimmed.unclear)
+        items = replies.asked_items(session, request.id)
         reply = self._read(
-            trimmed.kept, refs, owner, now, routines=[r for r, i in refs if i in routines]
+            trimmed.kept,
+            [(i.ref, i.item_id) for i in items],
+            owner,
+            now,
+            routines=[i.ref for i in items if i.progress.kind is ItemKind.ROUTINE],
         )
         reading = dataclasses.replace(
             reading, notes="\n".join((*reply.notes, *reply.not_understood))[:20_000]
         )
-        done = _record(session, reply, refs, logged.inbound_id, owner, author_id, now)
-        reason = logged.reason
-        if not done.changes and not done.problems:
+        work = _work_out(reply, items, now)
+        if not work.done.changes and not work.done.problems:
             reason += "; no command recognised, kept as a note"
-        if request.answered_at is None:
-            asking.mark_answered(session, request.id, now)
+        return _Settled(outcome, reason, reading, work)
+
+    def _write(
+        self,
+        session: Session,
+        inbound_id: int,
+        settled: _Settled,
+        request: SentRequest,
+        owner: KnownPerson,
+        now: datetime,
+        parsed: ParsedMessage,
+        *,
+        author_id: int | None,
+        confirm: bool,
+    ) -> None:
+        """Write a settled reply's updates, by `author_id`; `confirm` tells the owner what was done."""
+        if settled.work is None:
+            return
+        replies.write(
+            session,
+            settled.work.worked,
+            request_id=request.id if request.answered_at is None else None,
+            author_id=author_id,
+            owner_id=owner.id,
+            inbound_id=inbound_id,
+            now=now,
+        )
         if confirm:
             if owner.mail_failing:
                 # The owner's own reply, with its key: the address works.
@@ -472,8 +525,7 @@ class Ingestor:
                     source="reply",
                     now=now,
                 )
-            self._confirm(session, logged.inbound_id, owner, request, reply, done, now, parsed)
-        return _Settled(logged.outcome, reason, reading, len(done.changes))
+            self._confirm(session, inbound_id, owner, request, settled.work, now, parsed)
 
     def read_about_one_item(
         self, kept: str, writer: KnownPerson, *, routine: bool
@@ -518,14 +570,13 @@ class Ingestor:
         inbound_id: int,
         owner: KnownPerson,
         request: SentRequest,
-        reply: ParsedReply,
-        done: Applied,
+        work: _Work,
         now: datetime,
         parsed: ParsedMessage,
     ) -> None:
-        context = dataclasses.asdict(confirmation(owner.name, reply, done))
+        context = dataclasses.asdict(confirmation(owner.name, work.reply, work.done))
         # The items' titles in the owner's language.
-        book = texts.request_phrasebook(session, request.id)
+        book = replies.phrasebook(work.items)
         context.update(confirmation_texts(context["changes"], book, owner.language))
         key = make_reply_key(self.secret, request.id, owner.id, request.expires_at)
         # Keyed by the inbound row just inserted, so it cannot have been queued before: no
@@ -565,53 +616,54 @@ class Ingestor:
             log.warning("notice for inbound message %s not queued: %s", inbound_id, exc)
 
 
-def _nothing_new(logged: IngestResult, reading: Reading, *, unclear: bool) -> _Settled:
+def _nothing_new(reason: str, reading: Reading, *, unclear: bool) -> _Settled:
     if unclear:
         # Text we cannot place (say, inside an unquoted original): a person must read it.
         return _Settled(
             InboundOutcome.HELD,
-            f"{logged.reason}; could not tell the reply from the quoted text",
+            f"{reason}; could not tell the reply from the quoted text",
             reading,
         )
     # Sent by mistake, or a client that put the text where we cannot see it: nothing to confirm.
     return _Settled(
-        InboundOutcome.IGNORED, f"{logged.reason}; no new text, only the quoted request", reading
+        InboundOutcome.IGNORED, f"{reason}; no new text, only the quoted request", reading
     )
 
 
-def _record(
-    session: Session,
-    reply: ParsedReply,
-    refs: Sequence[tuple[str, int]],
-    inbound_id: int,
-    owner: KnownPerson,
-    author_id: int | None,
-    now: datetime,
-) -> Applied:
-    """Record each item's update; what the history says, and which refs the rules refused."""
-    by_ref = dict(refs)
+def _as_settled(new: NewInbound, settled: _Settled) -> NewInbound:
+    """The log row with what reading the reply came to, so it is written once."""
+    return dataclasses.replace(
+        new,
+        outcome=settled.outcome,
+        reason=settled.reason,
+        kept_text=settled.reading.kept_text,
+        trimmed_away=settled.reading.trimmed_away,
+        notes=settled.reading.notes or "",
+    )
+
+
+def _work_out(reply: ParsedReply, items: Sequence[AskedItem], now: datetime) -> _Work:
+    """Each item's update from the reply's commands; what the history says, which refs the rules refused."""
+    by_ref = {i.ref: i.item_id for i in items}
     asked = [
         (ref.upper(), commands) for ref, commands in reply.items.items() if ref.upper() in by_ref
     ]
-    outcomes = updates.apply_reply_updates(
-        session,
+    worked = replies.work_out(
+        items,
         [
             ReplyUpdate(by_ref[ref], update_of(commands), commands.understood)
             for ref, commands in asked
         ],
-        author_id=author_id,
-        owner_id=owner.id,
-        inbound_id=inbound_id,
-        now=now,
+        now,
     )
     changes: list[ConfirmedChange] = []
     problems: list[str] = []
-    for (ref, _), outcome in zip(asked, outcomes, strict=True):
+    for (ref, _), outcome in zip(asked, worked.outcomes, strict=True):
         if isinstance(outcome, RefusedUpdate):
             problems.append(ref)
         elif outcome is not None:
             changes.append(confirmed(ref, outcome))
-    return Applied(tuple(changes), tuple(problems))
+    return _Work(list(items), reply, worked, Applied(tuple(changes), tuple(problems)))
 
 
 def update_of(commands: ItemCommands) -> UpdateInput:

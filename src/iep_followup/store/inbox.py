@@ -6,15 +6,36 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlalchemy import Table, func, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, SQLModel, col, select
 
 from iep_followup.addresses import address_key
 from iep_followup.inbound.outcome import InboundOutcome
-from iep_followup.store.db import Database
-from iep_followup.store.models import ImapState, InboundMessage, Person, PersonAddress
+from iep_followup.store.asking import SentRequest
+from iep_followup.store.db import Database, insert_skipping_duplicates
+from iep_followup.store.models import (
+    ImapState,
+    InboundMessage,
+    Person,
+    PersonAddress,
+    UpdateRequest,
+)
 from iep_followup.views import InboundMessageView
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return SQLModel.metadata.tables[str(model.__tablename__)]
+
+
+_INBOUND, _PERSON, _REQUEST = _table(InboundMessage), _table(Person), _table(UpdateRequest)
+# In the order of SentRequest's and KnownPerson's fields (the last: since when mail fails).
+_REQUEST_COLUMNS = tuple(
+    _REQUEST.c[name] for name in ("id", "person_id", "cycle_on", "expires_at", "answered_at")
+)
+_PERSON_COLUMNS = tuple(
+    _PERSON.c[name] for name in ("id", "name", "email", "language", "timezone", "mail_failing_at")
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +64,10 @@ class NewInbound:
     request_id: int | None
     person_id: int | None
     raw: bytes
+    # What reading it found, when it was read before it was recorded (see Reading).
+    kept_text: str = ""
+    trimmed_away: str = ""
+    notes: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,15 +121,10 @@ def find(session: Session, message_key: str) -> Recorded | None:
 
 def record(session: Session, new: NewInbound) -> int | None:
     """Insert the log row and return its id; None when this message was recorded before (by a
-    concurrent receiver, say)."""
-    row = InboundMessage(**dataclasses.asdict(new))
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        return None
-    return row.id
+    concurrent receiver, say). One statement: the unique key is the check."""
+    insert = insert_skipping_duplicates(session, _INBOUND).returning(_INBOUND.c.id)
+    found: int | None = session.connection().execute(insert, dataclasses.asdict(new)).scalar()
+    return found
 
 
 def settle(
@@ -128,6 +148,25 @@ def settle(
         values |= {"person_id": person_id, "released_at": released_at}
     session.execute(
         update(InboundMessage).where(col(InboundMessage.id) == inbound_id).values(**values)
+    )
+
+
+def request_and_owner(
+    session: Session, request_id: int
+) -> tuple[SentRequest, KnownPerson | None] | None:
+    """An update request and the person it asked, in one query; None when there is no such request."""
+    found = session.execute(
+        sa_select(*_REQUEST_COLUMNS, *_PERSON_COLUMNS)
+        .outerjoin(_PERSON, _PERSON.c.id == _REQUEST.c.person_id)
+        .where(_REQUEST.c.id == request_id)
+    ).first()
+    if found is None:
+        return None
+    request = SentRequest(found[0], found[1], found[2], found[3], found[4])
+    if found[5] is None:
+        return request, None
+    return request, KnownPerson(
+        found[5], found[6], found[7], found[8], found[9], found[10] is not None
     )
 
 
