@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from iep_followup.domain import ItemStatus
@@ -26,18 +27,23 @@ TWO_WEEKS_ON = datetime(2026, 11, 30, 14, 30, tzinfo=UTC)  # every owner is due
 _WRITE = re.compile(r'^\s*(INSERT INTO|UPDATE|DELETE FROM)\s+"?(\w+)', re.IGNORECASE)
 
 
-def _megans_request(tracker: Tracker, clock: Clock, server: SmtpServer) -> EmailMessage:
+@pytest.fixture
+def asked(
+    make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer
+) -> tuple[Tracker, EmailMessage]:
+    """The example meeting, two weeks on: Megan has her update request (one item)."""
+    tracker = make_tracker(smtp_url=smtp_server.url)
     clock.now = MEETING
     tracker.record_meeting(load_meeting_file(EXAMPLE))
     clock.now = TWO_WEEKS_ON
     tracker.request_updates()
-    asyncio.run(tracker.deliver(SmtpTransport(parse_smtp_url(server.url))))
+    asyncio.run(tracker.deliver(SmtpTransport(parse_smtp_url(smtp_server.url))))
     [request] = [
         r.message
-        for r in server.received
+        for r in smtp_server.received
         if r.rcpt_tos[0].startswith("megan.") and r.message["X-IEP-Followup"] == "request"
     ]
-    return request
+    return tracker, request
 
 
 def _statements(tracker: Tracker, raw: bytes) -> tuple[InboundOutcome, int, list[str]]:
@@ -54,11 +60,8 @@ def _statements(tracker: Tracker, raw: bytes) -> tuple[InboundOutcome, int, list
     return result.outcome, result.applied, seen
 
 
-def test_a_reply_writes_each_table_once(
-    make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer
-) -> None:
-    tracker = make_tracker(smtp_url=smtp_server.url)
-    request = _megans_request(tracker, clock, smtp_server)
+def test_a_reply_writes_each_table_once(asked: tuple[Tracker, EmailMessage]) -> None:
+    tracker, request = asked
 
     outcome, applied, seen = _statements(tracker, reply(request, "50%\nShe uses the grip."))
 
@@ -84,11 +87,8 @@ def test_a_reply_writes_each_table_once(
     assert row.outcome is InboundOutcome.APPLIED
 
 
-def test_a_reply_that_changes_nothing_writes_no_item(
-    make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer
-) -> None:
-    tracker = make_tracker(smtp_url=smtp_server.url)
-    request = _megans_request(tracker, clock, smtp_server)
+def test_a_reply_that_changes_nothing_writes_no_item(asked: tuple[Tracker, EmailMessage]) -> None:
+    tracker, request = asked
 
     outcome, applied, seen = _statements(tracker, reply(request, "Thanks, talk soon."))
 

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Table, delete, func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from iep_followup.domain import FAMILY_ROLES, OPEN_STATUSES, Cadence, ItemKind, Role
 from iep_followup.planning import ItemState, OwnerState, RequestState
@@ -26,6 +26,7 @@ from iep_followup.store.models import (
     Student,
     Update,
     UpdateRequest,
+    table_of,
 )
 from iep_followup.views import Contact, ItemDetail, LastUpdate, Recipient
 
@@ -276,7 +277,7 @@ def create_requests(
     """
     if not wanted:
         return {}
-    requests = _table(UpdateRequest)
+    requests = table_of(UpdateRequest)
     rows = [
         {"person_id": p, "cycle_on": c, "created_at": now, "expires_at": expires_at}
         for p, c, _ in wanted
@@ -302,7 +303,7 @@ def create_requests(
         for ref, item_id in new.refs
     ]
     if lines:
-        session.execute(sa_insert(_table(RequestItem)), lines)
+        session.execute(sa_insert(table_of(RequestItem)), lines)
     return created
 
 
@@ -311,10 +312,6 @@ def discard_requests(session: Session, request_ids: Sequence[int]) -> None:
     if request_ids:
         session.execute(delete(RequestItem).where(col(RequestItem.request_id).in_(request_ids)))
         session.execute(delete(UpdateRequest).where(col(UpdateRequest.id).in_(request_ids)))
-
-
-def _table(model: type[SQLModel]) -> Table:
-    return SQLModel.metadata.tables[str(model.__tablename__)]
 
 
 @dataclass(frozen=True)

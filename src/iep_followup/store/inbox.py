@@ -6,9 +6,9 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, func, update
+from sqlalchemy import func, update
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from iep_followup.addresses import address_key
 from iep_followup.inbound.outcome import InboundOutcome
@@ -20,15 +20,11 @@ from iep_followup.store.models import (
     Person,
     PersonAddress,
     UpdateRequest,
+    table_of,
 )
 from iep_followup.views import InboundMessageView
 
-
-def _table(model: type[SQLModel]) -> Table:
-    return SQLModel.metadata.tables[str(model.__tablename__)]
-
-
-_INBOUND, _PERSON, _REQUEST = _table(InboundMessage), _table(Person), _table(UpdateRequest)
+_INBOUND, _PERSON, _REQUEST = table_of(InboundMessage), table_of(Person), table_of(UpdateRequest)
 # In the order of SentRequest's and KnownPerson's fields (the last: since when mail fails).
 _REQUEST_COLUMNS = tuple(
     _REQUEST.c[name] for name in ("id", "person_id", "cycle_on", "expires_at", "answered_at")

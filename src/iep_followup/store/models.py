@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
     false,
@@ -43,6 +44,11 @@ from iep_followup.domain import (
 from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.mail.kinds import MailKind, OutboxStatus
 from iep_followup.store.types import TextEnum, UTCDateTime
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A model's table, for Core statements that skip the ORM's per-row work."""
+    return SQLModel.metadata.tables[str(model.__tablename__)]
 
 
 def _utc(*, nullable: bool = False, index: bool = False) -> Column[datetime]:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
-from sqlmodel import Session, SQLModel
+from sqlalchemy import bindparam, insert, select, update
+from sqlmodel import Session
 
 from iep_followup.domain import (
     Cadence,
@@ -27,19 +27,15 @@ from iep_followup.domain import (
     moved,
 )
 from iep_followup.errors import ValidationError
-from iep_followup.store.models import ActionItem, Meeting, RequestItem, Student, Update
+from iep_followup.store.models import ActionItem, Meeting, RequestItem, Student, Update, table_of
 from iep_followup.store.updates import mark_answered
 from iep_followup.translations import MeetingText, Phrasebook
 
 _PROGRESS = tuple(f.name for f in dataclasses.fields(ItemProgress))
 
 
-def _table(model: type[SQLModel]) -> Table:
-    return SQLModel.metadata.tables[str(model.__tablename__)]
-
-
-_ITEM, _HISTORY = _table(ActionItem), _table(Update)
-_ASKED, _STUDENT, _MEETING = _table(RequestItem), _table(Student), _table(Meeting)
+_ITEM, _HISTORY = table_of(ActionItem), table_of(Update)
+_ASKED, _STUDENT, _MEETING = table_of(RequestItem), table_of(Student), table_of(Meeting)
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Table, insert, or_, update
+from sqlalchemy import ColumnElement, or_, update
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
 from iep_followup.domain import (
     ItemProgress,
@@ -26,14 +26,10 @@ from iep_followup.store.models import (
     RequestItem,
     Update,
     UpdateRequest,
+    table_of,
 )
 
-
-def _table(model: type[SQLModel]) -> Table:
-    return SQLModel.metadata.tables[str(model.__tablename__)]
-
-
-_REQUEST, _REQUEST_ITEM = _table(UpdateRequest), _table(RequestItem)
+_REQUEST, _REQUEST_ITEM = table_of(UpdateRequest), table_of(RequestItem)
 
 
 def apply_update(
@@ -44,18 +40,11 @@ def apply_update(
     source: UpdateSource,
     now: datetime,
     inbound_id: int | None = None,
-    *,
-    answers_requests: bool = True,
-    record: bool = True,
-    understood: bool = False,
 ) -> Update:
     """Append one history entry and move the item to its new state, in the caller's transaction.
 
     A ValidationError is raised before anything changes, so a caller need not wrap each call
-    in a savepoint. A caller applying several updates at once may leave marking requests
-    answered (`answers_requests=False`: `mark_answered`) and writing the history rows
-    (`record=False`: `record_history`) to one statement each. `understood`: the update was
-    read from the owner's sentence rather than given as a command.
+    in a savepoint. (A reply's updates take store/replies.py: the same rules, fewer statements.)
     """
     after, update = moved(
         item_progress(item), update, now=now, meeting_date=_meeting_date(session, item)
@@ -72,18 +61,11 @@ def apply_update(
         note=update.note,
         source=source,
         inbound_id=inbound_id,
-        understood=understood,
         period=update.period,
         minutes=update.minutes,
     )
-    if record:
-        session.add(row)
-    if (
-        answers_requests
-        and author_id is not None
-        and author_id == item.owner_id
-        and item.id is not None
-    ):
+    session.add(row)
+    if author_id is not None and author_id == item.owner_id and item.id is not None:
         mark_answered(session, [item.id], author_id, now)
     return row
 
@@ -92,14 +74,6 @@ def item_progress(item: ActionItem) -> ItemProgress:
     """The item's progress as a value, for domain.transition."""
     names = (f.name for f in dataclasses.fields(ItemProgress))
     return ItemProgress(**{name: getattr(item, name) for name in names})
-
-
-def record_history(session: Session, rows: Sequence[Update]) -> None:
-    """Insert history rows made by apply_update(record=False), in one statement."""
-    if rows:
-        table = SQLModel.metadata.tables[str(Update.__tablename__)]
-        columns = [c.name for c in table.columns if c.name != "id"]
-        session.execute(insert(table), [{c: getattr(row, c) for c in columns} for row in rows])
 
 
 def mark_answered(
