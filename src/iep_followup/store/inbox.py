@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -108,11 +108,14 @@ def _recorded(row: InboundMessage | None) -> Recorded | None:
 
 
 def find(session: Session, message_key: str) -> Recorded | None:
-    return _recorded(
-        session.exec(
-            select(InboundMessage).where(InboundMessage.message_key == message_key)
-        ).first()
-    )
+    found = session.connection().execute(_FIND, {"message_key": message_key}).first()
+    return None if found is None else Recorded(found[0], found[1], found[2], found[3], found[4])
+
+
+# Built once, run for every message received (Core: no ORM row to load).
+_FIND = sa_select(*(_INBOUND.c[f.name] for f in dataclasses.fields(Recorded))).where(
+    _INBOUND.c.message_key == bindparam("message_key")
+)
 
 
 def record(session: Session, new: NewInbound) -> int | None:
@@ -151,11 +154,7 @@ def request_and_owner(
     session: Session, request_id: int
 ) -> tuple[SentRequest, KnownPerson | None] | None:
     """An update request and the person it asked, in one query; None when there is no such request."""
-    found = session.execute(
-        sa_select(*_REQUEST_COLUMNS, *_PERSON_COLUMNS)
-        .outerjoin(_PERSON, _PERSON.c.id == _REQUEST.c.person_id)
-        .where(_REQUEST.c.id == request_id)
-    ).first()
+    found = session.connection().execute(_REQUEST_AND_OWNER, {"request_id": request_id}).first()
     if found is None:
         return None
     request = SentRequest(found[0], found[1], found[2], found[3], found[4])
@@ -164,6 +163,13 @@ def request_and_owner(
     return request, KnownPerson(
         found[5], found[6], found[7], found[8], found[9], found[10] is not None
     )
+
+
+_REQUEST_AND_OWNER = (
+    sa_select(*_REQUEST_COLUMNS, *_PERSON_COLUMNS)
+    .outerjoin(_PERSON, _PERSON.c.id == _REQUEST.c.person_id)
+    .where(_REQUEST.c.id == bindparam("request_id"))
+)
 
 
 def person(session: Session, person_id: int) -> KnownPerson | None:

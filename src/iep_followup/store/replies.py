@@ -95,24 +95,6 @@ class WorkedOut:
 
 def asked_items(session: Session, request_id: int) -> list[AskedItem]:
     """A request's lines, in the order its email showed them, with their items. One query."""
-    query = (
-        select(
-            _ASKED.c.ref,
-            _ITEM.c.id,
-            _ITEM.c.title,
-            _STUDENT.c.name,
-            _ITEM.c.cadence,
-            _MEETING.c.held_on,
-            _MEETING.c.language,
-            _ITEM.c.translations,
-            *(_ITEM.c[name] for name in _PROGRESS),
-        )
-        .join(_ITEM, _ITEM.c.id == _ASKED.c.item_id)
-        .join(_STUDENT, _STUDENT.c.id == _ITEM.c.student_id)
-        .join(_MEETING, _MEETING.c.id == _ITEM.c.meeting_id)
-        .where(_ASKED.c.request_id == request_id)
-        .order_by(_ASKED.c.id)
-    )
     return [
         AskedItem(
             ref=row[0],
@@ -125,8 +107,29 @@ def asked_items(session: Session, request_id: int) -> list[AskedItem]:
             translations=Translations(row[7] or {}),
             progress=ItemProgress(**dict(zip(_PROGRESS, row[8:], strict=True))),
         )
-        for row in session.connection().execute(query)
+        for row in session.connection().execute(_ASKED_ITEMS, {"request_id": request_id})
     ]
+
+
+# Built once: a statement is worth building per reply only when its shape changes.
+_ASKED_ITEMS = (
+    select(
+        _ASKED.c.ref,
+        _ITEM.c.id,
+        _ITEM.c.title,
+        _STUDENT.c.name,
+        _ITEM.c.cadence,
+        _MEETING.c.held_on,
+        _MEETING.c.language,
+        _ITEM.c.translations,
+        *(_ITEM.c[name] for name in _PROGRESS),
+    )
+    .join(_ITEM, _ITEM.c.id == _ASKED.c.item_id)
+    .join(_STUDENT, _STUDENT.c.id == _ITEM.c.student_id)
+    .join(_MEETING, _MEETING.c.id == _ITEM.c.meeting_id)
+    .where(_ASKED.c.request_id == bindparam("request_id"))
+    .order_by(_ASKED.c.id)
+)
 
 
 def phrasebook(items: Sequence[AskedItem]) -> Phrasebook:
