@@ -40,11 +40,13 @@ def apply_update(
     source: UpdateSource,
     now: datetime,
     inbound_id: int | None = None,
+    understood: bool = False,
 ) -> Update:
     """Append one history entry and move the item to its new state, in the caller's transaction.
 
     A ValidationError is raised before anything changes, so a caller need not wrap each call
-    in a savepoint. (A reply's updates take store/replies.py: the same rules, fewer statements.)
+    in a savepoint. `understood`: the words were read as commands (a held reply applied at the
+    desk). (A reply's updates take store/replies.py: the same rules, fewer statements.)
     """
     after, update = moved(
         item_progress(item), update, now=now, meeting_date=_meeting_date(session, item)
@@ -63,6 +65,7 @@ def apply_update(
         inbound_id=inbound_id,
         period=update.period,
         minutes=update.minutes,
+        understood=understood,
     )
     session.add(row)
     if author_id is not None and author_id == item.owner_id and item.id is not None:
