@@ -3,7 +3,8 @@
 - requests: the same templates rendered with a bare jinja2 Environment for the same contexts;
 - deliver: the same rendered bytes sent with bare aiosmtplib over as many connections;
 - ingest: the same replies read by the standard-library parser plus the same quote stripper;
-- digests: the rows the digests show, read with one plain SQL query.
+- digests: per digest, its caseload's rows read with one SQL query and the same templates
+  rendered by a bare jinja2 Environment for the same context.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiosmtplib
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_percent
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 from sqlalchemy import text
@@ -31,20 +32,30 @@ from benchmarks.harness import (
     REQUESTS_AT,
     BenchConfig,
     Measured,
+    make_tracker,
     peak_rss_mb,
     read_records,
 )
 from iep_followup.catalogs import load_translations
-from iep_followup.digest import Period, period_bounds, previous_period
-from iep_followup.domain import Cadence, ItemStatus, Role
+from iep_followup.digest import Period, compile_digest, covered_period, previous_period
+from iep_followup.domain import Cadence, ItemStatus, Relationship, Role
 from iep_followup.inbound.trim import trim_reply
-from iep_followup.mail.contexts import request_context
+from iep_followup.mail.contexts import digest_context, request_context
+from iep_followup.mail.labels import WRITTEN_IN_LABELS
 from iep_followup.markers import REPLY_MARKERS
+from iep_followup.planning import local_now
 from iep_followup.resources import templates_dir
-from iep_followup.store import asking
+from iep_followup.store import asking, digests, texts
 from iep_followup.store.db import Database
 from iep_followup.store.models import RequestItem, UpdateRequest
-from iep_followup.vocabulary import CADENCE_LABELS, ROLE_LABELS, STATUS_LABELS
+from iep_followup.tracker import Tracker
+from iep_followup.views import MemberView
+from iep_followup.vocabulary import (
+    CADENCE_LABELS,
+    RELATIONSHIP_LABELS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+)
 
 BATCH = 200
 TIMEZONE = "America/New_York"
@@ -71,6 +82,9 @@ def _environment(language: str) -> Environment:
     locale, _ = LOCALES[language], translations.gettext
     english = language == "en"
 
+    def datetime_filter(value: datetime, timezone: str) -> str:
+        return format_datetime(value, "medium", tzinfo=ZoneInfo(timezone), locale=locale)
+
     def date_filter(value: date, style: str = "long") -> str:
         if style == "short":
             return format_date(value, "MMM d" if english else "d MMM", locale=locale)
@@ -81,10 +95,14 @@ def _environment(language: str) -> Environment:
 
     filters: dict[str, Callable[..., str]] = {
         "date": date_filter,
+        "datetime": datetime_filter,
         "percent": lambda value: format_percent(value / 100, locale=locale),
         "role": lambda value: _(ROLE_LABELS[Role(value)]),
         "status": lambda value: _(STATUS_LABELS[ItemStatus(value)]),
         "cadence": lambda value: _(CADENCE_LABELS[Cadence(value)]),
+        "relationship": lambda value: _(RELATIONSHIP_LABELS[Relationship(value)]),
+        "written_in": lambda value: _(WRITTEN_IN_LABELS.get(value, WRITTEN_IN_LABELS["en"])),
+        "first_name": lambda value: value.split(maxsplit=1)[0] if value.split() else value,
         "translate": _,
     }
     env.filters.update(filters)
@@ -201,10 +219,12 @@ def parse_replies(config: BenchConfig) -> Measured:
     return Measured("ingest", count, seconds, peak_rss_mb())
 
 
-# --- digests: one plain SQL query -----------------------------------------------------------
+# --- digests: one SQL query and a bare jinja2 render, per digest ----------------------------
 
+# This caseload's items, each with its owner, the owner's role and the updates since the
+# previous period began: the rows that make up most of what a digest reads.
 DIGEST_ROWS = """
-SELECT cm.person_id, s.id, s.name, i.id, i.title, i.due_on, i.status, i.percent,
+SELECT s.id, s.name, i.id, i.title, i.due_on, i.status, i.percent,
        p.name, m.role, u.created_at, u.status, u.percent, u.note
 FROM membership cm
 JOIN student s ON s.id = cm.student_id
@@ -212,29 +232,60 @@ JOIN action_item i ON i.student_id = s.id
 JOIN person p ON p.id = i.owner_id
 JOIN membership m ON m.student_id = i.student_id AND m.person_id = i.owner_id
 LEFT JOIN item_update u ON u.item_id = i.id AND u.created_at >= :since
-WHERE cm.role = 'case_manager'
-ORDER BY cm.person_id, s.name, i.due_on, i.id
+WHERE cm.role = 'case_manager' AND cm.person_id = :manager
+ORDER BY s.name, i.due_on, i.id
 """
 
 
-def read_digest_rows(config: BenchConfig, digests: int) -> Measured:
-    """Every item of every caseload with its owner, role and this period's updates, in one query."""
-    database = Database(config.database_url)
-    zone = ZoneInfo(TIMEZONE)
-    start, _ = period_bounds(DIGESTS_AT.astimezone(zone).date(), Period.WEEK)
-    since = datetime.combine(previous_period(start, Period.WEEK)[0], time(0), zone).astimezone(UTC)
-    if database.dialect == "sqlite":
-        since = since.replace(tzinfo=None)  # stored as naive UTC on SQLite
-    try:
-        started = clock.perf_counter()
-        rows = 0
-        with database.engine.connect() as connection:
-            result = connection.execution_options(stream_results=True, max_row_buffer=2000).execute(
-                text(DIGEST_ROWS), {"since": since}
+def read_and_render_digests(config: BenchConfig) -> Measured:
+    """For each digest the stage queued: its caseload's rows read with one query, then its
+    subject, text and HTML rendered by a bare jinja2 Environment from the same templates.
+
+    The contexts are built untimed by the library's own pure functions from the same inputs,
+    so both render the same context shape; only the query and the render are timed.
+    """
+    environments = {language: _environment(language) for language in LOCALES}
+    count, rows, seconds = 0, 0, 0.0
+    with make_tracker(config, DIGESTS_AT) as tracker:
+        sqlite = tracker.database.dialect == "sqlite"
+        with tracker.database.engine.connect() as connection:
+            for manager, since, context in _digest_contexts(tracker):
+                env = environments[manager.language]
+                values = {**context, "language": manager.language}
+                values["marker"] = REPLY_MARKERS.get(manager.language, REPLY_MARKERS["en"])
+                started = clock.perf_counter()
+                # SQLite stores naive UTC.
+                params = {"manager": manager.person_id, "since": since}
+                if sqlite:
+                    params["since"] = since.replace(tzinfo=None)
+                found = connection.execute(text(DIGEST_ROWS), params).all()
+                for part in ("subject.txt", "body.txt", "body.html"):
+                    env.get_template(f"digest/{part}").render(values)
+                seconds += clock.perf_counter() - started
+                rows += len(found)
+                count += 1
+    return Measured("digests", count, seconds, peak_rss_mb(), count, f"{rows} rows")
+
+
+def _digest_contexts(tracker: Tracker) -> Iterator[tuple[MemberView, datetime, dict[str, Any]]]:
+    """Each digest the stage queued, rebuilt (untimed) as the stage built it."""
+    settings, now = tracker.settings, tracker.now()
+    period = Period(settings.digest_period)
+    with tracker.database.transaction() as session:
+        managers = digests.case_managers(session)
+    for manager, own_timezone in managers:
+        timezone = own_timezone or settings.timezone
+        start, _ = covered_period(local_now(now, timezone).date(), period)
+        since, _ = previous_period(start, period)
+        with tracker.database.transaction() as session:
+            inputs = digests.digest_inputs(
+                session, manager, timezone, period_start=start, since=since
             )
-            for _ in result:
-                rows += 1
-        seconds = clock.perf_counter() - started
-    finally:
-        database.dispose()
-    return Measured("digests", digests, seconds, peak_rss_mb(), 1, f"{rows} rows")
+            digest = compile_digest(
+                inputs, now=now, period=period, policy=tracker.policy, max_share=settings.max_share
+            )
+            book = texts.phrasebook(session, [s.student_id for s in inputs.students])
+        if digest.quiet and settings.digest_skip_quiet:
+            continue
+        since_at = datetime.combine(since, time(0), ZoneInfo(timezone)).astimezone(UTC)
+        yield manager, since_at, digest_context(digest, book, web_url=settings.web_url)

@@ -111,7 +111,7 @@ def growth(runs: Sequence[RunResult]) -> str:
 
 
 def targets(runs: Sequence[RunResult]) -> str:
-    """The issue's targets, for SQLite at 20,000 students, and the two-worker check on PostgreSQL."""
+    """The issue's targets: SQLite at 20,000 students, the ratios of issue 17, and two PostgreSQL workers."""
     lines = []
     for run in runs:
         if run.backend == "sqlite" and run.size == 20_000:
@@ -152,6 +152,7 @@ def targets(runs: Sequence[RunResult]) -> str:
             lines.extend(
                 f"{'met ' if ok else 'MISSED'} {what}: {value}" for what, ok, value in checks
             )
+        lines.extend(_ratio_targets(run))
         for one, two in _pairs(run.together):
             ok = (
                 two.per_second >= one.per_second
@@ -163,6 +164,28 @@ def targets(runs: Sequence[RunResult]) -> str:
                 f"{two.per_second:.0f}/s vs one {one.per_second:.0f}/s, duplicates {two.duplicates}"
             )
     return "\n".join(lines)
+
+
+# Issue 17: PostgreSQL's requests and delivery against their bare baselines, and every
+# backend's digests against one query and a bare render of the same templates.
+_RATIO_TARGETS = (
+    ("postgresql", "requests", 0.7, "bare jinja2"),
+    ("postgresql", "deliver", 0.7, "bare aiosmtplib"),
+    (None, "digests", 0.5, "one query + bare jinja2 render"),
+)
+
+
+def _ratio_targets(run: RunResult) -> list[str]:
+    lines = []
+    for backend, stage, target, baseline in _RATIO_TARGETS:
+        if backend not in (None, run.backend) or stage not in run.baselines:
+            continue
+        ratio = run.ratio(stage)
+        lines.append(
+            f"{'met ' if ratio >= target else 'MISSED'} {run.backend} {run.size:,}: {stage} "
+            f">= {target}x {baseline}: {ratio:.2f}x"
+        )
+    return lines
 
 
 def _pairs(results: Sequence[TogetherResult]) -> list[tuple[TogetherResult, TogetherResult]]:

@@ -135,9 +135,7 @@ def _cycle(config: BenchConfig, sink: Sink, run: RunResult) -> None:
     run.baselines["ingest"] = in_child(baselines.parse_replies, config)
     district.analyze(config.database_url)
     run.stages["digests"] = in_child(stages.digests, config)
-    run.baselines["digests"] = in_child(
-        baselines.read_digest_rows, config, run.stages["digests"].count
-    )
+    run.baselines["digests"] = in_child(baselines.read_and_render_digests, config)
 
 
 def _ingest_only(config: BenchConfig, _sink: Sink, run: RunResult) -> None:
