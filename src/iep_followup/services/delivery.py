@@ -53,7 +53,9 @@ async def deliver(
     rng = rng or random.Random()  # noqa: S311  (jitter, not security)
     report = DeliveryReport()
     async with transport:
-        with database.writer() as writer:
+        # Each "sent" is its own statement, committed without waiting for the disk flush: a
+        # killed daemon still resends at most the message in flight (see Writer).
+        with database.writer(wait_for_flush=False) as writer:
             while not should_stop():
                 with database.transaction() as session:
                     claimed = outbox.claim(session, clock(), policy.lease, policy.batch_size)

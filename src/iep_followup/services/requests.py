@@ -143,11 +143,10 @@ def _queue_batch(
     now: datetime,
     key_ttl: timedelta,
 ) -> None:
-    reminders = {
-        d.request_id: asking.request_with_refs(session, d.request_id)
-        for d in batch
-        if isinstance(d, Remind)
-    }
+    found = asking.requests_with_refs(
+        session, [d.request_id for d in batch if isinstance(d, Remind)]
+    )
+    reminders = {d.request_id: found.get(d.request_id) for d in batch if isinstance(d, Remind)}
     shown = _shown(session, batch, reminders)
     # New requests for the whole batch in two statements; an owner another run already asked
     # this cycle is left out.

@@ -307,6 +307,10 @@ def create_requests(
     return created
 
 
+# Three values a line: well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
+_LINES_PER_INSERT = 5000
+
+
 def discard_requests(session: Session, request_ids: Sequence[int]) -> None:
     """Undo create_requests for owners whose email could not be written (a bad template or address)."""
     if request_ids:
@@ -352,14 +356,32 @@ def mark_reminded(session: Session, request_ids: Sequence[int], now: datetime) -
         )
 
 
-def request_with_refs(
-    session: Session, request_id: int
-) -> tuple[SentRequest, list[tuple[str, int]]] | None:
-    """A request and its lines: ("A1", item id), ... in the order its email showed them."""
-    request = sent_request(session, request_id)
-    if request is None:
-        return None
-    return request, request_refs(session, request_id)
+def requests_with_refs(
+    session: Session, request_ids: Sequence[int]
+) -> dict[int, tuple[SentRequest, list[tuple[str, int]]]]:
+    """Requests and their lines ("A1", item id), ... in the order their emails showed them.
+
+    Two queries for any number of requests; ids not found are left out.
+    """
+    if not request_ids:
+        return {}
+    refs: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for request_id, ref, item_id in session.execute(
+        sa_select(col(RequestItem.request_id), col(RequestItem.ref), col(RequestItem.item_id))
+        .where(col(RequestItem.request_id).in_(request_ids))
+        .order_by(col(RequestItem.id))
+    ):
+        refs[request_id].append((ref, item_id))
+    rows = session.execute(
+        sa_select(
+            col(UpdateRequest.id),
+            col(UpdateRequest.person_id),
+            col(UpdateRequest.cycle_on),
+            col(UpdateRequest.expires_at),
+            col(UpdateRequest.answered_at),
+        ).where(col(UpdateRequest.id).in_(request_ids))
+    )
+    return {row[0]: (SentRequest(*row), refs[row[0]]) for row in rows}
 
 
 def request_refs(session: Session, request_id: int) -> list[tuple[str, int]]:

@@ -158,9 +158,13 @@ class Database:
                 log.warning("outbox listener failed: %s", type(exc).__name__)
 
     @contextmanager
-    def writer(self) -> Iterator[Writer]:
-        """One connection for a run of small Core transactions; closed when the block ends."""
-        writer = Writer(self)
+    def writer(self, *, wait_for_flush: bool = True) -> Iterator[Writer]:
+        """One connection for a run of small Core transactions; closed when the block ends.
+
+        `wait_for_flush=False` (PostgreSQL): each statement commits on its own, without waiting
+        for the WAL flush (see Writer). Only for writes that may be lost in a server crash.
+        """
+        writer = Writer(self, wait_for_flush=wait_for_flush)
         try:
             yield writer
         finally:
@@ -237,18 +241,34 @@ class Database:
 class Writer:
     """One connection kept for a run of one-statement transactions (marking messages sent, one
     by one): a Session, or a connection checked out of the pool, for each would cost more than
-    the write. Not for sharing between threads; no transaction stays open between uses."""
+    the write. Not for sharing between threads; no transaction stays open between uses.
 
-    def __init__(self, database: Database) -> None:
+    Without `wait_for_flush` on PostgreSQL the connection autocommits with synchronous_commit
+    off: one round trip per write and no disk flush to wait for. A committed write survives
+    the client being killed; a crash of the database server itself can lose the writes of
+    its last few hundred milliseconds (3 x wal_writer_delay). SQLite's WAL with
+    synchronous=NORMAL makes the same trade.
+    """
+
+    def __init__(self, database: Database, *, wait_for_flush: bool = True) -> None:
         self._database = database
+        self._relaxed = not wait_for_flush and database.dialect == "postgresql"
         self._connection: Connection | None = None
+
+    def _connect(self) -> Connection:
+        connection = self._database.engine.connect()
+        if self._relaxed:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            connection.exec_driver_sql("SET synchronous_commit TO off")
+            connection.commit()  # ends SQLAlchemy's autobegun block; nothing to commit
+        return connection
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         try:
             if self._connection is None or self._connection.invalidated:
                 self.close()
-                self._connection = self._database.engine.connect()
+                self._connection = self._connect()
             with self._connection.begin():
                 yield self._connection
         except OperationalError as exc:
@@ -259,8 +279,16 @@ class Writer:
 
     def close(self) -> None:
         connection, self._connection = self._connection, None
-        if connection is not None:
-            connection.close()
+        if connection is None:
+            return
+        if self._relaxed and not connection.invalidated:
+            # The pool resets the isolation level but not this setting: put it back first.
+            try:
+                connection.exec_driver_sql("RESET synchronous_commit")
+                connection.commit()
+            except SQLAlchemyError:
+                connection.invalidate()  # never hand a relaxed connection to anyone else
+        connection.close()
 
 
 def _alembic_config(url: str) -> Config:
