@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import traceback
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from iep_followup.balance import WarningKind
 from iep_followup.domain import ConcernInfo, ItemInfo, ItemStatus, Role, UpdateInput, UpdateSource
 from iep_followup.errors import NotFoundError, StoreRefusedError, ValidationError
+from iep_followup.mail.kinds import MailKind, OutboxStatus
 from iep_followup.meetingfile import load_meeting_file
+from iep_followup.store import outbox
+from iep_followup.store.db import Database
 from iep_followup.store.models import Student
 from iep_followup.tracker import Tracker
 from tests.conftest import EXAMPLE, UNBALANCED, Clock, make_member, make_record
@@ -263,3 +266,42 @@ def test_migrations_match_the_models(database_url: str) -> None:
         )
     database.dispose()
     assert diff == []
+
+
+def test_a_writer_that_does_not_wait_for_the_flush_commits_each_mark_and_resets_its_connection(
+    database_url: str,
+) -> None:
+    database = Database(database_url)
+    database.migrate()
+    now = datetime(2026, 11, 17, 14, 0, tzinfo=UTC)
+    try:
+        with database.transaction() as session:
+            for n in range(2):
+                outbox.queue(
+                    session,
+                    kind=MailKind.REQUEST,
+                    idempotency_key=f"writer-{n}",
+                    to_address=f"owner{n}@school.example.org",
+                    message_id=f"<writer-{n}@example.org>",
+                    subject="Update",
+                    body=b"body",
+                    now=now,
+                )
+        with database.transaction() as session:
+            claimed = outbox.claim(session, now, timedelta(minutes=5), 10)
+        with database.writer(wait_for_flush=False) as writer:
+            for message in claimed:
+                with writer.transaction() as connection:
+                    outbox.mark_sent(connection, message.id, now)
+                # Committed at once: another connection sees it while the writer stays open.
+                with database.transaction() as session:
+                    assert outbox.counts(session)[OutboxStatus.SENT] == claimed.index(message) + 1
+        if database.dialect == "postgresql":
+            # Every pooled connection is back to waiting for the flush.
+            with database.engine.connect() as one, database.engine.connect() as two:
+                settings = {
+                    c.exec_driver_sql("SHOW synchronous_commit").scalar() for c in (one, two)
+                }
+            assert settings == {"on"}
+    finally:
+        database.dispose()
