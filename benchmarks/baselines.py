@@ -262,6 +262,7 @@ def read_and_render_digests(config: BenchConfig) -> Measured:
                 for part in ("subject.txt", "body.txt", "body.html"):
                     env.get_template(f"digest/{part}").render(values)
                 seconds += clock.perf_counter() - started
+                connection.rollback()  # no transaction left open while the next context is built
                 rows += len(found)
                 count += 1
     return Measured("digests", count, seconds, peak_rss_mb(), count, f"{rows} rows")
