@@ -68,8 +68,8 @@ def run_digests(
                         write_preview(mailer, digest, preview_dir, book, web_url=web_url)
                     )
                     continue
-                mailer.queue(
-                    session,
+                # Not mailer.queue: whether the key was queued is known from above.
+                message = mailer.message(
                     MailKind.DIGEST,
                     key,
                     to=manager,
@@ -78,6 +78,7 @@ def run_digests(
                     # Replies to a digest reach our inbox with no key: held for a person, never applied.
                     reply_to=mailer.reply_address_for_contact(None),
                 )
+                outbox.queue_many(session, [message])
                 digests.record_digest(
                     session, manager.person_id, start, digest.classroom_share, now
                 )

@@ -8,8 +8,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select as sa_select
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from iep_followup.digest import DigestInputs, HeldReply, OwnerRequests, StudentInput, UpdateLine
 from iep_followup.domain import Role
@@ -18,6 +17,7 @@ from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.inbound.trim import trim_reply
 from iep_followup.planning import RequestState
 from iep_followup.store import asking, queries
+from iep_followup.store.db import insert_skipping_duplicates
 from iep_followup.store.models import (
     DigestRecord,
     InboundMessage,
@@ -321,17 +321,18 @@ def _general_notes(
 def record_digest(
     session: Session, person_id: int, period_start: date, classroom_share: float, now: datetime
 ) -> bool:
-    """Remember what this digest showed; False if this period's digest was recorded before."""
-    try:
-        with session.begin_nested():
-            session.add(
-                DigestRecord(
-                    person_id=person_id,
-                    period_start=period_start,
-                    classroom_share=classroom_share,
-                    created_at=now,
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    """Remember what this digest showed; False if this period's digest was recorded before.
+
+    One INSERT ... ON CONFLICT DO NOTHING: a savepoint around an ORM insert took three.
+    """
+    insert = insert_skipping_duplicates(session, _DIGEST_RECORD).returning(_DIGEST_RECORD.c.id)
+    row = {
+        "person_id": person_id,
+        "period_start": period_start,
+        "classroom_share": classroom_share,
+        "created_at": now,
+    }
+    return session.execute(insert, row).first() is not None
+
+
+_DIGEST_RECORD = SQLModel.metadata.tables[DigestRecord.__tablename__]
