@@ -203,7 +203,7 @@ def _shown(
         details,
         asking.strengths_by_student(session, student_ids),
         asking.case_managers(session, student_ids),
-        texts.phrasebook(session, student_ids),
+        texts.phrasebook(session, student_ids, sorted(details)),
     )
 
 

@@ -17,9 +17,17 @@ def meeting_texts(
     *,
     student_ids: Sequence[int] | None = None,
     meeting_ids: Sequence[int] | None = None,
+    item_ids: Sequence[int] | None = None,
 ) -> list[MeetingText]:
-    """Strengths, concerns and item titles of these students' (or these) meetings. Three queries."""
+    """Strengths, concerns and item titles of these students' (or these) meetings. Three queries.
+
+    With `item_ids`, only those items' titles and concerns (and every strength): what a batch
+    of requests shows, a fraction of its students' texts.
+    """
     found: list[MeetingText] = []
+    concern_ids = sa_select(col(ActionItem.concern_id)).where(
+        col(ActionItem.id).in_(item_ids or [])
+    )
     for table, text in (
         (Strength, col(Strength.text)),
         (Concern, col(Concern.text)),
@@ -34,6 +42,10 @@ def meeting_texts(
             query = query.where(col(Meeting.student_id).in_(student_ids))
         if meeting_ids is not None:
             query = query.where(col(Meeting.id).in_(meeting_ids))
+        if item_ids is not None and table is ActionItem:
+            query = query.where(col(ActionItem.id).in_(item_ids))
+        if item_ids is not None and table is Concern:
+            query = query.where(col(Concern.id).in_(concern_ids))
         found += [
             MeetingText(original, language, Translations(versions or {}))
             for original, versions, language in session.execute(query).all()
@@ -41,9 +53,13 @@ def meeting_texts(
     return found
 
 
-def phrasebook(session: Session, student_ids: Sequence[int]) -> Phrasebook:
-    """Every text these students' meetings recorded, for emails to show in a reader's language."""
-    return Phrasebook({t.original: t for t in meeting_texts(session, student_ids=student_ids)})
+def phrasebook(
+    session: Session, student_ids: Sequence[int], item_ids: Sequence[int] | None = None
+) -> Phrasebook:
+    """Every text these students' meetings recorded (of their items, only these items' titles
+    and concerns, if given), for emails to show in a reader's language."""
+    found = meeting_texts(session, student_ids=student_ids, item_ids=item_ids)
+    return Phrasebook({t.original: t for t in found})
 
 
 def request_phrasebook(session: Session, request_id: int) -> Phrasebook:
