@@ -11,13 +11,14 @@ import pytest
 from iep_followup.balance import WarningKind
 from iep_followup.domain import ConcernInfo, ItemInfo, ItemStatus, Role, UpdateInput, UpdateSource
 from iep_followup.errors import NotFoundError, StoreRefusedError, ValidationError
-from iep_followup.mail.kinds import MailKind, OutboxStatus
+from iep_followup.mail.kinds import OutboxStatus
 from iep_followup.meetingfile import load_meeting_file
 from iep_followup.store import outbox
 from iep_followup.store.db import Database
 from iep_followup.store.models import Student
 from iep_followup.tracker import Tracker
 from tests.conftest import EXAMPLE, UNBALANCED, Clock, make_member, make_record
+from tests.faults_support import queue_bulk
 
 
 def _item(tracker: Tracker, key: str) -> int:
@@ -271,31 +272,20 @@ def test_migrations_match_the_models(database_url: str) -> None:
 def test_a_writer_that_does_not_wait_for_the_flush_commits_each_mark_and_resets_its_connection(
     database_url: str,
 ) -> None:
+    queue_bulk(database_url, 2, prefix="writer")
     database = Database(database_url)
-    database.migrate()
-    now = datetime(2026, 11, 17, 14, 0, tzinfo=UTC)
+    now = datetime.now(UTC) + timedelta(seconds=1)
     try:
         with database.transaction() as session:
-            for n in range(2):
-                outbox.queue(
-                    session,
-                    kind=MailKind.REQUEST,
-                    idempotency_key=f"writer-{n}",
-                    to_address=f"owner{n}@school.example.org",
-                    message_id=f"<writer-{n}@example.org>",
-                    subject="Update",
-                    body=b"body",
-                    now=now,
-                )
-        with database.transaction() as session:
             claimed = outbox.claim(session, now, timedelta(minutes=5), 10)
+        assert len(claimed) == 2
         with database.writer(wait_for_flush=False) as writer:
-            for message in claimed:
+            for sent, message in enumerate(claimed, 1):
                 with writer.transaction() as connection:
                     outbox.mark_sent(connection, message.id, now)
                 # Committed at once: another connection sees it while the writer stays open.
                 with database.transaction() as session:
-                    assert outbox.counts(session)[OutboxStatus.SENT] == claimed.index(message) + 1
+                    assert outbox.counts(session)[OutboxStatus.SENT] == sent
         if database.dialect == "postgresql":
             # Every pooled connection is back to waiting for the flush.
             with database.engine.connect() as one, database.engine.connect() as two:
