@@ -258,9 +258,14 @@ class Writer:
     def _connect(self) -> Connection:
         connection = self._database.engine.connect()
         if self._relaxed:
-            connection.execution_options(isolation_level="AUTOCOMMIT")
-            connection.exec_driver_sql("SET synchronous_commit TO off")
-            connection.commit()  # ends SQLAlchemy's autobegun block; nothing to commit
+            try:
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+                connection.exec_driver_sql("SET synchronous_commit TO off")
+                connection.commit()  # ends SQLAlchemy's autobegun block; nothing to commit
+            except SQLAlchemyError:
+                connection.invalidate()
+                connection.close()
+                raise
         return connection
 
     @contextmanager
