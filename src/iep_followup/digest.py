@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import enum
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from iep_followup.balance import WarningKind, check_balance
 from iep_followup.domain import ItemStatus, PeriodOutcome, Role
 from iep_followup.planning import RequestState, SendPolicy, is_silent
-from iep_followup.views import ItemView, MemberView
+from iep_followup.routines import WEEK, together, week_of
+from iep_followup.views import ItemMinutes, ItemView, MemberView, MinutesWeek, RoutineRecord
 
 _ANCHOR = date(2024, 1, 1)  # a Monday: two-week periods count from it
 
@@ -41,6 +42,18 @@ def previous_period(start: date, period: Period) -> tuple[date, date]:
     return period_bounds(start - timedelta(days=1), period)
 
 
+def covered_weeks(start: date, end: date) -> list[date]:
+    """The Mondays of the weeks (Monday to Sunday) whose Sunday falls in [start, end): the weeks
+    whose service minutes a digest of that period reports. Each week is reported once, in the
+    digest written after it is over, even when a month ends in the middle of it."""
+    monday = week_of(start)
+    mondays = []
+    while monday + WEEK <= end:
+        mondays.append(monday)
+        monday += WEEK
+    return mondays
+
+
 def covered_period(today: date, period: Period) -> tuple[date, date]:
     """[start, end) of the last period that is over by `today`: what a digest written today covers.
 
@@ -53,6 +66,7 @@ def covered_period(today: date, period: Period) -> tuple[date, date]:
 class AttentionKind(enum.StrEnum):
     BLOCKED = "blocked"
     OVERDUE = "overdue"
+    MINUTES = "minutes"  # fewer service minutes given than the plan promises
     SILENT = "silent"
     BOUNCING = "bouncing"
     HELD = "held"
@@ -77,6 +91,7 @@ class Attention:
     email: str | None = None
     reason: str | None = None
     inbound_id: int | None = None
+    week_of: date | None = None  # the Monday of the week a minutes shortfall is about
 
 
 @dataclass(frozen=True)
@@ -136,6 +151,8 @@ class DigestInputs:
     failing: tuple[tuple[str, str, str], ...]  # (name, email, reason) of team members
     previous_classroom_share: float | None  # from the previous digest, if there was one
     general_notes: tuple[tuple[int, str, str], ...] = ()  # (student id, author, text) from replies
+    routines: Mapping[int, RoutineRecord] = field(default_factory=dict)  # by item id
+    minutes: tuple[ItemMinutes, ...] = ()  # each service item's weeks in `covered_weeks`
 
 
 @dataclass(frozen=True)
@@ -146,6 +163,9 @@ class StudentSection:
     items: tuple[ItemView, ...]
     updates: tuple[UpdateLine, ...]
     notes: tuple[tuple[str, str], ...]  # (author, text)
+    routines: Mapping[int, RoutineRecord] = field(default_factory=dict)  # how each is going
+    minutes: tuple[ItemMinutes, ...] = ()  # per service item, the weeks this digest covers
+    minutes_total: tuple[MinutesWeek, ...] = ()  # the student's services together, per week
 
 
 @dataclass(frozen=True)
@@ -216,6 +236,7 @@ def compile_digest(
     prev_start, _ = previous_period(start, period)
     attention = [
         *_item_attention(inputs.students, today),
+        *_minutes_attention(inputs),
         *_balance_attention(inputs.students, max_share),
         *_silent_attention(inputs.requests, inputs.students, now, policy),
         *_mail_attention(inputs),
@@ -261,6 +282,28 @@ def _item_attention(students: Sequence[StudentInput], today: date) -> Iterator[A
                     item.title,
                     due_on=item.due_on,
                 )
+
+
+def _minutes_attention(inputs: DigestInputs) -> Iterator[Attention]:
+    """One line per service item and week that got fewer minutes than the plan promises."""
+    for student in inputs.students:
+        for item in _student_minutes(inputs, student):
+            for week in item.weeks:
+                if week.shortfall:
+                    yield Attention(
+                        AttentionKind.MINUTES,
+                        student.name,
+                        item.owner_name,
+                        title=item.title,
+                        count=week.delivered,
+                        total=week.promised,
+                        week_of=week.week_of,
+                    )
+
+
+def _student_minutes(inputs: DigestInputs, student: StudentInput) -> tuple[ItemMinutes, ...]:
+    ids = {i.id for i in student.items}
+    return tuple(m for m in inputs.minutes if m.item_id in ids)
 
 
 def _balance_attention(students: Sequence[StudentInput], max_share: float) -> Iterator[Attention]:
@@ -357,6 +400,7 @@ def _sections(inputs: DigestInputs, start: date, end: date) -> tuple[StudentSect
     sections = []
     for student in inputs.students:
         strengths = student.strengths
+        minutes = _student_minutes(inputs, student)
         sections.append(
             StudentSection(
                 name=student.name,
@@ -373,6 +417,11 @@ def _sections(inputs: DigestInputs, start: date, end: date) -> tuple[StudentSect
                     for sid, author, text in inputs.general_notes
                     if sid == student.student_id
                 ),
+                routines={
+                    i.id: inputs.routines[i.id] for i in student.items if i.id in inputs.routines
+                },
+                minutes=minutes,
+                minutes_total=together(m.weeks for m in minutes),
             )
         )
     return tuple(sections)

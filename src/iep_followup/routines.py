@@ -73,22 +73,25 @@ def periods_kept(
     today: date,
     starts_on: date,
     count: int = 6,
+    over_only: bool = False,
 ) -> tuple[int, int]:
     """Of the last `count` periods (fewer if the routine is younger), how many it happened in:
     an answer "yes", or minutes given with no answer ("partly" is not kept). The current
     period counts once it has happened; until then it is not over, so it is left out.
+    With `over_only` (a digest, which reports time that has passed) it is always left out.
     """
     length = cadence.interval or WEEK
+    current = week_of(today)
     happened = [
         r.on
         for r in reports
-        if r.period is PeriodOutcome.HAPPENED or (r.period is None and r.minutes)
+        if (r.period is PeriodOutcome.HAPPENED or (r.period is None and r.minutes))
+        and not (over_only and r.on >= current)
     ]
 
     def kept(start: date) -> bool:
         return any(start <= day < start + length for day in happened)
 
-    current = week_of(today)
     end = current + length if kept(current) else current
     starts = [end - length * n for n in range(count, 0, -1)]
     starts = [start for start in starts if start >= week_of(starts_on)]

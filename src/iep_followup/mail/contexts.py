@@ -12,7 +12,7 @@ from iep_followup.digest import Attention, AttentionKind, Digest, Load
 from iep_followup.domain import Cadence, ItemKind, Relationship, Role
 from iep_followup.mail.labels import ANSWER_LABELS, terms_in
 from iep_followup.translations import Phrasebook
-from iep_followup.views import Contact, ItemDetail, Recipient
+from iep_followup.views import Contact, ItemDetail, MinutesWeek, Recipient, RoutineRecord
 
 NO_VERSIONS = Phrasebook()
 
@@ -230,9 +230,15 @@ def digest_context(
                         "percent": i.percent,
                         "last_at": i.last_update_at,
                         "overdue": i.is_overdue(digest.as_of),
+                        "routine": i.kind is ItemKind.ROUTINE,
+                        "record": _record(s.routines.get(i.id)),
+                        "minutes": [
+                            _minutes(w) for m in s.minutes if m.item_id == i.id for w in m.weeks
+                        ],
                     }
                     for i in s.items
                 ],
+                "minutes": [_minutes(w) for w in s.minutes_total],
                 "updates": [
                     {
                         "at": u.at,
@@ -290,6 +296,17 @@ def _attention(a: Attention, said: MeetingWords, web_url: str | None) -> dict[st
     elif a.kind is AttentionKind.BOUNCING:
         shown["command"] = f"iep-followup person clear-failing {a.email}"
     return shown
+
+
+def _record(record: RoutineRecord | None) -> dict[str, Any] | None:
+    """How a routine is going, as "5 of the last 6 weeks": its periods named by its cadence."""
+    if record is None:
+        return None
+    return {"kept": record.kept, "periods": record.periods, "cadence": record.cadence.value}
+
+
+def _minutes(week: MinutesWeek) -> dict[str, Any]:
+    return {"week_of": week.week_of, "delivered": week.delivered, "promised": week.promised}
 
 
 def _no_part(digest: Digest) -> list[dict[str, Any]]:

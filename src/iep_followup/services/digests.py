@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
-from iep_followup.digest import Digest, Period, compile_digest, covered_period, previous_period
+from iep_followup.digest import (
+    Digest,
+    DigestInputs,
+    Period,
+    compile_digest,
+    covered_period,
+    covered_weeks,
+    previous_period,
+)
 from iep_followup.errors import DatabaseError, FileAccessError, loggable
 from iep_followup.mail.contexts import digest_context
 from iep_followup.mail.kinds import MailKind
 from iep_followup.planning import SendPolicy, local_now
 from iep_followup.services.outgoing import Mailer
+from iep_followup.services.routines import digest_figures
 from iep_followup.store import digests, outbox, texts
-from iep_followup.store.db import Database
+from iep_followup.store.db import Database, Session
 from iep_followup.translations import Phrasebook
-from iep_followup.views import DigestRun
+from iep_followup.views import DigestRun, MemberView
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +55,7 @@ def run_digests(
         managers = digests.case_managers(session)
     for manager, own_timezone in managers:
         timezone = own_timezone or default_timezone
-        start, _ = covered_period(local_now(now, timezone).date(), period)
+        start, end = covered_period(local_now(now, timezone).date(), period)
         since, _ = previous_period(start, period)
         key = f"digest:{manager.person_id}:{start.isoformat()}"
         try:
@@ -53,9 +63,7 @@ def run_digests(
                 if preview_dir is None and outbox.is_queued(session, key):
                     run.already += 1
                     continue
-                inputs = digests.digest_inputs(
-                    session, manager, timezone, period_start=start, since=since
-                )
+                inputs = digest_inputs(session, manager, timezone, start, end, since)
                 digest = compile_digest(
                     inputs, now=now, period=period, policy=policy, max_share=max_share
                 )
@@ -90,6 +98,19 @@ def run_digests(
             run.failed += 1
             log.warning("digest for person %s not queued: %s", manager.person_id, loggable(exc))
     return run
+
+
+def digest_inputs(
+    session: Session, manager: MemberView, timezone: str, start: date, end: date, since: date
+) -> DigestInputs:
+    """What a digest of [start, end) is made from: the store's rows, then how each routine is
+    going and each service's minutes, counted as `Tracker.service_minutes` counts them."""
+    inputs = digests.digest_inputs(session, manager, timezone, period_start=start, since=since)
+    views = [item for student in inputs.students for item in student.items]
+    routines, minutes = digest_figures(
+        session, views, mondays=covered_weeks(start, end), end=end, timezone=timezone
+    )
+    return dataclasses.replace(inputs, routines=routines, minutes=minutes)
 
 
 def write_preview(

@@ -44,8 +44,91 @@ def service_minutes(
         if v.service_minutes_per_week is not None
     ]
     reports, starts = _reports(session, views, since, timezone)
-    mondays = weeks(since, until)
-    items = tuple(
+    items = _item_minutes(views, reports, starts, weeks(since, until), timezone)
+    return ServiceMinutes(
+        student.external_id,
+        student.name,
+        since,
+        until,
+        items,
+        together(i.weeks for i in items),
+    )
+
+
+def routine_records(
+    session: Session,
+    views: Sequence[ItemView],
+    *,
+    today: date,
+    timezone: str,
+    over_only: bool = False,
+) -> dict[int, RoutineRecord]:
+    """How each open routine among `views` is going: kept in how many of its last periods
+    (with `over_only`, only periods over before today's week began)."""
+    routines = _open_routines(views)
+    reports, starts = _reports(session, routines, _routine_since(today), timezone)
+    return _records(routines, reports, starts, today, over_only)
+
+
+def digest_figures(
+    session: Session,
+    views: Sequence[ItemView],
+    *,
+    mondays: Sequence[date],
+    end: date,
+    timezone: str,
+) -> tuple[dict[int, RoutineRecord], tuple[ItemMinutes, ...]]:
+    """For a digest of the period ending `end` (exclusive): how each open routine had gone in
+    the periods over by then, and each service item's minutes in the weeks of `mondays`.
+    Two queries, however many items."""
+    routines = _open_routines(views)
+    services = [v for v in views if v.service_minutes_per_week is not None]
+    both = list({v.id: v for v in (*routines, *services)}.values())
+    reports, starts = _reports(session, both, _routine_since(end), timezone)
+    return (
+        _records(routines, reports, starts, end, True),
+        _item_minutes(services, reports, starts, mondays, timezone),
+    )
+
+
+def _open_routines(views: Sequence[ItemView]) -> list[ItemView]:
+    return [v for v in views if v.kind is ItemKind.ROUTINE and not v.status.is_closed]
+
+
+def _routine_since(today: date) -> date:
+    return week_of(today) - timedelta(weeks=4 * DEFAULT_WEEKS)  # six monthly periods at most
+
+
+def _records(
+    routines: Sequence[ItemView],
+    reports: dict[int, list[Report]],
+    starts: dict[int, date],
+    today: date,
+    over_only: bool,
+) -> dict[int, RoutineRecord]:
+    records = {}
+    for v in routines:
+        kept, periods = periods_kept(
+            reports[v.id],
+            v.cadence,
+            today=today,
+            starts_on=starts[v.id],
+            count=DEFAULT_WEEKS,
+            over_only=over_only,
+        )
+        records[v.id] = RoutineRecord(v.id, kept, periods, v.cadence)
+    return records
+
+
+def _item_minutes(
+    views: Sequence[ItemView],
+    reports: dict[int, list[Report]],
+    starts: dict[int, date],
+    mondays: Sequence[date],
+    timezone: str,
+) -> tuple[ItemMinutes, ...]:
+    """Each service item's minutes in these weeks: the one count the library and digest share."""
+    return tuple(
         ItemMinutes(
             v.id,
             v.key,
@@ -63,30 +146,6 @@ def service_minutes(
         )
         for v in views
     )
-    return ServiceMinutes(
-        student.external_id,
-        student.name,
-        since,
-        until,
-        items,
-        together(i.weeks for i in items),
-    )
-
-
-def routine_records(
-    session: Session, views: Sequence[ItemView], *, today: date, timezone: str
-) -> dict[int, RoutineRecord]:
-    """How each open routine among `views` is going: kept in how many of its last periods."""
-    routines = [v for v in views if v.kind is ItemKind.ROUTINE and not v.status.is_closed]
-    since = week_of(today) - timedelta(weeks=4 * DEFAULT_WEEKS)  # six monthly periods at most
-    reports, starts = _reports(session, routines, since, timezone)
-    records = {}
-    for v in routines:
-        kept, periods = periods_kept(
-            reports[v.id], v.cadence, today=today, starts_on=starts[v.id], count=DEFAULT_WEEKS
-        )
-        records[v.id] = RoutineRecord(v.id, kept, periods, v.cadence)
-    return records
 
 
 def _reports(
