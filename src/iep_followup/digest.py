@@ -91,7 +91,8 @@ class Attention:
     email: str | None = None
     reason: str | None = None
     inbound_id: int | None = None
-    week_of: date | None = None  # the Monday of the week a minutes shortfall is about
+    since: date | None = None  # the first and last day a minutes shortfall is about
+    until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -285,20 +286,23 @@ def _item_attention(students: Sequence[StudentInput], today: date) -> Iterator[A
 
 
 def _minutes_attention(inputs: DigestInputs) -> Iterator[Attention]:
-    """One line per service item and week that got fewer minutes than the plan promises."""
+    """One line per service item given fewer minutes than promised in the weeks this digest
+    covers (added up, so a month's digest says it once, not once a week)."""
     for student in inputs.students:
         for item in _student_minutes(inputs, student):
-            for week in item.weeks:
-                if week.shortfall:
-                    yield Attention(
-                        AttentionKind.MINUTES,
-                        student.name,
-                        item.owner_name,
-                        title=item.title,
-                        count=week.delivered,
-                        total=week.promised,
-                        week_of=week.week_of,
-                    )
+            delivered = sum(w.delivered for w in item.weeks)
+            promised = sum(w.promised for w in item.weeks)
+            if delivered < promised:
+                yield Attention(
+                    AttentionKind.MINUTES,
+                    student.name,
+                    item.owner_name,
+                    title=item.title,
+                    count=delivered,
+                    total=promised,
+                    since=item.weeks[0].week_of,
+                    until=item.weeks[-1].week_of + timedelta(days=6),
+                )
 
 
 def _student_minutes(inputs: DigestInputs, student: StudentInput) -> tuple[ItemMinutes, ...]:

@@ -121,7 +121,8 @@ def test_a_shortfall_needs_attention_and_a_kept_promise_does_not() -> None:
     digest = _digest(reading=20, grip=30)
     [short] = [a for a in digest.attention if a.kind is AttentionKind.MINUTES]
     assert (short.student, short.who, short.title) == ("Lucía", "Karen Liu", "Read one-on-one")
-    assert (short.count, short.total, short.week_of) == (20, 45, WEEK)
+    assert (short.count, short.total) == (20, 45)
+    assert (short.since, short.until) == (WEEK, date(2026, 12, 13))
     assert _digest(reading=45, grip=40).attention == ()
     [section] = digest.students
     assert section.minutes_total == (MinutesWeek(WEEK, 50, 75),)
@@ -138,8 +139,8 @@ def test_a_shortfall_needs_attention_and_a_kept_promise_does_not() -> None:
                 "happened in 2 of the last 3 two-week periods | 30 of 30 minutes, week of Dec 7",
                 "in progress, 40%",
                 "Service minutes, week of Dec 7: 50 of 75 promised.",
-                'Lucía: Karen Liu gave 20 of the 45 minutes promised for "Read one-on-one" the week'
-                " of December 7, 2026.",
+                'Lucía: Karen Liu reported 20 of the 45 minutes promised for "Read one-on-one"'
+                " from Dec 7 to Dec 13.",
                 "Ask Karen Liu how the missing minutes will be made up.",
             ],
         ),
@@ -149,8 +150,8 @@ def test_a_shortfall_needs_attention_and_a_kept_promise_does_not() -> None:
                 "se hizo en 5 de las últimas 6 semanas | 20 de 45 minutos, semana del 7 dic",
                 "se hizo en 2 de los últimos 3 periodos de dos semanas",
                 "Minutos de servicio, semana del 7 dic: 50 de 75 prometidos.",
-                "Lucía: Karen Liu dio 20 de los 45 minutos prometidos para «Read one-on-one (en inglés)» la"
-                " semana del 7 de diciembre de 2026.",
+                "Lucía: Karen Liu informó 20 de los 45 minutos prometidos para «Read one-on-one"
+                " (en inglés)» del 7 dic al 13 dic.",
                 "Pregunte a Karen Liu cómo se van a recuperar los minutos que faltan.",
             ],
         ),
