@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from iep_followup.domain import (
     Cadence,
     ConcernInfo,
     ItemInfo,
+    ItemKind,
     MeetingKind,
     MeetingRecord,
     MemberInfo,
@@ -25,6 +27,7 @@ from iep_followup.domain import (
     StrengthInfo,
     StudentInfo,
 )
+from iep_followup.meetingfile import load_meeting_file
 from iep_followup.store.db import Database
 from iep_followup.tracker import Tracker
 
@@ -35,6 +38,23 @@ PG_ADMIN_URL = os.environ.get(
     "IEP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def example_with_tasks(*keys: str) -> MeetingRecord:
+    """The example meeting with these routines made one-time tasks: for tests of task behaviour
+    (a percent, "done" closing the item) on items the example keeps as routines."""
+    record = load_meeting_file(EXAMPLE)
+    concerns = tuple(
+        dataclasses.replace(
+            c,
+            items=tuple(
+                dataclasses.replace(i, kind=ItemKind.TASK) if i.key in keys else i for i in c.items
+            ),
+        )
+        for c in record.concerns
+    )
+    assert {i.key for c in concerns for i in c.items} >= set(keys)
+    return dataclasses.replace(record, concerns=concerns)
 
 
 def readme_library_example() -> str:
