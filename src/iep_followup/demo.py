@@ -157,17 +157,21 @@ async def _story(
             "rosa.herrera@example.com",
         )
     )
-    await _reply(daemon, tom, "done - the folder went home on Friday with all the sheets.")
+    # Their items are routines (kept every week or two until a date): the answers say
+    # whether it happened this period, and a service's minutes.
+    await _reply(daemon, tom, "yes - the folder went home on Friday with all the sheets.")
     await _reply(
-        daemon, megan, "A1 50%\nShe holds the pencil with the grip now, but tires quickly."
+        daemon,
+        megan,
+        "A1 partly, 20 min\nShe holds the pencil with the grip now, but tires quickly.",
     )
     await _reply(
         daemon, rosa, "bloqueado: no tenemos el cuaderno de lectura\n\nEnviado desde mi iPhone"
     )
-    await _reply(daemon, rosa, "listo", sender="Luis Herrera <luis.herrera@example.com>")
+    await _reply(daemon, rosa, "sí", sender="Luis Herrera <luis.herrera@example.com>")
     confirmations = await _delivered(sink, 3)
     echo(
-        '   Tom: "done"; Megan: "50%"; Rosa, in Spanish: "bloqueado: no tenemos el cuaderno de lectura".'
+        '   Tom: "yes"; Megan: "partly, 20 min"; Rosa, in Spanish: "bloqueado: no tenemos el cuaderno de lectura".'
     )
     echo(
         f"   Each got a confirmation of what was recorded ({len(confirmations)} sent, Rosa's in Spanish)."
@@ -189,7 +193,8 @@ async def _story(
     echo("   ...and then no more nagging: on Friday the daemon sends her nothing more, and after")
     echo("   three more school days she is counted as silent, for her case manager to see.")
 
-    echo("5. Monday, Dec 14: the two weeks are over, and the case manager's digest covers them.")
+    echo("5. Monday, Dec 14: the two weeks are over, and the case manager's digest covers them:")
+    echo("   how each routine is going, and the minutes given against the minutes promised.")
     clock.now = datetime(2026, 12, 14, 13, 0, tzinfo=UTC)  # 07:00 in Chicago, as the daemon does
     await daemon.run_job("digests")
     [digest] = await _delivered(sink, 1)

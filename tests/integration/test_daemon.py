@@ -318,6 +318,9 @@ def test_the_demo_shows_the_whole_loop_in_under_a_minute(tmp_path: Path) -> None
     html = next((tmp_path / "demo" / "digest").glob("*.html")).read_text(encoding="utf-8")
     assert "Needs your attention" in html and "Karen Liu has not answered" in html
     assert "no tenemos el cuaderno de lectura" in html
+    # The routines: how each is going, and Megan's "partly, 20 min" against 30 a week.
+    assert "happened in 1 of the last 2 two-week periods" in html  # Tom's folder
+    assert "Megan Torres reported 20 of the 60 minutes promised" in html
     emails = list((tmp_path / "demo" / "mail").glob("*.eml"))
     assert len(emails) >= 17
     assert any("-reminder-" in e.name for e in emails) and any("-digest-" in e.name for e in emails)

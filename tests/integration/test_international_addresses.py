@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from iep_followup.domain import ItemStatus
+from iep_followup.domain import PeriodOutcome
 from iep_followup.errors import DeliveryError
 from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.mail.kinds import OutboxStatus
@@ -190,20 +190,21 @@ def test_replies_from_either_form_of_the_address_are_the_same_person(
 ) -> None:
     tracker, request = asked_luis
 
-    def grip() -> tuple[ItemStatus, int]:
+    def grip() -> list[tuple[PeriodOutcome | None, int | None]]:
+        """His item (pencil grip, a routine): each answer recorded for the period, in order."""
         item = next(i for i in tracker.items() if i.owner_email == IDN)
-        return item.status, item.percent
+        return [(u.period, u.minutes) for u in tracker.history(item.id) if u.period]
 
     # His mail client answers from the address the request went to: the A-label form.
-    a_labels = tracker.ingest(reply(request, "50%"))
+    a_labels = tracker.ingest(reply(request, "partly, 20 min"))
     assert a_labels.outcome is InboundOutcome.APPLIED, a_labels.reason
-    assert grip() == (ItemStatus.IN_PROGRESS, 50)
+    assert grip() == [(PeriodOutcome.PARTLY, 20)]
     # Another client (or device) writes his address in Unicode, and in capitals.
     unicode_form = tracker.ingest(
-        reply(request, "done", sender="Luis Jefferson <Luis@JEFFÉRSON.example.org>")
+        reply(request, "yes, 30 min", sender="Luis Jefferson <Luis@JEFFÉRSON.example.org>")
     )
     assert unicode_form.outcome is InboundOutcome.APPLIED, unicode_form.reason
-    assert grip() == (ItemStatus.DONE, 100)
+    assert grip() == [(PeriodOutcome.PARTLY, 20), (PeriodOutcome.HAPPENED, 30)]
     assert tracker.inbox(held_only=True) == []
 
 
