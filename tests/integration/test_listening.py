@@ -13,16 +13,15 @@ from pathlib import Path
 import pytest
 
 from iep_followup.daemon import Daemon
-from iep_followup.domain import ItemStatus
+from iep_followup.domain import ItemStatus, MeetingRecord
 from iep_followup.errors import ValidationError
 from iep_followup.inbound.message import parse_message
 from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.mail.kinds import MailKind
-from iep_followup.meetingfile import load_meeting_file
 from iep_followup.net.smtp import SmtpTransport, parse_smtp_url
 from iep_followup.store import inbox
 from iep_followup.tracker import Tracker
-from tests.conftest import EXAMPLE, Clock
+from tests.conftest import Clock, example_with_tasks
 from tests.integration.dovecot import Dovecot
 from tests.mailclient import out_of_office, reply
 from tests.smtp_server import SmtpServer
@@ -40,12 +39,18 @@ def _deliver(tracker: Tracker, server: SmtpServer) -> None:
     asyncio.run(tracker.deliver(SmtpTransport(parse_smtp_url(server.url))))
 
 
+def _example() -> MeetingRecord:
+    """The example meeting with the owners' items here as tasks: these tests are about how
+    replies arrive (mail clients, senders, photos), read with a task's "done" and percent."""
+    return example_with_tasks("reading-one-on-one", "pencil-grip", "homework-check")
+
+
 async def _requests_sent(
     tracker: Tracker, clock: Clock, smtp_server: SmtpServer
 ) -> dict[str, EmailMessage]:
     """The example meeting, two weeks on, from an async test: every owner has their request."""
     clock.now = MEETING
-    tracker.record_meeting(load_meeting_file(EXAMPLE))
+    tracker.record_meeting(_example())
     clock.now = TWO_WEEKS_ON
     tracker.request_updates()
     await tracker.deliver(SmtpTransport(parse_smtp_url(smtp_server.url)))
@@ -66,7 +71,7 @@ def asked(
     """The example meeting, two weeks on: every owner has received their request."""
     clock.now = MEETING
     tracker = make_tracker(smtp_url=smtp_server.url)
-    tracker.record_meeting(load_meeting_file(EXAMPLE))
+    tracker.record_meeting(_example())
     _deliver(tracker, smtp_server)
     smtp_server.received.clear()
     clock.now = TWO_WEEKS_ON
@@ -303,7 +308,7 @@ async def test_a_poison_message_is_set_aside_and_the_reply_behind_it_is_applied(
     """A From longer than any address used to stop IMAP reading on PostgreSQL, for good."""
     clock.now = MEETING
     tracker = make_tracker(smtp_url=smtp_server.url, imap_url=dovecot.url())
-    tracker.record_meeting(load_meeting_file(EXAMPLE))
+    tracker.record_meeting(_example())
     clock.now = TWO_WEEKS_ON
     tracker.request_updates()
     await tracker.deliver(SmtpTransport(parse_smtp_url(smtp_server.url)))
@@ -340,7 +345,7 @@ def test_a_message_that_breaks_processing_is_rejected_once_with_nothing_half_wri
     )
     clock.now = MEETING
     tracker = make_tracker(smtp_url=smtp_server.url, templates_dir=templates.parent)
-    tracker.record_meeting(load_meeting_file(EXAMPLE))
+    tracker.record_meeting(_example())
     clock.now = TWO_WEEKS_ON
     tracker.request_updates()
     _deliver(tracker, smtp_server)
