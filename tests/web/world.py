@@ -9,10 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 
 from iep_followup.domain import MeetingKind, MeetingRecord, Role, StudentInfo
-from iep_followup.meetingfile import load_meeting_file
 from iep_followup.net.smtp import SmtpTransport, parse_smtp_url
 from iep_followup.tracker import Tracker
-from tests.conftest import EXAMPLE, Clock, make_member, make_record
+from tests.conftest import Clock, example_with_tasks, make_member, make_record
 from tests.mailclient import reply
 from tests.smtp_server import SmtpServer
 
@@ -39,7 +38,9 @@ class World:
 def build_world(tracker: Tracker, clock: Clock, smtp: SmtpServer) -> World:
     """Lucía (case manager A) and Sam (case manager B); Tom's reply for Rosa is held."""
     clock.now = MEETING
-    tracker.record_meeting(load_meeting_file(EXAMPLE))
+    # Tom's and Rosa's items as tasks, for the task answers (done, stuck, a new date); the
+    # other owners' items stay the example's routines (yes, partly, no).
+    tracker.record_meeting(example_with_tasks("homework-check", "homework-folder"))
     tracker.record_meeting(beas_student(STUDENT_B, "Sam Ortiz"))
     deliver(tracker, smtp)
     smtp.received.clear()
