@@ -59,6 +59,16 @@ def test_a_young_routine_counts_only_its_own_weeks() -> None:
     assert kept == (1, 2)  # the weeks of Nov 23 and Nov 30; this week not answered yet
 
 
+def test_a_digest_counts_only_the_periods_that_are_over() -> None:
+    # Written on Monday Dec 14 for the weeks before: a "yes" sent that morning is for the
+    # week that has just begun, which the next digest reports.
+    reports = [Report(date(2026, 12, 8), YES), Report(date(2026, 12, 14), YES)]
+    monday = date(2026, 12, 14)
+    assert periods_kept(reports, Cadence.WEEKLY, today=monday, starts_on=STARTED) == (2, 6)
+    over = periods_kept(reports, Cadence.WEEKLY, today=monday, starts_on=STARTED, over_only=True)
+    assert over == (1, 6)  # the six weeks Nov 2 to Dec 13, kept in the last
+
+
 def test_a_monthly_routine_counts_four_week_periods() -> None:
     reports = [Report(date(2026, 11, 20), YES)]
     assert periods_kept(reports, Cadence.MONTHLY, today=TODAY, starts_on=date(2026, 9, 1)) == (1, 3)
