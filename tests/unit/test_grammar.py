@@ -509,6 +509,19 @@ def read_routines(
         ("A1 no", REFS, "en", ItemCommands(period=MISSED)),
         ("A1 no: he was sick", REFS, "en", ItemCommands(period=MISSED, note="he was sick")),
         ("A1 No, estuvo enfermo", REFS, "es", ItemCommands(period=MISSED, note="estuvo enfermo")),
+        # the examples the request's "How to answer" gives for a routine
+        (
+            "A1 no: we were away this week",
+            REFS,
+            "en",
+            ItemCommands(period=MISSED, note="we were away this week"),
+        ),
+        (
+            "A1 no: estuvimos fuera esta semana",
+            REFS,
+            "es",
+            ItemCommands(period=MISSED, note="estuvimos fuera esta semana"),
+        ),
         (
             "A1 not this week - the folder was lost",
             REFS,

@@ -90,6 +90,49 @@ def test_a_routines_request_asks_whether_it_happened_and_the_minutes(
         assert "Due:" not in part and "Vence" not in part
 
 
+HOMEWORK = ItemDetail(
+    2,
+    10,
+    "Lucía Herrera",
+    "Bring the homework folder to the meeting",
+    "Homework is often not finished.",
+    date(2027, 1, 29),
+    ItemStatus.OPEN,
+    0,
+    None,
+)
+
+
+@pytest.mark.parametrize(
+    ("recipient", "routine_example", "task_examples"),
+    [
+        (KAREN, "A1 yes", ("done", "50%", "blocked: we need the workbook", "new date")),
+        (ROSA, "A1 sí", ("listo", "50%", "bloqueado: necesitamos el cuaderno", "nueva fecha")),
+    ],
+)
+def test_how_to_answer_shows_examples_for_the_kinds_of_item_the_reader_has(
+    renderer: Renderer, recipient: Recipient, routine_example: str, task_examples: tuple[str, ...]
+) -> None:
+    routine_only = renderer.render(MailKind.REQUEST, recipient.language, _request(recipient))
+    for part in _plain(routine_only):
+        assert routine_example in part
+        # A routine is answered yes, partly or no: no task's "50%" or "new date" to puzzle over.
+        assert not any(example in part for example in task_examples)
+    both = request_context(
+        recipient,
+        [("A1", 1), ("A2", 2)],
+        {1: READING, 2: HOMEWORK},
+        {10: ["Lucía is kind."]},
+        {},
+        today=date(2026, 11, 23),
+        rotation=0,
+        reminder=False,
+    )
+    for part in _plain(renderer.render(MailKind.REQUEST, recipient.language, both)):
+        assert routine_example in part
+        assert all(example in part for example in task_examples)
+
+
 def _confirmation(period: str | None, minutes: int | None, note: str | None) -> dict[str, object]:
     change = {
         "ref": "A1",

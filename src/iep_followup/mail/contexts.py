@@ -100,6 +100,10 @@ def request_context(
         "recipient": {"name": recipient.name},
         "students": students,
         "refs": [ref for ref, _ in refs],
+        # "How to answer" shows examples for the kinds of item this reader has: a routine is
+        # answered yes / partly / no, a task done / 50% / blocked.
+        "task_refs": [ref for ref, i in refs if details[i].kind is not ItemKind.ROUTINE],
+        "routine_refs": [ref for ref, i in refs if details[i].kind is ItemKind.ROUTINE],
         "reminder": reminder,
         "contacts": who,
         "glossary": terms_in(*words, "case manager" if who else "") if recipient.is_family else [],
