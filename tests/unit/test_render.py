@@ -14,7 +14,7 @@ import textstat
 from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po
 
-from iep_followup.domain import Cadence, ItemStatus, Role
+from iep_followup.domain import Cadence, ItemKind, ItemStatus, Role
 from iep_followup.mail.contexts import confirmation_texts, request_context, summary_context
 from iep_followup.mail.kinds import MailKind
 from iep_followup.mail.message import build_message, mailbox
@@ -85,7 +85,9 @@ def _request(
     )
 
 
-def _summary(recipient: Recipient, role: Role, mine: bool = True) -> dict[str, object]:
+def _summary(
+    recipient: Recipient, role: Role, mine: bool = True, kind: ItemKind = ItemKind.TASK
+) -> dict[str, object]:
     return summary_context(
         recipient,
         role,
@@ -107,7 +109,15 @@ def _summary(recipient: Recipient, role: Role, mine: bool = True) -> dict[str, o
                 ["Check homework each night"] if mine else [],
             ),
         ],
-        my_items=[("Check homework each night", date(2027, 1, 29), Cadence.WEEKLY, "Homework")]
+        my_items=[
+            (
+                "Check homework each night",
+                date(2027, 1, 29),
+                Cadence.WEEKLY,
+                "Homework",
+                kind,
+            )
+        ]
         if mine
         else [],
         contact=Contact("Dana Whitfield", "dana@school.example.org"),
@@ -248,6 +258,26 @@ def test_html_has_no_external_resources_or_scripts(renderer: Renderer) -> None:
     ):
         assert not re.search(r"<(script|link|img|style)\b", out.html, re.IGNORECASE)
         assert "http" not in out.html
+
+
+@pytest.mark.parametrize(
+    ("recipient", "language", "task", "routine"),
+    [
+        (ROSA_EN, "en", "Due: January 29, 2027.", "Until January 29, 2027. We will check in"),
+        (ROSA, "es", "Fecha límite: 29 de enero de 2027.", "Hasta el 29 de enero de 2027. Le"),
+    ],
+)
+def test_a_routines_date_in_the_summary_is_when_it_ends_not_a_deadline(
+    renderer: Renderer, recipient: Recipient, language: str, task: str, routine: str
+) -> None:
+    as_task = renderer.render(MailKind.SUMMARY, language, _summary(recipient, Role.PARENT))
+    as_routine = renderer.render(
+        MailKind.SUMMARY, language, _summary(recipient, Role.PARENT, kind=ItemKind.ROUTINE)
+    )
+    for part in (as_task.text, as_task.html):
+        assert task in part
+    for part in (as_routine.text, as_routine.html):
+        assert routine in part and task not in part
 
 
 def test_summary_opens_with_strengths_and_shows_who_does_what(renderer: Renderer) -> None:

@@ -151,12 +151,13 @@ def summary_context(
     held_on: date,
     strengths: Sequence[str],
     team: Sequence[tuple[str, str, Role, list[str]]],
-    my_items: Sequence[tuple[str, date, Cadence, str]],
+    my_items: Sequence[tuple[str, date, Cadence, str, ItemKind]],
     contact: Contact | None,
     texts: Phrasebook = NO_VERSIONS,
     relationships: Mapping[str, Relationship] | None = None,
 ) -> dict[str, Any]:
-    """`team` is (name, email, role, their item titles); `my_items` (title, due, cadence, concern).
+    """`team` is (name, email, role, their item titles); `my_items` (title, due, cadence, concern,
+    kind: a routine's date is the day it ends, not a deadline).
 
     `relationships` (by email) name family members as recorded ("mother"). A family member's
     email lists only the members who have a part: who has none yet is the staff's business.
@@ -172,8 +173,14 @@ def summary_context(
         "meeting": {"held_on": held_on},
         "strengths": [said(s) for s in strengths],
         "my_items": [
-            {"title": said(t), "due_on": d, "cadence": c.value, "concern": said(k)}
-            for t, d, c, k in my_items
+            {
+                "title": said(t),
+                "due_on": d,
+                "cadence": c.value,
+                "concern": said(k),
+                "routine": kind is ItemKind.ROUTINE,
+            }
+            for t, d, c, k, kind in my_items
         ],
         "team": [
             {

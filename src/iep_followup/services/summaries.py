@@ -88,7 +88,7 @@ def queue_summaries(
             held_on=meeting.held_on,
             strengths=strengths,
             team=team,
-            my_items=[(i.title, i.due_on, i.cadence, i.concern) for i in mine],
+            my_items=[(i.title, i.due_on, i.cadence, i.concern, i.kind) for i in mine],
             contact=contact if member.role is not Role.CASE_MANAGER else None,
             texts=book,
             relationships=relationships,
@@ -144,7 +144,9 @@ def preview_summaries(
             held_on=record.held_on,
             strengths=[s.text for s in record.strengths],
             team=team,
-            my_items=[(i.title, i.due_on, i.cadence, c) for c, i in items if i.owner == m.email],
+            my_items=[
+                (i.title, i.due_on, i.cadence, c, i.kind) for c, i in items if i.owner == m.email
+            ],
             contact=contact if m.role is not Role.CASE_MANAGER else None,
             texts=book,
             relationships=relationships,
