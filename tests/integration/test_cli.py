@@ -131,6 +131,25 @@ def test_update_and_status_for_one_student_and_owner(run: RunCli) -> None:
     assert usage.returncode == 2
 
 
+def test_update_on_a_routine_records_the_period_and_minutes(run: RunCli) -> None:
+    run("init")
+    run("import", str(EXAMPLE))
+    owner = "karen.liu@lincoln.example.org"
+    [reading] = json.loads(run("status", "--owner", owner, "--json").stdout)
+    out = run("update", str(reading["id"]), "--period", "yes", "--minutes", "45").stdout
+    assert "a routine until 2027-06-04: it happened, 45 minutes this period" in out
+    # "done" (100%) is this period's yes for a routine: never "0% done" or closed.
+    out = run("update", str(reading["id"]), "--percent", "100").stdout
+    assert "it happened this period" in out and "% done" not in out
+    [after] = json.loads(run("status", "--owner", owner, "--json").stdout)
+    assert after["status"] != "done"
+    [task] = json.loads(
+        run("status", "--owner", "alan.brooks@lincoln.example.org", "--json").stdout
+    )
+    refused = run("update", str(task["id"]), "--period", "partly", check=False)
+    assert refused.returncode == 1 and "this item is a task" in refused.stderr
+
+
 def test_verbose_shows_the_traceback(run: RunCli) -> None:
     done = run("-v", "status", check=False)
     assert done.returncode == 1

@@ -10,7 +10,16 @@ import click
 
 from iep_followup.cli.app import Context, cli, now_option, pass_context
 from iep_followup.cli.output import echo_json, print_balance, print_items
-from iep_followup.domain import ItemStatus, UpdateInput, UpdateSource, parse_enum
+from iep_followup.domain import (
+    MAX_MINUTES,
+    ItemKind,
+    ItemStatus,
+    PeriodOutcome,
+    UpdateInput,
+    UpdateSource,
+    parse_enum,
+    recorded_change,
+)
 from iep_followup.meetingfile import load_meeting_file
 from iep_followup.translations import TranslationGap, translation_gaps
 from iep_followup.vocabulary import status_label
@@ -165,6 +174,18 @@ def balance(ctx: Context, student: str | None, as_json: bool) -> None:
         print_balance(reports)
 
 
+_PERIODS = {
+    "yes": PeriodOutcome.HAPPENED,
+    "partly": PeriodOutcome.PARTLY,
+    "no": PeriodOutcome.MISSED,
+}
+_PERIOD_WORDS = {
+    PeriodOutcome.HAPPENED: "it happened",
+    PeriodOutcome.PARTLY: "it happened in part",
+    PeriodOutcome.MISSED: "it did not happen",
+}
+
+
 @cli.command()
 @click.argument("item_id", type=int)
 @click.option(
@@ -173,6 +194,14 @@ def balance(ctx: Context, student: str | None, as_json: bool) -> None:
 @click.option("--percent", type=click.IntRange(0, 100), help="How far along, 0-100.")
 @click.option(
     "--due", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="A new due date."
+)
+@click.option(
+    "--period",
+    type=click.Choice(list(_PERIODS)),
+    help="A routine: did it happen this period? (yes, partly, no).",
+)
+@click.option(
+    "--minutes", type=click.IntRange(0, MAX_MINUTES), help="A routine: service minutes given."
 )
 @click.option("--note", help="A note for the item's history (the reason, when blocked).")
 @click.option("--by", metavar="EMAIL", help="Who is reporting (a team member).")
@@ -184,6 +213,8 @@ def update(
     status_: str | None,
     percent: int | None,
     due: datetime | None,
+    period: str | None,
+    minutes: int | None,
     note: str | None,
     by: str | None,
     now: str | None,
@@ -194,9 +225,22 @@ def update(
         percent=percent,
         due_on=due.date() if due else None,
         note=note,
+        period=_PERIODS[period] if period else None,
+        minutes=minutes,
     )
     with ctx.tracker(now=now) as tracker:
         item = tracker.record_update(item_id, change, by=by, source=UpdateSource.CLI)
+    if item.kind is ItemKind.ROUTINE:
+        # A routine has no percent: say what this period got, as its history does.
+        said = recorded_change(item.kind, change)
+        got = [_PERIOD_WORDS[said.period]] if said.period else []
+        got += [f"{said.minutes} minutes"] if said.minutes is not None else []
+        click.echo(
+            f"Recorded. Item {item.id} ({item.title}), a routine until "
+            f"{item.due_on.isoformat()}: {', '.join(got) or 'a note'} this period; it is "
+            f"{status_label(item.status)}."
+        )
+        return
     click.echo(
         f"Recorded. Item {item.id} ({item.title}) is now {status_label(item.status)}, {item.percent}% done, due {item.due_on.isoformat()}."
     )
