@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 
@@ -49,6 +50,10 @@ def test_paste_preview_then_save_records_the_meeting_and_queues_the_summaries(
     for shown in ("Marco Díaz", NEW_ID, "Tom Okafor", "Save and send the summaries", "is new here"):
         assert shown in preview.text
     assert "Pat Helper has no item to do." in preview.text  # the balance check's warning
+    # Before saving: every reader's texts are translated, and each member's summary is shown
+    # in their language (Rosa's in Spanish).
+    assert "Every member can read every text in their language." in preview.text
+    assert "Rosa Herrera (Spanish): El plan para Marco Díaz" in html.unescape(preview.text)
     assert _state(tracker) == before  # a preview saves nothing
     saved = client.post("/meetings", data={"csrf": client.csrf, "meeting": text})
     assert (saved.status_code, saved.headers["location"]) == (

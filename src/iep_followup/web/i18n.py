@@ -20,6 +20,8 @@ HERE = Path(__file__).parent
 LANGUAGES = ("en", "es")
 LOCALES = {"en": "en_US", "es": "es_US"}
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+# A language named in the reader's own language (a msgid of the desk's catalog).
+LANGUAGE_WORDS = {"en": "English", "es": "Spanish"}
 
 
 def pick_language(cookie: str | None, accept: str | None) -> str:

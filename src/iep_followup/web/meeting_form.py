@@ -37,6 +37,7 @@ from iep_followup.meetingform import (
     with_row_added,
 )
 from iep_followup.vocabulary import CADENCE_LABELS, RELATIONSHIP_LABELS, ROLE_LABELS
+from iep_followup.web.i18n import LANGUAGE_WORDS
 from iep_followup.web.render import render
 from iep_followup.web.security import Access, Visitor, client_of, page, tracker_of
 
@@ -48,7 +49,6 @@ KIND_LABELS = {
     MeetingKind.RE_EVALUATION: "Re-evaluation",
 }
 # Gettext message ids: a language named in the reader's language ("inglés" at the Spanish desk).
-LANGUAGE_WORDS = {"en": "English", "es": "Spanish"}
 ITEM_KIND_LABELS = {ItemKind.TASK: "A task", ItemKind.ROUTINE: "A routine, kept each period"}
 
 

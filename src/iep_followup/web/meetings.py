@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from iep_followup.errors import MeetingFileError, NotYourMeetingError, ValidationError
 from iep_followup.meetingfile import MAX_FILE_BYTES
+from iep_followup.web.i18n import LANGUAGE_WORDS
 from iep_followup.web.render import render
 from iep_followup.web.security import Access, Visitor, client_of, page, tracker_of
 
@@ -69,7 +70,14 @@ async def preview(request: Request, who: Visitor) -> Response:
     except (MeetingFileError, ValidationError, NotYourMeetingError, _UnreadableError) as exc:
         status = 403 if isinstance(exc, NotYourMeetingError) else 400
         return render(request, who, "meeting_new.html", status, text=text, problem=_problem(exc))
-    return render(request, who, "meeting_preview.html", preview=found, text=text)
+    return render(
+        request,
+        who,
+        "meeting_preview.html",
+        preview=found,
+        text=text,
+        language_words=LANGUAGE_WORDS,
+    )
 
 
 async def record(request: Request, who: Visitor) -> Response:
