@@ -93,6 +93,7 @@ class Attention:
     inbound_id: int | None = None
     since: date | None = None  # the first and last day a minutes shortfall is about
     until: date | None = None
+    student_ids: tuple[str, ...] = ()  # the students' external ids: their pages on the desk
 
 
 @dataclass(frozen=True)
@@ -273,6 +274,7 @@ def _item_attention(students: Sequence[StudentInput], today: date) -> Iterator[A
                     item.owner_role,
                     item.title,
                     note=item.last_update_note,
+                    student_ids=(student.external_id,),
                 )
             elif item.is_overdue(today):
                 yield Attention(
@@ -282,6 +284,7 @@ def _item_attention(students: Sequence[StudentInput], today: date) -> Iterator[A
                     item.owner_role,
                     item.title,
                     due_on=item.due_on,
+                    student_ids=(student.external_id,),
                 )
 
 
@@ -302,6 +305,7 @@ def _minutes_attention(inputs: DigestInputs) -> Iterator[Attention]:
                     total=promised,
                     since=item.weeks[0].week_of,
                     until=item.weeks[-1].week_of + timedelta(days=6),
+                    student_ids=(student.external_id,),
                 )
 
 
@@ -331,6 +335,7 @@ def _balance_attention(students: Sequence[StudentInput], max_share: float) -> It
                 count=warning.open_items,
                 total=warning.total_open,
                 share=warning.share,
+                student_ids=(student.external_id,),
             )
 
 
@@ -355,7 +360,12 @@ def _silent_attention(
             if titles:
                 found = True
                 yield Attention(
-                    AttentionKind.SILENT, student.name, owner.name, count=streak, titles=titles
+                    AttentionKind.SILENT,
+                    student.name,
+                    owner.name,
+                    count=streak,
+                    titles=titles,
+                    student_ids=(student.external_id,),
                 )
         if not found:
             yield Attention(AttentionKind.SILENT, who=owner.name, count=streak)
@@ -377,10 +387,15 @@ def _no_part(inputs: DigestInputs) -> tuple[NoPart, ...]:
 def _mail_attention(inputs: DigestInputs) -> Iterator[Attention]:
     """Addresses that bounce, and replies held for a person to read."""
     for name, email, reason in inputs.failing:
-        on_teams = ", ".join(
-            s.name for s in inputs.students if any(m.email == email for m in s.members)
+        teams = [s for s in inputs.students if any(m.email == email for m in s.members)]
+        yield Attention(
+            AttentionKind.BOUNCING,
+            ", ".join(s.name for s in teams) or None,
+            name,
+            email=email,
+            reason=reason,
+            student_ids=tuple(s.external_id for s in teams),
         )
-        yield Attention(AttentionKind.BOUNCING, on_teams or None, name, email=email, reason=reason)
     names = {s.student_id: s.name for s in inputs.students}
     for held in inputs.held:
         students = ", ".join(sorted(names[s] for s in held.student_ids if s in names)) or None

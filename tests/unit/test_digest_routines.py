@@ -60,7 +60,13 @@ GRIP = _item(2, "Pencil grip", MEGAN, cadence=Cadence.EVERY_TWO_WEEKS, service_m
 TEST = _item(3, "Test her reading", KAREN, kind=ItemKind.TASK, percent=40)
 
 
-def _digest(language: str = "en", *, reading: int = 20, grip: int = 30) -> Digest:
+def _digest(
+    language: str = "en",
+    *,
+    reading: int = 20,
+    grip: int = 30,
+    failing: tuple[tuple[str, str, str], ...] = (),
+) -> Digest:
     manager = MemberView(1, DANA.name, DANA.email, DANA.role, language)
     inputs = DigestInputs(
         case_manager=manager,
@@ -71,7 +77,7 @@ def _digest(language: str = "en", *, reading: int = 20, grip: int = 30) -> Diges
         updates=(),
         requests=(),
         held=(),
-        failing=(),
+        failing=failing,
         previous_classroom_share=None,
         routines={
             1: RoutineRecord(1, 5, 6, Cadence.WEEKLY),
@@ -202,3 +208,26 @@ def test_a_routines_line_names_its_periods_by_its_cadence(
         only = dataclasses.replace(section, routines={1: record}, minutes=(), minutes_total=())
         digest = dataclasses.replace(digest, students=(only,))
         assert all(expected in part for part in _both_parts(renderer, digest)), language
+
+
+@pytest.mark.parametrize(
+    ("language", "page", "address"),
+    [
+        ("en", "The student's page: ", "correct it on the student's page: "),
+        ("es", "La página del estudiante: ", "corríjala en la página del estudiante: "),
+    ],
+)
+def test_with_the_desk_a_line_links_to_the_students_page_not_a_command(
+    renderer: Renderer, language: str, page: str, address: str
+) -> None:
+    digest = _digest(language, failing=(("Karen Liu", KAREN.email, "550 no such user"),))
+    desk = "https://desk.example.org/"
+    linked = renderer.render(MailKind.DIGEST, language, digest_context(digest, web_url=desk))
+    student = "https://desk.example.org/students/S-1"
+    assert page + student in linked.text  # the minutes shortfall
+    assert address + student in linked.text  # the failing address
+    assert "clear-failing" not in linked.text
+    assert f'href="{student}"' in linked.html
+    plain = renderer.render(MailKind.DIGEST, language, digest_context(digest))
+    assert "desk.example.org" not in plain.text and page not in plain.text
+    assert f"iep-followup person clear-failing {KAREN.email}" in plain.text

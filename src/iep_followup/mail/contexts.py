@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from iep_followup.answers import ROUTINE, TASK, answers_for
 from iep_followup.digest import Attention, AttentionKind, Digest, Load
@@ -299,11 +300,15 @@ def _attention(a: Attention, said: MeetingWords, web_url: str | None) -> dict[st
         "link": None,
         "command": None,
     }
+    base = web_url.rstrip("/") if web_url else None
     if a.kind is AttentionKind.HELD:
-        if web_url:
-            shown["link"] = f"{web_url.rstrip('/')}/held/{a.inbound_id}"
+        if base:
+            shown["link"] = f"{base}/held/{a.inbound_id}"
         else:
             shown["command"] = f"iep-followup inbox show {a.inbound_id}"
+    elif base and a.student_ids:
+        # The student's page on the desk, where each of these is acted on (an address too).
+        shown["link"] = f"{base}/students/{quote(a.student_ids[0], safe='')}"
     elif a.kind is AttentionKind.BOUNCING:
         shown["command"] = f"iep-followup person clear-failing {a.email}"
     return shown
