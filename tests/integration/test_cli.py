@@ -140,7 +140,7 @@ def test_update_on_a_routine_records_the_period_and_minutes(run: RunCli) -> None
     assert "a routine until 2027-06-04: it happened, 45 minutes this period" in out
     # "done" (100%) is this period's yes for a routine: never "0% done" or closed.
     out = run("update", str(reading["id"]), "--percent", "100").stdout
-    assert "it happened this period" in out and "% done" not in out
+    assert "it happened this period." in out and "% done" not in out and "not started" not in out
     [after] = json.loads(run("status", "--owner", owner, "--json").stdout)
     assert after["status"] != "done"
     [task] = json.loads(

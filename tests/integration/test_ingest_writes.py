@@ -15,10 +15,9 @@ from sqlalchemy import event
 
 from iep_followup.domain import ItemStatus
 from iep_followup.inbound.outcome import InboundOutcome
-from iep_followup.meetingfile import load_meeting_file
 from iep_followup.net.smtp import SmtpTransport, parse_smtp_url
 from iep_followup.tracker import Tracker
-from tests.conftest import EXAMPLE, Clock
+from tests.conftest import Clock, example_with_tasks
 from tests.mailclient import reply
 from tests.smtp_server import SmtpServer
 
@@ -31,10 +30,11 @@ _WRITE = re.compile(r'^\s*(INSERT INTO|UPDATE|DELETE FROM)\s+"?(\w+)', re.IGNORE
 def asked(
     make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer
 ) -> tuple[Tracker, EmailMessage]:
-    """The example meeting, two weeks on: Megan has her update request (one item)."""
+    """The example meeting, two weeks on: Megan has her update request (one item, a task here:
+    "50%" moves it, where on the example's routine it would be the period's "partly")."""
     tracker = make_tracker(smtp_url=smtp_server.url)
     clock.now = MEETING
-    tracker.record_meeting(load_meeting_file(EXAMPLE))
+    tracker.record_meeting(example_with_tasks("pencil-grip"))
     clock.now = TWO_WEEKS_ON
     tracker.request_updates()
     asyncio.run(tracker.deliver(SmtpTransport(parse_smtp_url(smtp_server.url))))

@@ -235,10 +235,15 @@ def update(
         said = recorded_change(item.kind, change)
         got = [_PERIOD_WORDS[said.period]] if said.period else []
         got += [f"{said.minutes} minutes"] if said.minutes is not None else []
+        # Its status says little ("not started" while its weeks go by) unless blocked or ended.
+        stuck = (
+            f" It is {status_label(item.status)}."
+            if item.status.is_closed or item.status is ItemStatus.BLOCKED
+            else ""
+        )
         click.echo(
             f"Recorded. Item {item.id} ({item.title}), a routine until "
-            f"{item.due_on.isoformat()}: {', '.join(got) or 'a note'} this period; it is "
-            f"{status_label(item.status)}."
+            f"{item.due_on.isoformat()}: {', '.join(got) or 'a note'} this period.{stuck}"
         )
         return
     click.echo(
