@@ -3,6 +3,7 @@ reply's "A1 45 min" would (the period and the minutes), once; refused minutes re
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -245,3 +246,10 @@ def test_the_history_says_what_the_saved_page_said(
     for page in (f"/students/{STUDENT}", f"/students/{STUDENT}/record"):
         text = desk.get(page).text
         assert "it happened, 45 minutes" in text and "by an answer button" in text, page
+    # The student page names it a routine until its end, with its minutes, never "not started".
+    student = html.unescape(desk.get(f"/students/{STUDENT}").text)
+    assert (
+        "Routine" in student
+        and "minutes a week" in student
+        and "not started" not in student.lower()
+    )
