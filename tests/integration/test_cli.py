@@ -143,6 +143,9 @@ def test_update_on_a_routine_records_the_period_and_minutes(run: RunCli) -> None
     assert "it happened this period." in out and "% done" not in out and "not started" not in out
     [after] = json.loads(run("status", "--owner", owner, "--json").stdout)
     assert after["status"] != "done"
+    # The table calls it a routine, with no percent, never "not started".
+    [row] = run("status", "--owner", owner).stdout.splitlines()[1:]
+    assert row.split()[-2:] == ["routine", "-"]
     [task] = json.loads(
         run("status", "--owner", "alan.brooks@lincoln.example.org", "--json").stdout
     )

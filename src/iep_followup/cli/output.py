@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from iep_followup.balance import BalanceReport
+from iep_followup.domain import ItemKind, ItemStatus
 from iep_followup.views import ItemView
 from iep_followup.vocabulary import role_label, status_label
 
@@ -24,12 +25,19 @@ def print_items(items: Sequence[ItemView], today: date) -> None:
             cut(i.title, 48),
             f"{i.owner_name} ({role_label(i.owner_role)})",
             i.due_on.isoformat() + (" overdue" if i.is_overdue(today) else ""),
-            status_label(i.status),
-            f"{i.percent}%",
+            *_progress(i),
         ]
         for i in items
     ]
     print_table(["ID", "STUDENT", "ITEM", "OWNER", "DUE", "STATUS", "DONE"], rows)
+
+
+def _progress(item: ItemView) -> tuple[str, str]:
+    """STATUS and DONE: a routine under way is kept period by period, so it has no percent and
+    "not started" would mislead (its periods are in the digest and on the desk)."""
+    if item.kind is ItemKind.ROUTINE and item.status in (ItemStatus.OPEN, ItemStatus.IN_PROGRESS):
+        return "routine", "-"
+    return status_label(item.status), f"{item.percent}%"
 
 
 def print_balance(reports: Sequence[BalanceReport]) -> None:
