@@ -6,7 +6,7 @@ them): the emails and the desk translate them through the catalogs; the CLI prin
 
 from __future__ import annotations
 
-from iep_followup.domain import Cadence, ItemStatus, Relationship, Role, UpdateSource
+from iep_followup.domain import Cadence, ItemStatus, PeriodOutcome, Relationship, Role, UpdateSource
 
 
 def N_(message: str) -> str:  # noqa: N802  (the gettext convention for "mark, don't translate")
@@ -86,6 +86,13 @@ CADENCE_LABELS = {
 }
 
 
+# A routine's answer for its period, as the confirmation, the desk and the CLI say it.
+PERIOD_LABELS = {
+    PeriodOutcome.HAPPENED: N_("it happened"),
+    PeriodOutcome.PARTLY: N_("it happened in part"),
+    PeriodOutcome.MISSED: N_("it did not happen"),
+}
+
 # Words that name the same things and must not appear beside the ones above (checked by tests).
 SYNONYMS_NOT_USED = ("stuck", "speech-language pathologist", "speech language pathologist")
 
@@ -96,3 +103,7 @@ def role_label(role: Role) -> str:
 
 def status_label(status: ItemStatus) -> str:
     return STATUS_LABELS[status]
+
+
+def period_label(period: PeriodOutcome) -> str:
+    return PERIOD_LABELS[period]

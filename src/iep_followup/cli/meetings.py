@@ -22,7 +22,7 @@ from iep_followup.domain import (
 )
 from iep_followup.meetingfile import load_meeting_file
 from iep_followup.translations import TranslationGap, translation_gaps
-from iep_followup.vocabulary import status_label
+from iep_followup.vocabulary import period_label, status_label
 
 
 @cli.command()
@@ -179,11 +179,6 @@ _PERIODS = {
     "partly": PeriodOutcome.PARTLY,
     "no": PeriodOutcome.MISSED,
 }
-_PERIOD_WORDS = {
-    PeriodOutcome.HAPPENED: "it happened",
-    PeriodOutcome.PARTLY: "it happened in part",
-    PeriodOutcome.MISSED: "it did not happen",
-}
 
 
 @cli.command()
@@ -233,7 +228,7 @@ def update(
     if item.kind is ItemKind.ROUTINE:
         # A routine has no percent: say what this period got, as its history does.
         said = recorded_change(item.kind, change)
-        got = [_PERIOD_WORDS[said.period]] if said.period else []
+        got = [period_label(said.period)] if said.period else []
         got += [f"{said.minutes} minutes"] if said.minutes is not None else []
         # Its status says little ("not started" while its weeks go by) unless blocked or ended.
         stuck = (

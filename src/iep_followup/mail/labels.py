@@ -1,7 +1,7 @@
 """Words shown in emails for our enums, and plain explanations of special-education terms.
 
-Statuses, roles, relationships, cadences and the answer buttons have one set of words for
-every front end, in `vocabulary.py`.
+Statuses, roles, relationships, cadences, a routine's period answers and the answer buttons
+have one set of words for every front end, in `vocabulary.py`.
 
 These are gettext message ids (marked with N_ for extraction): the catalogs in
 email_templates/locale translate them. Nothing is translated here.
@@ -15,6 +15,7 @@ from iep_followup.vocabulary import (
     ANSWER_LABELS,
     CADENCE_LABELS,
     N_,
+    PERIOD_LABELS,
     RELATIONSHIP_LABELS,
     ROLE_LABELS,
     STATUS_LABELS,
@@ -24,6 +25,7 @@ __all__ = [
     "ANSWER_LABELS",
     "CADENCE_LABELS",
     "GLOSSARY",
+    "PERIOD_LABELS",
     "RELATIONSHIP_LABELS",
     "ROLE_LABELS",
     "STATUS_LABELS",

@@ -26,11 +26,12 @@ from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
 from iep_followup.catalogs import load_translations
-from iep_followup.domain import Cadence, ItemStatus, Relationship, Role
+from iep_followup.domain import Cadence, ItemStatus, PeriodOutcome, Relationship, Role
 from iep_followup.errors import ConfigError
 from iep_followup.mail.kinds import MailKind
 from iep_followup.mail.labels import (
     CADENCE_LABELS,
+    PERIOD_LABELS,
     RELATIONSHIP_LABELS,
     ROLE_LABELS,
     STATUS_LABELS,
@@ -191,6 +192,9 @@ class _Filters:
     def status(self, value: ItemStatus) -> str:
         return self._(STATUS_LABELS[ItemStatus(value)])
 
+    def period(self, value: PeriodOutcome) -> str:
+        return self._(PERIOD_LABELS[PeriodOutcome(value)])
+
     def cadence(self, value: Cadence) -> str:
         return self._(CADENCE_LABELS[Cadence(value)])
 
@@ -215,6 +219,7 @@ class _Filters:
             "percent": self.percent,
             "role": self.role,
             "status": self.status,
+            "period": self.period,
             "cadence": self.cadence,
             "relationship": self.relationship,
             "written_in": self.written_in,

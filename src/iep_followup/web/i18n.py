@@ -12,9 +12,9 @@ from babel.dates import format_date, format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from iep_followup.catalogs import load_translations
-from iep_followup.domain import ItemStatus, Role, UpdateSource
+from iep_followup.domain import ItemStatus, PeriodOutcome, Role, UpdateSource
 from iep_followup.resources import templates_dir
-from iep_followup.vocabulary import ROLE_LABELS, SOURCE_LABELS, STATUS_LABELS
+from iep_followup.vocabulary import PERIOD_LABELS, ROLE_LABELS, SOURCE_LABELS, STATUS_LABELS
 
 HERE = Path(__file__).parent
 LANGUAGES = ("en", "es")
@@ -63,6 +63,9 @@ def environment(language: str, timezone: str) -> Environment:
     def role(value: Role) -> str:
         return translations.gettext(ROLE_LABELS[Role(value)])
 
+    def period(value: PeriodOutcome) -> str:
+        return translations.gettext(PERIOD_LABELS[PeriodOutcome(value)])
+
     def channel(value: UpdateSource) -> str:
         return translations.gettext(SOURCE_LABELS[UpdateSource(value)])
 
@@ -71,6 +74,7 @@ def environment(language: str, timezone: str) -> Environment:
         "moment": moment,
         "status": status,
         "role": role,
+        "period": period,
         "channel": channel,
     }
     env.filters.update(filters)
