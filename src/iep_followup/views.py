@@ -58,6 +58,14 @@ class ItemView:
     def is_overdue(self, today: date) -> bool:
         return not self.status.is_closed and self.due_on < today
 
+    @property
+    def is_routine_under_way(self) -> bool:
+        """A routine kept period by period: "not started" or a percent would mislead."""
+        return self.kind is ItemKind.ROUTINE and self.status in (
+            ItemStatus.OPEN,
+            ItemStatus.IN_PROGRESS,
+        )
+
 
 @dataclass(frozen=True)
 class UpdateView:

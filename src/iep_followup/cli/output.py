@@ -12,7 +12,6 @@ from typing import Any
 import click
 
 from iep_followup.balance import BalanceReport
-from iep_followup.domain import ItemKind, ItemStatus
 from iep_followup.views import ItemView
 from iep_followup.vocabulary import role_label, status_label
 
@@ -35,7 +34,7 @@ def print_items(items: Sequence[ItemView], today: date) -> None:
 def _progress(item: ItemView) -> tuple[str, str]:
     """STATUS and DONE: a routine under way is kept period by period, so it has no percent and
     "not started" would mislead (its periods are in the digest and on the desk)."""
-    if item.kind is ItemKind.ROUTINE and item.status in (ItemStatus.OPEN, ItemStatus.IN_PROGRESS):
+    if item.is_routine_under_way:
         return "routine", "-"
     return status_label(item.status), f"{item.percent}%"
 
