@@ -126,7 +126,7 @@ def _cycle(config: BenchConfig, sink: Sink, run: RunResult) -> None:
     run.baselines["deliver"] = in_child(baselines.send_outbox, config, max(received.connections, 1))
     sink.reset()
     if postgres:
-        for count in (1, 2):
+        for count in (1, 2, 4):
             run.together.append(workers.deliver_together(config, sink, count))
         workers.drop_snapshot(config)
 

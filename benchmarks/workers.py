@@ -1,7 +1,7 @@
 """Several delivery workers on one PostgreSQL outbox: each a process running Tracker.deliver.
 
 The outbox is put back to "queued" (bodies restored from an untimed copy) before each run,
-so one worker and two workers deliver exactly the same messages to the same sink.
+so one, two and four workers deliver exactly the same messages to the same sink.
 """
 
 from __future__ import annotations
