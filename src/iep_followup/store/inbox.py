@@ -122,7 +122,7 @@ def record(session: Session, new: NewInbound) -> int | None:
     """Insert the log row and return its id; None when this message was recorded before (by a
     concurrent receiver, say). One statement: the unique key is the check."""
     insert = insert_skipping_duplicates(session, _INBOUND).returning(_INBOUND.c.id)
-    found: int | None = session.connection().execute(insert, dataclasses.asdict(new)).scalar()
+    found: int | None = session.connection().execute(insert, vars(new)).scalar()
     return found
 
 

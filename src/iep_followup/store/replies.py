@@ -212,8 +212,8 @@ _MOVE = (
 
 def _moved_row(item_id: int, state: ItemProgress) -> Mapping[str, Any]:
     return {"moved_id": item_id} | {
-        f"new_{name}": value for name, value in dataclasses.asdict(state).items()
-    }
+        f"new_{name}": value for name, value in vars(state).items()
+    }  # vars, not asdict: a flat value needs no deep copy
 
 
 def _history_row(
