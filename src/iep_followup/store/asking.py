@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import delete, func, update
-from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from iep_followup.domain import FAMILY_ROLES, OPEN_STATUSES, Cadence, ItemKind, Role
 from iep_followup.planning import ItemState, OwnerState, RequestState
-from iep_followup.store.db import insert_skipping_duplicates
+from iep_followup.store.db import insert_rows
 from iep_followup.store.models import (
     ActionItem,
     Concern,
@@ -282,10 +281,14 @@ def create_requests(
         {"person_id": p, "cycle_on": c, "created_at": now, "expires_at": expires_at}
         for p, c, _ in wanted
     ]
-    insert = insert_skipping_duplicates(session, requests).returning(
-        requests.c.id, requests.c.person_id
+    inserted = insert_rows(
+        session,
+        requests,
+        rows,
+        skip_duplicates=True,
+        returning=[requests.c.id, requests.c.person_id],
     )
-    ids = {person_id: request_id for request_id, person_id in session.execute(insert, rows)}
+    ids = {row.person_id: row.id for row in inserted}
     created = {
         person_id: NewRequest(
             ids[person_id],
@@ -302,10 +305,8 @@ def create_requests(
         for new in created.values()
         for ref, item_id in new.refs
     ]
-    # An executemany (psycopg sends it as one pipeline): one INSERT with thousands of VALUES
-    # costs more, since SQLAlchemy compiles it anew for every batch.
     if lines:
-        session.execute(sa_insert(table_of(RequestItem)), lines)
+        insert_rows(session, table_of(RequestItem), lines)
     return created
 
 

@@ -13,7 +13,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from iep_followup.mail.kinds import MailKind, OutboxStatus
 from iep_followup.store import people
-from iep_followup.store.db import insert_skipping_duplicates, note_outbox_queued
+from iep_followup.store.db import insert_rows, note_outbox_queued
 from iep_followup.store.models import OutboxMessage
 from iep_followup.views import OutboxMessageView
 
@@ -104,8 +104,10 @@ def queue_many(session: Session, messages: Sequence[NewMessage]) -> set[str]:
         }
         for m in messages
     ]
-    insert = insert_skipping_duplicates(session, _OUTBOX).returning(_OUTBOX.c.idempotency_key)
-    queued = set(session.execute(insert, rows).scalars())
+    inserted = insert_rows(
+        session, _OUTBOX, rows, skip_duplicates=True, returning=[_OUTBOX.c.idempotency_key]
+    )
+    queued = set(inserted.scalars())
     if queued:
         note_outbox_queued(session)
     return queued
