@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from benchmarks import baselines, desk, district, latency, mailbags, stages, workers
+from benchmarks import baselines, desk, district, latency, mailbags, phases, stages, workers
 from benchmarks.harness import BenchConfig, in_child
 from benchmarks.report import RunResult, growth, machine, table, targets
 from benchmarks.sink import Sink
@@ -185,6 +185,8 @@ def main(argv: list[str] | None = None) -> None:
         for size in sizes if "cycle" in chosen else ():
             runs.append(run_one(backend, size, args.profile, args.keep, args.only))
             print(table(runs[-1]), "", sep="\n", flush=True)
+            if args.profile is not None:
+                print(phases.report(args.profile, backend, size), "", sep="\n", flush=True)
     for summary in (growth(runs), targets(runs)):
         if summary:
             print(summary, "", sep="\n", flush=True)
