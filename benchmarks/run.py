@@ -85,7 +85,12 @@ def _migrate(url: str) -> None:
 
 
 def run_one(
-    backend: str, size: int, profile_dir: Path | None, keep: bool, only: str | None = None
+    backend: str,
+    size: int,
+    profile_dir: Path | None,
+    keep: bool,
+    only: str | None = None,
+    baselines_too: bool = True,
 ) -> RunResult:
     workdir = Path(tempfile.mkdtemp(prefix=f"iep-bench-{backend}-{size}-"))
     try:
@@ -97,7 +102,10 @@ def run_one(
                 size,
                 f"{seeded.people:,} people, {seeded.memberships:,} memberships, {seeded.items:,} items",
             )
-            (_ingest_only if only == "ingest" else _cycle)(config, sink, run)
+            if only == "ingest":
+                _ingest_only(config, sink, run)
+            else:
+                _cycle(config, sink, run, baselines_too)
             return run
     finally:
         if keep:
@@ -106,13 +114,15 @@ def run_one(
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _cycle(config: BenchConfig, sink: Sink, run: RunResult) -> None:
+def _cycle(config: BenchConfig, sink: Sink, run: RunResult, baselines_too: bool = True) -> None:
+    """The four stages; with `baselines_too`, each baseline and (on PostgreSQL) the workers."""
     run.stages["requests"] = in_child(stages.request_updates, config)
-    run.baselines["requests"] = in_child(baselines.render_requests, config)
+    if baselines_too:
+        run.baselines["requests"] = in_child(baselines.render_requests, config)
 
     in_child(mailbags.spool_outbox, config)
     in_child(mailbags.spool_replies, config)
-    postgres = config.backend == "postgresql"
+    postgres = config.backend == "postgresql" and baselines_too
     if postgres:
         workers.snapshot_outbox(config)
     sink.reset()
@@ -123,7 +133,10 @@ def _cycle(config: BenchConfig, sink: Sink, run: RunResult) -> None:
         f"sink received {received.messages} of {run.stages['deliver'].count} messages over "
         f"{received.connections} connection(s), {received.duplicates} duplicate Message-IDs"
     )
-    run.baselines["deliver"] = in_child(baselines.send_outbox, config, max(received.connections, 1))
+    if baselines_too:
+        run.baselines["deliver"] = in_child(
+            baselines.send_outbox, config, max(received.connections, 1)
+        )
     sink.reset()
     if postgres:
         for count in (1, 2, 4):
@@ -132,10 +145,12 @@ def _cycle(config: BenchConfig, sink: Sink, run: RunResult) -> None:
 
     district.analyze(config.database_url)
     run.stages["ingest"] = in_child(stages.ingest, config)
-    run.baselines["ingest"] = in_child(baselines.parse_replies, config)
+    if baselines_too:
+        run.baselines["ingest"] = in_child(baselines.parse_replies, config)
     district.analyze(config.database_url)
     run.stages["digests"] = in_child(stages.digests, config)
-    run.baselines["digests"] = in_child(baselines.read_and_render_digests, config)
+    if baselines_too:
+        run.baselines["digests"] = in_child(baselines.read_and_render_digests, config)
 
 
 def _ingest_only(config: BenchConfig, _sink: Sink, run: RunResult) -> None:
@@ -165,6 +180,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--only", choices=["ingest"], help="of the cycle, time only this stage and its baseline"
     )
+    parser.add_argument(
+        "--no-baselines",
+        action="store_true",
+        help="time only the library's stages (no baselines, no worker runs): enough for "
+        "growth and peak memory at a large size, in about half the time",
+    )
     args = parser.parse_args(argv)
     chosen = {s.strip() for s in args.stages.split(",") if s.strip()}
     if not chosen or chosen - {"cycle", "latency", "desk"}:
@@ -183,7 +204,9 @@ def main(argv: list[str] | None = None) -> None:
         if "desk" in chosen:
             print(run_desk(backend), "", sep="\n", flush=True)
         for size in sizes if "cycle" in chosen else ():
-            runs.append(run_one(backend, size, args.profile, args.keep, args.only))
+            runs.append(
+                run_one(backend, size, args.profile, args.keep, args.only, not args.no_baselines)
+            )
             print(table(runs[-1]), "", sep="\n", flush=True)
             if args.profile is not None:
                 print(phases.report(args.profile, backend, size), "", sep="\n", flush=True)
