@@ -6,6 +6,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Executable,
     Insert,
     Result,
     Table,
@@ -25,7 +27,6 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
-    insert,
     select,
     text,
 )
@@ -110,27 +111,43 @@ def insert_rows(
     skip_duplicates: bool = False,
     returning: Sequence[ColumnElement[Any]] = (),
 ) -> Result[Any]:
-    """Insert many rows (each with the same keys) in one statement.
+    """Insert rows (each with the same keys) in one statement.
 
-    On PostgreSQL the rows go as one array per column, `INSERT ... SELECT unnest(...)`: the
-    statement is the same short text for any number of rows. A VALUES list has a parameter
-    per cell, which SQLAlchemy compiles and psycopg parses anew for every batch (a third of
-    queueing a batch of requests). `skip_duplicates`: rows a unique constraint already holds
-    are left out, as by insert_skipping_duplicates.
+    On PostgreSQL several rows go as one array per column, `INSERT ... SELECT unnest(...)`:
+    the statement is the same short text for any number of rows. A VALUES list has a
+    parameter per cell, which SQLAlchemy compiles and psycopg parses anew for every batch (a
+    third of queueing a batch of requests). `skip_duplicates`: rows a unique constraint
+    already holds are left out, as by insert_skipping_duplicates.
     """
     dialect = session.get_bind().dialect.name
-    if dialect != "postgresql":
-        base = insert_skipping_duplicates(session, table) if skip_duplicates else insert(table)
-        return session.execute(base.returning(*returning) if returning else base, list(rows))
-    names = list(rows[0])
-    arrays = select(
-        *(func.unnest(bindparam(f"all_{n}", type_=ARRAY(table.c[n].type))) for n in names)
+    names = tuple(rows[0])
+    as_arrays = dialect == "postgresql" and len(rows) > 1
+    statement = _insert_statement(
+        dialect, table, names if as_arrays else (), skip_duplicates, tuple(returning)
     )
-    statement = postgresql.insert(table).from_select(names, arrays)
+    if as_arrays:
+        return session.execute(statement, {f"all_{n}": [row[n] for row in rows] for n in names})
+    return session.execute(statement, dict(rows[0]) if len(rows) == 1 else list(rows))
+
+
+@lru_cache(maxsize=64)
+def _insert_statement(
+    dialect: str,
+    table: Table,
+    array_names: tuple[str, ...],
+    skip_duplicates: bool,
+    returning: tuple[ColumnElement[Any], ...],
+) -> Executable:
+    """Built once per shape: building and keying it cost as much as running a one-row insert."""
+    statement = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    if array_names:
+        arrays = select(
+            *(func.unnest(bindparam(f"all_{n}", type_=ARRAY(table.c[n].type))) for n in array_names)
+        )
+        statement = statement.from_select(array_names, arrays)
     if skip_duplicates:
         statement = statement.on_conflict_do_nothing()
-    columns = {f"all_{n}": [row[n] for row in rows] for n in names}
-    return session.execute(statement.returning(*returning) if returning else statement, columns)
+    return statement.returning(*returning) if returning else statement
 
 
 def note_outbox_queued(session: Session) -> None:
