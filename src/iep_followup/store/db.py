@@ -111,13 +111,13 @@ def insert_rows(
     skip_duplicates: bool = False,
     returning: Sequence[ColumnElement[Any]] = (),
 ) -> Result[Any]:
-    """Insert rows (each with the same keys) in one statement.
+    """Insert rows (at least one, each with the same keys) in one statement.
 
     On PostgreSQL several rows go as one array per column, `INSERT ... SELECT unnest(...)`:
     the statement is the same short text for any number of rows. A VALUES list has a
-    parameter per cell, which SQLAlchemy compiles and psycopg parses anew for every batch (a
-    third of queueing a batch of requests). `skip_duplicates`: rows a unique constraint
-    already holds are left out, as by insert_skipping_duplicates.
+    parameter per cell, which SQLAlchemy compiles and psycopg parses anew for every batch
+    (with it, queueing requests took a third longer at 2,000 students). `skip_duplicates`:
+    rows a unique constraint already holds are left out, as by insert_skipping_duplicates.
     """
     dialect = session.get_bind().dialect.name
     names = tuple(rows[0])
