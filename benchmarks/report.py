@@ -64,9 +64,12 @@ def table(run: RunResult) -> str:
             continue
         base = run.baselines.get(stage)
         per_item = mine.queries / mine.count if mine.count else 0.0
+        # A --no-baselines run has no baseline to show: "-", not a ratio of 0.
+        base_rate = f"{base.per_second:.1f}" if base else "-"
+        ratio = f"{run.ratio(stage):.2f}" if base else "-"
         lines.append(
             f"{stage:<9} {mine.count:>7} {mine.seconds:>8.2f} {mine.per_second:>8.1f} "
-            f"{base.per_second if base else 0:>9.1f} {run.ratio(stage):>6.2f} "
+            f"{base_rate:>9} {ratio:>6} "
             f"{mine.peak_rss_mb:>7.0f} {mine.queries:>8} {per_item:>7.2f}  {mine.note}"
         )
     lines.append(f"{'cycle':<9} {'':>7} {run.cycle_seconds:>8.2f}")

@@ -122,8 +122,9 @@ def _cycle(config: BenchConfig, sink: Sink, run: RunResult, baselines_too: bool 
 
     in_child(mailbags.spool_outbox, config)
     in_child(mailbags.spool_replies, config)
-    postgres = config.backend == "postgresql" and baselines_too
-    if postgres:
+    # Several delivery workers over one outbox: PostgreSQL only, and not in a --no-baselines run.
+    with_workers = config.backend == "postgresql" and baselines_too
+    if with_workers:
         workers.snapshot_outbox(config)
     sink.reset()
     district.analyze(config.database_url)
@@ -138,7 +139,7 @@ def _cycle(config: BenchConfig, sink: Sink, run: RunResult, baselines_too: bool 
             baselines.send_outbox, config, max(received.connections, 1)
         )
     sink.reset()
-    if postgres:
+    if with_workers:
         for count in (1, 2, 4):
             run.together.append(workers.deliver_together(config, sink, count))
         workers.drop_snapshot(config)
