@@ -295,3 +295,20 @@ def test_a_writer_that_does_not_wait_for_the_flush_commits_each_mark_and_resets_
             assert settings == {"on"}
     finally:
         database.dispose()
+
+
+@pytest.mark.postgres
+def test_postgresql_sessions_run_without_jit_and_keep_the_urls_own_options(
+    postgres_url: str,
+) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(postgres_url).update_query_dict({"options": "-c statement_timeout=4321"})
+    database = Database(url.render_as_string(hide_password=False))
+    try:
+        with database.engine.connect() as conn:
+            assert conn.execute(text("SHOW jit")).scalar() == "off"
+            assert conn.execute(text("SHOW statement_timeout")).scalar() == "4321ms"
+    finally:
+        database.dispose()

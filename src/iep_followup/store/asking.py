@@ -55,10 +55,17 @@ def owner_states(
         .where(col(Update.item_id) == col(ActionItem.id))
         .scalar_subquery()
     )
+    # The latest request naming the item is the one with the highest id; looked up by key so
+    # that no plan scans update_request once per item (it fills up during a run, unanalyzed).
     last_asked = (
-        sa_select(func.max(UpdateRequest.created_at))
-        .join(RequestItem, col(RequestItem.request_id) == col(UpdateRequest.id))
-        .where(col(RequestItem.item_id) == col(ActionItem.id))
+        sa_select(col(UpdateRequest.created_at))
+        .where(
+            col(UpdateRequest.id)
+            == sa_select(func.max(RequestItem.request_id))
+            .where(col(RequestItem.item_id) == col(ActionItem.id))
+            .correlate(ActionItem)
+            .scalar_subquery()
+        )
         .scalar_subquery()
     )
     query = (

@@ -245,11 +245,13 @@ class RequestItem(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("request_id", "ref", name="uq_request_item_ref"),
         UniqueConstraint("request_id", "item_id", name="uq_request_item_item"),
+        # When an item was last asked about: max(request_id) for one item, read off the index.
+        Index("ix_request_item_item_request", "item_id", "request_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(sa_column=_fk("update_request.id", index=False))
-    item_id: int = Field(sa_column=_fk("action_item.id"))
+    item_id: int = Field(sa_column=_fk("action_item.id", index=False))
     ref: str = Field(max_length=8)  # "A1", what the owner's reply names
 
 
