@@ -307,6 +307,8 @@ def test_postgresql_sessions_run_without_jit_and_keep_the_urls_own_options(
     url = make_url(postgres_url).update_query_dict({"options": "-c statement_timeout=4321"})
     database = Database(url.render_as_string(hide_password=False))
     try:
+        # The URL the administrator sees (in `status`, the daemon's log) is the one they gave.
+        assert "jit" not in database.engine.url.render_as_string(hide_password=True)
         with database.engine.connect() as conn:
             assert conn.execute(text("SHOW jit")).scalar() == "off"
             assert conn.execute(text("SHOW statement_timeout")).scalar() == "4321ms"
