@@ -147,6 +147,21 @@ class Settings(BaseSettings):
         description="Comma-separated addresses that may sign in to the desk and see every student.",
     )
 
+    ops_listen: str | None = Field(
+        default=None,
+        description="host:port where a daemon that does not serve the desk answers /healthz, "
+        "/readyz and /metrics (the desk's own server answers them when it runs).",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="/metrics answers other hosts than this one only with "
+        "`Authorization: Bearer <token>`; unset: loopback only.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="json: the daemon's and the desk's log as one JSON object per line.",
+    )
+
     @field_validator("quiet_hours")
     @classmethod
     def _quiet_hours(cls, value: str) -> str:
@@ -158,6 +173,14 @@ class Settings(BaseSettings):
     def _web_listen(cls, value: str) -> str:
         parse_listen(value)
         return value
+
+    @field_validator("ops_listen")
+    @classmethod
+    def _ops_listen(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parse_listen(value)
+        return value.strip()
 
     @field_validator("web_url")
     @classmethod

@@ -23,6 +23,7 @@ from iep_followup.errors import (
 )
 from iep_followup.net.imap import IDLE_SECONDS, IdleEnd, ImapPoller
 from iep_followup.net.receiver import SmtpReceiver, start_receiver
+from iep_followup.operations import HEARTBEAT_JOB
 from iep_followup.resources import jobs_dir
 from iep_followup.schedule import JobSpec, parse_schedule
 from iep_followup.tracker import Tracker
@@ -35,7 +36,13 @@ CATCH_UP_JOBS = (
     "deliver",
     "request_updates",
     "poll_inbox",
+    "heartbeat",  # at once, so that /readyz does not wait a whole interval after a restart
 )  # run at start: the database knows what was missed
+
+
+def heartbeat_every(jobs: Sequence[JobSpec]) -> int | None:
+    """The heartbeat's interval in seconds, which /readyz holds the daemon to (None: not checked)."""
+    return next((job.every_seconds for job in jobs if job.name == HEARTBEAT_JOB), None)
 
 
 def load_jobs(path: Path | None) -> tuple[JobSpec, ...]:
@@ -119,6 +126,7 @@ class Daemon:
         receiver_port: int | None = None,
         desk: Served | None = None,
         idle_seconds: float = IDLE_SECONDS,
+        ops: Served | None = None,
     ) -> None:
         self.tracker = tracker
         self.settings = tracker.settings
@@ -134,6 +142,8 @@ class Daemon:
         self.poller: ImapPoller | None = None
         self.desk = desk
         self._desk_started = False
+        self.ops = ops  # /healthz, /readyz and /metrics when the desk is not served
+        self._ops_started = False
         self._jobs: dict[str, Callable[[], Awaitable[str]]] = {
             "deliver": self._deliver,
             "request_updates": self._request_updates,
@@ -170,7 +180,9 @@ class Daemon:
         started = time.monotonic()
         try:
             outcome = await self._jobs[name]()
-            log.info("job %s: %s (%.2fs)", name, outcome, time.monotonic() - started)
+            duration = time.monotonic() - started
+            log.info("job %s: %s (%.2fs)", name, outcome, duration)
+            await self._record_success(name, duration)
             return True
         except IepFollowupError as exc:
             log.warning("job %s failed: %s (%.2fs)", name, exc, time.monotonic() - started)
@@ -185,6 +197,13 @@ class Daemon:
             if self._running == 0:
                 self._idle.set()
         return False
+
+    async def _record_success(self, name: str, duration: float) -> None:
+        """Health and metrics read each job's last success from the database."""
+        try:
+            await asyncio.to_thread(self.tracker.record_job_run, name, duration)
+        except IepFollowupError as exc:
+            log.warning("job %s: its success could not be recorded: %s", name, exc)
 
     async def run(self) -> int:
         """Run until SIGTERM or SIGINT; returns the process exit code."""
@@ -210,6 +229,9 @@ class Daemon:
             if self.desk is not None:
                 await self.desk.start()
                 self._desk_started = True
+            if self.ops is not None:
+                await self.ops.start()
+                self._ops_started = True
             self._describe_start()
             wiring.start(scheduler)
             wiring.run_soon(scheduler, CATCH_UP_JOBS)
@@ -354,6 +376,8 @@ class Daemon:
         if self.poller is not None:
             incoming.append(f"IMAP {self.poller.config.host}")
         desk = f"; the desk at {self.desk.url}/" if self.desk is not None else ""
+        if self.ops is not None:
+            desk += f"; health and metrics at {self.ops.url}/"
         log.info(
             "iep-followup daemon started (pid %s): database %s; %s; replies via %s; jobs: %s%s",
             os.getpid(),
@@ -365,6 +389,9 @@ class Daemon:
         )
 
     async def _close(self) -> None:
+        if self.ops is not None and self._ops_started:
+            await self.ops.stop()
+            self._ops_started = False
         if self.desk is not None and self._desk_started:
             await self.desk.stop()  # before the database closes: requests in flight finish
             self._desk_started = False

@@ -45,6 +45,7 @@ from iep_followup.errors import DatabaseError
 from iep_followup.meetingfile import parse_meeting
 from iep_followup.net.imap import ImapPoller
 from iep_followup.net.smtp import FileTransport, SmtpTransport, Transport, parse_smtp_url
+from iep_followup.operations import OpsMetrics, Readiness
 from iep_followup.planning import SendPolicy, local_now
 from iep_followup.services import (
     answers,
@@ -59,6 +60,7 @@ from iep_followup.services import (
     team,
     updates,
 )
+from iep_followup.services import ops as ops_service
 from iep_followup.services.delivery import RetryPolicy, deliver
 from iep_followup.services.digests import run_digests
 from iep_followup.services.ingest import Ingestor
@@ -67,6 +69,7 @@ from iep_followup.services.requests import run_requests
 from iep_followup.services.setup import send_policy
 from iep_followup.services.summaries import release_summaries, student_translation_gaps
 from iep_followup.store import inbox, listen, outbox, queries, records
+from iep_followup.store import ops as ops_store
 from iep_followup.store import web as web_store
 from iep_followup.store.db import Database
 from iep_followup.translations import TranslationGap
@@ -395,6 +398,23 @@ class Tracker:
         """What waits: outbox messages by status, and how many replies are held for review."""
         with self.database.transaction() as session:
             return Backlog(outbox.counts(session), inbox.count_held(session))
+
+    # --- operations ---------------------------------------------------------------------
+
+    def readiness(self, *, heartbeat_every: int | None = None) -> Readiness:
+        """/readyz: the database answers and is current; with `heartbeat_every` (seconds, a
+        daemon is expected), its last heartbeat is younger than twice that. Never raises."""
+        return ops_service.readiness(self.database, self.now(), heartbeat_every)
+
+    def record_job_run(self, name: str, duration_seconds: float) -> None:
+        """The daemon's job `name` succeeded now, taking `duration_seconds`."""
+        with self.database.transaction() as session:
+            ops_store.record_job_run(session, name, self.now(), duration_seconds)
+
+    def ops_metrics(self) -> OpsMetrics:
+        """The numbers /metrics shows, read now from the database (so every replica agrees)."""
+        with self.database.transaction() as session:
+            return ops_store.metrics(session, self.now())
 
     def add_address(self, person_email: str, other_address: str) -> None:
         """Record another address as a person's own: replies from it are applied as theirs."""

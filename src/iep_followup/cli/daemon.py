@@ -44,18 +44,23 @@ def run(ctx: Context) -> None:
 
     Deliver, ask, listen and report on schedule (jobs/schedule.toml).
     """
-    from iep_followup.daemon import Daemon, load_jobs
+    from iep_followup.daemon import Daemon, heartbeat_every, load_jobs
 
     _log_to_stderr(logging.DEBUG if ctx.verbose else logging.INFO)
     jobs = load_jobs(ctx.settings.jobs_file)
     tracker = ctx.tracker(migrated=False)
     tracker.preflight()
-    desk = None
+    desk = ops = None
+    every = heartbeat_every(jobs)
     if "web_listen" in ctx.settings.model_fields_set:  # set explicitly: serve the desk too
         from iep_followup.web.serve import DeskServer
 
-        desk = DeskServer(tracker)
-    sys.exit(asyncio.run(Daemon(tracker, jobs, desk=desk).run()))
+        desk = DeskServer(tracker, heartbeat_every=every)
+    elif ctx.settings.ops_listen is not None:  # no desk: the probes on their own port
+        from iep_followup.web.serve import OpsServer
+
+        ops = OpsServer(tracker, heartbeat_every=every)
+    sys.exit(asyncio.run(Daemon(tracker, jobs, desk=desk, ops=ops).run()))
 
 
 @cli.command()

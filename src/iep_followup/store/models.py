@@ -361,3 +361,13 @@ class AddressEvent(SQLModel, table=True):
     kind: AddressEventKind = Field(sa_column=Column(TextEnum(AddressEventKind), nullable=False))
     source: str = Field(max_length=16)  # bounce, smtp, reply, delivery, cli, api
     reason: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class JobRun(SQLModel, table=True):
+    """Each daemon job's last success (any daemon on this database): health and metrics read it."""
+
+    __tablename__ = "job_run"
+
+    name: str = Field(primary_key=True, max_length=64)
+    last_success_at: datetime = Field(sa_column=_utc())
+    duration_ms: int = 0

@@ -20,6 +20,7 @@ from iep_followup.web import (
     language,
     meeting_form,
     meetings,
+    ops,
     signin,
     student,
 )
@@ -40,8 +41,12 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return Response(status_code=status)
 
 
-def create_app(tracker: Tracker) -> Starlette:
-    """The desk on top of `tracker` (which the caller keeps and closes)."""
+def create_app(tracker: Tracker, *, heartbeat_every: int | None = None) -> Starlette:
+    """The desk on top of `tracker` (which the caller keeps and closes).
+
+    `heartbeat_every`: the desk runs in a daemon heartbeating this often (seconds), and
+    /readyz also checks that its last heartbeat is fresh.
+    """
     routes: list[BaseRoute] = [
         *caseload.ROUTES,
         *student.ROUTES,
@@ -52,6 +57,7 @@ def create_app(tracker: Tracker) -> Starlette:
         *signin.ROUTES,
         *language.ROUTES,
         *answers.ROUTES,
+        *ops.ROUTES,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(
@@ -60,4 +66,5 @@ def create_app(tracker: Tracker) -> Starlette:
         exception_handlers={NotFoundError: not_found, HTTPException: http_error},
     )
     app.state.tracker = tracker
+    app.state.heartbeat_every = heartbeat_every
     return app
