@@ -74,7 +74,7 @@ def _probe(path: str, endpoint: object) -> Route:
 ROUTES: list[BaseRoute] = [
     _probe("/healthz", healthz),
     _probe("/readyz", readyz),
-    # METRICS_ROUTE
+    _probe("/metrics", metrics),
 ]
 
 
