@@ -11,7 +11,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, NamedTuple, Protocol
 
 from iep_followup import scheduler as wiring
 from iep_followup.errors import (
@@ -104,6 +104,13 @@ def _is_same_file(handle: IO[str], path: Path) -> bool:
     return (held.st_dev, held.st_ino) == (on_disk.st_dev, on_disk.st_ino)
 
 
+class Outcome(NamedTuple):
+    """What one run of a job did: the log line's words, and its counts (JSON logs' `counts`)."""
+
+    text: str
+    counts: dict[str, int]
+
+
 class Served(Protocol):
     """A server the daemon runs in its event loop and stops before closing the database (the desk)."""
 
@@ -144,7 +151,7 @@ class Daemon:
         self._desk_started = False
         self.ops = ops  # /healthz, /readyz and /metrics when the desk is not served
         self._ops_started = False
-        self._jobs: dict[str, Callable[[], Awaitable[str]]] = {
+        self._jobs: dict[str, Callable[[], Awaitable[Outcome]]] = {
             "deliver": self._deliver,
             "request_updates": self._request_updates,
             "poll_inbox": self._poll_inbox,
@@ -164,7 +171,7 @@ class Daemon:
 
     def request_stop(self) -> None:
         if not self._stop.is_set():
-            log.info("stopping: finishing the job in flight")
+            log.info("stopping: finishing the job in flight", extra={"event": "daemon_stopping"})
         self._stop.set()
 
     async def run_job(self, name: str) -> None:
@@ -181,15 +188,33 @@ class Daemon:
         try:
             outcome = await self._jobs[name]()
             duration = time.monotonic() - started
-            log.info("job %s: %s (%.2fs)", name, outcome, duration)
+            log.info(
+                "job %s: %s (%.2fs)",
+                name,
+                outcome.text,
+                duration,
+                extra=_job_fields("job_done", name, duration, outcome.counts),
+            )
             await self._record_success(name, duration)
             return True
         except IepFollowupError as exc:
-            log.warning("job %s failed: %s (%.2fs)", name, exc, time.monotonic() - started)
+            duration = time.monotonic() - started
+            log.warning(
+                "job %s failed: %s (%.2fs)",
+                name,
+                exc,
+                duration,
+                extra=_job_fields("job_failed", name, duration),
+            )
         except Exception as exc:
             # Unknown failures are logged by type only: their text could hold a message body.
+            duration = time.monotonic() - started
             log.error(
-                "job %s crashed: %s (%.2fs)", name, type(exc).__name__, time.monotonic() - started
+                "job %s crashed: %s (%.2fs)",
+                name,
+                type(exc).__name__,
+                duration,
+                extra=_job_fields("job_crashed", name, duration),
             )
             log.debug("job %s traceback", name, exc_info=True)
         finally:
@@ -250,7 +275,7 @@ class Daemon:
             await self._close()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
-        log.info("stopped")
+        log.info("stopped", extra={"event": "daemon_stopped"})
         return 0
 
     def _start_inbound(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -386,6 +411,7 @@ class Daemon:
             ", ".join(incoming) or "the ingest command only",
             ", ".join(job.name for job in self.jobs),
             desk,
+            extra={"event": "daemon_started"},
         )
 
     async def _close(self) -> None:
@@ -403,28 +429,62 @@ class Daemon:
 
     # --- the jobs -----------------------------------------------------------------------
 
-    async def _deliver(self) -> str:
+    async def _deliver(self) -> Outcome:
         async with self._deliver_lock:  # a tick and a wake-up never send at the same time
             report = await self.tracker.deliver(should_stop=lambda: self.stopping)
         text = f"sent {report.sent}, retry later {report.retried}, failed {report.failed}"
-        return text + (f"; paused: {report.error}" if report.error else "")
+        return Outcome(
+            text + (f"; paused: {report.error}" if report.error else ""),
+            {"sent": report.sent, "retried": report.retried, "failed": report.failed},
+        )
 
-    async def _request_updates(self) -> str:
+    async def _request_updates(self) -> Outcome:
         run = await asyncio.to_thread(self.tracker.request_updates)
-        return f"asked {run.asked}, reminded {run.reminded}, not due {run.waiting}, failed {run.failed}"
+        return Outcome(
+            f"asked {run.asked}, reminded {run.reminded}, not due {run.waiting}, failed {run.failed}",
+            {
+                "asked": run.asked,
+                "reminded": run.reminded,
+                "waiting": run.waiting,
+                "failed": run.failed,
+            },
+        )
 
-    async def _poll_inbox(self) -> str:
+    async def _poll_inbox(self) -> Outcome:
         if self.poller is None:
-            return "no IMAP mailbox configured"
+            return Outcome("no IMAP mailbox configured", {})
         result = await self.tracker.poll_inbox(self.poller)
         self._inbox_busy = result.skipped is not None  # another daemon holds the mailbox
-        return result.summary()
+        counts = {"fetched": result.fetched, "recorded": result.recorded, "failed": result.failed}
+        return Outcome(result.summary(), counts)
 
-    async def _digests(self) -> str:
+    async def _digests(self) -> Outcome:
         run = await asyncio.to_thread(self.tracker.digests)
-        return f"queued {run.queued}, already queued {run.already}, quiet skipped {run.quiet_skipped}, failed {run.failed}"
+        return Outcome(
+            f"queued {run.queued}, already queued {run.already}, quiet skipped {run.quiet_skipped}, failed {run.failed}",
+            {
+                "queued": run.queued,
+                "already": run.already,
+                "quiet_skipped": run.quiet_skipped,
+                "failed": run.failed,
+            },
+        )
 
-    async def _heartbeat(self) -> str:
+    async def _heartbeat(self) -> Outcome:
         backlog = await asyncio.to_thread(self.tracker.backlog)
         parts = [f"{status.value} {count}" for status, count in sorted(backlog.outbox.items())]
-        return f"alive; outbox: {', '.join(parts) or 'empty'}; held for review: {backlog.held}"
+        counts = {f"outbox_{status.value}": count for status, count in backlog.outbox.items()}
+        return Outcome(
+            f"alive; outbox: {', '.join(parts) or 'empty'}; held for review: {backlog.held}",
+            {**counts, "held": backlog.held},
+        )
+
+
+def _job_fields(
+    event: str, job: str, duration: float, counts: dict[str, int] | None = None
+) -> dict[str, object]:
+    """The JSON log's fields of a job's line (the text line says the same in words)."""
+    fields: dict[str, object] = {"event": event, "job": job, "duration": round(duration, 3)}
+    if counts is not None:
+        fields["counts"] = counts
+    return fields

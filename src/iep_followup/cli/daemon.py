@@ -46,7 +46,7 @@ def run(ctx: Context) -> None:
     """
     from iep_followup.daemon import Daemon, heartbeat_every, load_jobs
 
-    _log_to_stderr(logging.DEBUG if ctx.verbose else logging.INFO)
+    _log_to_stderr(logging.DEBUG if ctx.verbose else logging.INFO, ctx.settings.log_format)
     jobs = load_jobs(ctx.settings.jobs_file)
     tracker = ctx.tracker(migrated=False)
     tracker.preflight()
@@ -90,11 +90,10 @@ def demo(folder: Path, serve: bool) -> None:
     sys.exit(asyncio.run(run_demo(folder, echo=click.echo, serve=serve)))
 
 
-def _log_to_stderr(level: int) -> None:
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _log_to_stderr(level: int, log_format: str = "text") -> None:
+    from iep_followup.logs import configure
+
+    configure(level, log_format)
     # Our own job lines say what happened; the libraries' per-run chatter would drown them.
     for noisy in ("apscheduler", "alembic", "mail.log", "aioimaplib"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from logging import INFO
+from typing import Any
+
 import click
 
 from iep_followup.cli.app import Context, cli, now_option, pass_context
@@ -24,11 +27,22 @@ def web(click_ctx: click.Context) -> None:
     from iep_followup.web import create_app
 
     host, port = parse_listen(ctx.settings.web_listen)
+    logging: dict[str, Any] = {}
+    if ctx.settings.log_format == "json":  # every line as JSON, uvicorn's too
+        from iep_followup.logs import configure
+
+        configure(INFO, "json")
+        logging["log_config"] = None
     with ctx.tracker() as tracker:
         click.echo(f"The desk is at {tracker.desk_base_url()}/ (Ctrl-C stops it)")
         # No access log: a sign-in link's token is in its path.
         uvicorn.run(
-            create_app(tracker), host=host, port=port, access_log=False, log_level="warning"
+            create_app(tracker),
+            host=host,
+            port=port,
+            access_log=False,
+            log_level="warning",
+            **logging,
         )
 
 

@@ -62,7 +62,7 @@ def create_app(tracker: Tracker, *, heartbeat_every: int | None = None) -> Starl
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(ops.RequestLog), Middleware(SecurityHeaders)],
         exception_handlers={NotFoundError: not_found, HTTPException: http_error},
     )
     app.state.tracker = tracker

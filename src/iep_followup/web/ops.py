@@ -5,15 +5,26 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+import logging
+import re
+import secrets
+import time
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from iep_followup.logs import request_id
 from iep_followup.tracker import Tracker
 from iep_followup.web.security import Access, SecurityHeaders, tracker_of
+
+log = logging.getLogger("iep_followup.web")
+
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
+_GIVEN_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 async def healthz(request: Request) -> Response:
@@ -80,7 +91,53 @@ ROUTES: list[BaseRoute] = [
 
 def create_ops_app(tracker: Tracker, *, heartbeat_every: int | None = None) -> Starlette:
     """Only the probes: what a daemon without the desk serves on IEP_FOLLOWUP_OPS_LISTEN."""
-    app = Starlette(routes=list(ROUTES), middleware=[Middleware(SecurityHeaders)])
+    app = Starlette(
+        routes=list(ROUTES), middleware=[Middleware(RequestLog), Middleware(SecurityHeaders)]
+    )
     app.state.tracker = tracker
     app.state.heartbeat_every = heartbeat_every
     return app
+
+
+class RequestLog:
+    """Gives each request an id (a proxy's X-Request-ID when it looks like one), sends it back,
+    and logs one line per request: the route's name, never its path (a sign-in link's token is
+    in it), the status and the time taken. Probes are not logged: they come every few seconds.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        current = given if _GIVEN_ID.fullmatch(given) else secrets.token_hex(8)
+        request_id.set(current)  # each request is its own task: nothing leaks to the next
+        status = 500
+        started = time.monotonic()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", current.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if scope["path"] not in PROBES:
+                route = scope.get("route")
+                name = getattr(route, "name", None) or "-"
+                duration = time.monotonic() - started
+                log.info(
+                    "%s %s %s (%.3fs)",
+                    scope["method"],
+                    name,
+                    status,
+                    duration,
+                    extra={"event": "request", "duration": round(duration, 3)},
+                )
