@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import datetime
 from pathlib import Path
@@ -26,12 +27,23 @@ from iep_followup.vocabulary import period_label, status_label
 
 
 @cli.command()
+@click.option(
+    "--env-file",
+    "env_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Read settings from this file and write a new secret there (e.g. /etc/iep-followup/env, "
+    "the systemd units' environment file). Default: the global --env-file.",
+)
 @pass_context
-def init(ctx: Context) -> None:
+def init(ctx: Context, env_file: Path | None) -> None:
     """Create or upgrade the database.
 
-    Safe to run again: it does nothing when the database is current.
+    Safe to run again: it does nothing when the database is current. Without a secret, it
+    writes one to the settings file (readable by its owner only when it creates it).
     """
+    if env_file is not None:
+        ctx.env_file = env_file  # before the settings are first read
     with ctx.tracker(migrated=False) as tracker:
         applied = tracker.init_database()
         target = tracker.database.engine.url.render_as_string(hide_password=True)
@@ -41,11 +53,20 @@ def init(ctx: Context) -> None:
         click.echo(f"Database at {target} is already up to date.")
     if ctx.settings.secret_key is None and ctx.env_file is not None:
         # The daemon refuses to run without a signing secret: make one, once, where settings live.
-        with ctx.env_file.open("a", encoding="utf-8") as env:
-            env.write(f"IEP_FOLLOWUP_SECRET_KEY={secrets.token_urlsafe(32)}\n")
+        _append_secret(ctx.env_file, f"IEP_FOLLOWUP_SECRET_KEY={secrets.token_urlsafe(32)}\n")
         click.echo(
             f"Wrote a new IEP_FOLLOWUP_SECRET_KEY to {ctx.env_file} (keep it secret; changing it voids open reply keys)."
         )
+
+
+def _append_secret(path: Path, line: str) -> None:
+    """Append to the settings file; a new one is created readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as env:
+        if env.tell() > 0 and not path.read_bytes().endswith(b"\n"):
+            env.write("\n")  # a last line without its newline stays its own line
+        env.write(line)
 
 
 def print_translation_gaps(gaps: list[TranslationGap]) -> None:
