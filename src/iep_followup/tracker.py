@@ -60,6 +60,7 @@ from iep_followup.services import (
     team,
     updates,
 )
+from iep_followup.services import backup as backup_service
 from iep_followup.services import ops as ops_service
 from iep_followup.services.delivery import RetryPolicy, deliver
 from iep_followup.services.digests import run_digests
@@ -410,6 +411,15 @@ class Tracker:
         """The daemon's job `name` succeeded now, taking `duration_seconds`."""
         with self.database.transaction() as session:
             ops_store.record_job_run(session, name, self.now(), duration_seconds)
+
+    def backup(self, dest: Path) -> backup_service.CopyOutcome:
+        """Copy the whole database to `dest`: SQLite's online backup (consistent while a daemon
+        writes), or pg_dump's custom format (or, without pg_dump here, the command to run)."""
+        return backup_service.backup(self.database, dest)
+
+    def restore(self, source: Path) -> backup_service.CopyOutcome:
+        """Copy a backup onto this database, which must be empty (a new file or database)."""
+        return backup_service.restore(self.database, source)
 
     def ops_metrics(self) -> OpsMetrics:
         """The numbers /metrics shows, read now from the database (so every replica agrees)."""

@@ -5,6 +5,7 @@ from iep_followup.cli import (  # noqa: F401  (each module registers its command
     inbox,
     mail,
     meetings,
+    ops,
     people,
     web,
 )
