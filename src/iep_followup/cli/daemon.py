@@ -17,7 +17,9 @@ from iep_followup.cli.app import Context, cli, pass_context
 def check(ctx: Context) -> None:
     """Check the settings, database and mail logins.
 
-    Settings, database, schedule, SMTP and IMAP logins: one line each. Exit 1 if anything fails.
+    Settings, database, schedule, SMTP and IMAP logins, the desk (its address and port), the SMTP
+    receiver, the health and metrics port and the metrics token: one line each. Exit 1 if
+    anything fails.
     """
     from iep_followup.daemon import load_jobs
     from iep_followup.services.health import run_checks

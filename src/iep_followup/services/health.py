@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -47,6 +48,9 @@ async def run_checks(
             checks.append(Check("incoming mail (IMAP)", True, await imap_login()))
         except IepFollowupError as exc:
             checks.append(Check("incoming mail (IMAP)", False, str(exc)))
+    from iep_followup.services.ops_checks import service_checks  # it imports Check from here
+
+    checks.extend(await asyncio.to_thread(service_checks, settings))
     return checks
 
 
