@@ -162,6 +162,14 @@ class Settings(BaseSettings):
         description="json: the daemon's and the desk's log as one JSON object per line.",
     )
 
+    retain_mail_days: int = Field(
+        default=400,
+        ge=1,
+        le=36_500,
+        description="The raw text of emails sent and received is removed this many days after; "
+        "the updates they recorded stay (a held reply is kept until someone deals with it).",
+    )
+
     @field_validator("quiet_hours")
     @classmethod
     def _quiet_hours(cls, value: str) -> str:

@@ -157,6 +157,7 @@ class Daemon:
             "poll_inbox": self._poll_inbox,
             "digests": self._digests,
             "heartbeat": self._heartbeat,
+            "retention": self._retention,
         }
         # New outbox mail wakes delivery at once; passes never overlap (see _deliver).
         self.deliveries = Coalescer(lambda: self.run_job("deliver"))
@@ -477,6 +478,14 @@ class Daemon:
         return Outcome(
             f"alive; outbox: {', '.join(parts) or 'empty'}; held for review: {backlog.held}",
             {**counts, "held": backlog.held},
+        )
+
+    async def _retention(self) -> Outcome:
+        gone = await asyncio.to_thread(self.tracker.forget_old_mail)
+        return Outcome(
+            f"raw text removed from {gone.received} received and {gone.sent} sent emails "
+            f"older than {self.settings.retain_mail_days} days",
+            {"received": gone.received, "sent": gone.sent},
         )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from iep_followup.errors import ConfigError
 
-JOBS = ("deliver", "request_updates", "poll_inbox", "digests", "heartbeat")
+JOBS = ("deliver", "request_updates", "poll_inbox", "digests", "heartbeat", "retention")
 
 
 @dataclass(frozen=True)

@@ -67,12 +67,14 @@ from iep_followup.services.digests import run_digests
 from iep_followup.services.ingest import Ingestor
 from iep_followup.services.outgoing import Mailer
 from iep_followup.services.requests import run_requests
+from iep_followup.services.retention import forget_old_mail
 from iep_followup.services.setup import send_policy
 from iep_followup.services.summaries import release_summaries, student_translation_gaps
 from iep_followup.store import inbox, listen, outbox, queries, records
 from iep_followup.store import ops as ops_store
 from iep_followup.store import web as web_store
 from iep_followup.store.db import Database
+from iep_followup.store.retention import MailForgotten
 from iep_followup.translations import TranslationGap
 from iep_followup.views import (
     AddressEventView,
@@ -420,6 +422,11 @@ class Tracker:
     def restore(self, source: Path) -> backup_service.CopyOutcome:
         """Copy a backup onto this database, which must be empty (a new file or database)."""
         return backup_service.restore(self.database, source)
+
+    def forget_old_mail(self) -> MailForgotten:
+        """Remove the raw text of emails sent and received more than IEP_FOLLOWUP_RETAIN_MAIL_DAYS
+        ago; the updates they recorded stay. Safe to run any number of times."""
+        return forget_old_mail(self.database, self.now(), self.settings.retain_mail_days)
 
     def ops_metrics(self) -> OpsMetrics:
         """The numbers /metrics shows, read now from the database (so every replica agrees)."""

@@ -1,4 +1,4 @@
-"""Commands district IT runs: backup and restore."""
+"""Commands district IT runs: backup, restore and retention."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from iep_followup.cli.app import Context, cli, pass_context
+from iep_followup.cli.app import Context, cli, now_option, pass_context
 
 
 @cli.command()
@@ -44,3 +44,20 @@ def _report(done: bool, detail: str, command: str | None) -> None:
         click.echo(command)
     if not done:
         sys.exit(1)
+
+
+@cli.command()
+@now_option
+@pass_context
+def retention(ctx: Context, now: str | None) -> None:
+    """Remove the raw text of old emails.
+
+    Emails sent and received more than IEP_FOLLOWUP_RETAIN_MAIL_DAYS ago lose their raw text;
+    the updates they recorded stay. The daemon's `retention` job does the same daily.
+    """
+    with ctx.tracker(now=now) as tracker:
+        gone = tracker.forget_old_mail()
+    click.echo(
+        f"Removed the raw text of {gone.received} received and {gone.sent} sent emails older "
+        f"than {ctx.settings.retain_mail_days} days."
+    )
