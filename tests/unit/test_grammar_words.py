@@ -87,6 +87,16 @@ WEEK_IN_WORDS = [
     ("Sí", "es", ItemCommands(period=HAPPENED)),
     ("Si, todo bien", "es", ItemCommands(period=HAPPENED, note="todo bien")),
     (
+        "Sí, casi todos los días",
+        "es",
+        ItemCommands(period=PARTLY, note="casi todos los días", understood=True),
+    ),
+    (
+        "Yes, except on Friday. Most nights",
+        "en",
+        ItemCommands(period=PARTLY, note="except on Friday. Most nights", understood=True),
+    ),
+    (
         "Sí hicimos la lectura todos los días",
         "es",
         ItemCommands(period=HAPPENED, note="hicimos la lectura todos los días"),

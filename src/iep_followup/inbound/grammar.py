@@ -457,13 +457,12 @@ class _Reader:
                     part.invalid = True
                     return
                 part.minutes, part.understood, part.unapplied = found, True, False
-            if (
-                self.period_ok
-                and part.period is None
-                and part.status is None
-                and (told := period_told(words))
-            ):
+            told = period_told(words) if self.period_ok and part.status is None else None
+            if told is not None and part.period is None:
                 part.period, part.understood, part.unapplied = told, True, False
+            elif told is PeriodOutcome.PARTLY and part.period is PeriodOutcome.HAPPENED:
+                # "Sí, casi todos los días": yes, but not every day.
+                part.period, part.understood = told, True
         if self.period_ok and part.minutes and part.period is None and part.status is None:
             part.period = PeriodOutcome.HAPPENED
 
