@@ -154,3 +154,17 @@ def test_the_new_lines_read_at_or_below_sixth_grade(renderer: Renderer) -> None:
     assert "did not record how A1 went" in out.text
     grade = textstat.flesch_kincaid_grade(_readable(out.text))
     assert grade <= 6.0, f"reads at grade {grade}:\n{out.text}"
+
+
+def test_a_routines_question_is_asked_as_a_routine_is_answered(renderer: Renderer) -> None:
+    line = "She got 80% on the reading quiz"
+    note = _change("A1", title=READING.title, note=line)
+    context = _context(line, [READING], (note,))
+    assert [q["routine"] for q in context["questions"]] == [True]
+    english = renderer.render(MailKind.CONFIRMATION, "en", context)
+    spanish = renderer.render(MailKind.CONFIRMATION, "es", context)
+    for part in (english.text, english.html):
+        assert "Did A1 happen? Reply yes, partly or no, like: A1 yes, 20 min" in part
+        assert "80% done" not in part
+    for part in (spanish.text, spanish.html):
+        assert "¿Se hizo A1? Responda sí, en parte o no, por ejemplo: A1 sí, 20 min" in part

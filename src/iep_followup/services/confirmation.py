@@ -51,6 +51,7 @@ class ConfirmedQuestion:
     line: str
     percents: list[int]
     example: str
+    routine: bool = False  # asked as a routine is answered: yes, partly or no
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ def confirmation(
                 example=f"{q.ref} {q.percents[-1]}%"
                 if q.ref and q.percents
                 else f"{q.ref or refs[0]} {q.line}",
+                routine=q.ref in by_ref and by_ref[q.ref].routine,
             )
             for q in reply.questions
         ],
