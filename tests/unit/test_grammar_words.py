@@ -343,3 +343,40 @@ def test_a_sentence_then_another_ref_on_the_same_line(
 def test_a_ref_inside_a_sentence_does_not_split_it() -> None:
     reply = task("A1 waiting on A2 to finish", "en", refs=("A1", "A2"))
     assert set(reply.items) == {"A1"}
+
+
+# --- the other six languages: the common phrasings of a week and its minutes ---------------
+
+
+@pytest.mark.parametrize(
+    ("folded", "period", "minutes"),
+    [
+        ("quase todos os dias, duas sessoes de 25 minutos", PARTLY, 50),
+        ("todos os dias menos domingo", PARTLY, None),
+        ("uma hora e meia", None, 90),
+        ("tous les soirs sauf dimanche", PARTLY, None),
+        ("deux seances de 20 minutes", None, 40),
+        ("une heure et demie", None, 90),
+        ("nur zweimal, 30 minuten", PARTLY, 30),
+        ("jeden tag, 2 sitzungen a 25 minuten", HAPPENED, 50),
+        ("an vier von funf tagen", PARTLY, None),
+        ("quasi tutti i giorni", PARTLY, None),
+        ("due sessioni da 30 minuti", None, 60),
+        ("the new date is due on friday", None, None),
+        ("de meeste dagen, een half uur", PARTLY, 30),
+        ("elke dag behalve woensdag", PARTLY, None),
+        ("prawie codziennie", PARTLY, None),
+        ("4 z 5 dni, 2 sesje po 20 minut", PARTLY, 40),
+    ],
+)
+def test_the_other_languages_common_phrasings(
+    folded: str, period: PeriodOutcome | None, minutes: int | None
+) -> None:
+    assert (period_told(folded), minutes_told(folded)) == (period, minutes)
+
+
+@pytest.mark.parametrize(
+    "folded", ["we deden het om 3 uur", "a 3 heures", "um 4 uhr", "at 5 hours"]
+)
+def test_a_time_of_day_is_not_minutes(folded: str) -> None:
+    assert minutes_told(folded) is None

@@ -9,34 +9,37 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from iep_followup.domain import PeriodOutcome
 
 
 @dataclass(frozen=True)
 class Phrasings:
-    """How one language tells a week of a routine and its minutes (folded words)."""
+    """How one language tells a week of a routine and its minutes (folded words).
 
-    numbers: dict[str, int]  # small numbers written as words: "two", "dos"
-    every: tuple[str, ...]  # the whole period: "every night", "todos los dias"
-    but: tuple[str, ...]  # after `every`, a day left out: "except", "menos"
-    most: tuple[str, ...]  # most of it: "most days", "la mayoria de los dias"
-    only: tuple[str, ...]  # a small count: "only", "solo"
-    times: tuple[str, ...]  # "times", "veces"
-    once: dict[str, int]  # a count in one word: "once", "twice"
-    out_of: tuple[str, ...]  # "four out of five days": "out of", "de"
-    days: tuple[str, ...]  # what is counted: "days", "nights", "dias"
-    missed: tuple[str, ...]  # it did not happen: "we didn't", "no lo hicimos"
-    did: tuple[str, ...]  # a verb that says it was done, after "yes": "we did", "hicimos"
-    minutes: tuple[str, ...]  # "minutes", "min", "minutos"
-    sessions: tuple[str, ...]  # "two sessions of 25 minutes": "sessions", "sesiones"
-    of: tuple[str, ...]  # "of", "de"
-    hours: tuple[str, ...]  # "hour", "hora"
-    and_a_half: tuple[str, ...]  # "an hour and a half": "and a half", "y media"
-    half_hour: tuple[str, ...]  # "half an hour", "media hora"
-    on_day: tuple[str, ...]  # "25 on Tuesday": "on", "el"
-    weekdays: tuple[str, ...]
+    A language may leave a field empty: what it has is read, and the rest of it is not.
+    """
+
+    numbers: dict[str, int] = field(default_factory=dict)  # small numbers as words: "two"
+    every: tuple[str, ...] = ()  # the whole period: "every night", "todos los dias"
+    but: tuple[str, ...] = ()  # after `every`, a day left out: "except", "menos"
+    most: tuple[str, ...] = ()  # most of it: "most days", "la mayoria de los dias"
+    only: tuple[str, ...] = ()  # a small count: "only", "solo"
+    times: tuple[str, ...] = ()  # "times", "veces"
+    once: dict[str, int] = field(default_factory=dict)  # a count in one word: "once", "twice"
+    out_of: tuple[str, ...] = ()  # "four out of five days": "out of", "de"
+    days: tuple[str, ...] = ()  # what is counted: "days", "nights", "dias"
+    missed: tuple[str, ...] = ()  # it did not happen: "we didn't", "no lo hicimos"
+    did: tuple[str, ...] = ()  # a verb that says it was done, after "yes": "we did", "hicimos"
+    minutes: tuple[str, ...] = ()  # "minutes", "min", "minutos"
+    sessions: tuple[str, ...] = ()  # "two sessions of 25 minutes": "sessions", "sesiones"
+    of: tuple[str, ...] = ()  # "of", "de"
+    hours: tuple[str, ...] = ()  # "hour", "hora"
+    and_a_half: tuple[str, ...] = ()  # "an hour and a half": "and a half", "y media"
+    half_hour: tuple[str, ...] = ()  # "half an hour", "media hora"
+    on_day: tuple[str, ...] = ()  # "25 on Tuesday": "on", "el"
+    weekdays: tuple[str, ...] = ()
 
 
 ENGLISH = Phrasings(
@@ -207,8 +210,128 @@ SPANISH = Phrasings(
     weekdays=("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo"),
 )
 
+# The other languages a reply may be written in: the phrases common enough to read.
+PORTUGUESE = Phrasings(
+    numbers={"um": 1, "uma": 1, "duas": 2, "dois": 2, "tres": 3, "quatro": 4, "cinco": 5},
+    every=("todos os dias", "todas as noites", "todas as tardes", "a semana toda", "toda a semana"),
+    but=("menos", "exceto", "tirando"),
+    most=("a maioria dos dias", "quase todos os dias", "quase todas as noites", "quase sempre"),
+    only=("so", "somente", "apenas"),
+    times=("vezes", "vez"),
+    out_of=("de",),
+    days=("dias", "noites", "sessoes", "vezes"),
+    missed=("nao fizemos", "nao conseguimos", "nao houve aula", "nao teve aula"),
+    minutes=("minutos", "minuto", "min"),
+    sessions=("sessoes", "sessao", "vezes"),
+    of=("de",),
+    hours=("horas", "hora"),
+    and_a_half=("e meia",),
+    half_hour=("meia hora",),
+    on_day=("na", "no"),
+    weekdays=("segunda", "terca", "quarta", "quinta", "sexta", "sabado", "domingo"),
+)
+FRENCH = Phrasings(
+    numbers={"un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5},
+    every=("tous les jours", "tous les soirs", "chaque jour", "chaque soir", "toute la semaine"),
+    but=("sauf", "a part", "excepte"),
+    most=("la plupart des jours", "la plupart du temps", "presque tous les jours", "plus ou moins"),
+    only=("seulement", "juste", "que"),
+    times=("fois",),
+    days=("jours", "soirs", "seances", "fois"),
+    missed=("on ne l'a pas fait", "nous ne l'avons pas fait", "pas d'ecole", "pas de seance"),
+    minutes=("minutes", "minute", "min"),
+    sessions=("seances", "seance", "fois"),
+    of=("de",),
+    hours=("heures", "heure"),
+    and_a_half=("et demie",),
+    half_hour=("une demi-heure", "demi-heure"),
+    weekdays=("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+)
+GERMAN = Phrasings(
+    numbers={"ein": 1, "eine": 1, "einer": 1, "zwei": 2, "drei": 3, "vier": 4, "funf": 5},
+    every=("jeden tag", "jeden abend", "taglich", "die ganze woche"),
+    but=("ausser", "bis auf", "nur nicht"),
+    most=(
+        "meistens",
+        "an den meisten tagen",
+        "fast jeden tag",
+        "fast taglich",
+        "mehr oder weniger",
+    ),
+    only=("nur", "bloss"),
+    times=("mal",),
+    once={"einmal": 1, "zweimal": 2},
+    out_of=("von",),
+    days=("tagen", "tage", "abenden", "sitzungen", "mal"),
+    missed=(
+        "haben wir nicht gemacht",
+        "hat nicht stattgefunden",
+        "kein unterricht",
+        "keine schule",
+    ),
+    minutes=("minuten", "minute", "min"),
+    sessions=("sitzungen", "einheiten", "mal"),
+    of=("von", "a", "zu je", "mit"),
+    hours=("stunden", "stunde", "std"),
+    and_a_half=("einhalb",),
+    half_hour=("eine halbe stunde", "halbe stunde"),
+    on_day=("am",),
+    weekdays=("montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag"),
+)
+ITALIAN = Phrasings(
+    numbers={"uno": 1, "una": 1, "due": 2, "tre": 3, "quattro": 4, "cinque": 5},
+    every=("tutti i giorni", "ogni giorno", "ogni sera", "tutte le sere", "tutta la settimana"),
+    but=("tranne", "eccetto", "a parte"),
+    most=("la maggior parte dei giorni", "quasi tutti i giorni", "quasi ogni sera", "piu o meno"),
+    only=("solo", "soltanto"),
+    times=("volte", "volta"),
+    days=("giorni", "sere", "sessioni", "volte"),
+    missed=("non l'abbiamo fatto", "non abbiamo potuto", "niente scuola", "non c'era scuola"),
+    minutes=("minuti", "minuto", "min"),
+    sessions=("sessioni", "sessione", "volte"),
+    of=("da", "di"),
+    hours=("ore", "ora"),
+    and_a_half=("e mezza", "e mezzo"),
+    half_hour=("mezz'ora", "mezzora"),
+    weekdays=("lunedi", "martedi", "mercoledi", "giovedi", "venerdi", "sabato", "domenica"),
+)
+DUTCH = Phrasings(
+    numbers={"een": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5},
+    every=("elke dag", "iedere dag", "elke avond", "iedere avond", "de hele week"),
+    but=("behalve", "uitgezonderd"),
+    most=("de meeste dagen", "bijna elke dag", "bijna iedere dag", "meestal", "min of meer"),
+    only=("maar", "alleen", "slechts"),
+    times=("keer", "maal"),
+    out_of=("van de", "van"),
+    days=("dagen", "avonden", "sessies", "keer"),
+    missed=("niet gedaan", "het lukte niet", "geen school", "geen les"),
+    minutes=("minuten", "minuut", "min"),
+    sessions=("sessies", "sessie", "keer"),
+    of=("van",),
+    hours=("uur",),
+    half_hour=("een half uur", "half uur"),
+    on_day=("op",),
+    weekdays=("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"),
+)
+POLISH = Phrasings(
+    numbers={"jeden": 1, "jedna": 1, "dwa": 2, "dwie": 2, "trzy": 3, "cztery": 4, "piec": 5},
+    every=("codziennie", "kazdego dnia", "co wieczor", "kazdego wieczoru", "caly tydzien"),
+    but=("oprocz", "poza", "z wyjatkiem"),
+    most=("wiekszosc dni", "prawie codziennie", "prawie kazdego dnia", "mniej wiecej"),
+    only=("tylko", "jedynie"),
+    times=("razy", "raz"),
+    out_of=("z",),
+    days=("dni", "wieczorow", "sesji", "razy"),
+    missed=("nie zrobilismy", "nie udalo sie", "nie bylo szkoly", "nie bylo zajec"),
+    minutes=("minut", "minuty", "minuta", "min"),
+    sessions=("sesje", "sesji", "razy"),
+    of=("po",),
+    hours=("godziny", "godzina", "godzin", "godz"),
+    weekdays=("poniedzialek", "wtorek", "sroda", "czwartek", "piatek", "sobota", "niedziela"),
+)
+
 # Every language's phrasings are read in every reply: people mix them.
-LANGUAGES = (ENGLISH, SPANISH)
+LANGUAGES = (ENGLISH, SPANISH, PORTUGUESE, FRENCH, GERMAN, ITALIAN, DUTCH, POLISH)
 
 
 def _words(pick: Iterable[tuple[str, ...]]) -> str:
@@ -267,7 +390,13 @@ def _count(text: str) -> int:
     return _NUMBER_WORDS[" ".join(text.split())]
 
 
+# "om 3 uur", "a 3 heures", "at 3 hours": a time of day, not how long.
+_AT_CLOCK = re.compile(r"(?:^|\s)(?:om|a|as|at|alle|um|o|vers|rond|gegen)\s*$")
+
+
 def _hours(match: re.Match[str]) -> int | None:
+    if _AT_CLOCK.search(match.string, 0, match.start()):
+        return None
     if match.group("half_hour"):
         return 30
     if match.group("n") is None:
