@@ -53,11 +53,16 @@ _UNTIL = re.compile(
     r"[a-z ]{0,30}? hasta"
     r"|(?:estamos|estoy|esta|seguimos) (?:a la espera|en espera))" + _W
 )
+# Only part of it: "everything is done except the last page", "todo listo menos la firma".
+_EXCEPT = re.compile(
+    r"(?<![a-z])(?:except|but|apart from|other than|menos|excepto|salvo|pero)" + _W
+)
 # Done, told in a sentence: "everything is finished", "ya quedó todo".
 _DONE = re.compile(
     r"(?<![a-z])(?:(?:everything|all|it)(?:'?s| is| was| has been)? (?:all )?(?:done|finished"
     r"|complete|completed)|(?:we|i|she|he|they) (?:have |has |'ve )?(?:finished|completed)"
-    r"(?: it| everything| all of it| the [a-z]+)?|(?:we'?re|we are|i'?m|i am) (?:all )?done"
+    r"(?: it| everything| all of it)?(?! the| one| part| some| half| with)"
+    r"|(?:we'?re|we are|i'?m|i am) (?:all )?done(?! with (?:the|one|part|some|half))"
     r"|ya (?:quedo|quedaron|esta|estan|lo terminamos|terminamos|acabamos|lo acabamos|termino"
     r"|terminaron|se termino)(?: (?:todo|listo|lista|listos|terminado|terminada|hecho|hecha))?"
     r"|(?:quedo|esta) (?:todo )?(?:listo|terminado|hecho)|todo (?:listo|hecho|terminado)"
@@ -238,7 +243,8 @@ def _status(sentence: str) -> ItemStatus | None:
     )
     for pattern, status in statuses:
         for match in pattern.finditer(sentence):
-            if not _negated(sentence, match.start()):
+            partial = status is ItemStatus.DONE and _EXCEPT.search(sentence, match.end())
+            if not (_negated(sentence, match.start()) or partial):
                 return status
     return None
 
