@@ -165,3 +165,22 @@ def test_a_reply_that_answers_nothing_says_so_and_offers_the_buttons(
     tracker.record_answer(token, "yes", nonce="from-confirmation".ljust(24, "x"), client="t")
     [item] = tracker.items(owner=ROSA)
     assert tracker.history(item.id)[-1].period is PeriodOutcome.HAPPENED
+
+
+def test_a_blocker_in_words_is_confirmed_with_who_follows_it_up(
+    make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer
+) -> None:
+    clock.now = MEETING
+    tracker = make_tracker(smtp_url=smtp_server.url)
+    tracker.record_meeting(_lucia())
+    _deliver(tracker, smtp_server)
+    rosa = _to(_asked(tracker, clock, smtp_server, ASKED), ROSA)
+    clock.now = REPLIED
+    words = "No podemos seguir hasta que llegue el cuaderno de lectura"
+    assert tracker.ingest(reply(rosa, words, style="gmail_es")).applied == 1
+    confirmation = _to(_deliver(tracker, smtp_server), ROSA)
+    for part in (_text(confirmation), _html(confirmation)):
+        assert "Entendimos:" in part
+        assert "Dana, coordinador(a) del caso, se va a ocupar de esto." in part
+    [item] = tracker.items(owner=ROSA)
+    assert item.status.value == "blocked"

@@ -104,10 +104,12 @@ def confirmed(ref: str, recorded: RecordedUpdate) -> ConfirmedChange:
 
 
 def asked_about(
-    session: Session, items: Sequence[AskedItem], reader_email: str
+    session: Session, items: Sequence[AskedItem], reader_email: str, done: Applied
 ) -> list[AskedAbout]:
-    """The request's items as the confirmation names them, with each student's case manager."""
-    managers = case_managers(session, sorted({i.student_id for i in items}))
+    """The request's items as the confirmation names them; with a blocker reported, each
+    student's case manager (read only then: most replies report none)."""
+    blocked = any(c.status == "blocked" for c in done.changes)
+    managers = case_managers(session, sorted({i.student_id for i in items})) if blocked else {}
     return [
         AskedAbout(
             ref=i.ref,

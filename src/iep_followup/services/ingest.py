@@ -580,7 +580,7 @@ class Ingestor:
         now: datetime,
         parsed: ParsedMessage,
     ) -> None:
-        asked = asked_about(session, work.items, owner.email)
+        asked = asked_about(session, work.items, owner.email, work.done)
         context = dataclasses.asdict(confirmation(owner.name, work.reply, work.done, asked))
         # The items' titles in the owner's language.
         book = replies.phrasebook(work.items)
