@@ -532,16 +532,16 @@ def read_routines(
         ("Yes", ("A1",), "en", ItemCommands(period=HAPPENED)),
         ("Sí", ("A1",), "es", ItemCommands(period=HAPPENED)),
         ("No.", ("A1",), "en", ItemCommands(period=MISSED)),
-        # minutes, with or without an answer for the period
-        ("A3 45 min", REFS, "en", ItemCommands(minutes=45)),
-        ("A3 45 minutes", REFS, "en", ItemCommands(minutes=45)),
-        ("A3 45 minutos", REFS, "es", ItemCommands(minutes=45)),
-        ("A3 45min.", REFS, "en", ItemCommands(minutes=45)),
-        ("30 minutes today", ("A3",), "en", ItemCommands(minutes=30)),
-        ("30 minutos hoy", ("A3",), "es", ItemCommands(minutes=30)),
+        # minutes, with or without an answer for the period: alone, they say it happened
+        ("A3 45 min", REFS, "en", ItemCommands(period=HAPPENED, minutes=45)),
+        ("A3 45 minutes", REFS, "en", ItemCommands(period=HAPPENED, minutes=45)),
+        ("A3 45 minutos", REFS, "es", ItemCommands(period=HAPPENED, minutes=45)),
+        ("A3 45min.", REFS, "en", ItemCommands(period=HAPPENED, minutes=45)),
+        ("30 minutes today", ("A3",), "en", ItemCommands(period=HAPPENED, minutes=30)),
+        ("30 minutos hoy", ("A3",), "es", ItemCommands(period=HAPPENED, minutes=30)),
         ("A3 yes, 45 min", REFS, "en", ItemCommands(period=HAPPENED, minutes=45)),
         ("A3 en parte, 20 minutos", REFS, "es", ItemCommands(period=PARTLY, minutes=20)),
-        ("A3 20 min and 25 min", REFS, "en", ItemCommands(minutes=45)),
+        ("A3 20 min and 25 min", REFS, "en", ItemCommands(period=HAPPENED, minutes=45)),
     ],
 )
 def test_a_routine_answer_for_the_period(

@@ -16,6 +16,7 @@ from typing import Literal
 from babel.dates import get_day_names, get_month_names
 
 from iep_followup.domain import MAX_MINUTES, ItemStatus, PeriodOutcome, settle_progress
+from iep_followup.inbound.routine_words import DID, minutes_told, period_told
 from iep_followup.inbound.sentences import (
     Reading,
     Unclear,
@@ -140,10 +141,13 @@ _PARTLY = re.compile(
     r"(?:partly|partially|part of it|some of it|sort of|en parte|parcialmente|a medias"
     r"|mas o menos)(?![a-z0-9])"
 )
-# "no" only where it ends a clause ("No.", "no: he was sick"): "no problems" is a sentence.
+# "no" only where it ends a clause ("No.", "no: he was sick") or a reason follows ("No we were
+# away"): "no problems" is a sentence.
 _NO = re.compile(
     r"(?:not this (?:week|time)|(?:it )?did ?n[o']t happen|no se hizo|no paso|esta semana no"
-    r"|no|nope)(?:\s*[:,;.!\-–—]|\s+(?=because|porque|por|as |since|ya que)|\s*$)"
+    r"|no|nope)(?:\s*[:,;.!\-–—]|\s+(?=(?:because|porque|por|as|since|ya que|we were|we had"
+    r"|he was|she was|they were|he had|she had|estuvimos|estuvo|estaba|estaban|tuvimos|tuvo"
+    r"|hubo|fuimos|se enfermo)(?![a-z]))|\s*$)"
 )
 _MINUTES = re.compile(
     r"(?P<n>\d{1,4})\s*(?:minutes|minute|mins|min|minutos|minuto)(?![a-z])\.?"
@@ -175,6 +179,9 @@ _KEYWORD = re.compile(
 _REF_SHAPE = re.compile(r"[#(\[]?(?P<letters>[a-z]{1,3})-?(?P<digits>\d{1,3})(?![a-z0-9%])[)\]]?")
 _REF_GLUE = re.compile(r"\s*(?:,|&|/|\+|and|y|e)\s*(?=[#(\[]?[a-z]{1,3}-?\d)")
 _REF_END = re.compile(r"\s*(?:[:.)\]=>,-]|—|–)?\s*")
+# Where a clause about one item ends and the next ref's begins: "A1 halfway, A2 done".
+_CLAUSE_BREAK = re.compile(r"(?:[,;]|\s(?:and|y)(?=\s))\s*")
+_JOINED_BY = re.compile(r"\s+(?:and|y)\s*$", re.IGNORECASE)
 
 
 # Status words that take an object: "started the chart" keeps "started" in the note.
@@ -183,6 +190,11 @@ _VERBS = ("started", "working on it", "empezad", "comenzad", "iniciad")
 
 def _is_asked(folded: str, end: int) -> bool:
     return folded[end:].lstrip().startswith("?")
+
+
+def _says_it_was_done(folded: str, end: int) -> bool:
+    rest = folded[end:].lstrip()
+    return DID.match(rest) is not None and "?" not in rest
 
 
 class _BadValueError(Exception):
@@ -264,6 +276,11 @@ _CLOSING = re.compile(
 )
 
 
+def _is_not_an_answer(folded: str) -> bool:
+    """A question, or thanks: "Did he read every night?", "Thanks for the 20 minutes a day"."""
+    return "?" in folded or _CLOSING.match(folded.lstrip(" -*•")) is not None
+
+
 def _without_sign_off(lines: list[str]) -> list[str]:
     """The reply without a closing name at its end ("Sarah", "Thanks, Some One", "Gracias,\nLuis")."""
     end = len(lines)
@@ -287,6 +304,22 @@ def _is_name_line(line: str) -> bool:
     return 0 < len(words) <= 3 and all(
         w[0].isupper() and all(c.isalpha() or c in "'’.-" for c in w) for w in words
     )
+
+
+def _add_note(part: _Part, folded: str, where: list[int], line: str, note_from: int) -> None:
+    """The words from `note_from` to the end of the part's clause become its note."""
+    if part.next_ref_at is not None:
+        # Words before the next ref's clause ("A1 halfway, A2 done"), without the "and".
+        rest = _clip(_JOINED_BY.sub("", line[where[note_from] : where[part.next_ref_at]]))
+        if note_from < part.next_ref_at and any(c.isalnum() for c in rest):
+            part.note = f"{part.note} {rest}" if part.note else rest
+        return
+    if part.verb_at and note_from == part.verb_at[1]:
+        note_from = part.verb_at[0] if folded[note_from:].strip(" .!,") else note_from
+    rest = _clip(line[where[note_from] :])
+    if any(c.isalnum() for c in rest):
+        part.note = f"{part.note} {rest}" if part.note else rest
+        part.unapplied = not part.has_command and bool(_KEYWORD.search(folded, note_from))
 
 
 def _clip(text: str) -> str:
@@ -365,6 +398,7 @@ class _Reader:
             self.period_ok = all(_ref_key(ref) in self.routines for ref in refs)
             part = self._commands(folded, where, line, pos)
             self._understand(part, folded, pos)
+            self._read_routine_words(part, folded, pos)
             if part.invalid or part.unapplied or not (part.has_command or part.note):
                 self.not_understood.append(line)
             for ref in refs:
@@ -377,6 +411,7 @@ class _Reader:
         self.period_ok = len(self.refs) == 1 and set(self.refs) <= self.routines
         part = self._commands(folded, where, line, pos)
         self._understand(part, folded, pos)
+        self._read_routine_words(part, folded, pos)
         if not (part.has_command or part.invalid or part.unclear is not None):
             self._general(line)
             return
@@ -404,6 +439,32 @@ class _Reader:
             part.understood, part.unapplied = True, False
         elif isinstance(reading, Unclear):
             part.unclear, part.unapplied = reading.percents, False
+
+    def _read_routine_words(self, part: _Part, folded: str, pos: int) -> None:
+        """Minutes told anywhere in the words, and a routine's week told in words.
+
+        Minutes given for a routine say it happened, unless the words say how it went.
+        """
+        if part.invalid or part.unclear is not None:
+            return
+        end = part.next_ref_at if part.next_ref_at is not None else len(folded)
+        words = folded[pos:end]
+        if part.note and not _is_not_an_answer(words):
+            found = minutes_told(words, by_day=self.period_ok)
+            # More than the commands read: "20 min on Monday and 25 on Wednesday".
+            if found and found > (part.minutes or 0):
+                if found > MAX_MINUTES:
+                    part.invalid = True
+                    return
+                part.minutes, part.understood, part.unapplied = found, True, False
+            told = period_told(words) if self.period_ok and part.status is None else None
+            if told is not None and part.period is None:
+                part.period, part.understood, part.unapplied = told, True, False
+            elif told is PeriodOutcome.PARTLY and part.period is PeriodOutcome.HAPPENED:
+                # "Sí, casi todos los días": yes, but not every day.
+                part.period, part.understood = told, True
+        if self.period_ok and part.minutes and part.period is None and part.status is None:
+            part.period = PeriodOutcome.HAPPENED
 
     def _refs_at(
         self, folded: str, where: list[int], line: str, pos: int
@@ -453,21 +514,23 @@ class _Reader:
                 continue
             filler = _FILLER.match(folded, pos)
             if filler is None:
+                part.next_ref_at = self._next_clause(folded, where, line, pos)
                 break
             pos = filler.end()
-        if part.next_ref_at is None:
-            if part.verb_at and note_from == part.verb_at[1]:
-                note_from = part.verb_at[0] if folded[note_from:].strip(" .!,") else note_from
-            rest = _clip(line[where[note_from] :])
-            if any(c.isalnum() for c in rest):
-                part.note = f"{part.note} {rest}" if part.note else rest
-                part.unapplied = not part.has_command and bool(_KEYWORD.search(folded, note_from))
+        _add_note(part, folded, where, line, note_from)
         if part.status is ItemStatus.DONE and part.percent not in (None, 100):
             # "done 50%" contradicts itself: keep the words, apply nothing.
             end = where[part.next_ref_at] if part.next_ref_at is not None else len(line)
             part.status, part.percent, part.due_on, part.invalid = None, None, None, True
             part.note = _clip(line[where[start] : end]) or None
         return part
+
+    def _next_clause(self, folded: str, where: list[int], line: str, pos: int) -> int | None:
+        """Where another ref's clause starts after words that were not a command, or None."""
+        for match in _CLAUSE_BREAK.finditer(folded, pos):
+            if self._refs_at(folded, where, line, match.end())[0]:
+                return match.end()
+        return None
 
     def _command_at(
         self, folded: str, where: list[int], line: str, pos: int, part: _Part
@@ -511,7 +574,11 @@ class _Reader:
             part.note = _clip(line[where[match.end()] :]) or None
             return len(folded)
         for pattern, period in ((_YES, PeriodOutcome.HAPPENED), (_PARTLY, PeriodOutcome.PARTLY)):
-            if (match := pattern.match(folded, pos)) and self._ends_clause(folded, match.end()):
+            if (match := pattern.match(folded, pos)) and (
+                self._ends_clause(folded, match.end())
+                # "Sí hicimos la lectura", "Yes we read every night": the sentence says so.
+                or (period is PeriodOutcome.HAPPENED and _says_it_was_done(folded, match.end()))
+            ):
                 part.period = period
                 return match.end()
         return None

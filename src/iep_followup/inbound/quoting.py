@@ -95,3 +95,21 @@ NOT_A_NAME = _words(
     " enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"
 )
 NAME_PARTICLES = _words("de del la las los da das do dos van von der den y e el di le")
+
+# A signature's lines under the name: a title, a school, a phone, an address.
+SIGNATURE_LINE = re.compile(
+    r".*\b(?:teacher|maestr[oa]|profesor[a]?|docente|therapist|terapeuta|pathologist|patologa?"
+    r"|logopeda|fonoaudiologa?|specialist|especialista|coordinator|coordinador[a]?|counselor"
+    r"|consejer[oa]|orientador[a]?|psychologist|psicolog[oa]|aide|paraprofessional|asistente"
+    r"|principal|director[a]?|case manager|school|escuela|colegio|elementary|middle|high school"
+    r"|primaria|secundaria|district|distrito|department|departamento|grade|grado|classroom"
+    r"|aula|salon|room|sala|ot|pt|slp|ed\.?d|m\.?ed|m\.?s|m\.?a|ph\.?d|ccc-slp|otr/l"
+    r"|special education|educacion especial|mother of|father of|mom of|dad of|mama de|papa de"
+    r"|madre de|padre de|parent of|usd|isd|unified|academy|academia|institute|instituto|center"
+    r"|centro|clinic|clinica|therapy|terapia|services|servicios|hospital)\b.*"
+)
+PHONE_OR_ADDRESS = re.compile(
+    r"(?:(?:tel|phone|cell|mobile|fax|office|ext|telefono|cel|celular|movil|oficina)\.?:?\s*)?"
+    r"[+()\d][\d\s().\-/]{6,}\d(?:\s*(?:x|ext\.?)\s*\d+)?"
+    r"|\S+@\S+\.\S+|(?:https?://|www\.)\S+"
+)

@@ -44,6 +44,30 @@ _BLOCKED = re.compile(
     r"(?<![a-z])(?:stuck|blocked|held up|waiting (?:on|for)|bloquead[oa]s?|atascad[oa]s?"
     r"|esperando|estamos a la espera)" + _W
 )
+# "Can't go on until …", "no podemos seguir hasta que …": blocked, with the words as the reason.
+_UNTIL = re.compile(
+    r"(?<![a-z])(?:(?:can'?t|cannot|can not|won'?t be able to|unable to) (?:go on|continue"
+    r"|keep going|move on|move forward|go any further|finish|start)[a-z ]{0,30}? until"
+    r"|on hold (?:until|till|for)"
+    r"|no (?:podemos|puedo|puede|pueden|se puede) (?:seguir|continuar|avanzar|terminar|empezar)"
+    r"[a-z ]{0,30}? hasta"
+    r"|(?:estamos|estoy|esta|seguimos) (?:a la espera|en espera))" + _W
+)
+# Only part of it: "everything is done except the last page", "todo listo menos la firma".
+_EXCEPT = re.compile(
+    r"(?<![a-z])(?:except|but|apart from|other than|menos|excepto|salvo|pero)" + _W
+)
+# Done, told in a sentence: "everything is finished", "ya quedó todo".
+_DONE = re.compile(
+    r"(?<![a-z])(?:(?:everything|all|it)(?:'?s| is| was| has been)? (?:all )?(?:done|finished"
+    r"|complete|completed)|(?:we|i|she|he|they) (?:have |has |'ve )?(?:finished|completed)"
+    r"(?: it| everything| all of it)?(?! the| one| part| some| half| with)"
+    r"|(?:we'?re|we are|i'?m|i am) (?:all )?done(?! with (?:the|one|part|some|half))"
+    r"|ya (?:quedo|quedaron|esta|estan|lo terminamos|terminamos|acabamos|lo acabamos|termino"
+    r"|terminaron|se termino)(?: (?:todo|listo|lista|listos|terminado|terminada|hecho|hecha))?"
+    r"|(?:quedo|esta) (?:todo )?(?:listo|terminado|hecho)|todo (?:listo|hecho|terminado)"
+    r"|(?:terminamos|acabamos) (?:todo|con todo))" + _W
+)
 _STARTED = re.compile(
     r"(?<![a-z])(?:started|begun|began|working on|(?:empez|comenz)(?:amos|ado|ada|o|e)"
     r"|estamos trabajando|trabajando en)" + _W
@@ -57,7 +81,7 @@ _MOVE = re.compile(
 )
 _HALF = re.compile(
     r"(?<![a-z])(?:halfway|half way|half done|half of it|about half|around half|nearly half"
-    r"|(?:a|por|en) la mitad)" + _W
+    r"|(?:a|por|en|mas o menos|casi|como|cerca de) la mitad)" + _W
 )
 _NUMBER = re.compile(r"(?<![\d.,])(?P<n>\d{1,3})\s*(?:%|percent|per cent|por ?ciento)")
 _OF_NOUN = re.compile(
@@ -73,7 +97,12 @@ _AFTER_CUE = re.compile(
 )
 _BEFORE_CUE = re.compile(
     r"(?:at|about|around|maybe|probably|almost|nearly|roughly|over|just over|past|we'?re|we are"
-    r"|i'?m|it'?s|its|she'?s|he'?s|casi|como|unos|al|va por|vamos por|estamos en|esta en|van)\s*$"
+    r"|i'?m|it'?s|its|she'?s|he'?s|casi|como|como un|unos|un|al|va por|vamos por|estamos en"
+    r"|esta en|van|mas o menos|mas o menos un|alrededor del?|cerca del?|aproximadamente)\s*$"
+)
+# Agreement before the number: "I agree 100%", "de acuerdo al 100%".
+_AGREE_BEFORE = re.compile(
+    r"(?:agree|agreed|with you|on board|de acuerdo|estoy de acuerdo)(?: (?:a|al|en un|un))?\s*$"
 )
 _PEOPLE = frozenset(
     [
@@ -205,11 +234,17 @@ def _negated(sentence: str, at: int) -> bool:
 
 
 def _status(sentence: str) -> ItemStatus | None:
-    if _CANNOT_BECAUSE.search(sentence):
+    if _CANNOT_BECAUSE.search(sentence) or _UNTIL.search(sentence):
         return ItemStatus.BLOCKED
-    for pattern, status in ((_BLOCKED, ItemStatus.BLOCKED), (_STARTED, ItemStatus.IN_PROGRESS)):
+    statuses = (
+        (_BLOCKED, ItemStatus.BLOCKED),
+        (_DONE, ItemStatus.DONE),
+        (_STARTED, ItemStatus.IN_PROGRESS),
+    )
+    for pattern, status in statuses:
         for match in pattern.finditer(sentence):
-            if not _negated(sentence, match.start()):
+            partial = status is ItemStatus.DONE and _EXCEPT.search(sentence, match.end())
+            if not (_negated(sentence, match.start()) or partial):
                 return status
     return None
 
@@ -229,8 +264,9 @@ def _percents(sentence: str) -> list[tuple[int, bool]]:
     mentions = [(m.start(), m.end(), 50, True) for m in _HALF.finditer(sentence)]
     mentions += [(m.start(), m.end(), int(m.group("n")), False) for m in _NUMBER.finditer(sentence)]
     for start, end, value, is_word in sorted(mentions):
-        if value > 100 or _negated(sentence, start) or _AGREE.match(sentence, end):
-            continue  # "100% agree", "not halfway"
+        agreed = _AGREE.match(sentence, end) or _AGREE_BEFORE.search(sentence[:start])
+        if value > 100 or _negated(sentence, start) or agreed:
+            continue  # "100% agree", "I agree 100%", "not halfway"
         if noun := _OF_NOUN.match(sentence, end):
             if noun.group("noun") in _PEOPLE:
                 continue  # "50% of the kids can do it now" is about the kids

@@ -51,6 +51,8 @@ def trim_reply(text: str) -> Trimmed:
     """Split a reply body into what the owner wrote and what was quoted or signed. Never raises."""
     lines = _normalize(str(text)).split("\n")
     dropped = _request_copy(lines)
+    for i in _attribution_above_reply(lines, dropped):
+        dropped[i] = True
     if _is_inline([line for line, gone in zip(lines, dropped, strict=True) if not gone]):
         live = [i for i, gone in enumerate(dropped) if not gone]
         for k in _inline_quote_lines([lines[i] for i in live]):
@@ -59,6 +61,7 @@ def trim_reply(text: str) -> Trimmed:
     view = [lines[i] for i in live]
     tail = _tail_start(view)
     cut = min(tail, _library_cut(view[:tail]))
+    cut = _signature_block_start(view[:cut])
     cut = _signoff_start(view[:cut])
     unclear = False
     if not any(view[:cut]):
@@ -125,8 +128,33 @@ def _request_copy(lines: Sequence[str]) -> list[bool]:
     return dropped
 
 
+def _attribution_above_reply(lines: Sequence[str], dropped: Sequence[bool]) -> range:
+    """An attribution that opens the message with the owner's words under it (some phones).
+
+    Only when a quoted block follows the words: the attribution introduces that quote, so the
+    words cannot be an unquoted copy of the request (which is held for a person instead).
+    """
+    live = [i for i, gone in enumerate(dropped) if not gone]
+    view = [lines[i] for i in live]
+    first = next((k for k, line in enumerate(view) if line), None)
+    if first is None or _is_quoted(view[first]):
+        return range(0)
+    span = _wrote_span(view, first)
+    words = next((k for k in range(first + span, len(view)) if view[k]), None)
+    if not span or words is None or _is_quoted(view[words]) or _is_footer(view[words]):
+        return range(0)
+    if _head_span(view, words):
+        return range(0)
+    if not any(_is_quoted(line) for line in view[words:]):
+        return range(0)
+    return range(live[first], live[first + span - 1] + 1)
+
+
+_ATTRIBUTION_LINES = 4
+
+
 def _wrote_span(lines: Sequence[str], i: int) -> int:
-    """How many lines (1-3) an attribution ("On … wrote:", "Am … schrieb …:") at i spans, or 0."""
+    """How many lines (1-3, 4 around a <mailto:…>) an attribution ("On … wrote:", "Am … schrieb …:") at i spans, or 0."""
     head = _key(lines[i]).lstrip("-=* ")
     with_start = bool(quoting.ATTRIBUTION_START.match(head))
     date_first = bool(quoting.DATE_FIRST.match(head))
@@ -135,7 +163,9 @@ def _wrote_span(lines: Sequence[str], i: int) -> int:
     if not (with_start or date_first or bare) or not head:
         return 0
     joined = ""
-    for n in range(3):
+    for n in range(_ATTRIBUTION_LINES):
+        if n == _ATTRIBUTION_LINES - 1 and "mailto:" not in joined:
+            return 0  # a fourth line only when a client wrapped the address around <mailto:…>
         if i + n >= len(lines) or not lines[i + n]:
             return 0
         joined = f"{joined} {_key(lines[i + n])}".strip()
@@ -275,6 +305,40 @@ def _signoff_start(lines: Sequence[str]) -> int:
     if not any(lines[:start]):
         return len(lines)
     return start
+
+
+_SIGNATURE_BLOCK_MAX = 6  # a name and up to five lines under it
+
+
+def _signature_block_start(lines: Sequence[str]) -> int:
+    """Where a signature block with no "-- " line starts (a name, then a title, a school, a
+    phone on lines of their own), or len(lines). Never the whole message."""
+    end = len(lines)
+    while end and not lines[end - 1]:
+        end -= 1
+    start = end
+    while start and lines[start - 1] and end - start < _SIGNATURE_BLOCK_MAX:
+        start -= 1
+    # The name: the first line of the block's tail whose lines under it all look signed.
+    for name_at in range(start, end - 1):
+        if _is_name(lines[name_at], 0) and all(
+            _is_signature_line(line) for line in lines[name_at + 1 : end]
+        ):
+            above = quoting.CLOSING.fullmatch(_key(lines[name_at - 1])) if name_at else None
+            cut = name_at - 1 if above and above["rest"] is None else name_at
+            # Never the whole message.
+            return cut if any(lines[:cut]) else len(lines)
+    return len(lines)
+
+
+def _is_signature_line(line: str) -> bool:
+    """A title, a school, a phone or an address: short, not a sentence, not an update."""
+    key = _key(line)
+    if len(key) > 60 or key.endswith(("?", "!")) or "%" in key:
+        return False
+    if quoting.PHONE_OR_ADDRESS.fullmatch(key):
+        return True
+    return bool(quoting.SIGNATURE_LINE.fullmatch(key))
 
 
 def _is_name(text: str, skip: int) -> bool:

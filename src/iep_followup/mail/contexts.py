@@ -200,12 +200,28 @@ def summary_context(
 
 
 def confirmation_texts(
-    changes: Sequence[Mapping[str, Any]], texts: Phrasebook, language: str
+    changes: Sequence[Mapping[str, Any]],
+    texts: Phrasebook,
+    language: str,
+    unanswered: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The confirmation's item titles in the reader's language: its `changes` and `untranslated`."""
+    """The confirmation's item titles in the reader's language: its `changes`, the items it
+    got no answer for (`unanswered`) and `untranslated`."""
     said = MeetingWords(texts, language)
     shown = [{**change, "title": said(change["title"])} for change in changes]
-    return {"changes": shown, "untranslated": said.missing}
+    missing = [{**item, "title": said(item["title"])} for item in unanswered]
+    return {"changes": shown, "unanswered": missing, "untranslated": said.missing}
+
+
+def with_unanswered_links(
+    context: Mapping[str, Any], base_url: str, token_for: Callable[[str], str]
+) -> dict[str, Any]:
+    """A confirmation's context with one-tap answers for the items its reply did not answer."""
+    items = context.get("unanswered") or []
+    if not items:
+        return dict(context)
+    shown = [_with_answers(item, f"{base_url}/answer/{token_for(item['ref'])}") for item in items]
+    return {**context, "unanswered": shown, "answer_links": True}
 
 
 def digest_context(

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from iep_followup.domain import ItemKind
 from iep_followup.inbound.grammar import ParsedReply
-from iep_followup.store.replies import RecordedUpdate
+from iep_followup.store.asking import case_managers
+from iep_followup.store.db import Session
+from iep_followup.store.replies import AskedItem, RecordedUpdate
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,18 @@ class ConfirmedChange:
     period: str | None = None  # a routine's answer for this period: yes, partly, no
     minutes: int | None = None
     cadence: str = "weekly"
+    follow_up: str | None = None  # a blocker's: the case manager who will follow it up
+
+
+@dataclass(frozen=True)
+class AskedAbout:
+    """One item the request asked about: enough to say it got no answer, and to offer its buttons."""
+
+    ref: str
+    title: str
+    student: str
+    routine: bool
+    follow_up: str | None = None  # the student's case manager, when it is not the reader
 
 
 @dataclass(frozen=True)
@@ -34,6 +51,7 @@ class ConfirmedQuestion:
     line: str
     percents: list[int]
     example: str
+    routine: bool = False  # asked as a routine is answered: yes, partly or no
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,11 @@ class ConfirmationContext:
     problems: list[str]
     example: str
     questions: list[ConfirmedQuestion]
+    # The items this reply gave no answer for, when some of it was kept as a note: the
+    # confirmation says so (and offers their one-tap answers when the desk has an address).
+    unanswered: list[AskedAbout] = dataclasses.field(default_factory=list)
+    example_ref: str = "A1"
+    example_routine: bool = False  # the example answers a routine: "A1 yes, 20 min"
 
 
 @dataclass(frozen=True)
@@ -80,18 +103,57 @@ def confirmed(ref: str, recorded: RecordedUpdate) -> ConfirmedChange:
     )
 
 
-def confirmation(recipient: str, reply: ParsedReply, done: Applied) -> ConfirmationContext:
-    """The confirmation's variables: what was recorded, what was not understood, what to do next."""
-    refs = [c.ref for c in done.changes] or ["A1"]
+def asked_about(
+    session: Session, items: Sequence[AskedItem], reader_email: str, done: Applied
+) -> list[AskedAbout]:
+    """The request's items as the confirmation names them; with a blocker reported, each
+    student's case manager (read only then: most replies report none)."""
+    blocked = any(c.status == "blocked" for c in done.changes)
+    managers = case_managers(session, sorted({i.student_id for i in items})) if blocked else {}
+    return [
+        AskedAbout(
+            ref=i.ref,
+            title=i.title,
+            student=i.student_name,
+            routine=i.progress.kind is ItemKind.ROUTINE,
+            follow_up=manager.name
+            if (manager := managers.get(i.student_id)) and manager.email != reader_email
+            else None,
+        )
+        for i in items
+    ]
+
+
+def confirmation(
+    recipient: str, reply: ParsedReply, done: Applied, asked: Sequence[AskedAbout] = ()
+) -> ConfirmationContext:
+    """The confirmation's variables: what was recorded, what was not understood, what to do next.
+
+    `asked`: the request's items; those without an answer are named when some of the reply
+    was kept as a note, and a blocker names who follows it up.
+    """
+    by_ref = {a.ref: a for a in asked}
+    changes = [
+        dataclasses.replace(c, follow_up=by_ref[c.ref].follow_up)
+        if c.status == "blocked" and c.ref in by_ref
+        else c
+        for c in done.changes
+    ]
+    unanswered = _unanswered(reply, done, asked)
+    refs = [c.ref for c in done.changes] or [a.ref for a in asked] or ["A1"]
+    # The example answers the first item the email names, in the way that kind is answered.
+    first = next((a for a in unanswered), None) or by_ref.get(refs[0])
+    example_ref = first.ref if first else refs[0]
+    example_routine = first is not None and first.routine
     return ConfirmationContext(
         recipient=Addressed(recipient),
         students=sorted({c.student for c in done.changes}),
-        changes=list(done.changes),
+        changes=changes,
         notes=list(reply.notes),
         not_understood=list(reply.not_understood),
         unknown_refs=list(reply.unknown_refs),
         problems=list(done.problems),
-        example=f"{refs[0]} 60%",
+        example=f"{example_ref} 60%",
         questions=[
             ConfirmedQuestion(
                 ref=q.ref,
@@ -101,7 +163,26 @@ def confirmation(recipient: str, reply: ParsedReply, done: Applied) -> Confirmat
                 example=f"{q.ref} {q.percents[-1]}%"
                 if q.ref and q.percents
                 else f"{q.ref or refs[0]} {q.line}",
+                routine=q.ref in by_ref and by_ref[q.ref].routine,
             )
             for q in reply.questions
         ],
+        unanswered=unanswered,
+        example_ref=example_ref,
+        example_routine=example_routine,
     )
+
+
+def _unanswered(reply: ParsedReply, done: Applied, asked: Sequence[AskedAbout]) -> list[AskedAbout]:
+    """The asked items this reply recorded nothing for, when some of it was kept as a note."""
+    kept = reply.notes or reply.not_understood or reply.questions or reply.unknown_refs
+    answered = {c.ref for c in done.changes if _answers(c)} | set(done.problems)
+    if not kept and (answered or not asked):
+        return []
+    return [a for a in asked if a.ref not in answered]
+
+
+def _answers(change: ConfirmedChange) -> bool:
+    """Did the change record more than a note (a status, a number, a date, a week's answer)?"""
+    said = (change.status, change.percent, change.due_on, change.period, change.minutes)
+    return any(value is not None for value in said)

@@ -25,7 +25,13 @@ from iep_followup.inbound.trim import trim_reply
 from iep_followup.mail.contexts import confirmation_texts
 from iep_followup.mail.kinds import MailKind
 from iep_followup.planning import local_now
-from iep_followup.services.confirmation import Applied, ConfirmedChange, confirmation, confirmed
+from iep_followup.services.confirmation import (
+    Applied,
+    ConfirmedChange,
+    asked_about,
+    confirmation,
+    confirmed,
+)
 from iep_followup.services.outgoing import Mailer
 from iep_followup.store import inbox, outbox, people, replies
 from iep_followup.store.asking import SentRequest
@@ -574,10 +580,13 @@ class Ingestor:
         now: datetime,
         parsed: ParsedMessage,
     ) -> None:
-        context = dataclasses.asdict(confirmation(owner.name, work.reply, work.done))
+        asked = asked_about(session, work.items, owner.email, work.done)
+        context = dataclasses.asdict(confirmation(owner.name, work.reply, work.done, asked))
         # The items' titles in the owner's language.
         book = replies.phrasebook(work.items)
-        context.update(confirmation_texts(context["changes"], book, owner.language))
+        context.update(
+            confirmation_texts(context["changes"], book, owner.language, context["unanswered"])
+        )
         key = make_reply_key(self.secret, request.id, owner.id, request.expires_at)
         # Keyed by the inbound row just inserted, so it cannot have been queued before: no
         # need to look first.

@@ -10,7 +10,7 @@ from email.headerregistry import Address
 from typing import Any, Protocol
 
 from iep_followup.config import Settings
-from iep_followup.mail.contexts import with_answer_links
+from iep_followup.mail.contexts import with_answer_links, with_unanswered_links
 from iep_followup.mail.kinds import MailKind
 from iep_followup.mail.message import Attachment, build_message, mailbox, parse_configured_address
 from iep_followup.mail.render import Renderer
@@ -24,8 +24,9 @@ from iep_followup.tokens import (
 )
 from iep_followup.views import Contact
 
-# The emails whose items get one-tap answer links when the desk has a public address.
-ANSWERABLE = frozenset({MailKind.REQUEST, MailKind.REMINDER})
+# The emails whose items get one-tap answer links when the desk has a public address (a
+# confirmation: the items its reply did not answer).
+ANSWERABLE = frozenset({MailKind.REQUEST, MailKind.REMINDER, MailKind.CONFIRMATION})
 
 
 class Addressee(Protocol):
@@ -116,9 +117,8 @@ class Mailer:
         if kind not in ANSWERABLE or not key or not self.web_url or not self._link_secret:
             return context
         secret = self._link_secret
-        return with_answer_links(
-            context, self.web_url, lambda ref: make_answer_token(secret, key, ref)
-        )
+        links = with_unanswered_links if kind is MailKind.CONFIRMATION else with_answer_links
+        return links(context, self.web_url, lambda ref: make_answer_token(secret, key, ref))
 
     def message(
         self,

@@ -51,6 +51,7 @@ class AskedItem:
     language: str  # the meeting's, which the title is written in
     translations: Translations  # the title in other languages
     progress: ItemProgress
+    student_id: int = 0  # whose case manager follows up a blocker
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ def asked_items(session: Session, request_id: int) -> list[AskedItem]:
             meeting_date=row[5],
             language=row[6],
             translations=Translations(row[7] or {}),
-            progress=ItemProgress(**dict(zip(_PROGRESS, row[8:], strict=True))),
+            progress=ItemProgress(**dict(zip(_PROGRESS, row[9:], strict=True))),
+            student_id=row[8],
         )
         for row in session.connection().execute(_ASKED_ITEMS, {"request_id": request_id})
     ]
@@ -122,6 +124,7 @@ _ASKED_ITEMS = (
         _MEETING.c.held_on,
         _MEETING.c.language,
         _ITEM.c.translations,
+        _ITEM.c.student_id,
         *(_ITEM.c[name] for name in _PROGRESS),
     )
     .join(_ITEM, _ITEM.c.id == _ASKED.c.item_id)
