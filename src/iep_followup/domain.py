@@ -174,6 +174,35 @@ class UpdateSource(enum.StrEnum):
     WEB_LINK = "web_link"  # a one-tap answer link in a request (answers.py)
 
 
+# The largest key SQLite's INTEGER and PostgreSQL's BIGINT hold: a typed number past it names
+# nothing, and reaching a driver it raises (OverflowError, NumericValueOutOfRange) instead.
+MAX_ROW_ID = 2**63 - 1
+
+
+def parse_whole_number(
+    value: object, field_name: str, *, least: int = 0, most: int = MAX_ROW_ID
+) -> int:
+    """A whole number as a person typed it (a form field, a path, a command's argument).
+
+    Only ASCII digits (no sign, no "1e3", no "١٢"), checked against [least, most] before it goes
+    near a database; anything else is a ValidationError naming the field.
+    """
+    text = str(value).strip()
+    wanted = f"{field_name.replace('_', ' ')} must be a whole number from {least} to {most}"
+    # The length first: int() of thousands of digits is slow (and refused past 4,300).
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(most)):
+        raise ValidationError(f"{wanted}, not {shown(text)}", field=field_name)
+    number = int(text)
+    if not least <= number <= most:
+        raise ValidationError(f"{wanted}, not {shown(text)}", field=field_name)
+    return number
+
+
+def parse_row_id(value: object, field_name: str) -> int:
+    """The id of a stored row (an item, a person, a message) as typed: 1 to MAX_ROW_ID."""
+    return parse_whole_number(value, field_name, least=1)
+
+
 def shown(value: object, limit: int = 40) -> str:
     """A value quoted for an error message, cut short: a message stays one readable line."""
     text = repr(value)

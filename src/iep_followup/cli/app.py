@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 import click
 
 from iep_followup.config import Settings, load_settings
-from iep_followup.errors import IepFollowupError
+from iep_followup.domain import parse_row_id
+from iep_followup.errors import IepFollowupError, ValidationError
 from iep_followup.tracker import Tracker, system_clock
 
 
@@ -53,6 +54,23 @@ def fixed_clock(text: str, timezone: str) -> Callable[[], datetime]:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
     return lambda: moment
 
+
+class RowId(click.ParamType[int]):
+    """An item's or a message's id as typed: the domain's check, so a number past what a
+    database holds is a usage error naming the argument, not a driver's OverflowError."""
+
+    name = "id"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        try:
+            return parse_row_id(value, param.name if param and param.name else "id")
+        except ValidationError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+ROW_ID = RowId()
 
 now_option = click.option(
     "--now",

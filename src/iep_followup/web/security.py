@@ -17,6 +17,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iep_followup.desk import SESSION_IDLE_HOURS, Reader
+from iep_followup.domain import parse_row_id
+from iep_followup.errors import NotFoundError, ValidationError
 from iep_followup.tracker import Tracker
 
 SESSION_COOKIE = "iep_session"
@@ -134,6 +136,7 @@ def page(
         if access is Access.READER and who.reader is None:
             response: Response = RedirectResponse("/signin", status_code=303)
         else:
+            check_path_ids(request)
             response = await handler(request, who)
         if who.new_csrf_cookie:
             set_cookie(request, response, CSRF_COOKIE, who.csrf, 12 * 3600)
@@ -142,6 +145,17 @@ def page(
     route = Route(path, endpoint, methods=list(methods), name=handler.__name__)
     route.access = access  # type: ignore[attr-defined]
     return route
+
+
+def check_path_ids(request: Request) -> None:
+    """A number in the path past what a database holds names nothing: not found, as a missing
+    row is (before it reaches a driver, which would raise instead)."""
+    for name, value in request.path_params.items():
+        if isinstance(value, int):
+            try:
+                parse_row_id(value, name)
+            except ValidationError:
+                raise NotFoundError(f"no {name} {value}") from None
 
 
 def route_access(route: Any) -> Access | None:
