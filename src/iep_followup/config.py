@@ -12,8 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from iep_followup.domain import check_timezone
 from iep_followup.errors import ConfigError
 from iep_followup.inbound.message import MAX_MESSAGE_BYTES
+from iep_followup.meetingfile import MAX_FILE_BYTES
 
 ENV_PREFIX = "IEP_FOLLOWUP_"
+MAX_WEB_BODY = 2 * MAX_FILE_BYTES  # 2 MB: a meeting file's 1 MB, pasted or uploaded, and its form
 
 
 def _check_tz(value: str) -> str:
@@ -141,6 +143,14 @@ class Settings(BaseSettings):
         default=None,
         description="The desk's public base URL (https://desk.example.org), used in sign-in emails "
         "and, when set, in the one-tap answer buttons of requests. Unset: http:// and WEB_LISTEN.",
+    )
+    web_max_body: int = Field(
+        default=MAX_WEB_BODY,
+        ge=MAX_FILE_BYTES,
+        le=1_000_000_000,
+        description="The largest request body the desk reads, in bytes (room for a meeting file "
+        "of 1 MB with its form). A larger one is refused with 413 before it is read: by its "
+        "Content-Length, or as soon as a streamed body passes the limit.",
     )
     admins: str | None = Field(
         default=None,

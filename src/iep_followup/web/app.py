@@ -24,6 +24,7 @@ from iep_followup.web import (
     student,
 )
 from iep_followup.web.i18n import HERE
+from iep_followup.web.limits import BodyLimit
 from iep_followup.web.render import render
 from iep_followup.web.security import SecurityHeaders, visitor
 
@@ -56,7 +57,11 @@ def create_app(tracker: Tracker) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders)],
+        # Outermost first: the headers go on every answer, the 413 included.
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(BodyLimit, max_bytes=tracker.settings.web_max_body),
+        ],
         exception_handlers={NotFoundError: not_found, HTTPException: http_error},
     )
     app.state.tracker = tracker
