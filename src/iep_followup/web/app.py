@@ -60,7 +60,7 @@ def create_app(tracker: Tracker) -> Starlette:
         # Outermost first: the headers go on every answer, the 413 included.
         middleware=[
             Middleware(SecurityHeaders),
-            Middleware(BodyLimit, max_bytes=tracker.settings.web_max_body),
+            Middleware(BodyLimit, max_bytes=lambda: tracker.settings.web_max_body),
         ],
         exception_handlers={NotFoundError: not_found, HTTPException: http_error},
     )

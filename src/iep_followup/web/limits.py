@@ -3,6 +3,8 @@ before it is read (by its Content-Length), or as soon as a streamed (chunked) bo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REFUSED = b"The request is larger than the desk accepts. Nothing was saved."
@@ -13,7 +15,7 @@ class _TooLargeError(Exception):
 
 
 class BodyLimit:
-    """Pure ASGI middleware: nothing past `max_bytes` of a body ever reaches the app.
+    """Pure ASGI middleware: nothing past `max_bytes()` of a body ever reaches the app.
 
     A declared Content-Length over the limit is answered at once, without reading a byte of the
     body (no form parser, no spooled upload); a body without one (chunked) is counted as it is
@@ -21,19 +23,20 @@ class BodyLimit:
     so the client stops sending.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: Callable[[], int]) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.max_bytes = max_bytes  # read per request: the app is built before settings are
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.max_bytes()
         declared = _content_length(scope)
         if declared == -1:
             await _refuse(send, 400, b"The request's Content-Length is not a number.")
             return
-        if declared is not None and declared > self.max_bytes:
+        if declared is not None and declared > limit:
             await _refuse(send, 413, REFUSED)
             return
 
@@ -45,7 +48,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise _TooLargeError
             return message
 
