@@ -85,3 +85,25 @@ def test_a_meeting_language_the_desk_does_not_know_is_the_fields_error(
         assert '<a href="#meeting-language">' in page.text
         assert "language &#39;fr&#39; is not supported yet" in page.text
     assert all(i.student_external_id != SMALL["student-id"] for i in world.tracker.items())
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("student-id", "S/77", "cannot hold"),
+        ("student-id", "..", "cannot hold"),
+        ("student-name", "Ana\u202eRuiz", "bidi formatting character"),
+        ("member-0-name", "Dana\nWhitfield", "line break"),
+        ("member-2-name", "Rosa \u2066Ruiz", "bidi formatting character"),
+    ],
+)
+def test_the_meeting_form_names_the_field_of_a_bad_id_or_name(
+    world: World, make_client: Callable[..., DeskClient], field: str, value: str, says: str
+) -> None:
+    client = make_client(CASE_MANAGER_A, raise_server_exceptions=False)
+    fields = {**SMALL, "member-0-email": CASE_MANAGER_A, field: value}
+    for action in ("check", "save"):
+        page = client.post("/meetings/form", data={"csrf": client.csrf, **fields, "action": action})
+        assert page.status_code == 400, page.text[:300]
+        assert f'<a href="#{field}">' in page.text and says in page.text
+    assert all(i.student_external_id != fields["student-id"] for i in world.tracker.items())
