@@ -197,6 +197,15 @@ def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Set
         raise ConfigError(f"{name}: {first['msg']}") from None
 
 
+def require_settings_file(env_file: Path) -> Path:
+    """A settings file named on purpose (`--env-file`) must be there: reading on without it
+    would use the defaults, a new empty database in the working folder. A missing `.env` that
+    nobody named is fine, and `load_settings` skips it."""
+    if not env_file.is_file():
+        raise ConfigError(f"the settings file {env_file} cannot be read: no such file")
+    return env_file
+
+
 def parse_quiet_hours(value: str) -> tuple[time, time]:
     """'19:00-07:00' -> (19:00, 07:00): the start and end of the quiet period."""
     try:
