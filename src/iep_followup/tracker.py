@@ -521,13 +521,26 @@ class Tracker:
         Callers must answer the same either way. Raises TooManyRequestsError past the
         per-client limit; past the per-address limit nothing is sent.
         """
+        address = self.record_sign_in_request(email, client=client)
+        return self.send_sign_in_link(address)
+
+    def record_sign_in_request(self, email: str, *, client: str) -> str:
+        """The part of `request_sign_in` a caller waits for, the same work for any address:
+        check it is an address (ValidationError) and the per-client limit
+        (TooManyRequestsError), and audit it. Returns the address for `send_sign_in_link`."""
         address = signin.normalize(email)
         with self.database.transaction() as session:
-            return signin.request_link(
+            signin.record_request(session, address, client=client, now=self.now())
+        return address
+
+    def send_sign_in_link(self, address: str) -> bool:
+        """The rest, after the caller has answered: queue a link when `address` (from
+        `record_sign_in_request`) may sign in and is under its limit; True when queued."""
+        with self.database.transaction() as session:
+            return signin.send_link(
                 session,
                 self.mailer,
                 address,
-                client=client,
                 admins=admin_addresses(self.settings),
                 base_url=self.desk_base_url(),
                 now=self.now(),
