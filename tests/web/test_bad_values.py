@@ -107,3 +107,16 @@ def test_the_meeting_form_names_the_field_of_a_bad_id_or_name(
         assert page.status_code == 400, page.text[:300]
         assert f'<a href="#{field}">' in page.text and says in page.text
     assert all(i.student_external_id != fields["student-id"] for i in world.tracker.items())
+
+
+@pytest.mark.parametrize("count", ["²", "١٢", "9" * 5000, HUGE, "-1"])
+def test_the_meeting_forms_row_counts_and_actions_take_any_text(
+    world: World, make_client: Callable[..., DeskClient], count: str
+) -> None:
+    # int() of "²" or of 5,000 digits raised: a 500 for a tampered hidden field.
+    client = make_client(CASE_MANAGER_A, raise_server_exceptions=False)
+    fields = {**SMALL, "member-0-email": CASE_MANAGER_A, "members": count, "concerns": count}
+    for action in ("add-member", f"add-item-{count}", "check"):
+        page = client.post("/meetings/form", data={"csrf": client.csrf, **fields, "action": action})
+        assert page.status_code in (200, 400), (action[:20], page.status_code)
+        assert 'id="member-0-name"' in page.text
