@@ -12,8 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from iep_followup.domain import check_timezone
 from iep_followup.errors import ConfigError
 from iep_followup.inbound.message import MAX_MESSAGE_BYTES
+from iep_followup.meetingfile import MAX_FILE_BYTES
 
 ENV_PREFIX = "IEP_FOLLOWUP_"
+MAX_WEB_BODY = 2 * MAX_FILE_BYTES  # 2 MB: a meeting file's 1 MB, pasted or uploaded, and its form
 
 
 def _check_tz(value: str) -> str:
@@ -142,6 +144,14 @@ class Settings(BaseSettings):
         description="The desk's public base URL (https://desk.example.org), used in sign-in emails "
         "and, when set, in the one-tap answer buttons of requests. Unset: http:// and WEB_LISTEN.",
     )
+    web_max_body: int = Field(
+        default=MAX_WEB_BODY,
+        ge=MAX_FILE_BYTES,
+        le=1_000_000_000,
+        description="The largest request body the desk reads, in bytes (room for a meeting file "
+        "of 1 MB with its form). A larger one is refused with 413 before it is read: by its "
+        "Content-Length, or as soon as a streamed body passes the limit.",
+    )
     admins: str | None = Field(
         default=None,
         description="Comma-separated addresses that may sign in to the desk and see every student.",
@@ -216,6 +226,15 @@ def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Set
         first = exc.errors()[0]
         name = ENV_PREFIX + "_".join(str(part) for part in first["loc"]).upper()
         raise ConfigError(f"{name}: {first['msg']}") from None
+
+
+def require_settings_file(env_file: Path) -> Path:
+    """A settings file named on purpose (`--env-file`) must be there: reading on without it
+    would use the defaults, a new empty database in the working folder. A missing `.env` that
+    nobody named is fine, and `load_settings` skips it."""
+    if not env_file.is_file():
+        raise ConfigError(f"the settings file {env_file} cannot be read: no such file")
+    return env_file
 
 
 def parse_quiet_hours(value: str) -> tuple[time, time]:

@@ -16,6 +16,7 @@ from iep_followup.views import ItemView, MemberView, StudentStatus
 
 SIGN_IN_MINUTES = 15
 SESSION_IDLE_HOURS = 8
+FORM_TOKEN_HOURS = 12  # a signed-out visitor's CSRF value (the sign-in page's forms)
 # Sign-in requests allowed per address and per client in one SIGN_IN_MINUTES window.
 LINKS_PER_ADDRESS = 5
 LINKS_PER_CLIENT = 20

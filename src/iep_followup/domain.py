@@ -42,6 +42,13 @@ MAX_MEETING_NOTES = 20_000
 # refuse C1 controls; notes keep them, as mail decoded with the wrong charset holds some.
 _NOT_IN_NOTES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _NOT_IN_LINES = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# Explicit bidi formatting (embeddings, overrides, isolates) reorders the text around it: a
+# name with U+202E reads backwards on every page and in every email, and can pass for another.
+# The marks (U+200E, U+200F, U+061C) only steer their neighbours and stay: right-to-left names
+# written among left-to-right text need them.
+_BIDI_FORMATTING = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# In a one-line field (a name, a school, an id) a line break is refused, not folded away.
+_LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 # Invisible characters make two ids that look the same differ (a student recorded twice).
 _INVISIBLE = re.compile(
     "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
@@ -174,6 +181,35 @@ class UpdateSource(enum.StrEnum):
     WEB_LINK = "web_link"  # a one-tap answer link in a request (answers.py)
 
 
+# The largest key SQLite's INTEGER and PostgreSQL's BIGINT hold: a typed number past it names
+# nothing, and reaching a driver it raises (OverflowError, NumericValueOutOfRange) instead.
+MAX_ROW_ID = 2**63 - 1
+
+
+def parse_whole_number(
+    value: object, field_name: str, *, least: int = 0, most: int = MAX_ROW_ID
+) -> int:
+    """A whole number as a person typed it (a form field, a path, a command's argument).
+
+    Only ASCII digits (no sign, no "1e3", no "١٢"), checked against [least, most] before it goes
+    near a database; anything else is a ValidationError naming the field.
+    """
+    text = str(value).strip()
+    wanted = f"{field_name.replace('_', ' ')} must be a whole number from {least} to {most}"
+    # The length first: int() of thousands of digits is slow (and refused past 4,300).
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(most)):
+        raise ValidationError(f"{wanted}, not {shown(text)}", field=field_name)
+    number = int(text)
+    if not least <= number <= most:
+        raise ValidationError(f"{wanted}, not {shown(text)}", field=field_name)
+    return number
+
+
+def parse_row_id(value: object, field_name: str) -> int:
+    """The id of a stored row (an item, a person, a message) as typed: 1 to MAX_ROW_ID."""
+    return parse_whole_number(value, field_name, least=1)
+
+
 def shown(value: object, limit: int = 40) -> str:
     """A value quoted for an error message, cut short: a message stays one readable line."""
     text = repr(value)
@@ -245,13 +281,32 @@ def check_text(
         raise ValidationError(f"{field_name} must not be empty", field=field_name)
     _check_length(text, field_name, max_length)
     _refuse(_NOT_IN_LINES, text, field_name, "a control character")
+    _refuse(_BIDI_FORMATTING, text, field_name, "a bidi formatting character")
     return text
 
 
+def check_line(
+    value: str, field_name: str, *, max_length: int = MAX_NAME, required: bool = True
+) -> str:
+    """A one-line field (a name, a school, a grade, an id) as written: a line break, a tab or
+    any other control character in it is refused (not made a space), as is bidi formatting."""
+    raw = str(value).strip()
+    _refuse(_LINE_BREAKS, raw, field_name, "a line break")
+    _refuse(_NOT_IN_LINES, raw, field_name, "a control character")
+    return check_text(raw, field_name, max_length=max_length, required=required)
+
+
 def check_id(value: str, field_name: str, *, max_length: int = MAX_EXTERNAL_ID) -> str:
-    """An identifier from another system, as written; nothing invisible in it."""
-    text = check_text(value, field_name, max_length=max_length)
-    _refuse(_INVISIBLE, text, field_name, "an invisible character")
+    """An identifier from another system, as written; nothing invisible in it, and nothing that
+    would change the desk's address made of it (/students/<id>): no '/', '\\' or '..'."""
+    _refuse(_INVISIBLE, str(value), field_name, "an invisible character")
+    text = check_line(value, field_name, max_length=max_length)
+    if "/" in text or "\\" in text or ".." in text or not text.strip("."):
+        raise ValidationError(
+            f"{field_name} {shown(text)} cannot hold '/', '\\' or '..': the desk's links are "
+            "made of it",
+            field=field_name,
+        )
     return text
 
 
@@ -358,10 +413,10 @@ class StudentInfo:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "external_id", check_id(self.external_id, "id"))
-        object.__setattr__(self, "name", check_text(self.name, "name", max_length=MAX_NAME))
-        school = check_text(self.school, "school", max_length=MAX_SCHOOL, required=False)
+        object.__setattr__(self, "name", check_line(self.name, "name", max_length=MAX_NAME))
+        school = check_line(self.school, "school", max_length=MAX_SCHOOL, required=False)
         object.__setattr__(self, "school", school)
-        grade = check_text(self.grade, "grade", max_length=MAX_GRADE, required=False)
+        grade = check_line(self.grade, "grade", max_length=MAX_GRADE, required=False)
         object.__setattr__(self, "grade", grade)
 
 
@@ -376,7 +431,7 @@ class MemberInfo:
     relationship: Relationship | None = None  # to the child, for family members
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "name", check_text(self.name, "name", max_length=MAX_NAME))
+        object.__setattr__(self, "name", check_line(self.name, "name", max_length=MAX_NAME))
         object.__setattr__(self, "email", normalize_email(self.email))
         object.__setattr__(self, "role", parse_enum(Role, self.role, "role"))
         object.__setattr__(self, "language", check_language(self.language))

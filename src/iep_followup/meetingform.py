@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from iep_followup.domain import SUPPORTED_LANGUAGES, MeetingRecord
+from iep_followup.domain import SUPPORTED_LANGUAGES, MeetingRecord, parse_whole_number
+from iep_followup.errors import ValidationError
 
 Fields = Mapping[str, str]
 
@@ -53,8 +54,10 @@ class Converted:
 
 def count(fields: Fields, name: str, least: int) -> int:
     """A section's number of rows: as posted (within bounds), never fewer than `least`."""
-    text = fields.get(name, "")
-    posted = int(text) if text.isdigit() else 0
+    try:
+        posted = parse_whole_number(fields.get(name, ""), name)
+    except ValidationError:
+        posted = 0  # not a count the form wrote ("²", a thousand digits): its least
     return max(least, min(posted, MAX_ROWS))
 
 
@@ -74,8 +77,11 @@ def with_row_added(fields: Fields, action: str) -> dict[str, str]:
     name = {"add-member": "members", "add-strength": "strengths", "add-concern": "concerns"}.get(
         action
     )
-    if action.startswith("add-item-") and action[9:].isdigit():
-        name = f"concern-{int(action[9:])}-items"  # a concern the form has: else nothing
+    if action.startswith("add-item-"):
+        try:  # a concern the form has: else nothing
+            name = f"concern-{parse_whole_number(action[9:], 'action')}-items"
+        except ValidationError:
+            name = None
     if name is not None and name in found:
         found[name] = str(min(int(found[name]) + 1, MAX_ROWS))
     return found

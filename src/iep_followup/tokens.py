@@ -8,7 +8,9 @@ recipient the same way; it is the plus part of that message's envelope sender (V
 delivery report proves which message it answers. An answer token `t<request id>-<ref>-<mac>`
 signs one item of a request (by its reference, A1, A2, ...) over that request's reply key,
 so it is bound to the request, its owner, the item and the expiry like the key itself; it
-is the path of a one-tap answer link. Pure: no I/O.
+is the path of a one-tap answer link. A form token `f<issued>.<nonce>.<mac>` is the desk's
+CSRF value before sign-in (its cookie and its forms): signed, so a cookie that another site
+planted is refused, and dated, so it ends. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import base64
 import hashlib
 import hmac
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 MAC_LENGTH = 20  # base32 characters: 100 bits
 _KEY = re.compile(rf"\b(r(\d{{1,18}})-([a-z2-7]{{{MAC_LENGTH}}}))\b")
@@ -104,12 +106,33 @@ def verify_answer_token(
     return hmac.compare_digest(expected.encode(), token.strip().lower().encode())
 
 
+_FORM_TOKEN = re.compile(rf"f(\d{{1,12}})\.([A-Za-z0-9_-]{{16,64}})\.[a-z2-7]{{{MAC_LENGTH}}}")
+
+
+def make_form_token(secret: str, nonce: str, issued_at: datetime) -> str:
+    """The desk's pre-sign-in CSRF value: a random `nonce` (URL-safe), signed with its date."""
+    issued = int(issued_at.timestamp())
+    return f"f{issued}.{nonce}.{_sign(secret, f'form:{issued}:{nonce}')}"
+
+
+def verify_form_token(secret: str, token: str, now: datetime, max_age: timedelta) -> bool:
+    """Whether `token` is one of ours (signed with `secret`), issued at most `max_age` ago."""
+    match = _FORM_TOKEN.fullmatch(token)
+    if match is None:
+        return False
+    issued, nonce = int(match.group(1)), match.group(2)
+    if not 0 <= now.timestamp() - issued <= max_age.total_seconds():
+        return False
+    expected = f"f{issued}.{nonce}.{_sign(secret, f'form:{issued}:{nonce}')}"
+    return hmac.compare_digest(expected.encode(), token.encode())
+
+
 def _mac(secret: str, request_id: int, person_id: int, expires_at: datetime) -> str:
     return _sign(secret, f"{request_id}:{person_id}:{int(expires_at.timestamp())}")
 
 
 def _sign(secret: str, message: str) -> str:
-    # Reply keys sign "<digits>:…", bounce keys "bounce:…", answer tokens "answer:…": none can
-    # pass for another.
+    # Reply keys sign "<digits>:…", bounce keys "bounce:…", answer tokens "answer:…", form
+    # tokens "form:…": none can pass for another.
     digest = hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
     return base64.b32encode(digest).decode().lower()[:MAC_LENGTH]

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
+from iep_followup import tokens
 from iep_followup.balance import BalanceReport
 from iep_followup.config import Settings, admin_addresses, load_settings, require_secret
 from iep_followup.desk import (
+    FORM_TOKEN_HOURS,
     CaseloadRow,
     CaseloadView,
     HeldView,
@@ -545,6 +548,23 @@ class Tracker:
         """Where the desk is reached: IEP_FOLLOWUP_WEB_URL, or http:// and WEB_LISTEN."""
         return self.settings.web_url or f"http://{self.settings.web_listen}"
 
+    def desk_form_token(self) -> str:
+        """A new pre-sign-in CSRF value for the desk's cookie and forms, signed and dated."""
+        return tokens.make_form_token(self._form_key, secrets.token_urlsafe(18), self.now())
+
+    def desk_form_token_is_ours(self, token: str) -> bool:
+        """Whether a pre-sign-in CSRF value is one this desk issued, in the last 12 hours."""
+        return tokens.verify_form_token(
+            self._form_key, token, self.now(), timedelta(hours=FORM_TOKEN_HOURS)
+        )
+
+    @cached_property
+    def _form_key(self) -> str:
+        # The signing secret when there is one (every desk process agrees); else one key per
+        # process, and a form from before a restart is asked for again.
+        configured = self.settings.secret_key.get_secret_value() if self.settings.secret_key else ""
+        return "desk-form:" + (configured or secrets.token_urlsafe(32))
+
     def desk_reader(self, email: str) -> Reader | None:
         """Who `email` is at the desk, or None when they may not sign in."""
         with self.database.transaction() as session:
@@ -558,13 +578,26 @@ class Tracker:
         Callers must answer the same either way. Raises TooManyRequestsError past the
         per-client limit; past the per-address limit nothing is sent.
         """
+        address = self.record_sign_in_request(email, client=client)
+        return self.send_sign_in_link(address)
+
+    def record_sign_in_request(self, email: str, *, client: str) -> str:
+        """The part of `request_sign_in` a caller waits for, the same work for any address:
+        check it is an address (ValidationError) and the per-client limit
+        (TooManyRequestsError), and audit it. Returns the address for `send_sign_in_link`."""
         address = signin.normalize(email)
         with self.database.transaction() as session:
-            return signin.request_link(
+            signin.record_request(session, address, client=client, now=self.now())
+        return address
+
+    def send_sign_in_link(self, address: str) -> bool:
+        """The rest, after the caller has answered: queue a link when `address` (from
+        `record_sign_in_request`) may sign in and is under its limit; True when queued."""
+        with self.database.transaction() as session:
+            return signin.send_link(
                 session,
                 self.mailer,
                 address,
-                client=client,
                 admins=admin_addresses(self.settings),
                 base_url=self.desk_base_url(),
                 now=self.now(),

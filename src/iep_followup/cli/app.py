@@ -13,20 +13,26 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from iep_followup.config import Settings, load_settings
-from iep_followup.errors import IepFollowupError
+from iep_followup.config import Settings, load_settings, require_settings_file
+from iep_followup.domain import parse_row_id
+from iep_followup.errors import IepFollowupError, ValidationError
 from iep_followup.tracker import Tracker, system_clock
 
 
 class Context:
-    def __init__(self, verbose: bool, env_file: Path | None) -> None:
+    def __init__(
+        self, verbose: bool, env_file: Path | None, *, env_file_named: bool = False
+    ) -> None:
         self.verbose = verbose
         self.env_file = env_file
+        self.env_file_named = env_file_named  # --env-file given: it must exist
         self._settings: Settings | None = None
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            if self.env_file is not None and self.env_file_named:
+                require_settings_file(self.env_file)
             self._settings = load_settings(self.env_file)
         return self._settings
 
@@ -54,6 +60,23 @@ def fixed_clock(text: str, timezone: str) -> Callable[[], datetime]:
     return lambda: moment
 
 
+class RowId(click.ParamType[int]):
+    """An item's or a message's id as typed: the domain's check, so a number past what a
+    database holds is a usage error naming the argument, not a driver's OverflowError."""
+
+    name = "id"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        try:
+            return parse_row_id(value, param.name if param and param.name else "id")
+        except ValidationError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+ROW_ID = RowId()
+
 now_option = click.option(
     "--now",
     metavar="ISO",
@@ -78,7 +101,8 @@ def cli(ctx: click.Context, verbose: bool, env_file: Path) -> None:
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    ctx.obj = Context(verbose, env_file)
+    named = ctx.get_parameter_source("env_file") is not click.core.ParameterSource.DEFAULT
+    ctx.obj = Context(verbose, env_file, env_file_named=named)
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 import click
 
-from iep_followup.cli.app import Context, cli, now_option, pass_context
+from iep_followup.cli.app import ROW_ID, Context, cli, now_option, pass_context
 from iep_followup.cli.output import cut, echo_json, print_table
 from iep_followup.errors import DatabaseError, FileAccessError
 
@@ -91,7 +91,7 @@ def inbox(click_ctx: click.Context, held: bool, as_json: bool) -> None:
 
 
 @inbox.command("release")
-@click.argument("inbound_id", type=int)
+@click.argument("inbound_id", type=ROW_ID)
 @now_option
 @pass_context
 def inbox_release(ctx: Context, inbound_id: int, now: str | None) -> None:
@@ -105,7 +105,7 @@ def inbox_release(ctx: Context, inbound_id: int, now: str | None) -> None:
 
 
 @inbox.command("show")
-@click.argument("inbound_id", type=int)
+@click.argument("inbound_id", type=ROW_ID)
 @pass_context
 def inbox_show(ctx: Context, inbound_id: int) -> None:
     """Print a held reply to read it.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from iep_followup.cli.app import Context, cli, now_option, pass_context
+from iep_followup.cli.app import ROW_ID, Context, cli, now_option, pass_context
 from iep_followup.cli.output import echo_json, print_balance, print_items
 from iep_followup.domain import (
     MAX_MINUTES,
@@ -203,7 +203,7 @@ _PERIODS = {
 
 
 @cli.command()
-@click.argument("item_id", type=int)
+@click.argument("item_id", type=ROW_ID)
 @click.option(
     "--status", "status_", metavar="STATUS", help="open, in_progress, blocked, done or dropped."
 )

@@ -72,18 +72,38 @@ def request_link(
     base_url: str,
     now: datetime,
 ) -> bool:
-    """Email a sign-in link when `email` may sign in; True when one was queued.
+    """Record the request, then email a sign-in link when `email` may sign in; True when queued."""
+    record_request(session, email, client=client, now=now)
+    return send_link(session, mailer, email, admins=admins, base_url=base_url, now=now)
 
-    The caller answers the same either way. Every request is audited, and counted for the
-    limits per address and per client (the per-client limit raises TooManyRequestsError).
-    """
+
+def record_request(session: Session, email: str, *, client: str, now: datetime) -> None:
+    """What the desk does before it answers "email me a link": the same work whoever `email`
+    is (no timing tells a case manager's address from an unknown one). Every request is
+    audited and counted for the per-client limit, which raises TooManyRequestsError."""
     since = now - timedelta(minutes=SIGN_IN_MINUTES)
     if web.count_audit(session, "sign_in_requested", since, client=client) >= LINKS_PER_CLIENT:
         raise TooManyRequestsError("too many sign-in requests from this client; try again later")
-    by_address = web.count_audit(session, "sign_in_requested", since, subject=email)
     web.audit(session, now, "sign_in_requested", actor=None, client=client, subject=email)
+
+
+def send_link(
+    session: Session,
+    mailer: Mailer,
+    email: str,
+    *,
+    admins: frozenset[str],
+    base_url: str,
+    now: datetime,
+) -> bool:
+    """After the answer: a link for `email` when it may sign in and is under its own limit
+    (the request itself is already counted); True when one was queued."""
+    since = now - timedelta(minutes=SIGN_IN_MINUTES)
     reader = reader_for(session, email, admins)
-    if reader is None or by_address >= LINKS_PER_ADDRESS:
+    if reader is None:
+        return False
+    by_address = web.count_audit(session, "sign_in_requested", since, subject=email)
+    if by_address > LINKS_PER_ADDRESS:  # this request is one of them
         return False
     token = new_link(session, email, now)
     known = web.person_name_language(session, email)

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from iep_followup import AnswerOutcome, AnswerPage
-from iep_followup.domain import MAX_MINUTES, MAX_NOTE
+from iep_followup.domain import MAX_MINUTES, MAX_NOTE, parse_whole_number
 from iep_followup.errors import ValidationError
 from iep_followup.vocabulary import ANSWER_LABELS
 from iep_followup.web.i18n import LANGUAGES, environment
@@ -112,9 +112,7 @@ def _minutes(value: str) -> int | None:
     """A whole number as typed, or None when left empty; its bounds are the domain's."""
     if not value:
         return None
-    if not value.isascii() or not value.isdigit():
-        raise ValidationError("minutes are a whole number", field="minutes")
-    return int(value)
+    return parse_whole_number(value, "minutes")
 
 
 async def record(request: Request, who: Visitor) -> Response:

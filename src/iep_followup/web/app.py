@@ -25,6 +25,7 @@ from iep_followup.web import (
     student,
 )
 from iep_followup.web.i18n import HERE
+from iep_followup.web.limits import BodyLimit
 from iep_followup.web.render import render
 from iep_followup.web.security import SecurityHeaders, visitor
 
@@ -62,7 +63,12 @@ def create_app(tracker: Tracker, *, heartbeat_every: int | None = None) -> Starl
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(ops.RequestLog), Middleware(SecurityHeaders)],
+        # Outermost first: every answer is logged and gets the headers, the 413 included.
+        middleware=[
+            Middleware(ops.RequestLog),
+            Middleware(SecurityHeaders),
+            Middleware(BodyLimit, max_bytes=lambda: tracker.settings.web_max_body),
+        ],
         exception_handlers={NotFoundError: not_found, HTTPException: http_error},
     )
     app.state.tracker = tracker

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from iep_followup.domain import parse_row_id
 from iep_followup.errors import ValidationError
 from iep_followup.web.render import render
 from iep_followup.web.security import Access, Visitor, client_of, page, tracker_of
@@ -58,7 +59,7 @@ async def apply_to_item(request: Request, who: Visitor) -> Response:
             tracker.apply_held_to_item,
             who.reader,
             inbound_id,
-            int(chosen),
+            parse_row_id(chosen, "item"),
             client=client_of(request),
         )
     except ValidationError as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import hmac
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,11 +15,17 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from iep_followup.desk import SESSION_IDLE_HOURS, Reader
+from iep_followup.desk import FORM_TOKEN_HOURS, SESSION_IDLE_HOURS, Reader
+from iep_followup.domain import parse_row_id
+from iep_followup.errors import NotFoundError, ValidationError
 from iep_followup.tracker import Tracker
 
 SESSION_COOKIE = "iep_session"
-CSRF_COOKIE = "iep_csrf"  # before sign-in: a double-submitted random value
+# Before sign-in: a double-submitted value the Tracker signed and dated. On https its cookie is
+# `__Host-` (Secure, Path=/, no Domain), which no sibling subdomain can set; on plain http
+# (loopback, the demo) a planted cookie still fails the signature.
+CSRF_COOKIE = "iep_csrf"
+HOST_CSRF_COOKIE = "__Host-iep_csrf"
 LANGUAGE_COOKIE = "iep_lang"
 
 HEADERS = {
@@ -72,10 +77,14 @@ async def visitor(request: Request) -> Visitor:
         found = await asyncio.to_thread(tracker.desk_session, session_id)
         if found is not None:
             return Visitor(found[0], session_id, found[1], new_csrf_cookie=False)
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    if len(cookie) >= 20:
+    cookie = request.cookies.get(csrf_cookie(request), "")
+    if cookie and tracker.desk_form_token_is_ours(cookie):
         return Visitor(None, None, cookie, new_csrf_cookie=False)
-    return Visitor(None, None, secrets.token_urlsafe(24), new_csrf_cookie=True)
+    return Visitor(None, None, tracker.desk_form_token(), new_csrf_cookie=True)
+
+
+def csrf_cookie(request: Request) -> str:
+    return HOST_CSRF_COOKIE if is_https(request) else CSRF_COOKIE
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
@@ -134,14 +143,26 @@ def page(
         if access is Access.READER and who.reader is None:
             response: Response = RedirectResponse("/signin", status_code=303)
         else:
+            check_path_ids(request)
             response = await handler(request, who)
         if who.new_csrf_cookie:
-            set_cookie(request, response, CSRF_COOKIE, who.csrf, 12 * 3600)
+            set_cookie(request, response, csrf_cookie(request), who.csrf, FORM_TOKEN_HOURS * 3600)
         return response
 
     route = Route(path, endpoint, methods=list(methods), name=handler.__name__)
     route.access = access  # type: ignore[attr-defined]
     return route
+
+
+def check_path_ids(request: Request) -> None:
+    """A number in the path past what a database holds names nothing: not found, as a missing
+    row is (before it reaches a driver, which would raise instead)."""
+    for name, value in request.path_params.items():
+        if isinstance(value, int):
+            try:
+                parse_row_id(value, name)
+            except ValidationError:
+                raise NotFoundError(f"no {name} {value}") from None
 
 
 def route_access(route: Any) -> Access | None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from iep_followup.errors import TooManyRequestsError, ValidationError
+from iep_followup.errors import TooManyRequestsError, ValidationError, loggable
+from iep_followup.tracker import Tracker
 from iep_followup.web.render import render
 from iep_followup.web.security import (
     Access,
@@ -20,6 +23,8 @@ from iep_followup.web.security import (
     tracker_of,
 )
 
+LOG = logging.getLogger(__name__)
+
 
 async def sign_in_form(request: Request, who: Visitor) -> Response:
     if who.reader is not None:
@@ -30,16 +35,32 @@ async def sign_in_form(request: Request, who: Visitor) -> Response:
 async def ask_for_link(request: Request, who: Visitor) -> Response:
     form = await request.form()
     email = str(form.get("email", "")).strip()[:320]
+    tracker = tracker_of(request)
     try:
-        await asyncio.to_thread(
-            tracker_of(request).request_sign_in, email, client=client_of(request)
+        address = await asyncio.to_thread(
+            tracker.record_sign_in_request, email, client=client_of(request)
         )
     except ValidationError:
         return render(request, who, "signin.html", 400, error="not_an_address", email=email)
     except TooManyRequestsError:
         return render(request, who, "signin.html", 429, error="too_many", email=email)
-    # The same answer whether or not the address may sign in: no account discovery.
-    return RedirectResponse("/signin/sent", status_code=303)
+    # The same answer, after the same work, whether or not the address may sign in: no
+    # account discovery, by the words or by the time taken. Looking the address up and
+    # writing the email happen once the answer is sent.
+    return RedirectResponse(
+        "/signin/sent",
+        status_code=303,
+        background=BackgroundTask(_send_link, tracker, address),
+    )
+
+
+def _send_link(tracker: Tracker, address: str) -> None:
+    """After the answer, in a worker thread: nobody waits for it, so its errors are logged
+    (type and our own words only: a driver's text can hold SQL and the address)."""
+    try:
+        tracker.send_sign_in_link(address)
+    except Exception as exc:  # one link lost, logged; the desk goes on
+        LOG.warning("a sign-in link could not be queued: %s", loggable(exc))
 
 
 async def link_sent(request: Request, who: Visitor) -> Response:

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from iep_followup.desk import ItemAction, ItemChange, MemberAction, MemberChange
+from iep_followup.domain import parse_row_id
 from iep_followup.errors import ValidationError
 from iep_followup.web.render import render
 from iep_followup.web.security import Access, Visitor, client_of, page, tracker_of
@@ -47,7 +48,7 @@ def _date(form: FormData, name: str) -> date | None:
 
 def _int(form: FormData, name: str) -> int | None:
     text = str(form.get(name, "")).strip()
-    return int(text) if text.isdigit() else None
+    return parse_row_id(text, name) if text else None
 
 
 async def _change_item(request: Request, who: Visitor, change: ItemChange) -> Response:
