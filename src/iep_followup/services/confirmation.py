@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from iep_followup.inbound.grammar import ParsedReply
@@ -54,6 +54,7 @@ class ConfirmationContext:
     problems: list[str]
     example: str
     questions: list[ConfirmedQuestion]
+    closed: list[str] = field(default_factory=list)  # refs of done or dropped items, not changed
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Applied:
 
     changes: tuple[ConfirmedChange, ...] = ()
     problems: tuple[str, ...] = ()  # refs whose update the rules refused
+    closed: tuple[str, ...] = ()  # refs of items done or dropped: a reply cannot change them
 
 
 def confirmed(ref: str, recorded: RecordedUpdate) -> ConfirmedChange:
@@ -104,4 +106,5 @@ def confirmation(recipient: str, reply: ParsedReply, done: Applied) -> Confirmat
             )
             for q in reply.questions
         ],
+        closed=list(done.closed),
     )

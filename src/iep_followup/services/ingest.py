@@ -519,7 +519,10 @@ class Ingestor:
             reading, notes="\n".join((*reply.notes, *reply.not_understood))[:20_000]
         )
         work = _work_out(reply, items, now)
-        if not work.done.changes and not work.done.problems:
+        if work.done.closed:
+            # Done or dropped: only the case manager reopens it (domain.accepts_update).
+            reason += f"; {', '.join(work.done.closed)} closed, not changed"
+        elif not work.done.changes and not work.done.problems:
             reason += "; no command recognised, kept as a note"
         return _Settled(outcome, reason, reading, work)
 
@@ -691,12 +694,14 @@ def _work_out(reply: ParsedReply, items: Sequence[AskedItem], now: datetime) -> 
     )
     changes: list[ConfirmedChange] = []
     problems: list[str] = []
+    closed: list[str] = []
     for (ref, _), outcome in zip(asked, worked.outcomes, strict=True):
         if isinstance(outcome, RefusedUpdate):
-            problems.append(ref)
+            (closed if outcome.closed else problems).append(ref)
         elif outcome is not None:
             changes.append(confirmed(ref, outcome))
-    return _Work(list(items), reply, worked, Applied(tuple(changes), tuple(problems)))
+    done = Applied(tuple(changes), tuple(problems), closed=tuple(dict.fromkeys(closed)))
+    return _Work(list(items), reply, worked, done)
 
 
 def update_of(commands: ItemCommands) -> UpdateInput:
