@@ -1,4 +1,5 @@
-"""Address and decoded fields are cut before they are parsed, so no header can stall ingestion.
+"""Address and decoded fields are cut, and MIME fields too long refused, before they are
+parsed, so no header can stall ingestion.
 
 The standard library's address parser takes time that grows with the square of a field
 (issue 26: 80,000 addresses in a To: took 80 s). These tests count the work instead of timing
@@ -14,6 +15,7 @@ from iep_followup.inbound.message import (
     MAX_ADDRESS_CHARS,
     MAX_ADDRESSES,
     MAX_DECODED_CHARS,
+    MAX_MIME_FIELD_CHARS,
     first_addresses,
     parse_message,
 )
@@ -129,3 +131,51 @@ def test_first_addresses_keeps_only_whole_addresses_at_the_character_limit() -> 
     assert cut and len(head) <= MAX_ADDRESS_CHARS
     assert head.endswith(".example.net")  # the last address read is whole
     assert value.startswith(head + ",")
+
+
+def _params(n: int = CROWD) -> str:
+    return ";\r\n ".join(f"p{i}=v" for i in range(n))
+
+
+@pytest.mark.parametrize(
+    "mail",
+    [
+        # The stdlib reads a multipart's boundary from this field while it parses.
+        f"Content-Type: multipart/mixed; boundary=b;\r\n {_params()}\r\n\r\n--b--\r\n",
+        # ... and the charset of a part.
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        f"Content-Type: text/plain; {_params()}\r\n\r\nA1 done\r\n--b--\r\n",
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: image/jpeg\r\n"
+        f"Content-Disposition: attachment; {_params()}\r\n\r\nxx\r\n--b--\r\n",
+    ],
+)
+def test_a_mime_field_too_long_to_parse_is_refused_before_the_message_is_parsed(
+    mail: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed_bytes: list[int] = []
+    parse = message._parse
+
+    def counting(data: bytes) -> object:
+        parsed_bytes.append(len(data))
+        return parse(data)
+
+    monkeypatch.setattr(message, "_parse", counting)
+    raw = f"From: Ann <ann@b.org>\r\nTo: x@y.org\r\nMessage-ID: <m@x.org>\r\n{mail}".encode()
+    parsed = parse_message(raw)
+    assert parsed.problem == "a Content-Type or Content-Disposition field is too long to read"
+    assert (parsed.from_address, parsed.message_id) == ("ann@b.org", "m@x.org")
+    # Only the header block, without the long field, was given to the parser.
+    assert parsed_bytes and max(parsed_bytes) < 1_000
+    assert len(raw) > MAX_MIME_FIELD_CHARS * 100
+
+
+def test_an_ordinary_mime_field_is_read_as_before() -> None:
+    name = "Informe de progreso del primer trimestre, Lucía Herrera, 2026.pdf" * 3
+    raw = (
+        "From: a@b.org\r\nTo: x@y.org\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain; charset=utf-8; format=flowed\r\n\r\nA1 done\r\n"
+        f'--b\r\nContent-Type: application/pdf; name="{name}"\r\n'
+        f'Content-Disposition: attachment; filename="{name}"\r\n\r\nxx\r\n--b--\r\n'
+    ).encode()
+    parsed = parse_message(raw)
+    assert (parsed.problem, parsed.text) == (None, "A1 done")

@@ -33,9 +33,17 @@ MAX_ADDRESS_CHARS = 10_000  # of one address field, before its addresses are rea
 # the parser as much as addresses do.
 MAX_DECODED_CHARS = 2_000
 
+# Of a MIME field (Content-Type, Content-Disposition) in any part: the standard library
+# reads their parameters, a boundary first, in time that grows with the square of the
+# field. A real one is under a thousand characters, even with a long file name.
+MAX_MIME_FIELD_CHARS = 8_000
+
 _POLICY = email.policy.default
 _MAX_DEPTH = 30  # MIME nesting we follow; real mail stays under ten
 _HEADER_SCAN = 256 * 1024
+_MIME_FIELD = re.compile(
+    rb"^content-(?:type|disposition)[ \t]*:(?:[^\n]*\n[ \t])*[^\n]*", re.IGNORECASE | re.MULTILINE
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _IDS = re.compile(r"<([^<>\s]+)>")
 _MIME_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
@@ -94,6 +102,10 @@ def parse_message(
     if total > max_bytes:
         problem = f"message is larger than the {max_bytes / 1_000_000:g} MB limit"
         return _parse_headers_only(data, problem, total)
+    if _long_mime_field(data):
+        return _parse_headers_only(
+            data, "a Content-Type or Content-Disposition field is too long to read"
+        )
     try:
         return _from_message(_parse(data), data)
     except RecursionError:
@@ -110,11 +122,18 @@ def _parse(data: bytes) -> Message:
     return email.message_from_bytes(data, policy=email.policy.compat32)
 
 
+def _long_mime_field(data: bytes) -> bool:
+    """Whether any part has a MIME field too long to parse in reasonable time. One pass."""
+    return any(m.end() - m.start() > MAX_MIME_FIELD_CHARS for m in _MIME_FIELD.finditer(data))
+
+
 def _parse_headers_only(data: bytes, problem: str, size: int | None = None) -> ParsedMessage:
     size = len(data) if size is None else size
     head = data[:_HEADER_SCAN]
     ends = [i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0]
     head = head[: min(ends)] if ends else head
+    # Without a MIME field too long to parse: the message is read as plain text.
+    head = _MIME_FIELD.sub(lambda m: m[0] if len(m[0]) <= MAX_MIME_FIELD_CHARS else b"", head)
     try:
         return replace(_headers(_parse(head + b"\n\n"), size), problem=problem)
     except Exception:  # even the header block is unreadable
