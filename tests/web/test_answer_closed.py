@@ -13,7 +13,7 @@ from iep_followup.domain import ItemStatus, UpdateInput, UpdateSource
 from iep_followup.tracker import Tracker
 from tests.web.conftest import DeskClient, csrf_of
 from tests.web.test_answers import BASE, ROSA, TOM, _dump, _form, _item_of, _link
-from tests.web.world import CASE_MANAGER_A, World
+from tests.web.world import CASE_MANAGER_A, CASE_MANAGER_B, STUDENT_A, World
 
 CLOSED = "This part of the plan is closed"
 
@@ -108,3 +108,38 @@ def test_the_closed_page_is_in_the_owners_language_and_reads_plainly(
     finally:
         textstat.set_lang("en_US")
     assert score >= 70, f"Fernández-Huerta {score:.0f}: {_words(spanish.text)}"
+
+
+def test_the_case_manager_opens_a_closed_item_again_on_the_desk_and_its_link_works_again(
+    world: World, make_client: Callable[..., DeskClient]
+) -> None:
+    tracker, link = world.tracker, _link(world, TOM, "in_progress")
+    item_id = _item_of(tracker, link)
+    tracker.close_item(item_id, dropped=True, note="Not needed now.", by=CASE_MANAGER_A)
+    desk = make_client(CASE_MANAGER_A)
+    page = f"/students/{STUDENT_A}"
+    assert f"/items/{item_id}/reopen" in desk.get(page).text
+    # Another caseload's case manager cannot: as for a student that does not exist.
+    other = make_client(CASE_MANAGER_B)
+    url = f"{page}/items/{item_id}/reopen"
+    assert other.post(url, data={"csrf": other.csrf, "reason": "x"}).status_code == 404
+    refused = desk.post(url, data={"csrf": desk.csrf, "reason": " "})
+    assert refused.status_code == 400 and "write the reason" in refused.text
+
+    done = desk.post(url, data={"csrf": desk.csrf, "reason": "Tom has the grips now"})
+    assert (done.status_code, done.headers["location"]) == (
+        303,
+        f"{page}?done=reopen#item-{item_id}",
+    )
+    assert "Saved: the item is open again." in desk.get(f"{page}?done=reopen").text
+    last = tracker.history(item_id)[-1]
+    assert (last.source, last.status, last.note) == ("web", "in_progress", "Tom has the grips now")
+    assert tracker.desk_audit()[0].action == "item_reopen"
+    # The owner's link works again.
+    client = make_client()
+    form = _form(client, link)
+    path = link.removeprefix(BASE).split("?")[0]
+    answered = client.post(path, data={**form, "choice": "done"})
+    assert answered.status_code == 200
+    [item] = tracker.items(owner=TOM)
+    assert item.status is ItemStatus.DONE
