@@ -193,6 +193,7 @@ class ItemChange(enum.StrEnum):
     RESCHEDULE = "reschedule"
     CLOSE = "close"
     DROP = "drop"
+    REOPEN = "reopen"  # a closed item: only the case manager opens it again (domain.CLOSED_TO)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from email_validator import EmailNotValidError
 
 from iep_followup.addresses import canonical_address
-from iep_followup.errors import ValidationError
+from iep_followup.errors import ItemClosedError, ValidationError
 
 SUPPORTED_LANGUAGES = ("en", "es")
 
@@ -713,14 +713,40 @@ class ItemProgress:
     kind: ItemKind = ItemKind.TASK
 
 
+# The channels that may not change a closed (done or dropped) item: an owner's email reply
+# and a one-tap answer link, which can be weeks old (a link works for 60 days) and must not
+# reopen what the team closed. The case manager reopens an item on the desk or the command
+# line; a note alone is still kept in its history.
+CLOSED_TO = frozenset({UpdateSource.EMAIL, UpdateSource.WEB_LINK})
+
+
+def accepts_update(status: ItemStatus, source: UpdateSource | None) -> bool:
+    """Whether an item with this status takes progress updates (not a note alone) from `source`."""
+    return not (status.is_closed and source in CLOSED_TO)
+
+
 def transition(
-    state: ItemProgress, change: UpdateInput, *, now: datetime, meeting_date: date
+    state: ItemProgress,
+    change: UpdateInput,
+    *,
+    now: datetime,
+    meeting_date: date,
+    source: UpdateSource | None = None,
 ) -> ItemProgress:
     """The item after `change`, or a ValidationError when the change is refused.
 
-    100% means done and done means 100%; a closed item knows when it closed; the due date is
-    never before the meeting. A routine is never closed by "done": see `recorded_change`.
+    100% means done and done means 100%; a closed item knows when it closed, and refuses
+    any change but a note from a reply or an answer link (ItemClosedError, see
+    `accepts_update`); the due date is never before the meeting. A routine is never closed
+    by "done": see `recorded_change`. `source` None: a caller that is not a channel (tests,
+    tools) is not limited.
     """
+    if not accepts_update(state.status, source) and not _note_only(change):
+        raise ItemClosedError(
+            f"this item is {state.status.value}, so a reply or answer link cannot change it; "
+            "the case manager can open it again",
+            field="status",
+        )
     change = recorded_change(state.kind, change)
     if change.due_on is not None:
         check_due_on(change.due_on, meeting_date)
@@ -737,14 +763,19 @@ def transition(
 
 
 def moved(
-    state: ItemProgress, change: UpdateInput, *, now: datetime, meeting_date: date
+    state: ItemProgress,
+    change: UpdateInput,
+    *,
+    now: datetime,
+    meeting_date: date,
+    source: UpdateSource | None = None,
 ) -> tuple[ItemProgress, UpdateInput]:
     """The item after `change` (see `transition`) and what its history row records.
 
     The row holds what changed, including what the rules derived (100% closes the item, so
     the row says "done" as well), in the terms of the item's kind (`recorded_change`).
     """
-    after = transition(state, change, now=now, meeting_date=meeting_date)
+    after = transition(state, change, now=now, meeting_date=meeting_date, source=source)
     said = recorded_change(state.kind, change)
     return after, dataclasses.replace(
         said,
@@ -776,6 +807,12 @@ def recorded_change(kind: ItemKind, change: UpdateInput) -> UpdateInput:
     period = change.period or _period_of(change)
     status = None if change.status is ItemStatus.DONE else change.status
     return dataclasses.replace(change, status=status, percent=None, period=period)
+
+
+def _note_only(change: UpdateInput) -> bool:
+    """A note and nothing else: it changes no progress, so a closed item keeps it."""
+    others = (f.name for f in dataclasses.fields(change) if f.name != "note")
+    return all(getattr(change, name) is None for name in others)
 
 
 def _routine_status(status: ItemStatus, period: PeriodOutcome) -> ItemStatus:

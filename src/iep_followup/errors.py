@@ -52,6 +52,10 @@ class MeetingFileError(IepFollowupError):
         super().__init__(f"{where}: {what}")
 
 
+class ItemClosedError(ValidationError):
+    """An update from a channel that may not change a closed item (domain.accepts_update)."""
+
+
 class DatabaseError(IepFollowupError):
     """The database could not be reached or refused the operation."""
 

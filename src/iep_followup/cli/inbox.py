@@ -11,7 +11,7 @@ import click
 
 from iep_followup.cli.app import ROW_ID, Context, cli, now_option, pass_context
 from iep_followup.cli.output import cut, echo_json, print_table
-from iep_followup.errors import DatabaseError, FileAccessError
+from iep_followup.errors import DatabaseError, FileAccessError, IepFollowupError
 
 
 @cli.command()
@@ -24,7 +24,8 @@ def ingest(ctx: Context, source: str, now: str | None) -> None:
     FILE is a saved .eml; `-` (the default) reads standard input, for an MTA pipe.
 
     Exits 0 once the message is recorded, whatever its outcome, and 75 (try again later)
-    when the database cannot be reached, so a mail server keeps the message and retries.
+    when the database cannot be reached or refuses to write (read-only, disk full, no
+    permission), so a mail server keeps the message and retries.
     """
     limit = ctx.settings.max_reply_bytes
     try:
@@ -40,6 +41,12 @@ def ingest(ctx: Context, source: str, now: str | None) -> None:
             result = tracker.ingest(raw, via="pipe", size=size if size > limit else None)
     except DatabaseError as exc:
         click.echo(f"error: {exc}", err=True)
+        sys.exit(75)
+    except IepFollowupError:
+        raise  # the settings, say: one line and exit 1, from the entry point
+    except Exception as exc:  # whatever it is, the mail server keeps the message and retries
+        # One line, the type only: an exception's text may hold SQL or the message.
+        click.echo(f"error: message not recorded ({type(exc).__name__}); try again later", err=True)
         sys.exit(75)
     suffix = f", {result.applied} update(s) recorded" if result.applied else ""
     click.echo(f"{result.outcome.value}: {result.reason}{suffix}")

@@ -24,9 +24,26 @@ from iep_followup.inbound.html import html_to_text
 # What the big mail providers let a person send; a reply with a phone photo fits.
 MAX_MESSAGE_BYTES = 25_000_000
 
+# Address fields are read only this far. A real reply names a team, tens of addresses; the
+# standard library's address parser takes time that grows with the square of a field's
+# length (80,000 addresses took 80 s), so each field is cut first, in one pass over its text.
+MAX_ADDRESSES = 100  # read of each kind: From; To and Cc; Delivered-To and its kin; Reply-To
+MAX_ADDRESS_CHARS = 10_000  # of one address field, before its addresses are read
+# Of a decoded field such as the subject (kept to 500 characters): its encoded words cost
+# the parser as much as addresses do.
+MAX_DECODED_CHARS = 2_000
+
+# Of a MIME field (Content-Type, Content-Disposition) in any part: the standard library
+# reads their parameters, a boundary first, in time that grows with the square of the
+# field. A real one is under a thousand characters, even with a long file name.
+MAX_MIME_FIELD_CHARS = 8_000
+
 _POLICY = email.policy.default
 _MAX_DEPTH = 30  # MIME nesting we follow; real mail stays under ten
 _HEADER_SCAN = 256 * 1024
+_MIME_FIELD = re.compile(
+    rb"^content-(?:type|disposition)[ \t]*:(?:[^\n]*\n[ \t])*[^\n]*", re.IGNORECASE | re.MULTILINE
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _IDS = re.compile(r"<([^<>\s]+)>")
 _MIME_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
@@ -42,6 +59,9 @@ class ParsedMessage:
     message_id: str | None = None  # without angle brackets
     from_address: str | None = None  # lowercased addr-spec
     from_name: str | None = None
+    from_count: int = 0  # mailboxes the From field names (at most MAX_ADDRESSES)
+    sender_address: str | None = None  # the Sender field's, lowercased
+    reply_to: tuple[str, ...] = ()  # Reply-To, lowercased
     to_addresses: tuple[str, ...] = ()  # To and Cc, lowercased
     delivered_to: tuple[str, ...] = ()  # Delivered-To, X-Original-To, Envelope-To
     in_reply_to: tuple[str, ...] = ()
@@ -61,6 +81,7 @@ class ParsedMessage:
     delivery_status: str | None = None  # the message/delivery-status fields, as text
     original_message_id: str | None = None  # from a report's returned headers
     problem: str | None = None
+    addresses_cut: bool = False  # an address field named more than was read (MAX_ADDRESSES)
     # The message without its attachments, when it had any: what is kept of it instead.
     text_only: bytes | None = field(default=None, repr=False)
 
@@ -81,6 +102,10 @@ def parse_message(
     if total > max_bytes:
         problem = f"message is larger than the {max_bytes / 1_000_000:g} MB limit"
         return _parse_headers_only(data, problem, total)
+    if _long_mime_field(data):
+        return _parse_headers_only(
+            data, "a Content-Type or Content-Disposition field is too long to read"
+        )
     try:
         return _from_message(_parse(data), data)
     except RecursionError:
@@ -97,11 +122,18 @@ def _parse(data: bytes) -> Message:
     return email.message_from_bytes(data, policy=email.policy.compat32)
 
 
+def _long_mime_field(data: bytes) -> bool:
+    """Whether any part has a MIME field too long to parse in reasonable time. One pass."""
+    return any(m.end() - m.start() > MAX_MIME_FIELD_CHARS for m in _MIME_FIELD.finditer(data))
+
+
 def _parse_headers_only(data: bytes, problem: str, size: int | None = None) -> ParsedMessage:
     size = len(data) if size is None else size
     head = data[:_HEADER_SCAN]
     ends = [i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0]
     head = head[: min(ends)] if ends else head
+    # Without a MIME field too long to parse: the message is read as plain text.
+    head = _MIME_FIELD.sub(lambda m: m[0] if len(m[0]) <= MAX_MIME_FIELD_CHARS else b"", head)
     try:
         return replace(_headers(_parse(head + b"\n\n"), size), problem=problem)
     except Exception:  # even the header block is unreadable
@@ -126,8 +158,10 @@ def _from_message(msg: Message, data: bytes) -> ParsedMessage:
 
 
 def _headers(msg: Message, size: int) -> ParsedMessage:
-    sender = _address_list(msg, ("from",))
+    authors = _Addresses(msg)
+    sender = authors.read(("from",))
     from_name, from_address = sender[0] if sender else ("", "")
+    on_behalf = authors.recipients(("sender",))
     content_type = _content_type(msg)
     report_type = _param(msg, "report-type") if content_type == "multipart/report" else None
     return ParsedMessage(
@@ -135,8 +169,11 @@ def _headers(msg: Message, size: int) -> ParsedMessage:
         message_id=next(iter(_ids(_raw(msg, "message-id"))), None),
         from_address=from_address or None,
         from_name=from_name or None,
-        to_addresses=_recipients(msg, ("to", "cc")),
-        delivered_to=_recipients(msg, ("delivered-to", "x-original-to", "envelope-to")),
+        from_count=len(sender),
+        sender_address=on_behalf[0] if on_behalf else None,
+        reply_to=authors.recipients(("reply-to",)),
+        to_addresses=authors.recipients(("to", "cc")),
+        delivered_to=authors.recipients(("delivered-to", "x-original-to", "envelope-to")),
         in_reply_to=_ids(_raw(msg, "in-reply-to")),
         references=_ids(_raw(msg, "references")),
         subject=_decoded(msg, "subject") or "",
@@ -149,6 +186,7 @@ def _headers(msg: Message, size: int) -> ParsedMessage:
         x_iep_followup=_decoded(msg, "x-iep-followup"),
         content_type=content_type,
         report_type=report_type.lower() if report_type else None,
+        addresses_cut=authors.cut,
     )
 
 
@@ -174,7 +212,7 @@ def _decoded(msg: Message, name: str) -> str | None:
     values = _raw_values(msg, name)
     if not values:
         return None
-    value = _unfold(values[0])
+    value = _unfold(values[0][:MAX_DECODED_CHARS])
     if value.isascii() and "=?" not in value:  # no encoded words: nothing to decode
         return " ".join(value.split())
     try:
@@ -187,16 +225,64 @@ def _decoded(msg: Message, name: str) -> str | None:
     return " ".join(_clean(text).split())
 
 
-def _address_list(msg: Message, names: Iterable[str]) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    for name in names:
-        for value in _raw_values(msg, name):
-            found.extend(_addresses(_unfold(value)))
-    return found
+class _Addresses:
+    """Reads address fields, each cut to its first MAX_ADDRESSES before it is parsed; notes a cut."""
+
+    def __init__(self, msg: Message) -> None:
+        self.msg = msg
+        self.cut = False
+
+    def read(self, names: Iterable[str]) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        for name in names:
+            for value in _raw_values(self.msg, name):
+                room = MAX_ADDRESSES - len(found)
+                if room <= 0:
+                    self.cut = True
+                    return found
+                head, shortened = first_addresses(value, room)
+                pairs = _addresses(_unfold(head))
+                self.cut = self.cut or shortened or len(pairs) > room
+                found.extend(pairs[:room])
+        return found
+
+    def recipients(self, names: Iterable[str]) -> tuple[str, ...]:
+        return _unique(a for _, a in self.read(names) if "@" in a)
 
 
-def _recipients(msg: Message, names: Iterable[str]) -> tuple[str, ...]:
-    return _unique(a for _, a in _address_list(msg, names) if "@" in a)
+def first_addresses(value: str, count: int) -> tuple[str, bool]:
+    """The start of an address field: its first `count` addresses, in at most
+    MAX_ADDRESS_CHARS, and whether anything was left out. One pass, so linear in the field.
+
+    Cut at a comma between addresses; one in a quoted name ("Doe, Jane") or a comment is not
+    between addresses.
+    """
+    text = value[:MAX_ADDRESS_CHARS]
+    quoted = escaped = False
+    depth = commas = 0
+    last = -1
+    for at, char in enumerate(text):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif quoted:
+            quoted = char != '"'
+        elif char == '"':
+            quoted = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(depth - 1, 0)
+        elif char == "," and not depth:
+            commas += 1
+            last = at
+            if commas == count:
+                return text[:at], bool(value[at + 1 :].strip(" \t\r\n,"))
+    if len(value) > MAX_ADDRESS_CHARS:
+        # The last address may be cut in two: keep only whole ones.
+        return (text[:last] if last >= 0 else ""), True
+    return text, False
 
 
 def _addresses(value: str) -> list[tuple[str, str]]:

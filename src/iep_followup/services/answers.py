@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from iep_followup.answers import Answer, answers_for, find_answer, recorded_choice, update_for
-from iep_followup.domain import ItemKind, ItemStatus
+from iep_followup.domain import ItemKind, ItemStatus, UpdateSource, accepts_update
 from iep_followup.errors import ValidationError
 from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.store import answers, inbox, web
@@ -37,7 +37,7 @@ class AnswerPage:
     """What an answer link's page shows. Only `state` and `language` unless the link works.
 
     state: "ok", or why the link does not work: "invalid" (altered, unknown), "expired",
-    "moved" (the item is someone else's now).
+    "moved" (the item is someone else's now), "closed" (done or dropped: it takes no answer).
     """
 
     state: str
@@ -53,7 +53,8 @@ class AnswerPage:
 @dataclass(frozen=True)
 class AnswerOutcome:
     """What a POST did. state: "recorded", "already" (this form was sent before), "too_many",
-    or a page state ("invalid", "expired", "moved"); `recorded` is the history entry, if any."""
+    or a page state ("invalid", "expired", "moved", "closed"); `recorded` is the history entry,
+    if any."""
 
     state: str
     page: AnswerPage
@@ -67,7 +68,9 @@ class AnswerOutcome:
 def answer_page(session: Session, secret: str, token: str, now: datetime) -> AnswerPage:
     """The page for a link, read only."""
     found, state = _find(session, secret, token, now)
-    return AnswerPage(state) if found is None else _page(found)
+    if found is None or state != "ok":
+        return AnswerPage(state, found.owner_language if found else "en")
+    return _page(found)
 
 
 def record_answer(
@@ -105,9 +108,8 @@ def record_answer(
     web.audit(session, now, "answer", actor=owner, client=client, subject=owner)
     page = _page(found)
     key = f"web:{nonce}"
-    earlier = inbox.find(session, key)
-    if earlier is not None:
-        return _already(answers.recorded(session, earlier.id, found.item_id), page)
+    if (answered := _answered_before(session, key, found, state, page)) is not None:
+        return answered
     answer = find_answer(found.kind.value, choice)
     if answer is None:
         raise ValidationError("choose one of the answers", field="choice")
@@ -147,10 +149,24 @@ def record_answer(
     return _outcome("recorded", done, page)
 
 
+def _answered_before(
+    session: Session, key: str, found: AnswerTarget, state: str, page: AnswerPage
+) -> AnswerOutcome | None:
+    """What this form recorded when it was sent before; or, for a closed item, that it takes
+    no new answer (checked second: the form that closed it still shows what it recorded)."""
+    earlier = inbox.find(session, key)
+    if earlier is not None:
+        return _already(answers.recorded(session, earlier.id, found.item_id), page)
+    if state == "closed":
+        return AnswerOutcome(state, AnswerPage(state, found.owner_language))
+    return None
+
+
 def _find(
     session: Session, secret: str, token: str, now: datetime
 ) -> tuple[AnswerTarget | None, str]:
-    """The item a token names, or why the link does not work."""
+    """The item a token names, or why the link does not work; a closed item is found with
+    the state "closed" (a form sent twice still shows what it recorded the first time)."""
     parts = answer_token_parts(token)
     found = answers.target(session, parts[0], parts[1]) if parts else None
     if found is None or not verify_answer_token(
@@ -161,6 +177,8 @@ def _find(
         return None, "expired"
     if found.item_owner_id != found.person_id:
         return None, "moved"  # reassigned since the request: no longer theirs to answer
+    if not accepts_update(found.status, UpdateSource.WEB_LINK):
+        return found, "closed"  # done or dropped since: only the case manager reopens it
     return found, "ok"
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from iep_followup.domain import ItemKind
@@ -74,9 +73,10 @@ class ConfirmationContext:
     questions: list[ConfirmedQuestion]
     # The items this reply gave no answer for, when some of it was kept as a note: the
     # confirmation says so (and offers their one-tap answers when the desk has an address).
-    unanswered: list[AskedAbout] = dataclasses.field(default_factory=list)
+    unanswered: list[AskedAbout] = field(default_factory=list)
     example_ref: str = "A1"
     example_routine: bool = False  # the example answers a routine: "A1 yes, 20 min"
+    closed: list[str] = field(default_factory=list)  # refs of done or dropped items, not changed
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ class Applied:
 
     changes: tuple[ConfirmedChange, ...] = ()
     problems: tuple[str, ...] = ()  # refs whose update the rules refused
+    closed: tuple[str, ...] = ()  # refs of items done or dropped: a reply cannot change them
 
 
 def confirmed(ref: str, recorded: RecordedUpdate) -> ConfirmedChange:
@@ -134,7 +135,7 @@ def confirmation(
     """
     by_ref = {a.ref: a for a in asked}
     changes = [
-        dataclasses.replace(c, follow_up=by_ref[c.ref].follow_up)
+        replace(c, follow_up=by_ref[c.ref].follow_up)
         if c.status == "blocked" and c.ref in by_ref
         else c
         for c in done.changes
@@ -170,13 +171,15 @@ def confirmation(
         unanswered=unanswered,
         example_ref=example_ref,
         example_routine=example_routine,
+        closed=list(done.closed),
     )
 
 
 def _unanswered(reply: ParsedReply, done: Applied, asked: Sequence[AskedAbout]) -> list[AskedAbout]:
     """The asked items this reply recorded nothing for, when some of it was kept as a note."""
     kept = reply.notes or reply.not_understood or reply.questions or reply.unknown_refs
-    answered = {c.ref for c in done.changes if _answers(c)} | set(done.problems)
+    # A closed item is answered by the closed block, not listed as unanswered too.
+    answered = {c.ref for c in done.changes if _answers(c)} | set(done.problems) | set(done.closed)
     if not kept and (answered or not asked):
         return []
     return [a for a in asked if a.ref not in answered]

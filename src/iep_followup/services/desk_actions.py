@@ -92,6 +92,9 @@ def change_item(
 
 
 def _update(action: ItemAction, reason: str) -> UpdateInput:
+    if action.change is ItemChange.REOPEN:
+        # Under way again: its owner's replies and answer links change it from now on.
+        return UpdateInput(status=ItemStatus.IN_PROGRESS, note=reason)
     if action.change is ItemChange.RESCHEDULE:
         if action.due_on is None:
             raise ValidationError("give the new due date", field="due_on")

@@ -19,7 +19,12 @@ from iep_followup.domain import ItemKind, UpdateInput
 from iep_followup.errors import DatabaseError, IepFollowupError, NotFoundError, ValidationError
 from iep_followup.inbound.classify import BounceInfo, Classification, InboundKind, classify
 from iep_followup.inbound.grammar import ItemCommands, ParsedReply, parse_commands
-from iep_followup.inbound.message import MAX_MESSAGE_BYTES, ParsedMessage, parse_message
+from iep_followup.inbound.message import (
+    MAX_ADDRESSES,
+    MAX_MESSAGE_BYTES,
+    ParsedMessage,
+    parse_message,
+)
 from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.inbound.trim import trim_reply
 from iep_followup.mail.contexts import confirmation_texts
@@ -52,6 +57,7 @@ log = logging.getLogger(__name__)
 
 # An address longer than this is no address (RFC 5321 allows 64 + 1 + 255): the sender is unknown.
 MAX_ADDRESS_LENGTH = 320
+_ADDRESSES_CUT = f"; only the first {MAX_ADDRESSES} addresses of each kind were read"
 
 
 @dataclass(frozen=True)
@@ -330,7 +336,34 @@ class Ingestor:
                 notice="other_sender",
                 sender=sender,
             )
+        if (mixed := self._other_author(session, parsed, owner)) is not None:
+            # Written for, or answered to, someone else: a person decides (issue 26).
+            return _Verdict(
+                InboundOutcome.HELD,
+                f"{mixed}; held so a person can check who wrote it (request {request.id})",
+                request,
+                sender=sender,
+            )
         return _Verdict(InboundOutcome.APPLIED, f"reply to request {request.id}", request, owner)
+
+    def _other_author(
+        self, session: Session, parsed: ParsedMessage, owner: KnownPerson
+    ) -> str | None:
+        """Why a reply from its owner's address may still not be the owner's alone, or None.
+
+        A From naming two mailboxes, or a Sender or Reply-To that is not one of the owner's
+        addresses, means someone else wrote it, sent it or is to get the answers.
+        """
+        if parsed.from_count > 1:
+            return f"its From names {parsed.from_count} mailboxes, not only its owner"
+        fields = [("Sender", parsed.sender_address)] if parsed.sender_address else []
+        fields += [("Reply-To", address) for address in parsed.reply_to]
+        for name, address in fields:
+            if len(address) > MAX_ADDRESS_LENGTH:
+                return f"its {name} is not an address"
+            if not _same(self._sender(session, address, owner), owner):
+                return f"its {name} is {address}, not its owner's address"
+        return None
 
     @staticmethod
     def _sender(session: Session, address: str, owner: KnownPerson | None) -> KnownPerson | None:
@@ -492,7 +525,10 @@ class Ingestor:
             reading, notes="\n".join((*reply.notes, *reply.not_understood))[:20_000]
         )
         work = _work_out(reply, items, now)
-        if not work.done.changes and not work.done.problems:
+        if work.done.closed:
+            # Done or dropped: only the case manager reopens it (domain.accepts_update).
+            reason += f"; {', '.join(work.done.closed)} closed, not changed"
+        elif not work.done.changes and not work.done.problems:
             reason += "; no command recognised, kept as a note"
         return _Settled(outcome, reason, reading, work)
 
@@ -667,12 +703,14 @@ def _work_out(reply: ParsedReply, items: Sequence[AskedItem], now: datetime) -> 
     )
     changes: list[ConfirmedChange] = []
     problems: list[str] = []
+    closed: list[str] = []
     for (ref, _), outcome in zip(asked, worked.outcomes, strict=True):
         if isinstance(outcome, RefusedUpdate):
-            problems.append(ref)
+            (closed if outcome.closed else problems).append(ref)
         elif outcome is not None:
             changes.append(confirmed(ref, outcome))
-    return _Work(list(items), reply, worked, Applied(tuple(changes), tuple(problems)))
+    done = Applied(tuple(changes), tuple(problems), closed=tuple(dict.fromkeys(closed)))
+    return _Work(list(items), reply, worked, done)
 
 
 def update_of(commands: ItemCommands) -> UpdateInput:
@@ -708,7 +746,9 @@ def _new_inbound(
         from_address=_sender_address(parsed),
         subject=parsed.subject[:500],
         outcome=verdict.outcome,
-        reason=verdict.reason + ("; attachments not kept" if parsed.text_only is not None else ""),
+        reason=verdict.reason
+        + ("; attachments not kept" if parsed.text_only is not None else "")
+        + (_ADDRESSES_CUT if parsed.addresses_cut else ""),
         request_id=verdict.request.id if verdict.request else None,
         # Who sent it: the owner of an applied reply, the sender of a held one.
         person_id=author.id if author else None,

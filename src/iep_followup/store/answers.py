@@ -40,6 +40,7 @@ class AnswerTarget:
     due_on: date
     kind: ItemKind = ItemKind.TASK
     minutes_per_week: int | None = None  # service minutes promised: the page asks how many
+    status: ItemStatus = ItemStatus.OPEN  # done or dropped: the link cannot change it
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def target(session: Session, request_id: int, ref: str) -> AnswerTarget | None:
         item.due_on,
         item.kind,
         item.service_minutes_per_week,
+        item.status,
     )
 
 

@@ -213,6 +213,10 @@ class Database:
             raise DatabaseError(_describe(exc, self.url)) from exc
         except (DataError, IntegrityError) as exc:
             raise StoreRefusedError(_refusal(exc)) from exc
+        except SADatabaseError as exc:
+            # A database that refuses every write (read-only, out of disk, no permission):
+            # like one out of reach, a caller keeps what it has and tries again later.
+            raise DatabaseError(_describe(exc, self.url)) from exc
 
     def on_outbox_queued(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call `listener` after each commit that queued mail, in the committing thread.

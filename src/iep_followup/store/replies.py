@@ -26,7 +26,7 @@ from iep_followup.domain import (
     UpdateSource,
     moved,
 )
-from iep_followup.errors import ValidationError
+from iep_followup.errors import ItemClosedError, ValidationError
 from iep_followup.store.models import ActionItem, Meeting, RequestItem, Student, Update, table_of
 from iep_followup.store.updates import mark_answered
 from iep_followup.translations import MeetingText, Phrasebook
@@ -84,6 +84,7 @@ class RecordedUpdate:
 class RefusedUpdate:
     item_id: int
     reason: str
+    closed: bool = False  # the item is done or dropped: a reply cannot change it
 
 
 @dataclass(frozen=True)
@@ -156,9 +157,16 @@ def work_out(items: Sequence[AskedItem], wanted: Sequence[ReplyUpdate], now: dat
             continue
         before = states.get(item.item_id, item.progress)
         try:
-            after, said = moved(before, want.change, now=now, meeting_date=item.meeting_date)
+            after, said = moved(
+                before,
+                want.change,
+                now=now,
+                meeting_date=item.meeting_date,
+                source=UpdateSource.EMAIL,
+            )
         except ValidationError as exc:
-            outcomes.append(RefusedUpdate(want.item_id, str(exc)))
+            closed = isinstance(exc, ItemClosedError)
+            outcomes.append(RefusedUpdate(want.item_id, str(exc), closed))
             continue
         states[item.item_id] = after
         outcomes.append(

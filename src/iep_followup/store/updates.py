@@ -49,7 +49,11 @@ def apply_update(
     desk). (A reply's updates take store/replies.py: the same rules, fewer statements.)
     """
     after, update = moved(
-        item_progress(item), update, now=now, meeting_date=_meeting_date(session, item)
+        item_progress(item),
+        update,
+        now=now,
+        meeting_date=_meeting_date(session, item),
+        source=source,
     )
     for name, value in dataclasses.asdict(after).items():
         setattr(item, name, value)

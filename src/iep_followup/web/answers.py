@@ -23,7 +23,7 @@ from iep_followup.web.i18n import LANGUAGES, environment
 from iep_followup.web.render import language_of
 from iep_followup.web.security import Access, Visitor, client_of, page, tracker_of
 
-REFUSED_STATUS = {"too_many": 429}
+REFUSED_STATUS = {"too_many": 429, "closed": 409}
 
 
 def _render(
@@ -43,12 +43,13 @@ def _render(
     return HTMLResponse(html, status_code=status_code)
 
 
-def _refused(request: Request, who: Visitor, state: str) -> HTMLResponse:
-    # Nothing about the item or the child: the link may not be the visitor's.
+def _refused(request: Request, who: Visitor, state: str, owner_language: str = "") -> HTMLResponse:
+    # Nothing about the item or the child: the link may not be the visitor's. A closed item's
+    # link is good (checked like any other): its page is in its owner's language.
     return _render(
         request,
         who,
-        language_of(request),
+        owner_language if state == "closed" and owner_language else language_of(request),
         "answer_refused.html",
         REFUSED_STATUS.get(state, 400),
         state=state,
@@ -88,7 +89,7 @@ def _form(
 async def answer_form(request: Request, who: Visitor) -> Response:
     found = await asyncio.to_thread(tracker_of(request).answer_page, request.path_params["token"])
     if found.state != "ok":
-        return _refused(request, who, found.state)
+        return _refused(request, who, found.state, found.language)
     wanted = request.query_params.get("choice")
     chosen = next((a for a in found.choices if a.choice == wanted), None)
     # A fresh nonce for each form shown: sending this form twice records it once.
@@ -136,7 +137,7 @@ async def record(request: Request, who: Visitor) -> Response:
     except ValidationError as exc:
         found = await asyncio.to_thread(tracker.answer_page, token)
         if found.state != "ok":
-            return _refused(request, who, found.state)
+            return _refused(request, who, found.state, found.language)
         # Nothing was recorded: the same form again, with what they wrote and what to fix.
         return _form(
             request,
@@ -150,7 +151,7 @@ async def record(request: Request, who: Visitor) -> Response:
             error=exc.field or "choice",
         )
     if outcome.state not in ("recorded", "already"):
-        return _refused(request, who, outcome.state)
+        return _refused(request, who, outcome.state, outcome.page.language)
     return _render(
         request, who, outcome.page.language, "answer_done.html", outcome=outcome, token=token
     )

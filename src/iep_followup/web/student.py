@@ -1,6 +1,6 @@
 """A student: strengths first, the team, every item with its history and the balance check;
-small forms change an item (reassign, reschedule, close, drop: each with a reason) or a member
-(their address works again, away until)."""
+small forms change an item (reassign, reschedule, close, drop, open a closed one again: each
+with a reason) or a member (their address works again, away until)."""
 
 from __future__ import annotations
 
@@ -113,6 +113,11 @@ async def close(request: Request, who: Visitor) -> Response:
     return await _change_item(request, who, ItemChange.CLOSE)
 
 
+async def reopen(request: Request, who: Visitor) -> Response:
+    """A done or dropped item under way again, with the reason."""
+    return await _change_item(request, who, ItemChange.REOPEN)
+
+
 async def clear_failing(request: Request, who: Visitor) -> Response:
     return await _change_member(request, who, MemberChange.CLEAR_FAILING)
 
@@ -130,6 +135,7 @@ ROUTES: list[Route] = [
     page(ITEM + "/reassign", reassign, access=Access.READER, methods=POST),
     page(ITEM + "/reschedule", reschedule, access=Access.READER, methods=POST),
     page(ITEM + "/close", close, access=Access.READER, methods=POST),
+    page(ITEM + "/reopen", reopen, access=Access.READER, methods=POST),
     page(MEMBER + "/clear-failing", clear_failing, access=Access.READER, methods=POST),
     page(MEMBER + "/away", away, access=Access.READER, methods=POST),
 ]
