@@ -264,6 +264,49 @@ class HeldView:
     items: tuple[ItemView, ...] = ()
 
 
+class Use(enum.Enum):
+    """What a reader wants to do with a student's record or a held reply."""
+
+    READ = "read"
+    CHANGE = "change"
+
+
+@dataclass(frozen=True)
+class HeldTarget:
+    """Whom a held reply concerns: the students of the request its key points at (None when it
+    carries no key) and the students on whose teams its sender is."""
+
+    inbound_id: int
+    request_students: frozenset[int] | None
+    sender_students: frozenset[int]
+
+
+# The one authorization rule of the desk. A case manager's power ends at her caseload: what
+# she may read or change is decided by the students concerned, never by who else sits on a
+# team (people are shared across caseloads; authority is not). An administrator may do all.
+
+
+def may_use_student(reader: Reader, managed: frozenset[int], student_id: int) -> bool:
+    """A student's record, or anything of theirs (an item, a team membership): hers to read
+    and change when she manages the student's team."""
+    return reader.is_admin or student_id in managed
+
+
+def may_use_held(reader: Reader, managed: frozenset[int], held: HeldTarget, use: Use) -> bool:
+    """A held reply is decided by the request its key points at: readable when one of its
+    students is hers, changeable (released as written, dismissed) only when all of them are.
+    Without a key it can change no item by itself: readable (and dismissable) by the case
+    managers of its sender's students; applying it to an item checks that item's student.
+    """
+    if reader.is_admin:
+        return True
+    if held.request_students is None:
+        return bool(held.sender_students & managed)
+    if use is Use.READ:
+        return bool(held.request_students & managed)
+    return bool(held.request_students) and held.request_students <= managed
+
+
 @dataclass(frozen=True)
 class MeetingPreview:
     """A meeting file read and checked, shown before it is recorded."""

@@ -22,6 +22,7 @@ from iep_followup.desk import (
     Reader,
     StudentPage,
     StudentRecord,
+    Use,
     view_caseload,
 )
 from iep_followup.digest import Period
@@ -48,6 +49,7 @@ from iep_followup.net.smtp import FileTransport, SmtpTransport, Transport, parse
 from iep_followup.planning import SendPolicy, local_now
 from iep_followup.services import (
     answers,
+    authority,
     desk,
     desk_actions,
     desk_meetings,
@@ -597,8 +599,11 @@ class Tracker:
             )
 
     def release_held(self, reader: Reader, inbound_id: int, *, client: str) -> IngestResult:
-        """Apply a held reply the reader may see, as written by its sender; audited."""
-        self.held_reply(reader, inbound_id)
+        """Apply a held reply as written by its sender, when every student of the request its
+        key points at is the reader's (NotFoundError when she may not read it, ValidationError
+        when she may only read it); audited."""
+        with self.database.transaction() as session:
+            authority.held(session, reader, inbound_id, Use.CHANGE)
         result = self.release(inbound_id)
         with self.database.transaction() as session:
             web_store.audit(
@@ -643,7 +648,6 @@ class Tracker:
                 reason=reason,
                 client=client,
                 now=self.now(),
-                max_bytes=self.settings.max_reply_bytes,
             )
 
     def desk_audit(self, limit: int = 200) -> list[web_store.AuditView]:
