@@ -316,6 +316,9 @@ class MeetingPreview:
     amends: bool  # the student is already recorded: this brings their record up to date
     gaps: tuple[TranslationGap, ...] = ()  # per reader language, the texts with no version
     emails: tuple[SummaryPreview, ...] = ()  # each member's summary email, as it will read
+    # Members also on another caseload's team whose name, language or time zone the file
+    # would change: kept as they are (an administrator may change them).
+    kept: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,7 @@ class Tracker:
     # --- recording a meeting ------------------------------------------------------
 
     def record_meeting(
-        self, record: MeetingRecord, *, hold_summaries: bool = False
+        self, record: MeetingRecord, *, hold_summaries: bool = False, as_admin: bool = False
     ) -> RecordedMeeting:
         """Record (or bring up to date) everything one meeting decided, all or nothing.
 
@@ -154,6 +154,10 @@ class Tracker:
         balance report's warnings; `translation_gaps(record)` tells the same before recording).
         With `hold_summaries` (kept through re-imports) nothing is queued until
         `release_summaries`, so the versions can be added first.
+
+        People are shared, authority is not: it is recorded for the meeting's case manager,
+        and someone who also sits on another caseload's team keeps their name, language and
+        time zone (the result's `kept` says so), unless `as_admin`.
         """
         return meetings.record_meeting(
             self.database,
@@ -163,6 +167,7 @@ class Tracker:
             policy=self.policy,
             default_timezone=self.settings.timezone,
             hold_summaries=hold_summaries,
+            authority=meetings.authority_of(record, as_admin=as_admin),
         )
 
     def release_summaries(self, student_external_id: str) -> int:
@@ -715,7 +720,7 @@ class Tracker:
         record = parse_meeting(text, source)
         with self.database.transaction() as session:
             desk_meetings.may_record(session, reader, record)
-        recorded = self.record_meeting(record)
+        recorded = self.record_meeting(record, as_admin=reader.is_admin)
         with self.database.transaction() as session:
             web_store.audit(
                 session,

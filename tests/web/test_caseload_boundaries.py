@@ -11,14 +11,15 @@ from __future__ import annotations
 import dataclasses
 import html
 from collections.abc import Callable
+from datetime import date
 
 from starlette.routing import Route
 
-from iep_followup.domain import Role
+from iep_followup.domain import Role, StudentInfo
 from iep_followup.meetingform import from_record, to_data
 from iep_followup.tracker import Tracker
 from iep_followup.web import create_app
-from tests.conftest import make_member
+from tests.conftest import make_member, make_record
 from tests.mailclient import reply
 from tests.web.conftest import DeskClient
 from tests.web.test_held_items import _records
@@ -211,3 +212,52 @@ def test_a_reply_about_another_caseloads_child_is_hers_to_neither_read_nor_apply
     reader = world.tracker.desk_reader(CASE_MANAGER_A)
     assert reader is not None
     assert foreign_held not in {h.id for h in world.tracker.held_replies(reader)}
+
+
+def _new_student_listing_sams_people() -> str:
+    """Case manager A's meeting for a new student, listing Sam's parent under another name,
+    language and away date, and Sam's teacher; as the paste form takes it."""
+    record = make_record(
+        student=StudentInfo("S-NEW", "Nora Quinn", "Lincoln Elementary", "2"),
+        members=(
+            make_member("Dana Whitfield", Role.CASE_MANAGER, email=CASE_MANAGER_A),
+            make_member("Tom Teacher", Role.CLASSROOM_TEACHER),
+            make_member("Karen Sped", Role.SPECIAL_EDUCATION_TEACHER),
+            make_member("Megan Ot", Role.OCCUPATIONAL_THERAPIST),
+            make_member(
+                "Someone Else", Role.PARENT, email=SAMS_PARENT, away_until=date(2099, 1, 1)
+            ),
+        ),
+    )
+    return to_data(from_record(record)).yaml_text()
+
+
+def test_a_meeting_on_her_caseload_keeps_sams_people_and_says_so(
+    world: World, make_client: Callable[..., DeskClient]
+) -> None:
+    """People are shared, authority is not: Sam's parent stays who she is on Sam's team, and
+    his teacher's held replies about Sam stay Sam's case manager's."""
+    tracker = world.tracker
+    teacher = "Tom Teacher <tom.teacher@school.example.org>"
+    about_sam = tracker.ingest(reply(world.requests[SAMS_PARENT], "listo", sender=teacher))
+    assert about_sam.inbound_id is not None and about_sam.outcome.value == "held"
+    sams_parent = [m for m in tracker.student_status(STUDENT_B).members if m.email == SAMS_PARENT]
+    client = make_client(CASE_MANAGER_A)
+    text = _new_student_listing_sams_people()
+    preview = client.post("/meetings/preview", data={"csrf": client.csrf, "meeting": text})
+    assert preview.status_code == 200
+    shown = html.unescape(preview.text)
+    assert "People on another caseload's team" in shown and SAMS_PARENT in shown
+    saved = client.post("/meetings", data={"csrf": client.csrf, "meeting": text})
+    assert saved.status_code == 303
+    assert saved.headers["location"] == "/students/S-NEW?done=recorded_kept"
+    page = html.unescape(client.get(saved.headers["location"]).text)
+    assert "kept their name, language and time zone" in page
+    assert [m for m in tracker.student_status(STUDENT_B).members if m.email == SAMS_PARENT] == (
+        sams_parent
+    )
+    # The teacher is on her team now; his reply about Sam is still not hers to read.
+    assert f"/held/{about_sam.inbound_id}" not in client.get("/held").text
+    assert client.get(f"/held/{about_sam.inbound_id}").status_code == 404
+    owner = make_client(CASE_MANAGER_B)
+    assert f"/held/{about_sam.inbound_id}" in owner.get("/held").text

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
-from typing import Any
+from datetime import datetime
 
 from iep_followup.balance import check_balance
 from iep_followup.desk import (
@@ -79,11 +78,11 @@ def caseload(
 def student_page(
     session: Session, reader: Reader, external_id: str, *, max_share: float
 ) -> StudentPage:
-    authority.student_id(session, reader, external_id)
+    student_id = authority.student_id(session, reader, external_id)
     status = queries.student_status(session, external_id)
     person_ids = [m.person_id for m in status.members]
     failing = web.failing_people(session, person_ids)
-    away: dict[int, Any] = web.away_until(session, person_ids)
+    away = web.away_until(session, student_id)
     history = {
         item_id: tuple(HistoryEntry(*row) for row in rows)  # type: ignore[arg-type]
         for item_id, rows in web.histories(session, [i.id for i in status.items]).items()
@@ -96,8 +95,7 @@ def student_page(
         max_share,
     )
     team = tuple(
-        TeamMember(m, failing.get(m.person_id), _as_date(away.get(m.person_id)))
-        for m in status.members
+        TeamMember(m, failing.get(m.person_id), away.get(m.person_id)) for m in status.members
     )
     return StudentPage(status, team, history, balance)
 
@@ -110,10 +108,6 @@ def student_record(
     student = web.visible_student(session, scope_of(reader), external_id)
     assert student is not None and student.id is not None
     return StudentRecord(page, tuple(web.student_mail(session, student.id)))
-
-
-def _as_date(value: object) -> date | None:
-    return value if isinstance(value, date) else None
 
 
 def held_replies(session: Session, reader: Reader) -> list[HeldView]:

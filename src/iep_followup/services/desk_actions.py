@@ -116,7 +116,7 @@ def change_member(
     else:
         if action.away_until is not None and action.away_until < today:
             raise ValidationError("that day has passed", field="away_until")
-        web.set_away_until(session, person_id, action.away_until)
+        web.set_away_until(session, student_id, person_id, action.away_until)
         detail = f"away until {action.away_until}" if action.away_until else "back"
     _audit(
         session,

@@ -9,8 +9,9 @@ from iep_followup.errors import NotYourMeetingError
 from iep_followup.mail.render import Renderer
 from iep_followup.services import authority
 from iep_followup.services.authority import not_found
+from iep_followup.services.meetings import authority_of
 from iep_followup.services.summaries import preview_summaries
-from iep_followup.store import recorded, web
+from iep_followup.store import recorded, records, web
 from iep_followup.store.db import Session
 from iep_followup.translations import translation_gaps
 from iep_followup.views import MemberView
@@ -60,6 +61,9 @@ def preview(
         amends,
         gaps=tuple(translation_gaps(record)),
         emails=tuple(preview_summaries(record, renderer, default_timezone)),
+        kept=tuple(
+            records.kept_people(session, record, authority_of(record, as_admin=reader.is_admin))
+        ),
     )
 
 

@@ -289,10 +289,11 @@ def failing_people(session: Session, person_ids: Sequence[int]) -> dict[int, str
     return {person_id: reason or "" for person_id, reason in rows}
 
 
-def away_until(session: Session, person_ids: Sequence[int]) -> dict[int, object]:
+def away_until(session: Session, student_id: int) -> dict[int, date]:
+    """person id -> the day they are away from this student's team until, for those away."""
     rows = session.execute(
-        sa_select(col(Person.id), col(Person.away_until)).where(
-            col(Person.id).in_(list(person_ids)), col(Person.away_until).is_not(None)
+        sa_select(col(Membership.person_id), col(Membership.away_until)).where(
+            col(Membership.student_id) == student_id, col(Membership.away_until).is_not(None)
         )
     ).all()
     return dict(rows)
@@ -427,8 +428,13 @@ def student_item(session: Session, student_id: int, item_id: int) -> ActionItem 
     ).first()
 
 
-def set_away_until(session: Session, person_id: int, until: date | None) -> None:
-    session.execute(update(Person).where(col(Person.id) == person_id).values(away_until=until))
+def set_away_until(session: Session, student_id: int, person_id: int, until: date | None) -> None:
+    """Away from this student's team only: their other teams still ask them."""
+    session.execute(
+        update(Membership)
+        .where(col(Membership.student_id) == student_id, col(Membership.person_id) == person_id)
+        .values(away_until=until)
+    )
 
 
 # --- a child's record: the emails about them -------------------------------------------
