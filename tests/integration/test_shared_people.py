@@ -8,17 +8,20 @@ that student's check-ins only.
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Engine, create_engine, event, text
 
+from iep_followup.config import Settings
 from iep_followup.desk import MemberAction, MemberChange, Reader
 from iep_followup.domain import MeetingKind, MeetingRecord, Role, StudentInfo
 from iep_followup.store.db import Database
 from iep_followup.tracker import Tracker
-from tests.conftest import Clock, make_member, make_record
+from tests.conftest import Clock, _truncate_postgres, make_member, make_record
 
 MEETING = datetime(2026, 11, 16, 21, 0, tzinfo=UTC)  # Monday 15:00 in Chicago
 NEXT_MONDAY = datetime(2026, 11, 23, 14, 30, tzinfo=UTC)  # 08:30 in Chicago
@@ -184,3 +187,79 @@ def test_the_migration_copies_a_persons_away_date_to_each_of_their_teams(
         ]
     finally:
         database.dispose()
+
+
+def test_two_imports_adding_the_same_new_person_at_once_both_succeed_on_postgresql(
+    postgres_url: str, make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    """Import A has added the new people and is about to commit; import B, started then, finds
+    no one yet and adds them too: its insert waits for A's commit, then finds them."""
+    _truncate_postgres(postgres_url)
+    clock.now = MEETING
+    first, second = (
+        Tracker(make_settings(database_url=postgres_url), clock=clock) for _ in range(2)
+    )
+    watcher = create_engine(postgres_url)
+    a_added, failures = threading.Event(), []
+    inserted = threading.Event()
+
+    def saw_insert(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO PERSON"):
+            inserted.set()
+
+    def before_commit(conn: object) -> None:
+        if inserted.is_set() and not a_added.is_set():
+            a_added.set()
+            _wait_for_a_lock_wait(watcher)  # B is stuck on A's uncommitted person
+
+    def run(tracker: Tracker, record: MeetingRecord) -> None:
+        try:
+            tracker.record_meeting(record)
+        except Exception as exc:
+            failures.append(exc)
+
+    event.listen(first.database.engine, "after_cursor_execute", saw_insert)
+    event.listen(first.database.engine, "commit", before_commit)
+    try:
+        a = threading.Thread(target=run, args=(first, danas_new_student()))
+        a.start()
+        assert a_added.wait(30)
+        other = dataclasses.replace(
+            danas_new_student(), student=StudentInfo("S-NEW-2", "Otto Quinn", "Lincoln", "4")
+        )
+        b = threading.Thread(target=run, args=(second, other))
+        b.start()
+        a.join(60)
+        b.join(60)
+    finally:
+        event.remove(first.database.engine, "after_cursor_execute", saw_insert)
+        event.remove(first.database.engine, "commit", before_commit)
+        watcher.dispose()
+    assert failures == []
+    for student in ("S-NEW", "S-NEW-2"):
+        assert _member(first, student, GUARDIAN) == ("Rosa Parent", "es")
+    with first.database.engine.connect() as connection:
+        count = connection.execute(
+            text("SELECT count(*) FROM person WHERE email = :e"), {"e": GUARDIAN}
+        ).scalar_one()
+    assert count == 1
+    first.close()
+    second.close()
+
+
+def _wait_for_a_lock_wait(watcher: Engine) -> None:
+    """Until another session of this database waits on a lock (at most ten seconds)."""
+    deadline = time.monotonic() + 10
+    with watcher.connect() as connection:
+        while time.monotonic() < deadline:
+            waiting = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+            connection.rollback()
+            if waiting:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the second import never waited on the first")
