@@ -257,8 +257,10 @@ class HeldView:
     reason: str
     kept_text: str
     original: str
-    students: tuple[str, ...]  # names of the reader's students its sender is on the team of
-    can_release: bool  # it answers an update request, so it can be applied
+    # Names of the reader's students it is about: its request's (without a key, its sender's).
+    students: tuple[str, ...]
+    # It answers an update request whose every student is the reader's: it can be applied.
+    can_release: bool
     # The items it may be applied to instead: those of the reader's students whose team the
     # sender is on (only when one reply is read whole).
     items: tuple[ItemView, ...] = ()
