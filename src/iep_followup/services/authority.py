@@ -60,7 +60,10 @@ def held(session: Session, reader: Reader, inbound_id: int, use: Use) -> HeldTar
     return found[0]
 
 
-def readable_held(session: Session, reader: Reader) -> list[HeldTarget]:
-    """The held replies the reader may read."""
+def readable_held(
+    session: Session, reader: Reader, inbound_id: int | None = None
+) -> list[HeldTarget]:
+    """The held replies the reader may read (of this one only, when given)."""
     mine = managed(session, reader)
-    return [t for t in web.held_targets(session) if may_use_held(reader, mine, t, Use.READ)]
+    found = web.held_targets(session, inbound_id)
+    return [t for t in found if may_use_held(reader, mine, t, Use.READ)]

@@ -142,11 +142,7 @@ def _held(
     session: Session, reader: Reader, inbound_id: int | None, *, max_bytes: int
 ) -> list[HeldView]:
     mine = authority.managed(session, reader)
-    targets = {
-        t.inbound_id: t
-        for t in authority.readable_held(session, reader)
-        if inbound_id is None or t.inbound_id == inbound_id
-    }
+    targets = {t.inbound_id: t for t in authority.readable_held(session, reader, inbound_id)}
     names = {s.id: s.name for s in web.visible_students(session, scope_of(reader))}
     views = []
     for row in web.held_rows(session, list(targets), with_raw=inbound_id is not None):

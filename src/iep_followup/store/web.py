@@ -246,7 +246,7 @@ def caseload_ids(session: Session, email: str) -> frozenset[int]:
 
 
 def held_targets(session: Session, inbound_id: int | None = None) -> list[HeldTarget]:
-    """Every held reply (or this one) with the students it concerns. Three queries."""
+    """Every held reply (or this one) with the students it concerns. At most three queries."""
     query = sa_select(
         col(InboundMessage.id), col(InboundMessage.person_id), col(InboundMessage.request_id)
     ).where(col(InboundMessage.outcome) == InboundOutcome.HELD)
@@ -256,19 +256,21 @@ def held_targets(session: Session, inbound_id: int | None = None) -> list[HeldTa
     request_ids = {r for _, _, r in rows if r is not None}
     senders = {p for _, p, _ in rows if p is not None}
     asked: dict[int, set[int]] = defaultdict(set)
-    for request_id, student_id in session.execute(
-        sa_select(col(RequestItem.request_id), col(ActionItem.student_id))
-        .join(ActionItem, col(ActionItem.id) == RequestItem.item_id)
-        .where(col(RequestItem.request_id).in_(request_ids))
-    ).all():
-        asked[request_id].add(student_id)
     teams: dict[int, set[int]] = defaultdict(set)
-    for person_id, student_id in session.execute(
-        sa_select(col(Membership.person_id), col(Membership.student_id)).where(
-            col(Membership.person_id).in_(senders)
-        )
-    ).all():
-        teams[person_id].add(student_id)
+    if request_ids:
+        for request_id, student_id in session.execute(
+            sa_select(col(RequestItem.request_id), col(ActionItem.student_id))
+            .join(ActionItem, col(ActionItem.id) == RequestItem.item_id)
+            .where(col(RequestItem.request_id).in_(request_ids))
+        ).all():
+            asked[request_id].add(student_id)
+    if senders:
+        for person_id, student_id in session.execute(
+            sa_select(col(Membership.person_id), col(Membership.student_id)).where(
+                col(Membership.person_id).in_(senders)
+            )
+        ).all():
+            teams[person_id].add(student_id)
     return [
         HeldTarget(
             held_id,
