@@ -241,7 +241,6 @@ def _person(rows: _Rows, ids: _Ids, role: Role, name: str, language: str, school
             "email": f"{role.value.replace('_', '.')}.{person_id}@s{school}.{domain}",
             "language": language,
             "timezone": None,
-            "away_until": None,
             "created_at": REQUESTS_AT - timedelta(days=60),
             "soft_bounces": 0,
         },

@@ -259,11 +259,56 @@ class HeldView:
     reason: str
     kept_text: str
     original: str
-    students: tuple[str, ...]  # names of the reader's students its sender is on the team of
-    can_release: bool  # it answers an update request, so it can be applied
+    # Names of the reader's students it is about: its request's (without a key, its sender's).
+    students: tuple[str, ...]
+    # It answers an update request whose every student is the reader's: it can be applied.
+    can_release: bool
     # The items it may be applied to instead: those of the reader's students whose team the
     # sender is on (only when one reply is read whole).
     items: tuple[ItemView, ...] = ()
+
+
+class Use(enum.Enum):
+    """What a reader wants to do with a student's record or a held reply."""
+
+    READ = "read"
+    CHANGE = "change"
+
+
+@dataclass(frozen=True)
+class HeldTarget:
+    """Whom a held reply concerns: the students of the request its key points at (None when it
+    carries no key) and the students on whose teams its sender is."""
+
+    inbound_id: int
+    request_students: frozenset[int] | None
+    sender_students: frozenset[int]
+
+
+# The one authorization rule of the desk. A case manager's power ends at her caseload: what
+# she may read or change is decided by the students concerned, never by who else sits on a
+# team (people are shared across caseloads; authority is not). An administrator may do all.
+
+
+def may_use_student(reader: Reader, managed: frozenset[int], student_id: int) -> bool:
+    """A student's record, or anything of theirs (an item, a team membership): hers to read
+    and change when she manages the student's team."""
+    return reader.is_admin or student_id in managed
+
+
+def may_use_held(reader: Reader, managed: frozenset[int], held: HeldTarget, use: Use) -> bool:
+    """A held reply is decided by the request its key points at: readable when one of its
+    students is hers, changeable (released as written, dismissed) only when all of them are.
+    Without a key it can change no item by itself: readable (and dismissable) by the case
+    managers of its sender's students; applying it to an item checks that item's student.
+    """
+    if reader.is_admin:
+        return True
+    if held.request_students is None:
+        return bool(held.sender_students & managed)
+    if use is Use.READ:
+        return bool(held.request_students & managed)
+    return bool(held.request_students) and held.request_students <= managed
 
 
 @dataclass(frozen=True)
@@ -275,6 +320,9 @@ class MeetingPreview:
     amends: bool  # the student is already recorded: this brings their record up to date
     gaps: tuple[TranslationGap, ...] = ()  # per reader language, the texts with no version
     emails: tuple[SummaryPreview, ...] = ()  # each member's summary email, as it will read
+    # Members also on another caseload's team whose name, language or time zone the file
+    # would change: kept as they are (an administrator may change them).
+    kept: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

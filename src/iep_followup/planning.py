@@ -30,6 +30,11 @@ class ItemState:
     due_on: date
     last_contact_at: datetime  # when we last asked or heard about it (or it was created)
     kind: ItemKind = ItemKind.TASK  # a routine is asked about until its end date (due_on)
+    # The owner is away from this item's student's team until then (set from that student).
+    away_until: date | None = None
+
+    def is_away(self, today: date) -> bool:
+        return self.away_until is not None and today <= self.away_until
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,6 @@ class RequestState:
 class OwnerState:
     person_id: int
     timezone: str
-    away_until: date | None
     mail_failing: bool
     items: tuple[ItemState, ...]
     last_request: RequestState | None = None
@@ -136,13 +140,15 @@ def _decide(now: datetime, owner: OwnerState, policy: SendPolicy) -> Decision:
     if held_back:
         return Wait(owner.person_id, held_back)
     today = local_now(now, owner.timezone).date()
-    due = _due_items(owner.items, owner.timezone, today)
+    # Away from one student's team is away from that student's items only.
+    present = [i for i in owner.items if not i.is_away(today)]
+    due = _due_items(present, owner.timezone, today)
     if due:
         return Ask(owner.person_id, today, tuple(due), f"{len(due)} item(s) due for a check-in")
     reminder = _reminder(owner, policy, today)
     if reminder is not None:
         return reminder
-    upcoming = [d for d in (next_check_in(i, owner.timezone) for i in owner.items) if d is not None]
+    upcoming = [d for d in (next_check_in(i, owner.timezone) for i in present) if d is not None]
     if not upcoming:
         return Wait(owner.person_id, "no item has a check-in cadence")
     return Wait(owner.person_id, f"nothing due; next check-in {min(upcoming).isoformat()}")
@@ -152,7 +158,11 @@ def _why_hold_back(now: datetime, owner: OwnerState, policy: SendPolicy) -> str 
     """Why nothing at all may go to this owner now, if anything."""
     if owner.mail_failing:
         return "email address is failing; fix it first"
-    blocked = why_not_now(now, owner.timezone, policy, owner.away_until)
+    today = local_now(now, owner.timezone).date()
+    if owner.items and all(i.is_away(today) for i in owner.items):
+        until = max(i.away_until for i in owner.items if i.away_until is not None)
+        return f"away until {until.isoformat()}"
+    blocked = why_not_now(now, owner.timezone, policy)
     if blocked:
         return blocked
     last = owner.last_request

@@ -25,6 +25,7 @@ from iep_followup.desk import (
     Reader,
     StudentPage,
     StudentRecord,
+    Use,
     view_caseload,
 )
 from iep_followup.digest import Period
@@ -52,6 +53,7 @@ from iep_followup.operations import OpsMetrics, Readiness
 from iep_followup.planning import SendPolicy, local_now
 from iep_followup.services import (
     answers,
+    authority,
     desk,
     desk_actions,
     desk_meetings,
@@ -151,7 +153,7 @@ class Tracker:
     # --- recording a meeting ------------------------------------------------------
 
     def record_meeting(
-        self, record: MeetingRecord, *, hold_summaries: bool = False
+        self, record: MeetingRecord, *, hold_summaries: bool = False, as_admin: bool = False
     ) -> RecordedMeeting:
         """Record (or bring up to date) everything one meeting decided, all or nothing.
 
@@ -161,6 +163,10 @@ class Tracker:
         balance report's warnings; `translation_gaps(record)` tells the same before recording).
         With `hold_summaries` (kept through re-imports) nothing is queued until
         `release_summaries`, so the versions can be added first.
+
+        People are shared, authority is not: it is recorded for the meeting's case manager,
+        and someone who also sits on another caseload's team keeps their name, language and
+        time zone (the result's `kept` says so), unless `as_admin`.
         """
         return meetings.record_meeting(
             self.database,
@@ -170,6 +176,7 @@ class Tracker:
             policy=self.policy,
             default_timezone=self.settings.timezone,
             hold_summaries=hold_summaries,
+            authority=meetings.authority_of(record, as_admin=as_admin),
         )
 
     def release_summaries(self, student_external_id: str) -> int:
@@ -667,8 +674,11 @@ class Tracker:
             )
 
     def release_held(self, reader: Reader, inbound_id: int, *, client: str) -> IngestResult:
-        """Apply a held reply the reader may see, as written by its sender; audited."""
-        self.held_reply(reader, inbound_id)
+        """Apply a held reply as written by its sender, when every student of the request its
+        key points at is the reader's (NotFoundError when she may not read it, ValidationError
+        when she may only read it); audited."""
+        with self.database.transaction() as session:
+            authority.held(session, reader, inbound_id, Use.CHANGE)
         result = self.release(inbound_id)
         with self.database.transaction() as session:
             web_store.audit(
@@ -713,7 +723,6 @@ class Tracker:
                 reason=reason,
                 client=client,
                 now=self.now(),
-                max_bytes=self.settings.max_reply_bytes,
             )
 
     def desk_audit(self, limit: int = 200) -> list[web_store.AuditView]:
@@ -781,7 +790,7 @@ class Tracker:
         record = parse_meeting(text, source)
         with self.database.transaction() as session:
             desk_meetings.may_record(session, reader, record)
-        recorded = self.record_meeting(record)
+        recorded = self.record_meeting(record, as_admin=reader.is_admin)
         with self.database.transaction() as session:
             web_store.audit(
                 session,

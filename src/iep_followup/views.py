@@ -107,6 +107,8 @@ class RecordedMeeting:
     summaries_held: bool = False  # waiting for Tracker.release_summaries
     # Per reader language, the texts with no version in it (logged before any summary is queued).
     translation_gaps: tuple[TranslationGap, ...] = ()
+    # Per person on another caseload's team too: what the file would have changed, kept.
+    kept: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -399,3 +399,25 @@ def test_help_lists_every_command_with_a_description_that_is_not_cut(
         name, _, description = line.strip().partition(" ")
         assert description.strip(), name
         assert not description.rstrip().endswith(("...", "…")), line
+
+
+def test_import_keeps_a_person_on_another_caseloads_team_and_says_so(
+    run: RunCli, tmp_path: Path
+) -> None:
+    run("init")
+    run("import", str(EXAMPLE))  # Lucía, on Dana's caseload, with Rosa Herrera
+    other = tmp_path / "other.yaml"
+    text = EXAMPLE.read_text(encoding="utf-8")
+    other.write_text(
+        text.replace("S-2026-0417", "S-2026-0999")
+        .replace("dana.whitfield@lincoln.example.org", "keisha.case@lincoln.example.org")
+        .replace("name: Rosa Herrera", "name: Rosa Someone"),
+        encoding="utf-8",
+    )
+    done = run("import", str(other))
+    assert (
+        "warning: kept rosa.herrera@example.com's name as they are: they are on another "
+        "caseload's team too (an administrator may change them)"
+    ) in done.stderr
+    members = json.loads(run("status", "--json").stdout)
+    assert "Rosa Herrera" in json.dumps(members) and "Rosa Someone" not in json.dumps(members)

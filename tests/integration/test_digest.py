@@ -191,11 +191,13 @@ def test_preview_writes_a_digest_a_person_can_read_at_a_glance(
     assert "Maria Lopez (case manager)" not in maria.split("== Team ==")[-1].split("==")[0]
     assert "no part in the plan yet" not in maria.split("== Team ==")[0]
     assert "Offer them one small part" not in maria
-    # The held reply: who wrote, about which student, what they wrote, and how to read it.
-    assert 'Marco Díaz: Sam Reed wrote, and we did not apply it on our own: "done"' in maria
+    # The held reply, in the digest of the case manager of the student its key is about: who
+    # wrote, about which student, what they wrote, and how to read it.
+    assert 'Lucía Herrera: Sam Reed wrote, and we did not apply it on our own: "done"' in text
     [sam] = [m for m in cycle.inbox(held_only=True) if (m.from_address or "").startswith("sam")]
-    assert f"run iep-followup inbox show {sam.id}" in maria
-    assert "request " not in maria  # no internal ids in sentences
+    assert f"run iep-followup inbox show {sam.id}" in text
+    assert "Sam Reed wrote" not in maria
+    assert "request " not in maria + text  # no internal ids in sentences
     assert "Lucía" not in maria and "Marco" not in text
 
 
@@ -349,17 +351,19 @@ def _count_queries(tracker: Tracker, email: str) -> int:
     return count
 
 
-def test_a_held_reply_shows_only_in_the_digest_of_its_senders_case_manager(
+def test_a_held_reply_shows_only_in_the_digest_of_its_requests_case_manager(
     cycle: Tracker, tmp_path: Path
 ) -> None:
-    """Sam (Marco's teacher) answered with Lucía's mother's key: that is Marco's case manager's
-    business, not Lucía's. Tía Carmen is on no team: no digest shows her reply."""
+    """Sam (Marco's teacher) answered with Lucía's mother's key: it is about Lucía's items, so
+    it is Lucía's case manager's to judge (the desk's one rule), not Marco's: a teacher on
+    Maria's team brings her none of his replies about another caseload's child. Tía Carmen
+    is on no team: no digest shows her reply (the desk and `inbox` do)."""
     cycle.digests(preview_dir=tmp_path)
     [dana] = tmp_path.glob("digest-dana-whitfield-*.txt")
     [maria] = tmp_path.glob("digest-maria-lopez-*.txt")
     dana_text, maria_text = dana.read_text("utf-8"), maria.read_text("utf-8")
-    assert "sam.reed@lincoln.example.org" not in dana_text and "Sam Reed" not in dana_text
-    assert "Marco Díaz: Sam Reed wrote, and we did not apply it on our own" in maria_text
+    assert "Sam Reed wrote" not in maria_text  # he is on Marco's team; the reply is not Maria's
+    assert "Lucía Herrera: Sam Reed wrote, and we did not apply it on our own" in dana_text
     assert "carmen" not in dana_text + maria_text
     [sam] = [m for m in cycle.inbox(held_only=True) if m.from_address.startswith("sam")]  # type: ignore[union-attr]
 
@@ -367,7 +371,7 @@ def test_a_held_reply_shows_only_in_the_digest_of_its_senders_case_manager(
     shown = cycle.held_text(sam.id)
     assert (shown.kept_text.strip(), shown.students, shown.can_release) == (
         "done",
-        ("Marco Díaz",),
+        ("Lucía Herrera",),
         True,
     )
     assert "done" in shown.original and "Lucía" in shown.original  # the quoted request, whole

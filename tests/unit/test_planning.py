@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -40,7 +41,9 @@ def owner(
     away_until: date | None = None,
     failing: bool = False,
 ) -> OwnerState:
-    return OwnerState(1, tz, away_until, failing, items or (item(),), last)
+    # Away from every team: each item carries the date.
+    states = tuple(dataclasses.replace(i, away_until=away_until) for i in items or (item(),))
+    return OwnerState(1, tz, failing, states, last)
 
 
 def decide(
@@ -125,6 +128,17 @@ def test_holidays_and_away_until_postpone() -> None:
         1, "away until 2026-11-24"
     )
     assert isinstance(decide(owner(away_until=date(2026, 11, 22)), MONDAY_8AM), Ask)
+
+
+def test_away_from_one_students_team_postpones_that_students_items_only() -> None:
+    lucia = item(1)
+    mateo = dataclasses.replace(item(2), away_until=date(2099, 1, 1))
+    found = plan_requests(MONDAY_8AM, [OwnerState(1, CHICAGO, False, (lucia, mateo))], SendPolicy())
+    assert found == [Ask(1, date(2026, 11, 23), (1,), "1 item(s) due for a check-in")]
+    only_mateo = OwnerState(1, CHICAGO, False, (mateo,))
+    assert decide(only_mateo, MONDAY_8AM) == Wait(1, "away until 2099-01-01")
+    back = dataclasses.replace(mateo, away_until=date(2026, 11, 22))
+    assert isinstance(decide(OwnerState(1, CHICAGO, False, (back,)), MONDAY_8AM), Ask)
 
 
 def test_failing_address_is_not_asked() -> None:

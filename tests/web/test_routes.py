@@ -28,7 +28,8 @@ from tests.web.world import (
 )
 
 # (method, path) -> what guards it: "public", "reader" (any signed-in reader), or "caseload"
-# (a reader whose caseload holds the student, or the sender of the held reply; else 404), or
+# (a reader whose caseload holds the student, or the students of the held reply's request;
+# else 404), or
 # "meeting" (a reader the meeting file names as case manager, or an admin; else 403).
 ROUTES = {
     ("GET", "/"): "reader",

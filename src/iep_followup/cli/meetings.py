@@ -102,6 +102,8 @@ def import_meeting(ctx: Context, meeting_file: Path, hold_summaries: bool, now: 
         click.echo(f"{verb} {meeting_file} for student {result.student_external_id}:")
         for change in result.changes:
             click.echo(f"  - {change}")
+    for kept in result.kept:
+        click.echo(f"warning: {kept}", err=True)
     if result.summaries_queued:
         click.echo(
             f"Queued {result.summaries_queued} meeting summary email(s); `iep-followup deliver` sends them."

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
-from typing import Any
+from datetime import datetime
 
 from iep_followup.balance import check_balance
 from iep_followup.desk import (
     CaseloadRow,
+    HeldTarget,
     HeldView,
     HistoryEntry,
     Reader,
     StudentPage,
     StudentRecord,
     TeamMember,
+    Use,
     caseload_row,
+    may_use_held,
+    may_use_student,
     sort_caseload,
 )
 from iep_followup.digest import OwnerRequests, silent_streak
@@ -23,21 +26,13 @@ from iep_followup.errors import NotFoundError
 from iep_followup.inbound.message import parse_message
 from iep_followup.inbound.trim import trim_reply
 from iep_followup.planning import SendPolicy, local_now
+from iep_followup.services import authority
+from iep_followup.services.authority import scope_of
 from iep_followup.store import queries, web
 from iep_followup.store.db import Session
 from iep_followup.views import ItemView
 
 MAX_ORIGINAL_CHARS = 200_000
-
-
-def scope_of(reader: Reader) -> str | None:
-    """The case manager whose students the reader sees; None for an administrator (all)."""
-    return None if reader.is_admin else reader.email
-
-
-def not_found(external_id: str) -> NotFoundError:
-    # The same words for a student on another caseload as for one that does not exist.
-    return NotFoundError(f"no student with id {external_id!r}")
 
 
 def caseload(
@@ -59,12 +54,8 @@ def caseload(
             for student_id in asked_about:
                 silent[student_id].append(owner.name)
     held: dict[int, int] = defaultdict(int)
-    on_teams: dict[int, set[int]] = defaultdict(set)
-    for student_id, team in members.items():
-        for member in team:
-            on_teams[member.person_id].add(student_id)
-    for _inbound_id, sender in web.held_senders(session, list(names)):
-        for student_id in on_teams.get(sender or 0, ()):
+    for target in authority.readable_held(session, reader):
+        for student_id in _about(target):
             held[student_id] += 1
     today = local_now(now, timezone).date()
     rows = [
@@ -87,12 +78,11 @@ def caseload(
 def student_page(
     session: Session, reader: Reader, external_id: str, *, max_share: float
 ) -> StudentPage:
-    if web.visible_student(session, scope_of(reader), external_id) is None:
-        raise not_found(external_id)
+    student_id = authority.student_id(session, reader, external_id)
     status = queries.student_status(session, external_id)
     person_ids = [m.person_id for m in status.members]
     failing = web.failing_people(session, person_ids)
-    away: dict[int, Any] = web.away_until(session, person_ids)
+    away = web.away_until(session, student_id)
     history = {
         item_id: tuple(HistoryEntry(*row) for row in rows)  # type: ignore[arg-type]
         for item_id, rows in web.histories(session, [i.id for i in status.items]).items()
@@ -105,8 +95,7 @@ def student_page(
         max_share,
     )
     team = tuple(
-        TeamMember(m, failing.get(m.person_id), _as_date(away.get(m.person_id)))
-        for m in status.members
+        TeamMember(m, failing.get(m.person_id), away.get(m.person_id)) for m in status.members
     )
     return StudentPage(status, team, history, balance)
 
@@ -121,16 +110,13 @@ def student_record(
     return StudentRecord(page, tuple(web.student_mail(session, student.id)))
 
 
-def _as_date(value: object) -> date | None:
-    return value if isinstance(value, date) else None
-
-
 def held_replies(session: Session, reader: Reader) -> list[HeldView]:
-    """Held replies from people on the reader's students' teams (every held reply for an admin).
+    """The held replies the reader may read (every held reply for an admin).
 
-    As in the digest, a reply is shown for its sender's students, never for the student its
-    key points at: a forwarded key must not carry a stranger's words into a child's record.
-    The list carries no text; `held_reply` reads one message whole.
+    A reply is shown for the students of the request its key points at, never for its
+    sender's other students: a teacher on her team does not bring his replies about another
+    caseload's child. Without a key, for its sender's students. The list carries no text;
+    `held_reply` reads one message whole.
     """
     return _held(session, reader, None, max_bytes=0)
 
@@ -147,24 +133,29 @@ def held_reply(session: Session, reader: Reader, inbound_id: int, *, max_bytes: 
 OPERATOR = Reader("", "the command line", "en", is_admin=True)
 
 
+def _about(target: HeldTarget) -> frozenset[int]:
+    """The students a held reply is about: its request's, else (no key) its sender's."""
+    return target.sender_students if target.request_students is None else target.request_students
+
+
 def _held(
     session: Session, reader: Reader, inbound_id: int | None, *, max_bytes: int
 ) -> list[HeldView]:
-    students = web.visible_students(session, scope_of(reader))
-    names = {s.id: s.name for s in students}
-    on_teams = web.team_person_ids(session, [s.id for s in students if s.id is not None])
-    senders = web.held_senders(session, None if reader.is_admin else list(on_teams))
-    wanted = [i for i, _ in senders if inbound_id is None or i == inbound_id]
+    mine = authority.managed(session, reader)
+    targets = {t.inbound_id: t for t in authority.readable_held(session, reader, inbound_id)}
+    names = {s.id: s.name for s in web.visible_students(session, scope_of(reader))}
     views = []
-    for row in web.held_rows(session, wanted, with_raw=inbound_id is not None):
+    for row in web.held_rows(session, list(targets), with_raw=inbound_id is not None):
+        target = targets[row.id or 0]
         kept, original = row.kept_text, ""
         items: tuple[ItemView, ...] = ()
-        senders_students = on_teams.get(row.person_id or 0, set())
         if inbound_id is not None:
             original = parse_message(row.raw, max_bytes=max_bytes).text[:MAX_ORIGINAL_CHARS]
             # Held before it was read: show the words that releasing it would apply.
             kept = kept or trim_reply(original).kept
-            items = tuple(queries.item_views(session, student_ids=sorted(senders_students)))
+            # To pick from: the reader's students whose team the sender is on.
+            pickable = [s for s in target.sender_students if may_use_student(reader, mine, s)]
+            items = tuple(queries.item_views(session, student_ids=sorted(pickable)))
         views.append(
             HeldView(
                 row.id or 0,
@@ -174,8 +165,9 @@ def _held(
                 row.reason,
                 kept,
                 original,
-                tuple(sorted(names[s] for s in senders_students if s in names)),
-                row.request_id is not None,
+                tuple(sorted(names[s] for s in _about(target) if s in names)),
+                target.request_students is not None
+                and may_use_held(reader, mine, target, Use.CHANGE),
                 items,
             )
         )

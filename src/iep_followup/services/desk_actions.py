@@ -6,22 +6,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from iep_followup.desk import ItemAction, ItemChange, MemberAction, MemberChange, Reader
+from iep_followup.desk import ItemAction, ItemChange, MemberAction, MemberChange, Reader, Use
 from iep_followup.domain import ItemStatus, UpdateInput, UpdateSource, check_note
 from iep_followup.errors import NotFoundError, ValidationError
-from iep_followup.services import desk
-from iep_followup.services.desk import not_found, scope_of
+from iep_followup.services import authority
 from iep_followup.store import people, updates, web
 from iep_followup.store.db import Session
 
 MAX_REASON = 500
-
-
-def _student_id(session: Session, reader: Reader, external_id: str) -> int:
-    student = web.visible_student(session, scope_of(reader), external_id)
-    if student is None or student.id is None:
-        raise not_found(external_id)
-    return student.id
 
 
 def _reason(text: str) -> str:
@@ -62,7 +54,7 @@ def change_item(
     now: datetime,
 ) -> None:
     """Apply one change to one of the student's items, with its reason, and audit it."""
-    student_id = _student_id(session, reader, external_id)
+    student_id = authority.student_id(session, reader, external_id)
     item = web.student_item(session, student_id, item_id)
     if item is None:
         raise NotFoundError(f"no action item {item_id} for this student")
@@ -115,7 +107,7 @@ def change_member(
     now: datetime,
 ) -> None:
     """Clear a team member's failing address, or set when they are away until; audited."""
-    student_id = _student_id(session, reader, external_id)
+    student_id = authority.student_id(session, reader, external_id)
     person = web.team_member(session, student_id, person_id)
     if person is None:
         raise NotFoundError(f"nobody {person_id} on this student's team")
@@ -127,7 +119,7 @@ def change_member(
     else:
         if action.away_until is not None and action.away_until < today:
             raise ValidationError("that day has passed", field="away_until")
-        web.set_away_until(session, person_id, action.away_until)
+        web.set_away_until(session, student_id, person_id, action.away_until)
         detail = f"away until {action.away_until}" if action.away_until else "back"
     _audit(
         session,
@@ -148,11 +140,10 @@ def dismiss_held(
     reason: str,
     client: str,
     now: datetime,
-    max_bytes: int,
 ) -> None:
     """Set aside a held reply the reader may see, without applying it; who and why are audited."""
     why = " ".join(reason.split())[:500]
-    desk.held_reply(session, reader, inbound_id, max_bytes=max_bytes)  # 404 when not theirs
+    authority.held(session, reader, inbound_id, Use.CHANGE)  # 404 when not theirs
     said = f": {why}" if why else ""
     web.dismiss_held(session, inbound_id, f"dismissed by {reader.email}{said}", now)
     web.audit(

@@ -17,8 +17,7 @@ from iep_followup.errors import ValidationError
 from iep_followup.inbound.grammar import ItemCommands
 from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.inbound.trim import trim_reply
-from iep_followup.services import desk
-from iep_followup.services.desk import scope_of
+from iep_followup.services import authority, desk
 from iep_followup.services.ingest import update_of
 from iep_followup.store import inbox, updates, web
 from iep_followup.store.db import Session
@@ -49,8 +48,13 @@ def apply_to_item(
     on the item's team, or words that say nothing.
     """
     held = desk.held_reply(session, reader, inbound_id, max_bytes=max_bytes)
-    item = web.visible_item(session, scope_of(reader), item_id)
-    if item is None or item.id is None:
+    item = web.visible_item(session, None, item_id)
+    # Decided by the picked item's own student, whoever the reply is about.
+    if (
+        item is None
+        or item.id is None
+        or not authority.may_change(session, reader, item.student_id)
+    ):
         raise ValidationError("pick one of the items listed on the page", field="item")
     sender_id = web.held_sender(session, inbound_id)
     sender = inbox.person(session, sender_id) if sender_id is not None else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from iep_followup.domain import MeetingRecord
+from iep_followup.domain import MeetingRecord, Role
 from iep_followup.planning import SendPolicy
 from iep_followup.services.outgoing import Mailer
 from iep_followup.services.summaries import queue_summaries
@@ -17,6 +17,13 @@ from iep_followup.views import RecordedMeeting
 log = logging.getLogger(__name__)
 
 
+def authority_of(record: MeetingRecord, *, as_admin: bool) -> frozenset[str] | None:
+    """Who records the meeting: its case managers, or an administrator (None)."""
+    if as_admin:
+        return None
+    return frozenset(m.email for m in record.members if m.role is Role.CASE_MANAGER)
+
+
 def record_meeting(
     database: Database,
     mailer: Mailer,
@@ -26,18 +33,20 @@ def record_meeting(
     policy: SendPolicy,
     default_timezone: str,
     hold_summaries: bool = False,
+    authority: frozenset[str] | None = None,
 ) -> RecordedMeeting:
     """Record (or bring up to date) one meeting, all or nothing; queue the summaries it calls for.
 
     With `hold_summaries` (kept through re-imports) nothing is queued until the summaries are
-    released, so versions in the readers' languages can be added first.
+    released, so versions in the readers' languages can be added first. `authority`: the case
+    managers recording it (None: an administrator); see records.upsert_member.
     """
     gaps = tuple(translation_gaps(record))
     for gap in gaps:
         log.info("%s: %s", record.student.external_id, gap.message)
     with database.transaction() as session:
-        meeting, created, changes = records.record_meeting(
-            session, record, now, hold_summaries=hold_summaries
+        meeting, created, changes, kept = records.record_meeting(
+            session, record, now, hold_summaries=hold_summaries, authority=authority
         )
         assert meeting.id is not None
         held = meeting.summaries_held
@@ -52,4 +61,5 @@ def record_meeting(
             queued,
             summaries_held=held,
             translation_gaps=gaps,
+            kept=tuple(kept),
         )

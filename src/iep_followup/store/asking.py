@@ -78,6 +78,13 @@ def owner_states(
             last_update,
             last_asked,
             col(ActionItem.kind),
+            col(Membership.away_until),
+        )
+        # The owner's place on the item's student's team: away from it, or not.
+        .outerjoin(
+            Membership,
+            (col(Membership.student_id) == ActionItem.student_id)
+            & (col(Membership.person_id) == ActionItem.owner_id),
         )
         .where(
             col(ActionItem.status).in_(list(OPEN_STATUSES)), col(ActionItem.cadence) != Cadence.NONE
@@ -96,10 +103,11 @@ def owner_states(
         updated_at,
         asked_at,
         kind,
+        away_until,
     ) in session.execute(query):
         contact = max(t for t in (created_at, updated_at, asked_at) if t is not None)
         by_owner[owner_id].append(
-            ItemState(item_id, Cadence(cadence), due_on, contact, ItemKind(kind))
+            ItemState(item_id, Cadence(cadence), due_on, contact, ItemKind(kind), away_until)
         )
     if not by_owner:
         return []
@@ -108,7 +116,6 @@ def owner_states(
         sa_select(
             col(Person.id),
             col(Person.timezone),
-            col(Person.away_until),
             col(Person.mail_failing_at),
         )
         .where(col(Person.id).in_(owners))
@@ -130,12 +137,11 @@ def owner_states(
         OwnerState(
             person_id=person_id,
             timezone=timezone or default_timezone,
-            away_until=away_until,
             mail_failing=failing_at is not None,
             items=tuple(by_owner[person_id]),
             last_request=latest.get(person_id),
         )
-        for person_id, timezone, away_until, failing_at in people
+        for person_id, timezone, failing_at in people
     ]
 
 

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
+from iep_followup.desk import HeldTarget, Reader, Use, may_use_held
 from iep_followup.digest import DigestInputs, HeldReply, OwnerRequests, StudentInput, UpdateLine
 from iep_followup.domain import Role
 from iep_followup.inbound.message import MAX_MESSAGE_BYTES, parse_message
 from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.inbound.trim import trim_reply
 from iep_followup.planning import RequestState
-from iep_followup.store import asking, queries
+from iep_followup.store import asking, queries, web
 from iep_followup.store.db import insert_skipping_duplicates
 from iep_followup.store.models import (
     DigestRecord,
@@ -76,7 +76,7 @@ def digest_inputs(
     update_lines = _update_lines(session, list(item_student), since_utc)
     owner_requests, request_ids = _owner_requests(session, list(item_student), timezone)
     member_ids = {m.person_id for team in members.values() for m in team}
-    held = _held_replies(session, members, member_ids, set(student_ids))
+    held = _held_replies(session, set(student_ids))
     failing = _failing_addresses(session, member_ids)
     notes = _general_notes(session, request_ids, item_student, since_utc)
     previous = session.exec(
@@ -199,65 +199,52 @@ def _owner_requests(
     return owner_requests, list(request_ids)
 
 
-def _held_replies(
-    session: Session,
-    members: Mapping[int, Sequence[MemberView]],
-    member_ids: set[int],
-    caseload: set[int],
-) -> tuple[HeldReply, ...]:
-    # A held reply is shown to the case managers of its sender's students only, never to
-    # those of the student whose key it carried: a forwarded key must not carry its words to
-    # another child's record. Senders on no team are left to `iep-followup inbox`.
-    sender_students: dict[int, set[int]] = defaultdict(set)
-    names: dict[int, str] = {}
-    for student_id, team in members.items():
-        for member in team:
-            sender_students[member.person_id].add(student_id)
-            names[member.person_id] = member.name
+def _held_replies(session: Session, caseload: set[int]) -> tuple[HeldReply, ...]:
+    # The desk's rule (desk.may_use_held): a held reply is this case manager's when one of the
+    # students of the request its key points at is hers (without a key, one of its sender's):
+    # a teacher on her team brings none of his replies about another caseload's child. Its
+    # words are quoted only when she may release it: every student it concerns is hers.
+    # Senders on no team are left to `iep-followup inbox` and the desk.
+    mine = frozenset(caseload)
+    targets = {
+        t.inbound_id: t
+        for t in web.held_targets(session)
+        if may_use_held(_CASE_MANAGER, mine, t, Use.READ)
+    }
+    if not targets:
+        return ()
     # Few rows (replies waiting for a person), so their raw text is read to quote them.
     held_rows = session.execute(
         sa_select(
             col(InboundMessage.id),
             col(InboundMessage.from_address),
             col(InboundMessage.reason),
-            col(InboundMessage.person_id),
+            col(Person.name),
             col(InboundMessage.kept_text),
             col(InboundMessage.raw),
-        ).where(
-            col(InboundMessage.outcome) == InboundOutcome.HELD,
-            col(InboundMessage.person_id).in_(list(member_ids)),
         )
+        .join(Person, col(Person.id) == InboundMessage.person_id)
+        .where(col(InboundMessage.id).in_(list(targets)))
+        .order_by(col(InboundMessage.id))
     ).all()
-    quotable = _only_on_caseload(session, {row[3] for row in held_rows}, caseload)
     return tuple(
         HeldReply(
             inbound_id,
             from_address,
             reason,
-            frozenset(sender_students[sender_id]),
-            names.get(sender_id),
-            _words(kept, raw) if sender_id in quotable else "",
+            _about(targets[inbound_id]) & mine,
+            sender,
+            _words(kept, raw) if _about(targets[inbound_id]) <= mine else "",
         )
-        for inbound_id, from_address, reason, sender_id, kept, raw in held_rows
-        if sender_id is not None
+        for inbound_id, from_address, reason, sender, kept, raw in held_rows
     )
 
 
-def _only_on_caseload(session: Session, senders: set[int | None], caseload: set[int]) -> set[int]:
-    """The senders whose every team is one of this caseload's students: their words may be
-    quoted here, since whichever child they wrote about, this case manager is theirs."""
-    if not senders:
-        return set()
-    elsewhere = {
-        person_id
-        for person_id, student_id in session.execute(
-            sa_select(col(Membership.person_id), col(Membership.student_id)).where(
-                col(Membership.person_id).in_([s for s in senders if s is not None])
-            )
-        ).all()
-        if student_id not in caseload
-    }
-    return {s for s in senders if s is not None and s not in elsewhere}
+_CASE_MANAGER = Reader("", "", "en", is_admin=False)  # the rule as for any case manager
+
+
+def _about(target: HeldTarget) -> frozenset[int]:
+    return target.sender_students if target.request_students is None else target.request_students
 
 
 def _words(kept: str, raw: bytes) -> str:

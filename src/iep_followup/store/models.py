@@ -86,7 +86,6 @@ class Person(SQLModel, table=True):
     email: str = Field(sa_column=Column(String(MAX_EMAIL), nullable=False, unique=True))
     language: str = Field(default="en", max_length=MAX_LANGUAGE)
     timezone: str | None = Field(default=None, max_length=MAX_TIMEZONE)
-    away_until: date | None = None
     created_at: datetime = Field(sa_column=_utc())
     # Set when the mail server refused the address for good (5xx or a hard bounce).
     mail_failing_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
@@ -108,6 +107,8 @@ class Membership(SQLModel, table=True):
     relationship: Relationship | None = Field(
         default=None, sa_column=Column(TextEnum(Relationship), nullable=True)
     )
+    # Not asked about this student's items until then; their other teams are not affected.
+    away_until: date | None = None
 
 
 class Meeting(SQLModel, table=True):

@@ -66,7 +66,7 @@ def latest_meeting(session: Session, external_id: str) -> MeetingRecord | None:
                 role=membership.role,
                 language=person.language,
                 timezone=person.timezone,
-                away_until=person.away_until,
+                away_until=membership.away_until,
                 relationship=membership.relationship,
             )
             for membership, person in team

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from iep_followup.addresses import address_key
@@ -14,6 +16,7 @@ from iep_followup.domain import (
     MeetingKind,
     MeetingRecord,
     MemberInfo,
+    Role,
     StrengthInfo,
     StudentInfo,
     UpdateInput,
@@ -34,17 +37,28 @@ from iep_followup.store.updates import apply_update, reassign
 
 
 def record_meeting(
-    session: Session, record: MeetingRecord, now: datetime, *, hold_summaries: bool = False
-) -> tuple[Meeting, bool, list[str]]:
-    """Create or bring up to date everything the meeting decided. Returns (meeting, created, changes).
+    session: Session,
+    record: MeetingRecord,
+    now: datetime,
+    *,
+    hold_summaries: bool = False,
+    authority: frozenset[str] | None = None,
+) -> tuple[Meeting, bool, list[str], list[str]]:
+    """Create or bring up to date everything the meeting decided.
 
-    With `hold_summaries`, the meeting's summaries wait for release_summaries (a held meeting
-    stays held through later imports until then).
+    Returns (meeting, created, changes, kept): `kept` says, per person, what the file would
+    have changed but was kept (see `upsert_member`). With `hold_summaries`, the meeting's
+    summaries wait for release_summaries (a held meeting stays held through later imports
+    until then).
     """
     changes: list[str] = []
+    kept: list[str] = []
     student = upsert_student(session, record.student, now, changes)
     assert student.id is not None
-    people = {m.email: upsert_member(session, student.id, m, now, changes) for m in record.members}
+    people = {
+        m.email: upsert_member(session, student.id, m, now, changes, authority=authority, kept=kept)
+        for m in record.members
+    }
 
     meeting = session.exec(
         select(Meeting).where(
@@ -98,7 +112,7 @@ def record_meeting(
     _remove_departed_members(session, student.id, set(people), changes)
     if changes and not created:
         meeting.updated_at = now
-    return meeting, created, changes
+    return meeting, created, changes, kept
 
 
 def upsert_student(
@@ -124,27 +138,44 @@ def upsert_student(
     return student
 
 
+# A person's own details, shared by every team they are on (a membership holds the rest).
+PERSON_FIELDS = ("name", "language", "timezone")
+
+
 def upsert_member(
-    session: Session, student_id: int, info: MemberInfo, now: datetime, changes: list[str]
+    session: Session,
+    student_id: int,
+    info: MemberInfo,
+    now: datetime,
+    changes: list[str],
+    *,
+    authority: frozenset[str] | None = None,
+    kept: list[str] | None = None,
 ) -> Person:
-    person = session.exec(select(Person).where(Person.email == info.email)).first()
-    if person is None:
-        person = Person(
-            name=info.name,
-            email=info.email,
-            language=info.language,
-            timezone=info.timezone,
-            away_until=info.away_until,
-            created_at=now,
-        )
-        session.add(person)
-        session.flush()
-    else:
-        for name in ("name", "language", "timezone", "away_until"):
-            if getattr(person, name) != getattr(info, name):
-                setattr(person, name, getattr(info, name))
-                changes.append(f"changed {info.email}'s {name.replace('_', ' ')}")
+    """Put the person on the student's team, adding them when new.
+
+    People are shared, authority is not: `authority` is the case managers recording the
+    meeting (None: an administrator). A person who also sits on the team of a student none
+    of them manages keeps their name, language and time zone; what was kept is added to
+    `kept`. Role, relationship and away-until belong to this team's membership only.
+    """
+    person = _person(session, info, now)
     assert person.id is not None
+    differs = [n for n in PERSON_FIELDS if getattr(person, n) != getattr(info, n)]
+    if (
+        differs
+        and authority is not None
+        and on_another_caseload(session, person.id, student_id, authority)
+    ):
+        if kept is not None:
+            kept.append(
+                f"kept {info.email}'s {', '.join(n.replace('_', ' ') for n in differs)} as they"
+                " are: they are on another caseload's team too (an administrator may change them)"
+            )
+    else:
+        for name in differs:
+            setattr(person, name, getattr(info, name))
+            changes.append(f"changed {info.email}'s {name.replace('_', ' ')}")
     membership = session.exec(
         select(Membership).where(
             Membership.student_id == student_id, Membership.person_id == person.id
@@ -157,6 +188,7 @@ def upsert_member(
                 person_id=person.id,
                 role=info.role,
                 relationship=info.relationship,
+                away_until=info.away_until,
             )
         )
         changes.append(
@@ -169,7 +201,75 @@ def upsert_member(
     if membership.relationship != info.relationship:
         membership.relationship = info.relationship
         changes.append(f"changed {info.email}'s relationship to the student")
+    if membership.away_until != info.away_until:
+        membership.away_until = info.away_until
+        changes.append(f"changed {info.email}'s away until")
     return person
+
+
+def _person(session: Session, info: MemberInfo, now: datetime) -> Person:
+    """The person with this address, added when new. An upsert: two imports adding the same
+    new person at once both find them (on PostgreSQL the second insert waits for the first
+    to commit, then does nothing)."""
+    person = session.exec(select(Person).where(Person.email == info.email)).first()
+    if person is not None:
+        return person
+    values = {
+        "name": info.name,
+        "email": info.email,
+        "language": info.language,
+        "timezone": info.timezone,
+        "created_at": now,
+        "soft_bounces": 0,
+    }
+    dialect = session.get_bind().dialect.name
+    upsert = (postgres_insert if dialect == "postgresql" else sqlite_insert)(Person)
+    session.execute(upsert.values(**values).on_conflict_do_nothing(index_elements=["email"]))
+    found = session.exec(select(Person).where(Person.email == info.email)).first()
+    assert found is not None
+    return found
+
+
+def kept_people(
+    session: Session, record: MeetingRecord, authority: frozenset[str] | None
+) -> list[str]:
+    """The addresses of the members whose name, language or time zone recording the meeting
+    would keep as they are (see upsert_member). Reads only: for a preview."""
+    if authority is None:
+        return []
+    student = session.exec(
+        select(Student).where(Student.external_id == record.student.external_id)
+    ).first()
+    kept = []
+    for info in record.members:
+        person = session.exec(select(Person).where(Person.email == info.email)).first()
+        if person is None or person.id is None:
+            continue
+        differs = any(getattr(person, n) != getattr(info, n) for n in PERSON_FIELDS)
+        if differs and on_another_caseload(
+            session, person.id, student.id if student else None, authority
+        ):
+            kept.append(info.email)
+    return kept
+
+
+def on_another_caseload(
+    session: Session, person_id: int, student_id: int | None, authority: frozenset[str]
+) -> bool:
+    """Whether the person sits on the team of a student (other than this one) whose case
+    manager is none of `authority`."""
+    theirs = (
+        select(Membership.student_id)
+        .join(Person, col(Person.id) == Membership.person_id)
+        .where(col(Person.email).in_(sorted(authority)), Membership.role == Role.CASE_MANAGER)
+    )
+    elsewhere = select(Membership.id).where(
+        Membership.person_id == person_id,
+        col(Membership.student_id).not_in(theirs),
+    )
+    if student_id is not None:
+        elsewhere = elsewhere.where(Membership.student_id != student_id)
+    return session.exec(elsewhere.limit(1)).first() is not None
 
 
 def _sync_strengths(

@@ -13,7 +13,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import defer
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from iep_followup.desk import MailLine
+from iep_followup.desk import HeldTarget, MailLine
 from iep_followup.domain import MAX_EMAIL, Role
 from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.planning import RequestState
@@ -240,6 +240,47 @@ def _caseload_of(email: str) -> Any:
     )
 
 
+def caseload_ids(session: Session, email: str) -> frozenset[int]:
+    """The ids of the students on whose team `email` is case manager."""
+    return frozenset(session.execute(_caseload_of(email)).scalars())
+
+
+def held_targets(session: Session, inbound_id: int | None = None) -> list[HeldTarget]:
+    """Every held reply (or this one) with the students it concerns. At most three queries."""
+    query = sa_select(
+        col(InboundMessage.id), col(InboundMessage.person_id), col(InboundMessage.request_id)
+    ).where(col(InboundMessage.outcome) == InboundOutcome.HELD)
+    if inbound_id is not None:
+        query = query.where(col(InboundMessage.id) == inbound_id)
+    rows = session.execute(query).all()
+    request_ids = {r for _, _, r in rows if r is not None}
+    senders = {p for _, p, _ in rows if p is not None}
+    asked: dict[int, set[int]] = defaultdict(set)
+    teams: dict[int, set[int]] = defaultdict(set)
+    if request_ids:
+        for request_id, student_id in session.execute(
+            sa_select(col(RequestItem.request_id), col(ActionItem.student_id))
+            .join(ActionItem, col(ActionItem.id) == RequestItem.item_id)
+            .where(col(RequestItem.request_id).in_(request_ids))
+        ).all():
+            asked[request_id].add(student_id)
+    if senders:
+        for person_id, student_id in session.execute(
+            sa_select(col(Membership.person_id), col(Membership.student_id)).where(
+                col(Membership.person_id).in_(senders)
+            )
+        ).all():
+            teams[person_id].add(student_id)
+    return [
+        HeldTarget(
+            held_id,
+            None if request_id is None else frozenset(asked[request_id]),
+            frozenset(teams.get(person_id or 0, ())),
+        )
+        for held_id, person_id, request_id in rows
+    ]
+
+
 def failing_people(session: Session, person_ids: Sequence[int]) -> dict[int, str]:
     """person id -> why their address is failing, for those of `person_ids` whose address fails."""
     rows = session.execute(
@@ -250,10 +291,11 @@ def failing_people(session: Session, person_ids: Sequence[int]) -> dict[int, str
     return {person_id: reason or "" for person_id, reason in rows}
 
 
-def away_until(session: Session, person_ids: Sequence[int]) -> dict[int, object]:
+def away_until(session: Session, student_id: int) -> dict[int, date]:
+    """person id -> the day they are away from this student's team until, for those away."""
     rows = session.execute(
-        sa_select(col(Person.id), col(Person.away_until)).where(
-            col(Person.id).in_(list(person_ids)), col(Person.away_until).is_not(None)
+        sa_select(col(Membership.person_id), col(Membership.away_until)).where(
+            col(Membership.student_id) == student_id, col(Membership.away_until).is_not(None)
         )
     ).all()
     return dict(rows)
@@ -294,34 +336,10 @@ def requests_by_owner(
     }
 
 
-def held_senders(
-    session: Session, person_ids: Sequence[int] | None
-) -> list[tuple[int, int | None]]:
-    """(inbound id, sender person id) of held replies from these people (None: from anyone)."""
-    query = sa_select(col(InboundMessage.id), col(InboundMessage.person_id)).where(
-        col(InboundMessage.outcome) == InboundOutcome.HELD
-    )
-    if person_ids is not None:
-        query = query.where(col(InboundMessage.person_id).in_(list(person_ids)))
-    return [(inbound_id, person_id) for inbound_id, person_id in session.execute(query).all()]
-
-
 def held_sender(session: Session, inbound_id: int) -> int | None:
     """The person who sent this held reply, when the address is one of our people's."""
     row = session.get(InboundMessage, inbound_id)
     return None if row is None or row.outcome is not InboundOutcome.HELD else row.person_id
-
-
-def team_person_ids(session: Session, student_ids: Sequence[int]) -> dict[int, set[int]]:
-    """person id -> the students (of these) on whose team they are."""
-    grouped: dict[int, set[int]] = defaultdict(set)
-    for student_id, person_id in session.execute(
-        sa_select(col(Membership.student_id), col(Membership.person_id)).where(
-            col(Membership.student_id).in_(list(student_ids))
-        )
-    ).all():
-        grouped[person_id].add(student_id)
-    return grouped
 
 
 def dismiss_held(session: Session, inbound_id: int, why: str, now: datetime) -> bool:
@@ -412,8 +430,13 @@ def student_item(session: Session, student_id: int, item_id: int) -> ActionItem 
     ).first()
 
 
-def set_away_until(session: Session, person_id: int, until: date | None) -> None:
-    session.execute(update(Person).where(col(Person.id) == person_id).values(away_until=until))
+def set_away_until(session: Session, student_id: int, person_id: int, until: date | None) -> None:
+    """Away from this student's team only: their other teams still ask them."""
+    session.execute(
+        update(Membership)
+        .where(col(Membership.student_id) == student_id, col(Membership.person_id) == person_id)
+        .values(away_until=until)
+    )
 
 
 # --- a child's record: the emails about them -------------------------------------------

@@ -92,7 +92,9 @@ async def posted(request: Request, who: Visitor) -> Response:
         problem = _problem(exc, converted)
         return _form(request, who, fields, status, amends=amends, problem=problem)
     where = quote(done.student_external_id, safe="")
-    return RedirectResponse(f"/students/{where}?done=recorded", status_code=303)
+    # Someone on another caseload's team kept their details: the page says so.
+    done_as = "recorded_kept" if done.kept else "recorded"
+    return RedirectResponse(f"/students/{where}?done={done_as}", status_code=303)
 
 
 def _problem(exc: Exception, converted: Converted) -> dict[str, Any]:

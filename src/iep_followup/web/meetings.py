@@ -95,7 +95,9 @@ async def record(request: Request, who: Visitor) -> Response:
         status = 403 if isinstance(exc, NotYourMeetingError) else 400
         return render(request, who, "meeting_new.html", status, text=text, problem=_problem(exc))
     where = quote(done.student_external_id, safe="")
-    return RedirectResponse(f"/students/{where}?done=recorded", status_code=303)
+    # Someone on another caseload's team kept their details: the page says so.
+    done_as = "recorded_kept" if done.kept else "recorded"
+    return RedirectResponse(f"/students/{where}?done={done_as}", status_code=303)
 
 
 ROUTES: list[Route] = [

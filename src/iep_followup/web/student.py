@@ -19,7 +19,7 @@ from iep_followup.errors import ValidationError
 from iep_followup.web.render import render
 from iep_followup.web.security import Access, Visitor, client_of, page, tracker_of
 
-DONE = {*ItemChange, *MemberChange, "recorded"}
+DONE = {*ItemChange, *MemberChange, "recorded", "recorded_kept"}
 
 
 async def student(request: Request, who: Visitor) -> Response:
