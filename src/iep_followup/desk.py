@@ -326,6 +326,15 @@ RECORD_COLUMNS = (
 )
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula: keep it text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text, never runs."""
+    return f"'{value}" if value.startswith(FORMULA_START) else value
+
+
 def record_rows(record: StudentRecord, zone: tzinfo) -> list[tuple[str, ...]]:
     """A child's record as rows (RECORD_COLUMNS): each item as it stands, then its history;
     then every email about the child, oldest first.

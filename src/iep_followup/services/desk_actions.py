@@ -9,7 +9,8 @@ from datetime import date, datetime
 from iep_followup.desk import ItemAction, ItemChange, MemberAction, MemberChange, Reader
 from iep_followup.domain import ItemStatus, UpdateInput, UpdateSource, check_note
 from iep_followup.errors import NotFoundError, ValidationError
-from iep_followup.services import desk
+from iep_followup.privacy import Access
+from iep_followup.services import access, desk
 from iep_followup.services.desk import not_found, scope_of
 from iep_followup.store import people, updates, web
 from iep_followup.store.db import Session
@@ -49,6 +50,7 @@ def _audit(
     web.audit(
         session, now, action, actor=reader.email, client=client, subject=external_id, detail=detail
     )
+    access.change(session, reader, action, external_id, client=client, now=now)
 
 
 def change_item(
@@ -152,6 +154,9 @@ def dismiss_held(
     desk.held_reply(session, reader, inbound_id, max_bytes=max_bytes)  # 404 when not theirs
     said = f": {why}" if why else ""
     web.dismiss_held(session, inbound_id, f"dismissed by {reader.email}{said}", now)
+    access.changed(
+        session, reader, Access.CHANGED, inbound_id, detail="dismissed", client=client, now=now
+    )
     web.audit(
         session,
         now,

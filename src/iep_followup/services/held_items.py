@@ -17,7 +17,8 @@ from iep_followup.errors import ValidationError
 from iep_followup.inbound.grammar import ItemCommands
 from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.inbound.trim import trim_reply
-from iep_followup.services import desk
+from iep_followup.privacy import Access
+from iep_followup.services import access, desk
 from iep_followup.services.desk import scope_of
 from iep_followup.services.ingest import update_of
 from iep_followup.store import inbox, updates, web
@@ -86,6 +87,9 @@ def apply_to_item(
         reading=_reading(held.original),
         person_id=sender.id,
         released_at=now,
+    )
+    access.changed(
+        session, reader, Access.CHANGED, inbound_id, detail="applied", client=client, now=now
     )
     web.audit(
         session,
