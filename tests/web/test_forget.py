@@ -133,6 +133,13 @@ def test_forgetting_leaves_only_the_permanent_record_and_the_log(
     # Sam's record, his family and his team's words: all as they were.
     assert _sams_record(tracker) == sam
     assert "rosa@home.example.com" in after
+    path = tracker.database.sqlite_path()
+    if path is not None:  # nor does the file itself, once its write-ahead log is checkpointed
+        tracker.close()
+        with sqlite3.connect(path) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        raw = path.read_bytes()
+        assert [t for t in TRACES if t.encode() in raw] == []
 
 
 def test_a_case_manager_cannot_forget_and_the_command_line_counts_first(
