@@ -500,9 +500,15 @@ class Tracker:
 
     # --- reading ------------------------------------------------------------------
 
-    def student_status(self, external_id: str) -> StudentStatus:
+    def student_status(self, external_id: str, *, client: str | None = None) -> StudentStatus:
+        """The student, their team, strengths and items. With `client` (the command line's
+        `status --student` passes "cli"), the view is recorded in the access log."""
         with self.database.transaction() as session:
-            return queries.student_status(session, external_id)
+            if client is None:
+                return queries.student_status(session, external_id)
+            return access_service.student_status(
+                session, external_id, client=client, now=self.now()
+            )
 
     def items(
         self, *, student: str | None = None, owner: str | None = None, open_only: bool = False

@@ -38,6 +38,9 @@ def test_an_export_from_the_command_line_is_on_the_access_log(cli: RunCli) -> No
     ]
     table = cli("access-log", STUDENT).stdout
     assert "exported_cli" in table and "WHEN (UTC)" in table
+    cli("status", "--student", STUDENT)
+    newest = json.loads(cli("access-log", STUDENT, "--json").stdout)[0]
+    assert (newest["actor"], newest["action"]) == ("cli", "viewed_student")
 
 
 def test_forget_is_a_dry_run_until_yes(cli: RunCli) -> None:

@@ -9,8 +9,9 @@ from iep_followup.desk import HeldView, Reader, StudentPage, StudentRecord
 from iep_followup.privacy import COMMAND_LINE, Access, AccessEntry
 from iep_followup.services import desk
 from iep_followup.services.desk import not_found, scope_of
-from iep_followup.store import access, web
+from iep_followup.store import access, queries, web
 from iep_followup.store.db import Session
+from iep_followup.views import StudentStatus
 
 
 def actor_of(reader: Reader) -> str:
@@ -37,6 +38,17 @@ def student_page(
         student=external_id,
     )
     return page
+
+
+def student_status(
+    session: Session, external_id: str, *, client: str, now: datetime
+) -> StudentStatus:
+    """The student's status for the command line (whoever runs it holds the database)."""
+    found = queries.student_status(session, external_id)
+    access.record(
+        session, now, Access.VIEWED_STUDENT, actor=COMMAND_LINE, client=client, student=external_id
+    )
+    return found
 
 
 def student_record(
