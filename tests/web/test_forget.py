@@ -12,9 +12,10 @@ from datetime import date
 from sqlalchemy import text
 
 from iep_followup.desk import ItemAction, ItemChange, Reader
-from iep_followup.domain import UpdateInput
+from iep_followup.domain import ConcernInfo, ItemInfo, Role, StudentInfo, UpdateInput
 from iep_followup.privacy import Access
 from iep_followup.tracker import Tracker
+from tests.conftest import make_member, make_record
 from tests.mailclient import reply
 from tests.web.conftest import DeskClient
 from tests.web.world import ADMIN, CASE_MANAGER_A, STUDENT_A, STUDENT_B, World
@@ -164,26 +165,44 @@ def test_a_case_manager_cannot_forget_and_the_command_line_counts_first(
     assert (entry.actor, entry.client) == ("cli", "cli")
 
 
-def test_forgetting_keeps_a_parent_who_is_on_another_team(
-    world: World, make_client: Callable[..., DeskClient]
-) -> None:
-    """A sibling's team keeps the parent's name and address; this child's team loses them."""
+def test_a_parent_and_staff_on_a_siblings_team_stay_for_that_team(world: World) -> None:
     tracker = world.tracker
-    status = tracker.student_status(STUDENT_B)
-    parent = next(m for m in status.members if m.role.is_family)
-    reader = Reader(ADMIN, "Admin", "en", is_admin=True)
-    page = tracker.desk_student(reader, STUDENT_B, client="test")
-    assert parent.email in {m.member.email for m in page.team}
+    tom = "tom.okafor@lincoln.example.org"
+    tracker.record_meeting(
+        make_record(
+            student=StudentInfo("S-SIB", "Mateo Herrera", "Lincoln Elementary", "1"),
+            members=(
+                make_member("Dana Whitfield", Role.CASE_MANAGER, email=CASE_MANAGER_A),
+                make_member("Tom Okafor", Role.CLASSROOM_TEACHER, email=tom),
+                make_member("Rosa Herrera", Role.PARENT, email=ROSA, language="es"),
+            ),
+            strengths=(),
+            concerns=(
+                ConcernInfo(
+                    "reading",
+                    "Mateo reads slowly.",
+                    None,
+                    (ItemInfo("read", "Read together", ROSA, date(2027, 1, 29)),),
+                ),
+            ),
+        )
+    )
+    sibling = tracker.student_status("S-SIB")
     tracker.forget_student(STUDENT_A, apply=True)
-    assert parent in tracker.student_status(STUDENT_B).members
-    item = tracker.student_status(STUDENT_B).items[0]
+    assert tracker.student_status("S-SIB") == sibling
+    kept = {m.email for m in tracker.student_status(STUDENT_A).members}
+    assert kept == {CASE_MANAGER_A, tom}  # staff on another team keep their place
+    reader = Reader(CASE_MANAGER_A, "Dana", "en", is_admin=False)
+    assert tracker.desk_student(reader, STUDENT_A, client="test").status.items == ()
+    item = sibling.items[0]
     tracker.desk_change_item(
         reader,
-        STUDENT_B,
+        "S-SIB",
         item.id,
         ItemAction(ItemChange.RESCHEDULE, "still works", None, date(2027, 2, 2)),
         client="test",
     )
+    assert tracker.student_status("S-SIB").items[0].due_on == date(2027, 2, 2)
 
 
 def _meeting_dates(tracker: Tracker) -> list[object]:

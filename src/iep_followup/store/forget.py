@@ -215,6 +215,9 @@ def _forget_people(session: Session, people: list[int]) -> None:
         session.execute(
             update(table).where(col(table.person_id).in_(people)).values(person_id=None)
         )
+    # What they wrote or owned on another child's record stays, without them.
+    for column in (Update.author_id, Update.owner_id):
+        session.execute(update(Update).where(col(column).in_(people)).values({column: None}))
     session.execute(delete(RequestItem).where(col(RequestItem.request_id).in_(requests)))
     session.execute(delete(UpdateRequest).where(col(UpdateRequest.id).in_(requests)))
     session.execute(delete(Person).where(col(Person.id).in_(people)))
