@@ -62,17 +62,19 @@ def plan(session: Session, student_id: int, external_id: str) -> Plan:
             col(Membership.student_id) == student_id
         )
     ).all()
+    on_team = [p for _m, p, _r in team]
     elsewhere = set(
         _ids(
             sa_select(col(Membership.person_id)).where(
-                col(Membership.student_id) != student_id,
-                col(Membership.person_id).in_([p for _m, p, _r in team]),
+                col(Membership.student_id) != student_id, col(Membership.person_id).in_(on_team)
             ),
             session,
         )
     ) | set(
         _ids(
-            sa_select(col(ActionItem.owner_id)).where(col(ActionItem.student_id) != student_id),
+            sa_select(col(ActionItem.owner_id)).where(
+                col(ActionItem.student_id) != student_id, col(ActionItem.owner_id).in_(on_team)
+            ),
             session,
         )
     )
