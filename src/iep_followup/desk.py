@@ -311,6 +311,13 @@ def may_use_held(reader: Reader, managed: frozenset[int], held: HeldTarget, use:
     return bool(held.request_students) and held.request_students <= managed
 
 
+def held_shown_for(reader: Reader, managed: frozenset[int], held: HeldTarget) -> frozenset[int]:
+    """The students a held reply is shown for to this reader: those it concerns (its request's,
+    else its sender's) that are hers; all of them for an administrator."""
+    about = held.sender_students if held.request_students is None else held.request_students
+    return about if reader.is_admin else about & managed
+
+
 @dataclass(frozen=True)
 class MeetingPreview:
     """A meeting file read and checked, shown before it is recorded."""
@@ -374,6 +381,15 @@ RECORD_COLUMNS = (
     "note",
     "reply_words",
 )
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula: keep it text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text, never runs."""
+    return f"'{value}" if value.startswith(FORMULA_START) else value
 
 
 def record_rows(record: StudentRecord, zone: tzinfo) -> list[tuple[str, ...]]:

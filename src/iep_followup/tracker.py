@@ -51,6 +51,8 @@ from iep_followup.net.imap import ImapPoller
 from iep_followup.net.smtp import FileTransport, SmtpTransport, Transport, parse_smtp_url
 from iep_followup.operations import OpsMetrics, Readiness
 from iep_followup.planning import SendPolicy, local_now
+from iep_followup.privacy import COMMAND_LINE, Access, AccessEntry, ForgetReport
+from iep_followup.services import access as access_service
 from iep_followup.services import (
     answers,
     authority,
@@ -67,6 +69,7 @@ from iep_followup.services import (
 )
 from iep_followup.services import backup as backup_service
 from iep_followup.services import ops as ops_service
+from iep_followup.services import privacy as privacy_service
 from iep_followup.services.delivery import RetryPolicy, deliver
 from iep_followup.services.digests import run_digests
 from iep_followup.services.ingest import Ingestor
@@ -388,10 +391,16 @@ class Tracker:
         return self.ingestor.release(inbound_id)
 
     def held_text(self, inbound_id: int) -> HeldView:
-        """A held reply for the command line: the words we kept and the whole original, as text."""
+        """A held reply for the command line: the words we kept and the whole original, as
+        text. Recorded in the access log ("cli")."""
         with self.database.transaction() as session:
-            return desk.held_reply(
-                session, desk.OPERATOR, inbound_id, max_bytes=self.settings.max_reply_bytes
+            return access_service.held_reply(
+                session,
+                desk.OPERATOR,
+                inbound_id,
+                max_bytes=self.settings.max_reply_bytes,
+                client=COMMAND_LINE,
+                now=self.now(),
             )
 
     def inbox(self, *, held_only: bool = False) -> list[InboundMessageView]:
@@ -501,9 +510,15 @@ class Tracker:
 
     # --- reading ------------------------------------------------------------------
 
-    def student_status(self, external_id: str) -> StudentStatus:
+    def student_status(self, external_id: str, *, client: str | None = None) -> StudentStatus:
+        """The student, their team, strengths and items. With `client` (the command line's
+        `status --student` passes "cli"), the view is recorded in the access log."""
         with self.database.transaction() as session:
-            return queries.student_status(session, external_id)
+            if client is None:
+                return queries.student_status(session, external_id)
+            return access_service.student_status(
+                session, external_id, client=client, now=self.now()
+            )
 
     def items(
         self, *, student: str | None = None, owner: str | None = None, open_only: bool = False
@@ -656,21 +671,33 @@ class Tracker:
             )
         return view_caseload(rows, view or CaseloadView())
 
-    def desk_student(self, reader: Reader, external_id: str) -> StudentPage:
-        """A student's page; NotFoundError, as for a missing one, when not in the reader's caseload."""
+    def desk_student(self, reader: Reader, external_id: str, *, client: str) -> StudentPage:
+        """A student's page; NotFoundError, as for a missing one, when not in the reader's
+        caseload. The view is recorded in the access log, from `client`."""
         with self.database.transaction() as session:
-            return desk.student_page(
-                session, reader, external_id, max_share=self.settings.max_share
+            return access_service.student_page(
+                session,
+                reader,
+                external_id,
+                max_share=self.settings.max_share,
+                client=client,
+                now=self.now(),
             )
 
     def held_replies(self, reader: Reader) -> list[HeldView]:
         with self.database.transaction() as session:
             return desk.held_replies(session, reader)
 
-    def held_reply(self, reader: Reader, inbound_id: int) -> HeldView:
+    def held_reply(self, reader: Reader, inbound_id: int, *, client: str) -> HeldView:
+        """A held reply the reader may see, whole; recorded in the access log, from `client`."""
         with self.database.transaction() as session:
-            return desk.held_reply(
-                session, reader, inbound_id, max_bytes=self.settings.max_reply_bytes
+            return access_service.held_reply(
+                session,
+                reader,
+                inbound_id,
+                max_bytes=self.settings.max_reply_bytes,
+                client=client,
+                now=self.now(),
             )
 
     def release_held(self, reader: Reader, inbound_id: int, *, client: str) -> IngestResult:
@@ -679,6 +706,15 @@ class Tracker:
         when she may only read it); audited."""
         with self.database.transaction() as session:
             authority.held(session, reader, inbound_id, Use.CHANGE)
+            access_service.changed(
+                session,
+                reader,
+                Access.CHANGED,
+                inbound_id,
+                detail="released",
+                client=client,
+                now=self.now(),
+            )
         result = self.release(inbound_id)
         with self.database.transaction() as session:
             web_store.audit(
@@ -802,14 +838,78 @@ class Tracker:
                 detail=f"{'new' if recorded.created else 'amended'}: {len(recorded.changes)} "
                 f"change(s), {recorded.summaries_queued} summary email(s) queued",
             )
+            access_service.change(
+                session,
+                reader,
+                "meeting_recorded",
+                recorded.student_external_id,
+                client=client,
+                now=self.now(),
+            )
         return recorded
 
-    def desk_record(self, reader: Reader, external_id: str) -> StudentRecord:
+    def desk_record(
+        self, reader: Reader, external_id: str, *, client: str, csv: bool = False
+    ) -> StudentRecord:
         """A child's record for export: items, their history, and every email about the child;
-        NotFoundError, as for a missing one, when not in the reader's caseload."""
+        NotFoundError, as for a missing one, when not in the reader's caseload. Recorded in the
+        access log as printed, or as exported to CSV (`csv`), from `client`."""
         with self.database.transaction() as session:
-            return desk.student_record(
-                session, reader, external_id, max_share=self.settings.max_share
+            return access_service.student_record(
+                session,
+                reader,
+                external_id,
+                how=Access.EXPORTED_CSV if csv else Access.VIEWED_RECORD,
+                max_share=self.settings.max_share,
+                client=client,
+                now=self.now(),
+            )
+
+    # --- privacy: the access log, exports from the command line, forgetting a student -------
+
+    def export_record(self, external_id: str) -> StudentRecord:
+        """The child's record for the command line (`iep-followup export`), recorded in the
+        access log as exported by "cli"."""
+        with self.database.transaction() as session:
+            return access_service.student_record(
+                session,
+                desk.OPERATOR,
+                external_id,
+                how=Access.EXPORTED_CLI,
+                max_share=self.settings.max_share,
+                client=COMMAND_LINE,
+                now=self.now(),
+            )
+
+    def access_log(
+        self, external_id: str, *, reader: Reader | None = None, client: str = COMMAND_LINE
+    ) -> list[AccessEntry]:
+        """Who saw, exported or changed the student's record, when and from where, newest
+        first. Without `reader`, the command line's (any student). Reading it is recorded."""
+        with self.database.transaction() as session:
+            return access_service.access_log(
+                session, reader or desk.OPERATOR, external_id, client=client, now=self.now()
+            )
+
+    def forget_student(
+        self, external_id: str, *, apply: bool = False, actor: str = COMMAND_LINE
+    ) -> ForgetReport:
+        """Remove everything about a student but the permanent record (name, id, school,
+        grade, meeting dates), in one transaction, and record it. Without `apply`, only count
+        what would go."""
+        with self.database.transaction() as session:
+            return privacy_service.forget_student(
+                session, external_id, apply=apply, actor=actor, client=COMMAND_LINE, now=self.now()
+            )
+
+    def desk_forget_student(
+        self, reader: Reader, external_id: str, typed: str, *, apply: bool, client: str
+    ) -> ForgetReport:
+        """An administrator forgets a student from the desk, confirming by typing the id
+        (ValidationError otherwise); anyone else: NotFoundError."""
+        with self.database.transaction() as session:
+            return privacy_service.desk_forget_student(
+                session, reader, external_id, typed, apply=apply, client=client, now=self.now()
             )
 
     def answer_page(self, token: str) -> answers.AnswerPage:

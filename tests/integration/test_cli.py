@@ -387,7 +387,7 @@ def test_import_warns_of_missing_translations_and_can_hold_the_summaries(
     assert "No summaries were held" in run("release-summaries", "S-2026-0417").stdout
 
 
-@pytest.mark.parametrize("group", [[], ["inbox"], ["person"], ["web"]])
+@pytest.mark.parametrize("group", [[], ["inbox"], ["person"], ["student"], ["web"]])
 def test_help_lists_every_command_with_a_description_that_is_not_cut(
     run: RunCli, group: list[str]
 ) -> None:

@@ -143,6 +143,10 @@ def _cases(world: World, foreign_held: int) -> dict[str, list[Case]]:
             {"item": str(sams_item)},
         ),
     ]
+    # Forgetting is an administrator's; a case manager's attempt on Sam changes nothing either.
+    cases["/students/{external_id}/forget"] = [
+        ("another caseload's student", f"/students/{STUDENT_B}/forget", {"confirm": STUDENT_B})
+    ]
     fields = _meeting_for_sam_naming_a()
     text = to_data(fields).yaml_text()
     cases["/meetings/preview"] = [

@@ -21,9 +21,10 @@ OPTION = re.compile(r'<option value="(\d+)">')
 
 
 def _records(tracker: Tracker) -> dict[str, list[tuple[object, ...]]]:
-    """Every row but signing in's and the desk's audit: what "nothing was recorded" means."""
+    """Every row but signing in's, the desk's audit and the access log: what "nothing was
+    recorded" means."""
     rows = _dump(tracker)
-    for table in ("web_audit", "web_session", "web_sign_in_link"):
+    for table in ("web_audit", "web_session", "web_sign_in_link", "access_log"):
         rows.pop(table)
     return rows
 

@@ -7,6 +7,7 @@ from iep_followup.cli import (  # noqa: F401  (each module registers its command
     meetings,
     ops,
     people,
+    privacy,
     web,
 )
 from iep_followup.cli.app import cli, main

@@ -22,6 +22,7 @@ from iep_followup.domain import (
     recorded_change,
 )
 from iep_followup.meetingfile import load_meeting_file
+from iep_followup.privacy import COMMAND_LINE
 from iep_followup.translations import TranslationGap, translation_gaps
 from iep_followup.vocabulary import period_label, status_label
 
@@ -145,7 +146,7 @@ def status(ctx: Context, student: str | None, owner: str | None, as_json: bool) 
     with ctx.tracker() as tracker:
         today = tracker.now().date()
         if student and not owner:
-            view = tracker.student_status(student)
+            view = tracker.student_status(student, client=COMMAND_LINE)
             if as_json:
                 echo_json(view)
                 return

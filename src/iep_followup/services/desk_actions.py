@@ -9,7 +9,8 @@ from datetime import date, datetime
 from iep_followup.desk import ItemAction, ItemChange, MemberAction, MemberChange, Reader, Use
 from iep_followup.domain import ItemStatus, UpdateInput, UpdateSource, check_note
 from iep_followup.errors import NotFoundError, ValidationError
-from iep_followup.services import authority
+from iep_followup.privacy import Access
+from iep_followup.services import access, authority
 from iep_followup.store import people, updates, web
 from iep_followup.store.db import Session
 
@@ -41,6 +42,7 @@ def _audit(
     web.audit(
         session, now, action, actor=reader.email, client=client, subject=external_id, detail=detail
     )
+    access.change(session, reader, action, external_id, client=client, now=now)
 
 
 def change_item(
@@ -144,6 +146,10 @@ def dismiss_held(
     """Set aside a held reply the reader may see, without applying it; who and why are audited."""
     why = " ".join(reason.split())[:500]
     authority.held(session, reader, inbound_id, Use.CHANGE)  # 404 when not theirs
+    # Logged while it is still held: the log names the students it is held for.
+    access.changed(
+        session, reader, Access.CHANGED, inbound_id, detail="dismissed", client=client, now=now
+    )
     said = f": {why}" if why else ""
     web.dismiss_held(session, inbound_id, f"dismissed by {reader.email}{said}", now)
     web.audit(

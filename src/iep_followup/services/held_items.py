@@ -17,7 +17,8 @@ from iep_followup.errors import ValidationError
 from iep_followup.inbound.grammar import ItemCommands
 from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.inbound.trim import trim_reply
-from iep_followup.services import authority, desk
+from iep_followup.privacy import Access
+from iep_followup.services import access, authority, desk
 from iep_followup.services.ingest import update_of
 from iep_followup.store import inbox, updates, web
 from iep_followup.store.db import Session
@@ -67,6 +68,10 @@ def apply_to_item(
     commands = read(held.kept_text, sender, routine=item.kind is ItemKind.ROUTINE)
     if commands is None:
         raise ValidationError("the reply has no words to apply; set it aside", field="empty")
+    # Logged while it is still held: the log names the students it is held for.
+    access.changed(
+        session, reader, Access.CHANGED, inbound_id, detail="applied", client=client, now=now
+    )
     # The reply path's rules: a refused change raises before anything changes.
     updates.apply_update(
         session,

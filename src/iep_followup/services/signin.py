@@ -17,6 +17,7 @@ from iep_followup.desk import (
 )
 from iep_followup.errors import NotFoundError, TooManyRequestsError, ValidationError
 from iep_followup.mail.kinds import MailKind
+from iep_followup.services import access
 from iep_followup.services.outgoing import Mailer
 from iep_followup.store import outbox, web
 from iep_followup.store.db import Session
@@ -136,6 +137,7 @@ def sign_in(
     session_id = secrets.token_urlsafe(32)
     web.add_session(session, hash_secret(session_id), email, secrets.token_urlsafe(24), now)
     web.audit(session, now, "signed_in", actor=email, client=client, subject=email)
+    access.signed_in(session, email, client=client, now=now)
     return session_id, reader
 
 

@@ -372,3 +372,22 @@ class JobRun(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     last_success_at: datetime = Field(sa_column=_utc())
     duration_ms: int = 0
+
+
+class AccessLog(SQLModel, table=True):
+    """Who saw or did what with a child's record, when, from where. Append-only; holds no
+    record text, so it survives forgetting the student (as does the row saying so)."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index("ix_access_log_student_at", "student", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(sa_column=_utc())
+    actor: str = Field(sa_column=Column(String(MAX_EMAIL), nullable=False))
+    client: str = Field(sa_column=Column(String(64), nullable=False))
+    action: str = Field(sa_column=Column(String(32), nullable=False))
+    # The student's id as the district knows it (not a foreign key: the log outlives rows).
+    student: str | None = Field(
+        default=None, sa_column=Column(String(MAX_EXTERNAL_ID), nullable=True)
+    )
+    detail: str = Field(default="", sa_column=Column(String(500), nullable=False, default=""))

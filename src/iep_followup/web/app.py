@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 from iep_followup.errors import NotFoundError
 from iep_followup.tracker import Tracker
 from iep_followup.web import (
+    access,
     answers,
     caseload,
     export,
@@ -52,6 +53,7 @@ def create_app(tracker: Tracker, *, heartbeat_every: int | None = None) -> Starl
         *caseload.ROUTES,
         *student.ROUTES,
         *export.ROUTES,
+        *access.ROUTES,
         *held.ROUTES,
         *meetings.ROUTES,
         *meeting_form.ROUTES,

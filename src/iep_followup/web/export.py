@@ -15,29 +15,26 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from iep_followup.desk import RECORD_COLUMNS, record_rows
+from iep_followup.desk import RECORD_COLUMNS, record_rows, spreadsheet_safe
 from iep_followup.web.render import render
-from iep_followup.web.security import Access, Visitor, page, tracker_of
-
-# A spreadsheet runs a cell that starts with one of these as a formula: keep it text.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: str) -> str:
-    return f"'{value}" if value.startswith(FORMULA_START) else value
+from iep_followup.web.security import Access, Visitor, client_of, page, tracker_of
 
 
 async def record_csv(request: Request, who: Visitor) -> Response:
     assert who.reader is not None
     tracker = tracker_of(request)
     found = await asyncio.to_thread(
-        tracker.desk_record, who.reader, request.path_params["external_id"]
+        tracker.desk_record,
+        who.reader,
+        request.path_params["external_id"],
+        client=client_of(request),
+        csv=True,
     )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(RECORD_COLUMNS)
     for row in record_rows(found, ZoneInfo(tracker.settings.timezone)):
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow([spreadsheet_safe(value) for value in row])
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", found.page.status.external_id)
     return Response(
         "\ufeff" + out.getvalue(),  # the BOM: spreadsheets then read the accents right
@@ -49,7 +46,10 @@ async def record_csv(request: Request, who: Visitor) -> Response:
 async def record_page(request: Request, who: Visitor) -> Response:
     assert who.reader is not None
     found = await asyncio.to_thread(
-        tracker_of(request).desk_record, who.reader, request.path_params["external_id"]
+        tracker_of(request).desk_record,
+        who.reader,
+        request.path_params["external_id"],
+        client=client_of(request),
     )
     return render(
         request, who, "record.html", page=found.page, student=found.page.status, mail=found.mail

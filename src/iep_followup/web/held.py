@@ -27,7 +27,10 @@ async def held_list(request: Request, who: Visitor) -> Response:
 async def held_reply(request: Request, who: Visitor) -> Response:
     assert who.reader is not None
     reply = await asyncio.to_thread(
-        tracker_of(request).held_reply, who.reader, request.path_params["inbound_id"]
+        tracker_of(request).held_reply,
+        who.reader,
+        request.path_params["inbound_id"],
+        client=client_of(request),
     )
     return render(request, who, "held.html", reply=reply, error=None)
 
@@ -41,7 +44,9 @@ async def release(request: Request, who: Visitor) -> Response:
             tracker.release_held, who.reader, inbound_id, client=client_of(request)
         )
     except ValidationError:
-        reply = await asyncio.to_thread(tracker.held_reply, who.reader, inbound_id)
+        reply = await asyncio.to_thread(
+            tracker.held_reply, who.reader, inbound_id, client=client_of(request)
+        )
         return render(request, who, "held.html", 409, reply=reply, error="cannot_release")
     return RedirectResponse("/held?done=released", status_code=303)
 
@@ -64,7 +69,9 @@ async def apply_to_item(request: Request, who: Visitor) -> Response:
         )
     except ValidationError as exc:
         # Nothing was recorded: the same page, with why.
-        reply = await asyncio.to_thread(tracker.held_reply, who.reader, inbound_id)
+        reply = await asyncio.to_thread(
+            tracker.held_reply, who.reader, inbound_id, client=client_of(request)
+        )
         error = f"cannot_apply_{exc.field}" if exc.field in APPLY_ERRORS else "cannot_apply"
         return render(request, who, "held.html", 409, reply=reply, error=error)
     return RedirectResponse("/held?done=applied", status_code=303)

@@ -30,7 +30,10 @@ async def student(request: Request, who: Visitor) -> Response:
 async def _page(request: Request, who: Visitor, status: int, **context: object) -> Response:
     assert who.reader is not None
     found = await asyncio.to_thread(
-        tracker_of(request).desk_student, who.reader, request.path_params["external_id"]
+        tracker_of(request).desk_student,
+        who.reader,
+        request.path_params["external_id"],
+        client=client_of(request),
     )
     context = {"done": None, "error": None, "error_on": None, **context}
     return render(request, who, "student.html", status, page=found, student=found.status, **context)
