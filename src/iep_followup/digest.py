@@ -290,12 +290,15 @@ def _item_attention(students: Sequence[StudentInput], today: date) -> Iterator[A
 
 def _minutes_attention(inputs: DigestInputs) -> Iterator[Attention]:
     """One line per service item given fewer minutes than promised in the weeks this digest
-    covers (added up, so a month's digest says it once, not once a week)."""
+    covers (added up, so a month's digest says it once, not once a week). Only weeks its owner
+    told us about, or was asked about and stayed silent on, count: the others have no report
+    yet, which the student's section says, and are nobody's shortfall."""
     for student in inputs.students:
         for item in _student_minutes(inputs, student):
-            delivered = sum(w.delivered for w in item.weeks)
-            promised = sum(w.promised for w in item.weeks)
-            if delivered < promised:
+            known = [w for w in item.weeks if w.report.counts]
+            delivered = sum(w.delivered for w in known)
+            promised = sum(w.promised for w in known)
+            if known and delivered < promised:
                 yield Attention(
                     AttentionKind.MINUTES,
                     student.name,
@@ -303,8 +306,8 @@ def _minutes_attention(inputs: DigestInputs) -> Iterator[Attention]:
                     title=item.title,
                     count=delivered,
                     total=promised,
-                    since=item.weeks[0].week_of,
-                    until=item.weeks[-1].week_of + timedelta(days=6),
+                    since=known[0].week_of,
+                    until=known[-1].week_of + timedelta(days=6),
                     student_ids=(student.external_id,),
                 )
 

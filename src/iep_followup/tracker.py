@@ -531,6 +531,7 @@ class Tracker:
                 until=until,
                 now=self.now(),
                 timezone=self.settings.timezone,
+                policy=self.policy,
             )
 
     def balance(self, student: str | None = None) -> list[BalanceReport]:

@@ -338,7 +338,12 @@ def _record(record: RoutineRecord | None) -> dict[str, Any] | None:
 
 
 def _minutes(week: MinutesWeek) -> dict[str, Any]:
-    return {"week_of": week.week_of, "delivered": week.delivered, "promised": week.promised}
+    return {
+        "week_of": week.week_of,
+        "delivered": week.delivered,
+        "promised": week.promised,
+        "report": week.report.value,
+    }
 
 
 def _no_part(digest: Digest) -> list[dict[str, Any]]:
