@@ -236,21 +236,14 @@ def compile_digest(
     today = now.astimezone(_zone(inputs.timezone)).date()
     start, end = covered_period(today, period)
     prev_start, _ = previous_period(start, period)
-    attention = [
-        *_item_attention(inputs.students, today),
-        *_minutes_attention(inputs),
-        *_balance_attention(inputs.students, max_share),
-        *_silent_attention(inputs.requests, inputs.students, now, policy),
-        *_mail_attention(inputs),
-    ]
-    attention.sort(key=lambda a: list(AttentionKind).index(a.kind))
+    attention = needs_attention(inputs, now=now, policy=policy, max_share=max_share)
     open_items = [i for s in inputs.students for i in s.items if not i.status.is_closed]
     load_roles = _load_by_role(open_items)
     return Digest(
         inputs.case_manager,
         start,
         end,
-        tuple(attention),
+        attention,
         _sections(inputs, start, end),
         _load_by_person(open_items, inputs.students),
         load_roles,
@@ -260,6 +253,23 @@ def compile_digest(
         today,
         _no_part(inputs),
     )
+
+
+def needs_attention(
+    inputs: DigestInputs, *, now: datetime, policy: SendPolicy, max_share: float
+) -> tuple[Attention, ...]:
+    """What needs the case manager, most urgent kind first: the digest's lines, and the desk's
+    (so the two cannot disagree)."""
+    today = now.astimezone(_zone(inputs.timezone)).date()
+    attention = [
+        *_item_attention(inputs.students, today),
+        *_minutes_attention(inputs),
+        *_balance_attention(inputs.students, max_share),
+        *_silent_attention(inputs.requests, inputs.students, now, policy),
+        *_mail_attention(inputs),
+    ]
+    attention.sort(key=lambda a: list(AttentionKind).index(a.kind))
+    return tuple(attention)
 
 
 def _item_attention(students: Sequence[StudentInput], today: date) -> Iterator[Attention]:
@@ -368,10 +378,23 @@ def _silent_attention(
                     owner.name,
                     count=streak,
                     titles=titles,
+                    since=_silent_since(owner, streak),
                     student_ids=(student.external_id,),
                 )
         if not found:
             yield Attention(AttentionKind.SILENT, who=owner.name, count=streak)
+
+
+def _silent_since(owner: OwnerRequests, streak: int) -> date | None:
+    """The day of the oldest check-in in the run of unanswered ones: silent since then."""
+    run = []
+    for request in owner.requests:  # newest first
+        if request.answered_at is not None:
+            break
+        run.append(request)
+    if not run or streak < 1:
+        return None
+    return run[-1].created_at.astimezone(_zone(owner.timezone)).date()
 
 
 def _no_part(inputs: DigestInputs) -> tuple[NoPart, ...]:

@@ -20,6 +20,7 @@ from iep_followup.desk import (
     MeetingPreview,
     MemberAction,
     Reader,
+    StudentAttention,
     StudentPage,
     StudentRecord,
     view_caseload,
@@ -51,6 +52,7 @@ from iep_followup.services import (
     answers,
     desk,
     desk_actions,
+    desk_attention,
     desk_meetings,
     held_items,
     mailbox,
@@ -622,6 +624,21 @@ class Tracker:
         with self.database.transaction() as session:
             return desk.student_page(
                 session, reader, external_id, max_share=self.settings.max_share
+            )
+
+    def desk_attention(self, reader: Reader, external_id: str) -> StudentAttention:
+        """What the student's case manager's digest says about this student (its attention
+        lines, service minutes and routines), for the student page; NotFoundError as above."""
+        with self.database.transaction() as session:
+            return desk_attention.attention_for(
+                session,
+                reader,
+                external_id,
+                now=self.now(),
+                policy=self.policy,
+                timezone=self.settings.timezone,
+                period=Period(self.settings.digest_period),
+                max_share=self.settings.max_share,
             )
 
     def held_replies(self, reader: Reader) -> list[HeldView]:

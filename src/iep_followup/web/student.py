@@ -31,8 +31,21 @@ async def _page(request: Request, who: Visitor, status: int, **context: object) 
     found = await asyncio.to_thread(
         tracker_of(request).desk_student, who.reader, request.path_params["external_id"]
     )
+    # What the digest says about the student, in plain sight (same functions as the digest).
+    attention = await asyncio.to_thread(
+        tracker_of(request).desk_attention, who.reader, request.path_params["external_id"]
+    )
     context = {"done": None, "error": None, "error_on": None, **context}
-    return render(request, who, "student.html", status, page=found, student=found.status, **context)
+    return render(
+        request,
+        who,
+        "student.html",
+        status,
+        page=found,
+        student=found.status,
+        attention=attention,
+        **context,
+    )
 
 
 def _date(form: FormData, name: str) -> date | None:
