@@ -12,7 +12,8 @@ from datetime import date, datetime, tzinfo
 
 from iep_followup.balance import BalanceReport
 from iep_followup.digest import Attention, AttentionKind, DigestInputs, needs_attention
-from iep_followup.domain import ItemStatus, MeetingRecord, PeriodOutcome
+from iep_followup.domain import ItemStatus, MeetingRecord, PeriodOutcome, UpdateInput
+from iep_followup.errors import ValidationError
 from iep_followup.planning import SendPolicy
 from iep_followup.translations import TranslationGap
 from iep_followup.views import ItemMinutes, ItemView, MemberView, RoutineRecord, StudentStatus
@@ -434,4 +435,37 @@ def student_attention(
         {k: v for k, v in inputs.routines.items() if k in items},
         since,
         until,
+    )
+
+
+@dataclass(frozen=True)
+class OwnerReport:
+    """What an owner told the case manager (by phone, in the hallway), recorded at the desk on
+    their behalf: a routine's period and minutes, a task's progress or done, a new date, a note,
+    or a blocker cleared with what was done about it."""
+
+    period: PeriodOutcome | None = None
+    minutes: int | None = None
+    percent: int | None = None
+    done: bool = False
+    due_on: date | None = None
+    note: str = ""
+    unblock: bool = False
+
+
+def owner_update(report: OwnerReport) -> UpdateInput:
+    """The update the report makes, through the same rules as a reply (`UpdateInput`, then the
+    domain's transition). Clearing a blocker needs what was done, and puts the item back under way."""
+    note = " ".join(report.note.split()) or None
+    if report.unblock:
+        if note is None:
+            raise ValidationError("write what was done about the blocker", field="note")
+        return UpdateInput(status=ItemStatus.IN_PROGRESS, note=note)
+    return UpdateInput(
+        status=ItemStatus.DONE if report.done else None,
+        percent=report.percent,
+        due_on=report.due_on,
+        note=note,
+        period=report.period,
+        minutes=report.minutes,
     )

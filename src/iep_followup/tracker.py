@@ -19,6 +19,7 @@ from iep_followup.desk import (
     ItemAction,
     MeetingPreview,
     MemberAction,
+    OwnerReport,
     Reader,
     StudentAttention,
     StudentPage,
@@ -717,6 +718,17 @@ class Tracker:
         with self.database.transaction() as session:
             desk_actions.change_item(
                 session, reader, external_id, item_id, action, client=client, now=self.now()
+            )
+
+    def desk_record_for_owner(
+        self, reader: Reader, external_id: str, item_id: int, report: OwnerReport, *, client: str
+    ) -> None:
+        """Record what an item's owner told the case manager (a routine's period and minutes, a
+        task's progress or done, a new date, a note, a blocker cleared) as the owner's update,
+        channel the desk; the case manager who entered it is in the audit. NotFoundError as above."""
+        with self.database.transaction() as session:
+            desk_actions.record_for_owner(
+                session, reader, external_id, item_id, report, client=client, now=self.now()
             )
 
     def desk_change_member(

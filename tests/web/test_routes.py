@@ -38,6 +38,7 @@ ROUTES = {
     ("POST", "/students/{external_id}/items/{item_id:int}/reassign"): "caseload",
     ("POST", "/students/{external_id}/items/{item_id:int}/reschedule"): "caseload",
     ("POST", "/students/{external_id}/items/{item_id:int}/close"): "caseload",
+    ("POST", "/students/{external_id}/items/{item_id:int}/record"): "caseload",
     ("POST", "/students/{external_id}/team/{person_id:int}/clear-failing"): "caseload",
     ("POST", "/students/{external_id}/team/{person_id:int}/away"): "caseload",
     ("GET", "/held"): "reader",
@@ -84,6 +85,7 @@ FORMS = {
         "reason": "r",
     },
     "/students/{external_id}/items/{item_id:int}/close": {"outcome": "done", "reason": "r"},
+    "/students/{external_id}/items/{item_id:int}/record": {"note": "told me"},
     "/students/{external_id}/team/{person_id:int}/away": {"away_until": ""},
 }
 ROLES = {
