@@ -63,10 +63,13 @@ class CaseloadRow:
     who: str | None = None  # the person the next step is about
     title: str | None = None  # the item it is about
     due_on: date | None = None
+    short_minutes: int = 0  # services given fewer minutes than promised (the digest's lines)
 
     @property
     def needs_attention(self) -> bool:
-        return self.next_step not in {NextStep.NOTHING_OPEN, NextStep.ON_TRACK}
+        return self.next_step not in {NextStep.NOTHING_OPEN, NextStep.ON_TRACK} or bool(
+            self.short_minutes
+        )
 
     def sort_key(self) -> tuple[int, ...]:
         """Attention first, in the order blocked, overdue, silent, failing, held; then by name."""
@@ -90,6 +93,7 @@ def caseload_row(
     silent: tuple[str, ...],
     failing: tuple[str, ...],
     held: int,
+    short_minutes: int = 0,
 ) -> CaseloadRow:
     open_items = [i for i in items if not i.status.is_closed]
     blocked = [i for i in open_items if i.status is ItemStatus.BLOCKED]
@@ -126,6 +130,7 @@ def caseload_row(
         who,
         title,
         due_on,
+        short_minutes,
     )
 
 

@@ -308,7 +308,7 @@ def _minutes_attention(inputs: DigestInputs) -> Iterator[Attention]:
             known = [w for w in item.weeks if w.report.counts]
             delivered = sum(w.delivered for w in known)
             promised = sum(w.promised for w in known)
-            if known and delivered < promised:
+            if is_short_of_minutes(item):
                 yield Attention(
                     AttentionKind.MINUTES,
                     student.name,
@@ -320,6 +320,12 @@ def _minutes_attention(inputs: DigestInputs) -> Iterator[Attention]:
                     until=known[-1].week_of + timedelta(days=6),
                     student_ids=(student.external_id,),
                 )
+
+
+def is_short_of_minutes(item: ItemMinutes) -> bool:
+    """Fewer minutes given than promised, over the weeks that count (told, or gone silent)."""
+    known = [w for w in item.weeks if w.report.counts]
+    return bool(known) and sum(w.delivered for w in known) < sum(w.promised for w in known)
 
 
 def _student_minutes(inputs: DigestInputs, student: StudentInput) -> tuple[ItemMinutes, ...]:

@@ -617,6 +617,7 @@ class Tracker:
                 now=self.now(),
                 policy=self.policy,
                 timezone=self.settings.timezone,
+                period=Period(self.settings.digest_period),
             )
         return view_caseload(rows, view or CaseloadView())
 

@@ -64,6 +64,10 @@ def test_each_line_of_the_digest_is_on_the_student_page_in_the_same_words(
     shown = _in_plain_sight(page.text)
     for line in lines:
         assert " ".join(line.split()) in shown, line
+    # The caseload counts them by kind.
+    row = _in_plain_sight(client.get("/").text)
+    for count in ("1 blocked", "not answering", "short of minutes", "1 reply to read"):
+        assert count in row, count
     # Silent since when, and each service's weeks, no report yet distinct from a reported 0.
     assert "Silent since Nov 30." in shown
     assert "0 of 45 minutes, week of Nov 30" in shown
