@@ -56,6 +56,14 @@ def test_partly_and_20_minutes_recorded_for_the_owner_move_the_minutes_everywher
     page = client.get(f"{PAGE}?done=for_owner").text
     assert "Saved: the update is in the item" in page
     assert "it happened in part" in page
+    # One vocabulary: the period says how it went; no "in progress" tacked on, here or in the
+    # printed record, which calls a routine under way a routine, not "not started".
+    said = page.split("she told me in the hallway")[0].rsplit("<li>", 1)[-1]
+    assert "in progress" not in said and "it happened in part" in said
+    record = client.get(f"{PAGE}/record").text
+    assert "in part in progress" not in " ".join(record.split())
+    title = record.split(reading.title)[1]
+    assert "not started" not in title.split("</p>")[0]
 
 
 def test_a_task_done_and_a_blocker_cleared_with_what_was_done(
