@@ -1,4 +1,6 @@
-"""Takes docs/desk-caseload.png and docs/desk-student.png: the desk as the demo's case manager sees it.
+"""Takes docs/desk-caseload.png and docs/desk-student.png (desktop), and docs/desk-caseload-phone.png
+and docs/desk-student-phone.png (the first screen of a 360 x 740 phone): the desk as the demo's
+case manager sees it.
 
 Run from the repository root: `.venv/bin/python docs/desk_screenshot.py` (needs Chromium at
 /usr/bin/chromium and Playwright, as the browser tests do). It runs the demo in a temporary
@@ -29,6 +31,7 @@ HERE = Path(__file__).parent
 CASE_MANAGER = "dana.whitfield@lincoln.example.org"
 TODAY = datetime(2026, 12, 14, 15, 0, tzinfo=UTC)  # the demo's last day, 09:00 in Chicago
 WIDTH = 1280
+PHONE = {"width": 360, "height": 740}
 TALLEST = 1500  # a long page is cut here, as a screen would
 
 
@@ -90,7 +93,22 @@ def main() -> None:
                 page.wait_for_load_state("load")
                 for history in page.locator("summary", has_text="History").all():
                     history.click()  # open: the words of the replies are the point
-                shoot(page, "desk-student.png", start="Action items")
+                shoot(page, "desk-student.png", start="Needs your attention")
+                phone = browser.new_page(viewport=PHONE)
+                phone.goto(
+                    tracker.sign_in_link(CASE_MANAGER).replace(
+                        tracker.desk_base_url(), f"http://127.0.0.1:{port}"
+                    )
+                )
+                phone.get_by_role("button", name="Sign in").click()
+                phone.wait_for_load_state("load")
+                phone.screenshot(path=str(HERE / "desk-caseload-phone.png"))
+                phone.get_by_role("link", name="Lucía Herrera").first.click()
+                phone.wait_for_load_state("load")
+                phone.screenshot(path=str(HERE / "desk-student-phone.png"))
+                print(
+                    f"wrote {HERE / 'desk-caseload-phone.png'}, {HERE / 'desk-student-phone.png'}"
+                )
                 browser.close()
         finally:
             server.should_exit = True

@@ -6,13 +6,17 @@ Pure: the store loads, `caseload_row` decides what needs attention first and wha
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 
 from iep_followup.balance import BalanceReport
-from iep_followup.domain import ItemStatus, MeetingRecord, PeriodOutcome
+from iep_followup.digest import Attention, AttentionKind, DigestInputs, needs_attention
+from iep_followup.domain import ItemStatus, MeetingRecord, PeriodOutcome, UpdateInput
+from iep_followup.errors import ValidationError
+from iep_followup.planning import SendPolicy
 from iep_followup.translations import TranslationGap
-from iep_followup.views import ItemView, MemberView, StudentStatus
+from iep_followup.views import ItemMinutes, ItemView, MemberView, RoutineRecord, StudentStatus
 
 SIGN_IN_MINUTES = 15
 SESSION_IDLE_HOURS = 8
@@ -60,10 +64,13 @@ class CaseloadRow:
     who: str | None = None  # the person the next step is about
     title: str | None = None  # the item it is about
     due_on: date | None = None
+    short_minutes: int = 0  # services given fewer minutes than promised (the digest's lines)
 
     @property
     def needs_attention(self) -> bool:
-        return self.next_step not in {NextStep.NOTHING_OPEN, NextStep.ON_TRACK}
+        return self.next_step not in {NextStep.NOTHING_OPEN, NextStep.ON_TRACK} or bool(
+            self.short_minutes
+        )
 
     def sort_key(self) -> tuple[int, ...]:
         """Attention first, in the order blocked, overdue, silent, failing, held; then by name."""
@@ -87,6 +94,7 @@ def caseload_row(
     silent: tuple[str, ...],
     failing: tuple[str, ...],
     held: int,
+    short_minutes: int = 0,
 ) -> CaseloadRow:
     open_items = [i for i in items if not i.status.is_closed]
     blocked = [i for i in open_items if i.status is ItemStatus.BLOCKED]
@@ -123,6 +131,7 @@ def caseload_row(
         who,
         title,
         due_on,
+        short_minutes,
     )
 
 
@@ -454,4 +463,80 @@ def _update_row(entry: HistoryEntry, zone: tzinfo) -> tuple[str, ...]:
         entry.due_on.isoformat() if entry.due_on else "",
         entry.note or "",
         entry.reply_text or "",
+    )
+
+
+@dataclass(frozen=True)
+class StudentAttention:
+    """What the case manager's digest says about one student, for the student page: built by
+    the digest's own functions (`digest.needs_attention`) over the period the digest covers."""
+
+    lines: tuple[Attention, ...]
+    minutes: tuple[ItemMinutes, ...]  # each service item's weeks in the period
+    routines: Mapping[int, RoutineRecord]  # by item id: how each open routine is going
+    since: date
+    until: date  # the period's last day
+
+
+def student_attention(
+    inputs: DigestInputs,
+    external_id: str,
+    *,
+    now: datetime,
+    policy: SendPolicy,
+    max_share: float,
+    since: date,
+    until: date,
+) -> StudentAttention:
+    """The digest's lines about this one student, from its case manager's digest inputs."""
+    students = tuple(s for s in inputs.students if s.external_id == external_id)
+    ids = {s.student_id for s in students}
+    items = {i.id for s in students for i in s.items}
+    emails = {m.email for s in students for m in s.members}
+    one = replace(
+        inputs,
+        students=students,
+        held=tuple(h for h in inputs.held if h.student_ids & ids),
+        failing=tuple(f for f in inputs.failing if f[1] in emails),
+    )
+    lines = needs_attention(one, now=now, policy=policy, max_share=max_share)
+    return StudentAttention(
+        tuple(a for a in lines if a.kind is AttentionKind.HELD or external_id in a.student_ids),
+        tuple(m for m in inputs.minutes if m.item_id in items),
+        {k: v for k, v in inputs.routines.items() if k in items},
+        since,
+        until,
+    )
+
+
+@dataclass(frozen=True)
+class OwnerReport:
+    """What an owner told the case manager (by phone, in the hallway), recorded at the desk on
+    their behalf: a routine's period and minutes, a task's progress or done, a new date, a note,
+    or a blocker cleared with what was done about it."""
+
+    period: PeriodOutcome | None = None
+    minutes: int | None = None
+    percent: int | None = None
+    done: bool = False
+    due_on: date | None = None
+    note: str = ""
+    unblock: bool = False
+
+
+def owner_update(report: OwnerReport) -> UpdateInput:
+    """The update the report makes, through the same rules as a reply (`UpdateInput`, then the
+    domain's transition). Clearing a blocker needs what was done, and puts the item back under way."""
+    note = " ".join(report.note.split()) or None
+    if report.unblock:
+        if note is None:
+            raise ValidationError("write what was done about the blocker", field="note")
+        return UpdateInput(status=ItemStatus.IN_PROGRESS, note=note)
+    return UpdateInput(
+        status=ItemStatus.DONE if report.done else None,
+        percent=report.percent,
+        due_on=report.due_on,
+        note=note,
+        period=report.period,
+        minutes=report.minutes,
     )

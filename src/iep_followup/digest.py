@@ -236,21 +236,14 @@ def compile_digest(
     today = now.astimezone(_zone(inputs.timezone)).date()
     start, end = covered_period(today, period)
     prev_start, _ = previous_period(start, period)
-    attention = [
-        *_item_attention(inputs.students, today),
-        *_minutes_attention(inputs),
-        *_balance_attention(inputs.students, max_share),
-        *_silent_attention(inputs.requests, inputs.students, now, policy),
-        *_mail_attention(inputs),
-    ]
-    attention.sort(key=lambda a: list(AttentionKind).index(a.kind))
+    attention = needs_attention(inputs, now=now, policy=policy, max_share=max_share)
     open_items = [i for s in inputs.students for i in s.items if not i.status.is_closed]
     load_roles = _load_by_role(open_items)
     return Digest(
         inputs.case_manager,
         start,
         end,
-        tuple(attention),
+        attention,
         _sections(inputs, start, end),
         _load_by_person(open_items, inputs.students),
         load_roles,
@@ -260,6 +253,23 @@ def compile_digest(
         today,
         _no_part(inputs),
     )
+
+
+def needs_attention(
+    inputs: DigestInputs, *, now: datetime, policy: SendPolicy, max_share: float
+) -> tuple[Attention, ...]:
+    """What needs the case manager, most urgent kind first: the digest's lines, and the desk's
+    (so the two cannot disagree)."""
+    today = now.astimezone(_zone(inputs.timezone)).date()
+    attention = [
+        *_item_attention(inputs.students, today),
+        *_minutes_attention(inputs),
+        *_balance_attention(inputs.students, max_share),
+        *_silent_attention(inputs.requests, inputs.students, now, policy),
+        *_mail_attention(inputs),
+    ]
+    attention.sort(key=lambda a: list(AttentionKind).index(a.kind))
+    return tuple(attention)
 
 
 def _item_attention(students: Sequence[StudentInput], today: date) -> Iterator[Attention]:
@@ -290,12 +300,15 @@ def _item_attention(students: Sequence[StudentInput], today: date) -> Iterator[A
 
 def _minutes_attention(inputs: DigestInputs) -> Iterator[Attention]:
     """One line per service item given fewer minutes than promised in the weeks this digest
-    covers (added up, so a month's digest says it once, not once a week)."""
+    covers (added up, so a month's digest says it once, not once a week). Only weeks its owner
+    told us about, or was asked about and stayed silent on, count: the others have no report
+    yet, which the student's section says, and are nobody's shortfall."""
     for student in inputs.students:
         for item in _student_minutes(inputs, student):
-            delivered = sum(w.delivered for w in item.weeks)
-            promised = sum(w.promised for w in item.weeks)
-            if delivered < promised:
+            known = [w for w in item.weeks if w.report.counts]
+            delivered = sum(w.delivered for w in known)
+            promised = sum(w.promised for w in known)
+            if is_short_of_minutes(item):
                 yield Attention(
                     AttentionKind.MINUTES,
                     student.name,
@@ -303,10 +316,16 @@ def _minutes_attention(inputs: DigestInputs) -> Iterator[Attention]:
                     title=item.title,
                     count=delivered,
                     total=promised,
-                    since=item.weeks[0].week_of,
-                    until=item.weeks[-1].week_of + timedelta(days=6),
+                    since=known[0].week_of,
+                    until=known[-1].week_of + timedelta(days=6),
                     student_ids=(student.external_id,),
                 )
+
+
+def is_short_of_minutes(item: ItemMinutes) -> bool:
+    """Fewer minutes given than promised, over the weeks that count (told, or gone silent)."""
+    known = [w for w in item.weeks if w.report.counts]
+    return bool(known) and sum(w.delivered for w in known) < sum(w.promised for w in known)
 
 
 def _student_minutes(inputs: DigestInputs, student: StudentInput) -> tuple[ItemMinutes, ...]:
@@ -365,10 +384,23 @@ def _silent_attention(
                     owner.name,
                     count=streak,
                     titles=titles,
+                    since=_silent_since(owner, streak),
                     student_ids=(student.external_id,),
                 )
         if not found:
             yield Attention(AttentionKind.SILENT, who=owner.name, count=streak)
+
+
+def _silent_since(owner: OwnerRequests, streak: int) -> date | None:
+    """The day of the oldest check-in in the run of unanswered ones: silent since then."""
+    run = []
+    for request in owner.requests:  # newest first
+        if request.answered_at is not None:
+            break
+        run.append(request)
+    if not run or streak < 1:
+        return None
+    return run[-1].created_at.astimezone(_zone(owner.timezone)).date()
 
 
 def _no_part(inputs: DigestInputs) -> tuple[NoPart, ...]:

@@ -44,9 +44,12 @@ _NOT_IN_NOTES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _NOT_IN_LINES = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # Explicit bidi formatting (embeddings, overrides, isolates) reorders the text around it: a
 # name with U+202E reads backwards on every page and in every email, and can pass for another.
-# The marks (U+200E, U+200F, U+061C) only steer their neighbours and stay: right-to-left names
-# written among left-to-right text need them.
+# One-line fields (names, schools, ids) refuse all of it. Longer texts (titles, strengths,
+# concerns) may quote a right-to-left phrase in an embedding or an isolate, which only sets
+# direction, but never an override, which reverses the characters themselves. The marks
+# (U+200E, U+200F, U+061C) only steer their neighbours and stay everywhere.
 _BIDI_FORMATTING = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_BIDI_OVERRIDES = re.compile("[\u202d\u202e]")
 # In a one-line field (a name, a school, an id) a line break is refused, not folded away.
 _LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 # Invisible characters make two ids that look the same differ (a student recorded twice).
@@ -281,7 +284,7 @@ def check_text(
         raise ValidationError(f"{field_name} must not be empty", field=field_name)
     _check_length(text, field_name, max_length)
     _refuse(_NOT_IN_LINES, text, field_name, "a control character")
-    _refuse(_BIDI_FORMATTING, text, field_name, "a bidi formatting character")
+    _refuse(_BIDI_OVERRIDES, text, field_name, "a bidi override character")
     return text
 
 
@@ -293,6 +296,7 @@ def check_line(
     raw = str(value).strip()
     _refuse(_LINE_BREAKS, raw, field_name, "a line break")
     _refuse(_NOT_IN_LINES, raw, field_name, "a control character")
+    _refuse(_BIDI_FORMATTING, raw, field_name, "a bidi formatting character")
     return check_text(raw, field_name, max_length=max_length, required=required)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from iep_followup.domain import Cadence, PeriodOutcome
-from iep_followup.views import MinutesWeek
+from iep_followup.views import MinutesWeek, WeekReport
 
 WEEK = timedelta(days=7)
 
@@ -22,6 +22,30 @@ class Report:
     on: date
     period: PeriodOutcome | None = None
     minutes: int | None = None
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A check-in that asked the owner about an item: its local day, and how it went by now."""
+
+    on: date
+    answered: bool
+    silent: bool  # unanswered past the reminder and its grace period
+
+
+def week_report(monday: date, reported: bool, asked: Iterable[Asked]) -> WeekReport:
+    """What is known of the week starting `monday`: minutes told in it, or else what the
+    check-ins sent since it began say (one answered: told; one gone silent: nothing given)."""
+    if reported:
+        return WeekReport.REPORTED
+    since = [a for a in asked if a.on >= monday]
+    if not since:
+        return WeekReport.NOT_ASKED
+    if any(a.answered for a in since):
+        return WeekReport.REPORTED
+    if any(a.silent for a in since):
+        return WeekReport.SILENT
+    return WeekReport.NO_ANSWER_YET
 
 
 def week_of(day: date) -> date:
@@ -42,28 +66,38 @@ def minutes_by_week(
     *,
     starts_on: date,
     ends_on: date,
+    asked: Sequence[Asked],
 ) -> tuple[MinutesWeek, ...]:
-    """Minutes delivered and promised in each of these weeks the service ran (starts_on to ends_on)."""
+    """Minutes delivered and promised in each of these weeks the service ran (starts_on to ends_on),
+    each with what is known of it (`week_report`)."""
     delivered: dict[date, int] = {}
     for report in reports:
         if report.minutes is not None:
             monday = week_of(report.on)
             delivered[monday] = delivered.get(monday, 0) + report.minutes
     return tuple(
-        MinutesWeek(monday, delivered.get(monday, 0), promised_per_week)
+        MinutesWeek(
+            monday,
+            delivered.get(monday, 0),
+            promised_per_week,
+            week_report(monday, monday in delivered, asked),
+        )
         for monday in mondays
         if week_of(starts_on) <= monday <= ends_on
     )
 
 
 def together(per_item: Iterable[Sequence[MinutesWeek]]) -> tuple[MinutesWeek, ...]:
-    """Several items' weeks added up, week by week."""
-    sums: dict[date, tuple[int, int]] = {}
+    """Several items' weeks added up, week by week. A week is known only when every item's is;
+    else it takes the first of its items' reasons there is no report yet."""
+    sums: dict[date, tuple[int, int, WeekReport]] = {}
     for item_weeks in per_item:
         for week in item_weeks:
-            delivered, promised = sums.get(week.week_of, (0, 0))
-            sums[week.week_of] = (delivered + week.delivered, promised + week.promised)
-    return tuple(MinutesWeek(monday, d, p) for monday, (d, p) in sorted(sums.items()))
+            delivered, promised, report = sums.get(week.week_of, (0, 0, WeekReport.REPORTED))
+            if report.counts and (week.report is WeekReport.SILENT or not week.report.counts):
+                report = week.report
+            sums[week.week_of] = (delivered + week.delivered, promised + week.promised, report)
+    return tuple(MinutesWeek(monday, d, p, r) for monday, (d, p, r) in sorted(sums.items()))
 
 
 def periods_kept(

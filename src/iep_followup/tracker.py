@@ -22,7 +22,9 @@ from iep_followup.desk import (
     ItemAction,
     MeetingPreview,
     MemberAction,
+    OwnerReport,
     Reader,
+    StudentAttention,
     StudentPage,
     StudentRecord,
     Use,
@@ -58,6 +60,7 @@ from iep_followup.services import (
     authority,
     desk,
     desk_actions,
+    desk_attention,
     desk_meetings,
     held_items,
     mailbox,
@@ -556,6 +559,7 @@ class Tracker:
                 until=until,
                 now=self.now(),
                 timezone=self.settings.timezone,
+                policy=self.policy,
             )
 
     def balance(self, student: str | None = None) -> list[BalanceReport]:
@@ -668,6 +672,7 @@ class Tracker:
                 now=self.now(),
                 policy=self.policy,
                 timezone=self.settings.timezone,
+                period=Period(self.settings.digest_period),
             )
         return view_caseload(rows, view or CaseloadView())
 
@@ -682,6 +687,21 @@ class Tracker:
                 max_share=self.settings.max_share,
                 client=client,
                 now=self.now(),
+            )
+
+    def desk_attention(self, reader: Reader, external_id: str) -> StudentAttention:
+        """What the student's case manager's digest says about this student (its attention
+        lines, service minutes and routines), for the student page; NotFoundError as above."""
+        with self.database.transaction() as session:
+            return desk_attention.attention_for(
+                session,
+                reader,
+                external_id,
+                now=self.now(),
+                policy=self.policy,
+                timezone=self.settings.timezone,
+                period=Period(self.settings.digest_period),
+                max_share=self.settings.max_share,
             )
 
     def held_replies(self, reader: Reader) -> list[HeldView]:
@@ -777,6 +797,17 @@ class Tracker:
         with self.database.transaction() as session:
             desk_actions.change_item(
                 session, reader, external_id, item_id, action, client=client, now=self.now()
+            )
+
+    def desk_record_for_owner(
+        self, reader: Reader, external_id: str, item_id: int, report: OwnerReport, *, client: str
+    ) -> None:
+        """Record what an item's owner told the case manager (a routine's period and minutes, a
+        task's progress or done, a new date, a note, a blocker cleared) as the owner's update,
+        channel the desk; the case manager who entered it is in the audit. NotFoundError as above."""
+        with self.database.transaction() as session:
+            desk_actions.record_for_owner(
+                session, reader, external_id, item_id, report, client=client, now=self.now()
             )
 
     def desk_change_member(

@@ -5,6 +5,7 @@ Frozen, except the reports of a job's run, which the run fills in as it goes.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -294,6 +295,21 @@ class DigestRun:
     previews: list[Path] = field(default_factory=list)
 
 
+class WeekReport(enum.StrEnum):
+    """What is known of a week's service minutes. Only a reported week, or one its owner was
+    asked about and stayed silent on past the reminder, counts as minutes given (a shortfall);
+    the other two say "no report yet", never "0 minutes"."""
+
+    REPORTED = "reported"  # minutes given, or asked and answered (what was not told was not given)
+    SILENT = "silent"  # asked, reminded, no answer: counts as nothing given
+    NOT_ASKED = "not_asked"  # nobody has asked its owner about this week yet
+    NO_ANSWER_YET = "no_answer_yet"  # asked; the reminder and its grace period are not over
+
+    @property
+    def counts(self) -> bool:
+        return self in (WeekReport.REPORTED, WeekReport.SILENT)
+
+
 @dataclass(frozen=True)
 class MinutesWeek:
     """Service minutes in one week (Monday to Sunday): delivered as reported, promised by the plan."""
@@ -301,10 +317,12 @@ class MinutesWeek:
     week_of: date  # the Monday
     delivered: int
     promised: int
+    report: WeekReport = WeekReport.REPORTED
 
     @property
     def shortfall(self) -> int:
-        return max(self.promised - self.delivered, 0)
+        """Minutes promised and not given; 0 while the week has no report yet."""
+        return max(self.promised - self.delivered, 0) if self.report.counts else 0
 
 
 @dataclass(frozen=True)

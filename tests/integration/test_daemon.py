@@ -320,7 +320,11 @@ def test_the_demo_shows_the_whole_loop_in_under_a_minute(tmp_path: Path) -> None
     assert "no tenemos el cuaderno de lectura" in html
     # The routines: how each is going, and Megan's "partly, 20 min" against 30 a week.
     assert "happened in 1 of the last 2 two-week periods" in html  # Tom's folder
-    assert "Megan Torres reported 20 of the 60 minutes promised" in html
+    # Only weeks someone was asked about count: Megan's of Nov 30 (20 of 30); the week of
+    # Dec 7 has not been asked about yet, and Priya (monthly) was never asked at all.
+    assert "Megan Torres reported 20 of the 30 minutes promised" in html
+    assert "Priya Nair reported" not in html
+    assert "no report yet (not asked yet)" in html
     emails = list((tmp_path / "demo" / "mail").glob("*.eml"))
     assert len(emails) >= 17
     assert any("-reminder-" in e.name for e in emails) and any("-digest-" in e.name for e in emails)

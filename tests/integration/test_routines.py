@@ -15,7 +15,7 @@ from iep_followup.domain import ItemKind, ItemStatus, MeetingRecord, PeriodOutco
 from iep_followup.meetingfile import load_meeting_file
 from iep_followup.net.smtp import SmtpTransport, parse_smtp_url
 from iep_followup.tracker import Tracker
-from iep_followup.views import MinutesWeek
+from iep_followup.views import MinutesWeek, WeekReport
 from tests.conftest import EXAMPLE, Clock
 from tests.mailclient import reply
 from tests.smtp_server import SmtpServer
@@ -143,13 +143,15 @@ def test_routines_record_each_week_in_both_languages_and_keep_being_asked(
     )
     by_key = {i.key: i for i in minutes.items}
     assert set(by_key) == {"reading-one-on-one", "pencil-grip", "letter-sounds"}
+    # Karen was asked again on Dec 7 and has not answered yet: that week has no report yet.
     assert by_key["reading-one-on-one"].weeks == (
         MinutesWeek(date(2026, 11, 30), 20, 45),
-        MinutesWeek(date(2026, 12, 7), 0, 45),
+        MinutesWeek(date(2026, 12, 7), 0, 45, WeekReport.NO_ANSWER_YET),
     )
+    # The student's weeks together: not known while one service's week has no report yet.
     assert minutes.weeks == (
-        MinutesWeek(date(2026, 11, 30), 20, 95),
-        MinutesWeek(date(2026, 12, 7), 0, 95),
+        MinutesWeek(date(2026, 11, 30), 20, 95, WeekReport.NO_ANSWER_YET),
+        MinutesWeek(date(2026, 12, 7), 0, 95, WeekReport.NOT_ASKED),
     )
 
 

@@ -84,12 +84,18 @@ def test_a_one_line_field_refuses_line_breaks_and_bidi_formatting(
     assert f"{field} contains" in str(caught.value) and "remove it" in str(caught.value)
 
 
-@pytest.mark.parametrize("char", ["\u202e", "\u2067"])
-def test_titles_and_texts_refuse_bidi_formatting_too(char: str) -> None:
-    with pytest.raises(ValidationError, match="title contains a bidi formatting character"):
+@pytest.mark.parametrize("char", ["\u202d", "\u202e"])
+def test_titles_and_texts_refuse_bidi_overrides_too(char: str) -> None:
+    with pytest.raises(ValidationError, match="title contains a bidi override character"):
         ItemInfo("i", f"Check {char}the planner", "ana@example.org", date(2027, 1, 1))
-    with pytest.raises(ValidationError, match="text contains a bidi formatting character"):
+    with pytest.raises(ValidationError, match="text contains a bidi override character"):
         StrengthInfo(f"Reads {char}well")
+
+
+@pytest.mark.parametrize("char", ["\u202b", "\u2067"])
+def test_a_text_may_quote_a_right_to_left_phrase_in_an_embedding_or_an_isolate(char: str) -> None:
+    quoted = f"Reads {char}نص عربي\u202c well" if char == "\u202b" else f"Reads {char}نص\u2069 well"
+    assert StrengthInfo(quoted).text == quoted
 
 
 def test_a_trailing_line_break_is_trimmed_and_right_to_left_marks_stay() -> None:

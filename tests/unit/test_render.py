@@ -86,7 +86,11 @@ def _request(
 
 
 def _summary(
-    recipient: Recipient, role: Role, mine: bool = True, kind: ItemKind = ItemKind.TASK
+    recipient: Recipient,
+    role: Role,
+    mine: bool = True,
+    kind: ItemKind = ItemKind.TASK,
+    minutes: int | None = None,
 ) -> dict[str, object]:
     return summary_context(
         recipient,
@@ -116,6 +120,7 @@ def _summary(
                 Cadence.WEEKLY,
                 "Homework",
                 kind,
+                minutes,
             )
         ]
         if mine
@@ -278,6 +283,24 @@ def test_a_routines_date_in_the_summary_is_when_it_ends_not_a_deadline(
         assert task in part
     for part in (as_routine.text, as_routine.html):
         assert routine in part and task not in part
+
+
+@pytest.mark.parametrize(
+    ("recipient", "language", "said"),
+    [(ROSA_EN, "en", "60 minutes a week."), (ROSA, "es", "60 minutos por semana.")],
+)
+def test_a_summary_states_a_services_promised_minutes(
+    renderer: Renderer, recipient: Recipient, language: str, said: str
+) -> None:
+    out = renderer.render(
+        MailKind.SUMMARY,
+        language,
+        _summary(recipient, Role.PARENT, kind=ItemKind.ROUTINE, minutes=60),
+    )
+    for part in (out.text, out.html):
+        assert said in part
+    plain = renderer.render(MailKind.SUMMARY, language, _summary(recipient, Role.PARENT))
+    assert "60" not in plain.text
 
 
 def test_summary_opens_with_strengths_and_shows_who_does_what(renderer: Renderer) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from iep_followup.domain import Cadence, PeriodOutcome
 from iep_followup.routines import (
+    Asked,
     Report,
     minutes_by_week,
     periods_kept,
@@ -15,7 +16,7 @@ from iep_followup.routines import (
     week_of,
     weeks,
 )
-from iep_followup.views import MinutesWeek
+from iep_followup.views import MinutesWeek, WeekReport
 
 YES, PARTLY, NO = PeriodOutcome.HAPPENED, PeriodOutcome.PARTLY, PeriodOutcome.MISSED
 TODAY = date(2026, 12, 10)  # a Thursday
@@ -82,8 +83,10 @@ def test_minutes_add_up_by_week_while_the_service_runs() -> None:
         Report(date(2026, 12, 10), None, None),
     ]
     mondays = weeks(date(2026, 11, 23), TODAY)
+    # Asked on the 30th, and answered: the week before counts as told, with nothing given.
+    asked = [Asked(date(2026, 11, 30), answered=True, silent=False)]
     got = minutes_by_week(
-        reports, 45, mondays, starts_on=date(2026, 11, 26), ends_on=date(2026, 12, 31)
+        reports, 45, mondays, starts_on=date(2026, 11, 26), ends_on=date(2026, 12, 31), asked=asked
     )
     assert got == (
         MinutesWeek(date(2026, 11, 23), 0, 45),
@@ -92,9 +95,53 @@ def test_minutes_add_up_by_week_while_the_service_runs() -> None:
     )
     assert [w.shortfall for w in got] == [45, 10, 0]
     ended = minutes_by_week(
-        reports, 45, mondays, starts_on=date(2026, 11, 26), ends_on=date(2026, 12, 4)
+        reports, 45, mondays, starts_on=date(2026, 11, 26), ends_on=date(2026, 12, 4), asked=asked
     )
     assert [w.week_of for w in ended] == [date(2026, 11, 23), date(2026, 11, 30)]
+
+
+@pytest.mark.parametrize(
+    ("asked", "report"),
+    [
+        ([], WeekReport.NOT_ASKED),
+        ([Asked(date(2026, 11, 20), answered=True, silent=False)], WeekReport.NOT_ASKED),
+        ([Asked(date(2026, 11, 30), answered=False, silent=False)], WeekReport.NO_ANSWER_YET),
+        ([Asked(date(2026, 11, 30), answered=False, silent=True)], WeekReport.SILENT),
+        ([Asked(date(2026, 11, 24), answered=True, silent=False)], WeekReport.REPORTED),
+    ],
+)
+def test_a_week_without_minutes_counts_only_once_its_owner_was_asked_and_answered_or_went_silent(
+    asked: list[Asked], report: WeekReport
+) -> None:
+    [week] = minutes_by_week(
+        [],
+        40,
+        [date(2026, 11, 23)],
+        starts_on=date(2026, 11, 1),
+        ends_on=date(2026, 12, 31),
+        asked=asked,
+    )
+    assert week.report is report
+    assert week.shortfall == (40 if report.counts else 0)
+
+
+def test_a_reported_zero_is_a_shortfall_whoever_asked() -> None:
+    [week] = minutes_by_week(
+        [Report(date(2026, 11, 25), None, 0)],
+        40,
+        [date(2026, 11, 23)],
+        starts_on=date(2026, 11, 1),
+        ends_on=date(2026, 12, 31),
+        asked=[],
+    )
+    assert (week.report, week.shortfall) == (WeekReport.REPORTED, 40)
+
+
+def test_a_students_week_has_no_report_yet_while_one_of_its_services_has_none() -> None:
+    monday = date(2026, 11, 30)
+    reading = (MinutesWeek(monday, 20, 45),)
+    speech = (MinutesWeek(monday, 0, 20, WeekReport.NO_ANSWER_YET),)
+    assert together([reading, speech]) == (MinutesWeek(monday, 20, 65, WeekReport.NO_ANSWER_YET),)
 
 
 def test_a_students_minutes_are_the_items_added_up() -> None:

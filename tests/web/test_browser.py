@@ -23,7 +23,14 @@ from iep_followup.tracker import Tracker
 from iep_followup.web import create_app
 from tests.conftest import EXAMPLE, Clock, require_service
 from tests.smtp_server import SmtpServer
-from tests.web.world import ADMIN, CASE_MANAGER_A, build_world, deliver, sign_in_links
+from tests.web.world import (
+    ADMIN,
+    CASE_MANAGER_A,
+    STUDENT_A,
+    build_world,
+    deliver,
+    sign_in_links,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -38,6 +45,27 @@ CHROMIUM_ARGS = [
 ]
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 WIDTHS = ({"width": 1280, "height": 900}, {"width": 360, "height": 740})
+PHONE = WIDTHS[1]
+
+# Each word of each text node, as the layout drew it: a word whose boxes sit on more than one
+# line was split by the layout ("Caseloa / d"). Boxes of zero width (collapsed space) do not count.
+SPLIT_WORDS = """() => {
+  const split = [];
+  const range = document.createRange();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const words = /\\S+/g;
+    for (let m = words.exec(node.data); m; m = words.exec(node.data)) {
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const lines = new Set(
+        [...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.bottom))
+      );
+      if (lines.size > 1) split.push(m[0]);
+    }
+  }
+  return split;
+}"""
 
 
 def _free_port() -> int:
@@ -127,6 +155,7 @@ def _check_accessibility(page: Any, name: str) -> None:
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, f"{name} scrolls sideways at {size['width']} px"
+        assert page.evaluate(SPLIT_WORDS) == [], f"{name} splits words at {size['width']} px"
     page.set_viewport_size(WIDTHS[0])
 
 
@@ -272,3 +301,82 @@ def test_a_case_manager_records_a_meeting_through_the_form_with_a_spanish_readin
     assert len(tracker.outbox()) - queued == 2
     [item_view] = tracker.items(student="S-2027-0100")
     assert item_view.title == "Sign Ana's planner each night"
+
+
+def test_every_desk_page_fits_a_phone_with_the_first_student_on_the_first_screen(
+    desk_url: tuple[str, Tracker], browser: Any
+) -> None:
+    url, tracker = desk_url
+    page = browser.new_context(locale="en-US", viewport=PHONE).new_page()
+    page.goto(url + "/signin")
+    _check_accessibility(page, "sign-in")
+    page.get_by_label("Your email address").fill(CASE_MANAGER_A)
+    page.get_by_role("button", name="Email me a link").click()
+    page.get_by_role("heading", name="Check your email").wait_for()
+    _check_accessibility(page, "check your email")
+
+    page.goto(tracker.sign_in_link(CASE_MANAGER_A))
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Caseload").wait_for()
+    page.set_viewport_size(PHONE)
+    # The header is one line: the desk's name and "Menu", side by side.
+    brand = page.locator(".brand").bounding_box()
+    menu = page.locator(".menu > summary").bounding_box()
+    assert brand and menu and abs(brand["y"] - menu["y"]) < brand["height"]
+    assert not page.get_by_role("navigation").is_visible()
+    first = page.get_by_role("link", name="Lucía Herrera").bounding_box()
+    assert first is not None and first["y"] + first["height"] <= PHONE["height"]
+    page.locator(".menu > summary").click()
+    page.get_by_role("navigation").get_by_role("link", name="Held replies").click()
+    page.get_by_role("heading", name="Held replies", level=1).wait_for()
+    _check_accessibility(page, "held replies")
+
+    for path, heading, name in (
+        ("/", "Caseload", "caseload"),
+        (f"/students/{STUDENT_A}", "Lucía Herrera", "student"),
+        (f"/students/{STUDENT_A}/record", "Record of Lucía Herrera", "record"),
+        (f"/students/{STUDENT_A}/meeting", "Edit the meeting", "edit the meeting"),
+        ("/meetings/new", "Record a meeting", "record a meeting"),
+        ("/students/S-nobody", "Not found", "not found"),
+    ):
+        page.set_viewport_size(PHONE)
+        page.goto(url + path)
+        if heading is not None:
+            page.get_by_role("heading", name=heading, level=1).wait_for()
+        _check_accessibility(page, name)
+
+    page.set_viewport_size(PHONE)
+    page.goto(f"{url}/students/{STUDENT_A}")
+    # The team table is a card per person, not one letter per line.
+    team = page.get_by_role("region", name="The team")
+    assert team.locator("tr").first.bounding_box() is not None
+    row_heights = [box["height"] for box in _boxes(team.locator("tbody tr"))]
+    assert row_heights and max(row_heights) < PHONE["height"]
+    for change in page.locator("details.change").all():
+        change.locator("summary").click()
+    _check_accessibility(page, "student, every change open")
+
+    page.goto(url + "/held")
+    page.get_by_role("link", name="tom.okafor@lincoln.example.org", exact=False).click()
+    page.get_by_role("heading", name="What we read").wait_for()
+    page.get_by_text("The whole email, as it came").click()
+    _check_accessibility(page, "held reply, the whole email open")
+
+    # In Spanish, whose words are longer, the header is still one line.
+    page.set_viewport_size(PHONE)
+    page.goto(url + "/")
+    page.locator(".menu > summary").click()
+    page.get_by_label("Language").select_option("es")
+    page.get_by_role("button", name="Change").click()
+    page.get_by_role("heading", name="Estudiantes a cargo", level=1).wait_for()
+    assert page.locator(".menu").get_attribute("open") is None
+    header = page.locator("header.top").bounding_box()
+    brand = page.locator(".brand").bounding_box()
+    assert header and brand and brand["height"] < 40 and header["height"] < 60
+    first = page.get_by_role("link", name="Lucía Herrera").bounding_box()
+    assert first is not None and first["y"] + first["height"] <= PHONE["height"]
+    _check_accessibility(page, "caseload in Spanish")
+
+
+def _boxes(locator: Any) -> list[dict[str, float]]:
+    return [box for box in (one.bounding_box() for one in locator.all()) if box is not None]

@@ -84,6 +84,7 @@ def _cases(world: World, foreign_held: int) -> dict[str, list[Case]]:
         "reschedule": {"due_on": "2027-01-15", "reason": "x"},
         "close": {"outcome": "dropped", "reason": "x"},
         "reopen": {"reason": "x"},
+        "record": {"note": "x"},
     }
     member_forms = {"clear-failing": {}, "away": {"away_until": "2026-12-18"}}
     cases: dict[str, list[Case]] = {}

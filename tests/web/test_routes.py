@@ -45,6 +45,7 @@ ROUTES = {
     ("POST", "/students/{external_id}/items/{item_id:int}/reschedule"): "caseload",
     ("POST", "/students/{external_id}/items/{item_id:int}/close"): "caseload",
     ("POST", "/students/{external_id}/items/{item_id:int}/reopen"): "caseload",
+    ("POST", "/students/{external_id}/items/{item_id:int}/record"): "caseload",
     ("POST", "/students/{external_id}/team/{person_id:int}/clear-failing"): "caseload",
     ("POST", "/students/{external_id}/team/{person_id:int}/away"): "caseload",
     ("GET", "/held"): "reader",
@@ -92,6 +93,7 @@ FORMS = {
     },
     "/students/{external_id}/items/{item_id:int}/close": {"outcome": "done", "reason": "r"},
     "/students/{external_id}/items/{item_id:int}/reopen": {"reason": "r"},
+    "/students/{external_id}/items/{item_id:int}/record": {"note": "told me"},
     "/students/{external_id}/team/{person_id:int}/away": {"away_until": ""},
     "/students/{external_id}/forget": {"confirm": "not-the-id"},
 }

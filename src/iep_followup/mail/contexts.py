@@ -152,13 +152,13 @@ def summary_context(
     held_on: date,
     strengths: Sequence[str],
     team: Sequence[tuple[str, str, Role, list[str]]],
-    my_items: Sequence[tuple[str, date, Cadence, str, ItemKind]],
+    my_items: Sequence[tuple[str, date, Cadence, str, ItemKind, int | None]],
     contact: Contact | None,
     texts: Phrasebook = NO_VERSIONS,
     relationships: Mapping[str, Relationship] | None = None,
 ) -> dict[str, Any]:
     """`team` is (name, email, role, their item titles); `my_items` (title, due, cadence, concern,
-    kind: a routine's date is the day it ends, not a deadline).
+    kind: a routine's date is the day it ends, not a deadline; service minutes a week, if any).
 
     `relationships` (by email) name family members as recorded ("mother"). A family member's
     email lists only the members who have a part: who has none yet is the staff's business.
@@ -180,8 +180,9 @@ def summary_context(
                 "cadence": c.value,
                 "concern": said(k),
                 "routine": kind is ItemKind.ROUTINE,
+                "minutes_per_week": minutes,
             }
-            for t, d, c, k, kind in my_items
+            for t, d, c, k, kind, minutes in my_items
         ],
         "team": [
             {
@@ -338,7 +339,12 @@ def _record(record: RoutineRecord | None) -> dict[str, Any] | None:
 
 
 def _minutes(week: MinutesWeek) -> dict[str, Any]:
-    return {"week_of": week.week_of, "delivered": week.delivered, "promised": week.promised}
+    return {
+        "week_of": week.week_of,
+        "delivered": week.delivered,
+        "promised": week.promised,
+        "report": week.report.value,
+    }
 
 
 def _no_part(digest: Digest) -> list[dict[str, Any]]:

@@ -21,13 +21,21 @@ from iep_followup.desk import (
     may_use_student,
     sort_caseload,
 )
-from iep_followup.digest import OwnerRequests, silent_streak
+from iep_followup.digest import (
+    OwnerRequests,
+    Period,
+    covered_period,
+    covered_weeks,
+    is_short_of_minutes,
+    silent_streak,
+)
 from iep_followup.errors import NotFoundError
 from iep_followup.inbound.message import parse_message
 from iep_followup.inbound.trim import trim_reply
 from iep_followup.planning import SendPolicy, local_now
 from iep_followup.services import authority
 from iep_followup.services.authority import scope_of
+from iep_followup.services.routines import digest_figures
 from iep_followup.store import queries, web
 from iep_followup.store.db import Session
 from iep_followup.views import ItemView
@@ -36,7 +44,13 @@ MAX_ORIGINAL_CHARS = 200_000
 
 
 def caseload(
-    session: Session, reader: Reader, *, now: datetime, policy: SendPolicy, timezone: str
+    session: Session,
+    reader: Reader,
+    *,
+    now: datetime,
+    policy: SendPolicy,
+    timezone: str,
+    period: Period | None = None,
 ) -> list[CaseloadRow]:
     """One row per student the reader may see, attention first. A fixed number of queries."""
     students = web.visible_students(session, scope_of(reader))
@@ -58,6 +72,7 @@ def caseload(
         for student_id in _about(target):
             held[student_id] += 1
     today = local_now(now, timezone).date()
+    short = _short_of_minutes(session, items, now, policy, timezone, period)
     rows = [
         caseload_row(
             s.external_id,
@@ -69,10 +84,42 @@ def caseload(
             silent=tuple(sorted(silent[s.id or 0])),
             failing=tuple(m.name for m in members.get(s.id or 0, []) if m.person_id in failing),
             held=held[s.id or 0],
+            short_minutes=short.get(s.external_id, 0),
         )
         for s in students
     ]
     return sort_caseload(rows)
+
+
+def _short_of_minutes(
+    session: Session,
+    items: dict[str, list[ItemView]],
+    now: datetime,
+    policy: SendPolicy,
+    timezone: str,
+    period: Period | None,
+) -> dict[str, int]:
+    """Per student, the services the digest would say are short of minutes (a fixed number of
+    queries, however many students)."""
+    if period is None:
+        return {}
+    start, end = covered_period(local_now(now, timezone).date(), period)
+    views = [i for found in items.values() for i in found]
+    _, minutes = digest_figures(
+        session,
+        views,
+        mondays=covered_weeks(start, end),
+        end=end,
+        timezone=timezone,
+        now=now,
+        policy=policy,
+    )
+    student_of = {i.id: i.student_external_id for i in views}
+    short: dict[str, int] = defaultdict(int)
+    for item in minutes:
+        if is_short_of_minutes(item):
+            short[student_of[item.item_id]] += 1
+    return short
 
 
 def student_page(

@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from iep_followup.desk import ItemAction, ItemChange, MemberAction, MemberChange, Reader, Use
+from iep_followup.desk import (
+    ItemAction,
+    ItemChange,
+    MemberAction,
+    MemberChange,
+    OwnerReport,
+    Reader,
+    Use,
+    owner_update,
+)
 from iep_followup.domain import ItemStatus, UpdateInput, UpdateSource, check_note
 from iep_followup.errors import NotFoundError, ValidationError
 from iep_followup.privacy import Access
@@ -160,4 +169,44 @@ def dismiss_held(
         client=client,
         subject=str(inbound_id),
         detail=why,
+    )
+
+
+def record_for_owner(
+    session: Session,
+    reader: Reader,
+    external_id: str,
+    item_id: int,
+    report: OwnerReport,
+    *,
+    client: str,
+    now: datetime,
+) -> None:
+    """Record what an item's owner told the case manager, as the owner's update (author: the
+    owner; channel: the desk), through the same rules as a reply; who entered it is audited."""
+    student_id = authority.student_id(session, reader, external_id)
+    item = web.student_item(session, student_id, item_id)
+    if item is None:
+        raise NotFoundError(f"no action item {item_id} for this student")
+    update = owner_update(report)
+    updates.apply_update(session, item, item.owner_id, update, UpdateSource.WEB, now)
+    said = ", ".join(
+        f"{name} {value}"
+        for name, value in (
+            ("period", update.period),
+            ("minutes", update.minutes),
+            ("percent", update.percent),
+            ("status", update.status),
+            ("due", update.due_on),
+        )
+        if value is not None
+    )
+    _audit(
+        session,
+        reader,
+        "item_recorded_for_owner",
+        external_id,
+        f"item {item_id} for its owner (entered by {reader.email}): {said or 'a note'}",
+        client,
+        now,
     )

@@ -63,7 +63,9 @@ def run_digests(
                 if preview_dir is None and outbox.is_queued(session, key):
                     run.already += 1
                     continue
-                inputs = digest_inputs(session, manager, timezone, start, end, since)
+                inputs = digest_inputs(
+                    session, manager, timezone, start, end, since, now=now, policy=policy
+                )
                 digest = compile_digest(
                     inputs, now=now, period=period, policy=policy, max_share=max_share
                 )
@@ -101,14 +103,28 @@ def run_digests(
 
 
 def digest_inputs(
-    session: Session, manager: MemberView, timezone: str, start: date, end: date, since: date
+    session: Session,
+    manager: MemberView,
+    timezone: str,
+    start: date,
+    end: date,
+    since: date,
+    *,
+    now: datetime,
+    policy: SendPolicy,
 ) -> DigestInputs:
     """What a digest of [start, end) is made from: the store's rows, then how each routine is
     going and each service's minutes, counted as `Tracker.service_minutes` counts them."""
     inputs = digests.digest_inputs(session, manager, timezone, period_start=start, since=since)
     views = [item for student in inputs.students for item in student.items]
     routines, minutes = digest_figures(
-        session, views, mondays=covered_weeks(start, end), end=end, timezone=timezone
+        session,
+        views,
+        mondays=covered_weeks(start, end),
+        end=end,
+        timezone=timezone,
+        now=now,
+        policy=policy,
     )
     return dataclasses.replace(inputs, routines=routines, minutes=minutes)
 

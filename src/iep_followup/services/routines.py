@@ -7,8 +7,9 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from iep_followup.domain import ItemKind
-from iep_followup.planning import local_now
+from iep_followup.planning import RequestState, SendPolicy, is_silent, local_now
 from iep_followup.routines import (
+    Asked,
     Report,
     minutes_by_week,
     periods_kept,
@@ -32,6 +33,7 @@ def service_minutes(
     until: date | None,
     now: datetime,
     timezone: str,
+    policy: SendPolicy,
 ) -> ServiceMinutes:
     """Minutes delivered against minutes promised, per week, for each item with service minutes
     and for the student: the last six weeks up to today unless told otherwise."""
@@ -44,7 +46,8 @@ def service_minutes(
         if v.service_minutes_per_week is not None
     ]
     reports, starts = _reports(session, views, since, timezone)
-    items = _item_minutes(views, reports, starts, weeks(since, until), timezone)
+    asked = _asked(session, views, since, now, timezone, policy)
+    items = _item_minutes(views, reports, starts, asked, weeks(since, until), timezone)
     return ServiceMinutes(
         student.external_id,
         student.name,
@@ -77,17 +80,21 @@ def digest_figures(
     mondays: Sequence[date],
     end: date,
     timezone: str,
+    now: datetime,
+    policy: SendPolicy,
 ) -> tuple[dict[int, RoutineRecord], tuple[ItemMinutes, ...]]:
     """For a digest of the period ending `end` (exclusive): how each open routine had gone in
-    the periods over by then, and each service item's minutes in the weeks of `mondays`.
-    Two queries, however many items."""
+    the periods over by then, and each service item's minutes in the weeks of `mondays` (what
+    is known of each by `now`). Three queries, however many items."""
     routines = _open_routines(views)
     services = [v for v in views if v.service_minutes_per_week is not None]
     both = list({v.id: v for v in (*routines, *services)}.values())
     reports, starts = _reports(session, both, _routine_since(end), timezone)
+    since = min(mondays, default=end)
+    asked = _asked(session, services, since, now, timezone, policy)
     return (
         _records(routines, reports, starts, end, True),
-        _item_minutes(services, reports, starts, mondays, timezone),
+        _item_minutes(services, reports, starts, asked, mondays, timezone),
     )
 
 
@@ -124,6 +131,7 @@ def _item_minutes(
     views: Sequence[ItemView],
     reports: dict[int, list[Report]],
     starts: dict[int, date],
+    asked: dict[int, list[Asked]],
     mondays: Sequence[date],
     timezone: str,
 ) -> tuple[ItemMinutes, ...]:
@@ -142,6 +150,7 @@ def _item_minutes(
                 mondays,
                 starts_on=starts[v.id],
                 ends_on=_ends_on(v, timezone),
+                asked=asked.get(v.id, []),
             ),
         )
         for v in views
@@ -165,6 +174,30 @@ def _reports(
         for item_id, at in store.started_at(session, ids).items()
     }
     return reports, starts
+
+
+def _asked(
+    session: Session,
+    views: Sequence[ItemView],
+    since: date,
+    now: datetime,
+    timezone: str,
+    policy: SendPolicy,
+) -> dict[int, list[Asked]]:
+    """The check-ins about each item sent from `since` on, and how each went by `now`."""
+    zone = ZoneInfo(timezone)
+    found = store.requests_about(
+        session, [v.id for v in views], datetime.combine(since, time(), zone)
+    )
+
+    def asked(request: RequestState) -> Asked:
+        return Asked(
+            local_now(request.created_at, timezone).date(),
+            request.answered_at is not None,
+            is_silent(request, now, timezone, policy),
+        )
+
+    return {item_id: [asked(r) for r in requests] for item_id, requests in found.items()}
 
 
 def _ends_on(view: ItemView, timezone: str) -> date:

@@ -88,7 +88,10 @@ def queue_summaries(
             held_on=meeting.held_on,
             strengths=strengths,
             team=team,
-            my_items=[(i.title, i.due_on, i.cadence, i.concern, i.kind) for i in mine],
+            my_items=[
+                (i.title, i.due_on, i.cadence, i.concern, i.kind, i.service_minutes_per_week)
+                for i in mine
+            ],
             contact=contact if member.role is not Role.CASE_MANAGER else None,
             texts=book,
             relationships=relationships,
@@ -145,7 +148,9 @@ def preview_summaries(
             strengths=[s.text for s in record.strengths],
             team=team,
             my_items=[
-                (i.title, i.due_on, i.cadence, c, i.kind) for c, i in items if i.owner == m.email
+                (i.title, i.due_on, i.cadence, c, i.kind, i.service_minutes_per_week)
+                for c, i in items
+                if i.owner == m.email
             ],
             contact=contact if m.role is not Role.CASE_MANAGER else None,
             texts=book,

@@ -11,7 +11,8 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from iep_followup.domain import PeriodOutcome
-from iep_followup.store.models import ActionItem, Update
+from iep_followup.planning import RequestState
+from iep_followup.store.models import ActionItem, RequestItem, Update, UpdateRequest
 
 
 @dataclass(frozen=True)
@@ -56,4 +57,31 @@ def period_entries(
     ).all()
     for item_id, created_at, period, minutes in rows:
         found[item_id].append(PeriodEntry(item_id, created_at, period, minutes))
+    return found
+
+
+def requests_about(
+    session: Session, item_ids: Sequence[int], since: datetime
+) -> dict[int, list[RequestState]]:
+    """The check-ins sent from `since` on that asked about each item, oldest first; one query."""
+    found: dict[int, list[RequestState]] = {item_id: [] for item_id in item_ids}
+    if not item_ids:
+        return found
+    rows = session.execute(
+        sa_select(
+            col(RequestItem.item_id),
+            col(UpdateRequest.id),
+            col(UpdateRequest.cycle_on),
+            col(UpdateRequest.created_at),
+            col(UpdateRequest.answered_at),
+            col(UpdateRequest.reminded_at),
+        )
+        .join(UpdateRequest, col(UpdateRequest.id) == col(RequestItem.request_id))
+        .where(col(RequestItem.item_id).in_(item_ids), col(UpdateRequest.created_at) >= since)
+        .order_by(col(UpdateRequest.id))
+    ).all()
+    for item_id, request_id, cycle_on, created_at, answered_at, reminded_at in rows:
+        found[item_id].append(
+            RequestState(int(request_id), cycle_on, created_at, answered_at, reminded_at)
+        )
     return found

@@ -54,6 +54,10 @@ def environment(language: str, timezone: str) -> Environment:
     def day(value: date) -> str:
         return format_date(value, "medium", locale=locale)
 
+    def short(value: date) -> str:
+        """A day as the emails write it ("Dec 7" / "7 dic"): the digest's lines read the same."""
+        return format_date(value, "MMM d" if language == "en" else "d MMM", locale=locale)
+
     def moment(value: datetime) -> str:
         return format_datetime(value, "medium", tzinfo=zone, locale=locale)
 
@@ -71,6 +75,7 @@ def environment(language: str, timezone: str) -> Environment:
 
     filters: dict[str, Any] = {
         "day": day,
+        "short": short,
         "moment": moment,
         "status": status,
         "role": role,

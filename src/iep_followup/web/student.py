@@ -13,13 +13,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from iep_followup.desk import ItemAction, ItemChange, MemberAction, MemberChange
-from iep_followup.domain import parse_row_id
+from iep_followup.desk import ItemAction, ItemChange, MemberAction, MemberChange, OwnerReport
+from iep_followup.domain import PeriodOutcome, parse_row_id
 from iep_followup.errors import ValidationError
 from iep_followup.web.render import render
 from iep_followup.web.security import Access, Visitor, client_of, page, tracker_of
 
-DONE = {*ItemChange, *MemberChange, "recorded", "recorded_kept"}
+DONE = {*ItemChange, *MemberChange, "recorded", "recorded_kept", "for_owner"}
 
 
 async def student(request: Request, who: Visitor) -> Response:
@@ -35,8 +35,21 @@ async def _page(request: Request, who: Visitor, status: int, **context: object) 
         request.path_params["external_id"],
         client=client_of(request),
     )
+    # What the digest says about the student, in plain sight (same functions as the digest).
+    attention = await asyncio.to_thread(
+        tracker_of(request).desk_attention, who.reader, request.path_params["external_id"]
+    )
     context = {"done": None, "error": None, "error_on": None, **context}
-    return render(request, who, "student.html", status, page=found, student=found.status, **context)
+    return render(
+        request,
+        who,
+        "student.html",
+        status,
+        page=found,
+        student=found.status,
+        attention=attention,
+        **context,
+    )
 
 
 def _date(form: FormData, name: str) -> date | None:
@@ -76,6 +89,36 @@ async def _change_item(request: Request, who: Visitor, change: ItemChange) -> Re
     except ValidationError as exc:
         return await _page(request, who, 400, error=exc.field or "change", error_on=item_id)
     return _done(external_id, change.value, f"item-{item_id}")
+
+
+async def record_for_owner(request: Request, who: Visitor) -> Response:
+    """What the item's owner told the case manager, recorded as their update (channel: desk)."""
+    assert who.reader is not None
+    form = await request.form()
+    external_id = request.path_params["external_id"]
+    item_id = request.path_params["item_id"]
+    period = str(form.get("period", ""))
+    try:
+        report = OwnerReport(
+            period=PeriodOutcome(period) if period in set(PeriodOutcome) else None,
+            minutes=_int(form, "minutes"),
+            percent=_int(form, "percent"),
+            done=form.get("done") == "1",
+            due_on=_date(form, "due_on"),
+            note=str(form.get("note", "")),
+            unblock=form.get("unblock") == "1",
+        )
+        await asyncio.to_thread(
+            tracker_of(request).desk_record_for_owner,
+            who.reader,
+            external_id,
+            item_id,
+            report,
+            client=client_of(request),
+        )
+    except ValidationError as exc:
+        return await _page(request, who, 400, error=exc.field or "change", error_on=item_id)
+    return _done(external_id, "for_owner", f"item-{item_id}")
 
 
 async def _change_member(request: Request, who: Visitor, change: MemberChange) -> Response:
@@ -139,6 +182,7 @@ ROUTES: list[Route] = [
     page(ITEM + "/reschedule", reschedule, access=Access.READER, methods=POST),
     page(ITEM + "/close", close, access=Access.READER, methods=POST),
     page(ITEM + "/reopen", reopen, access=Access.READER, methods=POST),
+    page(ITEM + "/record", record_for_owner, access=Access.READER, methods=POST),
     page(MEMBER + "/clear-failing", clear_failing, access=Access.READER, methods=POST),
     page(MEMBER + "/away", away, access=Access.READER, methods=POST),
 ]
