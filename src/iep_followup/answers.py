@@ -14,6 +14,7 @@ from iep_followup.errors import ValidationError
 
 TASK = ItemKind.TASK.value
 ROUTINE = ItemKind.ROUTINE.value
+ACCOMMODATION = ItemKind.ACCOMMODATION.value
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,12 @@ ANSWER_SETS: dict[str, tuple[Answer, ...]] = {
         Answer("yes", period=PeriodOutcome.HAPPENED),
         Answer("partly", period=PeriodOutcome.PARTLY),
         Answer("no", period=PeriodOutcome.MISSED),
+    ),
+    # An accommodation: used this week, not used (and why), or it did not come up.
+    ACCOMMODATION: (
+        Answer("yes", period=PeriodOutcome.HAPPENED),
+        Answer("no", period=PeriodOutcome.MISSED),
+        Answer("not_applicable", period=PeriodOutcome.NOT_APPLICABLE),
     ),
 }
 
@@ -74,7 +81,8 @@ def update_for(
 
 def period_choice(period: PeriodOutcome | None) -> str | None:
     """The button that records this routine answer (for showing what was saved)."""
-    return next((a.choice for a in ANSWER_SETS[ROUTINE] if a.period is period), None)
+    choices = ANSWER_SETS[ROUTINE] + ANSWER_SETS[ACCOMMODATION]
+    return next((a.choice for a in choices if a.period is period), None)
 
 
 def recorded_choice(status: ItemStatus | None, period: PeriodOutcome | None) -> str | None:

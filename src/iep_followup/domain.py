@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -142,6 +143,14 @@ class ItemKind(enum.StrEnum):
 
     TASK = "task"
     ROUTINE = "routine"
+    # One implementer's weekly check-in on one accommodation: used this week, or not, or it
+    # did not come up. Recorded like a routine's periods; made from `accommodations:`.
+    ACCOMMODATION = "accommodation"
+
+    @property
+    def has_periods(self) -> bool:
+        """Kept each period until its end date: never closed by "done"."""
+        return self is not ItemKind.TASK
 
 
 class PeriodOutcome(enum.StrEnum):
@@ -150,6 +159,7 @@ class PeriodOutcome(enum.StrEnum):
     HAPPENED = "happened"  # yes
     PARTLY = "partly"
     MISSED = "missed"  # no (and why, in the note)
+    NOT_APPLICABLE = "not_applicable"  # an accommodation that did not come up this period
 
 
 MAX_MINUTES = 3000  # in one report, or promised in one week: 50 hours
@@ -413,9 +423,12 @@ class ItemInfo:
     service_minutes_per_week: int | None = None
     translations: Mapping[str, str] = NO_TRANSLATIONS  # the title in other languages
     kind: ItemKind = ItemKind.TASK  # a routine's due date is the day it ends
+    accommodation: str | None = None  # an accommodation's check-in: that accommodation's id
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", _check_key(self.key))
+        if self.accommodation is not None:
+            object.__setattr__(self, "accommodation", _check_key(self.accommodation))
         object.__setattr__(self, "kind", parse_enum(ItemKind, self.kind, "kind"))
         object.__setattr__(self, "title", check_text(self.title, "title", max_length=MAX_TITLE))
         translations = _translations(self.translations, "title", MAX_TITLE)
@@ -449,6 +462,69 @@ class ConcernInfo:
 
 
 @dataclass(frozen=True)
+class AccommodationInfo:
+    """A support applied in class ("extended time on tests"), by each of its implementers.
+
+    Each implementer is asked in their weekly check-in whether they used it: yes, no (and
+    why) or it did not come up. `concern` is the id of the concern it answers, if any.
+    """
+
+    key: str
+    text: str
+    implementers: tuple[str, ...]  # emails of team members, usually every teacher of the child
+    concern: str | None = None
+    translations: Mapping[str, str] = NO_TRANSLATIONS  # the text in other languages
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", _check_key(self.key))
+        object.__setattr__(self, "text", check_text(self.text, "text", max_length=MAX_TITLE))
+        translations = _translations(self.translations, "text", MAX_TITLE)
+        object.__setattr__(self, "translations", translations)
+        if isinstance(self.implementers, str):
+            object.__setattr__(self, "implementers", (self.implementers,))
+        implementers = tuple(normalize_email(e, "implementers") for e in self.implementers)
+        if not implementers:
+            raise ValidationError(
+                "an accommodation needs at least one implementer (a team member's email)",
+                field="implementers",
+            )
+        object.__setattr__(self, "implementers", implementers)
+        if self.concern is not None:
+            object.__setattr__(self, "concern", _check_key(self.concern))
+
+
+# An accommodation is asked about for the life of the plan: an IEP runs a year.
+ACCOMMODATION_TERM = timedelta(days=365)
+
+
+def accommodation_item_key(accommodation: str, implementer: str) -> str:
+    """The stable id of one implementer's check-in on one accommodation (re-imports find it)."""
+    digest = hashlib.sha256(canonical_address(implementer).encode()).hexdigest()[:8]
+    return f"{accommodation[: MAX_KEY - 9]}.{digest}"
+
+
+def accommodation_checks(record: MeetingRecord) -> tuple[tuple[str | None, ItemInfo], ...]:
+    """Each implementer's weekly check-in on each accommodation, as an item (and its concern)."""
+    return tuple(
+        (
+            accommodation.concern,
+            ItemInfo(
+                key=accommodation_item_key(accommodation.key, implementer),
+                title=accommodation.text,
+                owner=implementer,
+                due_on=record.held_on + ACCOMMODATION_TERM,
+                cadence=Cadence.WEEKLY,
+                translations=accommodation.translations,
+                kind=ItemKind.ACCOMMODATION,
+                accommodation=accommodation.key,
+            ),
+        )
+        for accommodation in record.accommodations
+        for implementer in accommodation.implementers
+    )
+
+
+@dataclass(frozen=True)
 class MeetingRecord:
     """Everything one meeting decided, checked as a whole before anything is stored."""
 
@@ -462,9 +538,11 @@ class MeetingRecord:
     # The language the meeting's texts are written in; `translations` on each text add others.
     language: str = "en"
     notes_translations: Mapping[str, str] = NO_TRANSLATIONS
+    accommodations: tuple[AccommodationInfo, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", parse_enum(MeetingKind, self.kind, "kind"))
+        object.__setattr__(self, "accommodations", tuple(self.accommodations))
         check_note(self.notes, "notes", max_length=MAX_MEETING_NOTES)
         object.__setattr__(self, "language", check_language(self.language))
         if not isinstance(self.notes_translations, Translations):
@@ -506,6 +584,48 @@ def meeting_problems(record: MeetingRecord) -> Iterator[tuple[Location, Validati
             )
     yield from _translation_problems(record)
     yield from _concern_problems(record, emails)
+    yield from _accommodation_problems(record, emails)
+
+
+def _accommodation_problems(
+    record: MeetingRecord, emails: set[str]
+) -> Iterator[tuple[Location, ValidationError]]:
+    concerns = {concern.key for concern in record.concerns}
+    keys: set[str] = set()
+    for i, accommodation in enumerate(record.accommodations):
+        where: Location = ("accommodations", i)
+        if accommodation.key in keys:
+            yield (
+                (*where, "id"),
+                ValidationError(
+                    f"accommodation id {accommodation.key!r} is used twice", field="id"
+                ),
+            )
+        keys.add(accommodation.key)
+        if accommodation.concern is not None and accommodation.concern not in concerns:
+            yield (
+                (*where, "concern"),
+                ValidationError(
+                    f"concern {accommodation.concern!r} is not one of the meeting's concerns",
+                    field="concern",
+                ),
+            )
+        seen: set[str] = set()
+        for j, implementer in enumerate(accommodation.implementers):
+            if implementer not in emails:
+                yield (
+                    (*where, "implementers", j),
+                    ValidationError(
+                        f"implementer {implementer} is not on the student's team; add them first",
+                        field="implementers",
+                    ),
+                )
+            elif implementer in seen:
+                yield (
+                    (*where, "implementers", j),
+                    ValidationError(f"{implementer} is listed twice", field="implementers"),
+                )
+            seen.add(implementer)
 
 
 def _team_problems(members: tuple[MemberInfo, ...]) -> Iterator[tuple[Location, ValidationError]]:
@@ -585,6 +705,9 @@ def _translation_problems(record: MeetingRecord) -> Iterator[tuple[Location, Val
             (("concerns", i, "items", j, "title"), item.translations)
             for j, item in enumerate(concern.items)
         ]
+    texts += [
+        (("accommodations", i, "text"), a.translations) for i, a in enumerate(record.accommodations)
+    ]
     for where, translations in texts:
         if record.language in translations:
             yield (
@@ -712,6 +835,12 @@ def recorded_change(kind: ItemKind, change: UpdateInput) -> UpdateInput:
                 field="period",
             )
         return change
+    if kind is ItemKind.ACCOMMODATION:
+        _check_accommodation_answer(change)
+    elif change.period is PeriodOutcome.NOT_APPLICABLE:
+        raise ValidationError(
+            "this item is a routine: answer yes, partly or no for this period", field="period"
+        )
     said_twice = change.status is ItemStatus.DONE or change.percent is not None
     if change.period is not None and said_twice and _period_of(change) is not change.period:
         raise ValidationError(
@@ -721,6 +850,20 @@ def recorded_change(kind: ItemKind, change: UpdateInput) -> UpdateInput:
     period = change.period or _period_of(change)
     status = None if change.status is ItemStatus.DONE else change.status
     return dataclasses.replace(change, status=status, percent=None, period=period)
+
+
+def _check_accommodation_answer(change: UpdateInput) -> None:
+    """An accommodation was used this period, or not, or it did not come up: nothing between."""
+    if change.period is PeriodOutcome.PARTLY or change.percent not in (None, 0, 100):
+        raise ValidationError(
+            "this is an accommodation: answer yes, no or didn't come up for this week",
+            field="period",
+        )
+    if change.minutes is not None:
+        raise ValidationError(
+            "this is an accommodation: it takes yes, no or didn't come up, not minutes",
+            field="minutes",
+        )
 
 
 def _routine_status(status: ItemStatus, period: PeriodOutcome) -> ItemStatus:

@@ -12,6 +12,7 @@ language: "strength-0-text-es". Rows left blank are skipped (the form always off
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -129,7 +130,19 @@ def to_data(fields: Fields) -> Converted:
     ]
     if concerns:
         data["concerns"] = concerns
+    accommodations = _accommodations_data(fields.get("accommodations", ""))
+    if accommodations:
+        data["accommodations"] = accommodations
     return Converted(data, rows, language)
+
+
+def _accommodations_data(text: str) -> list[Any]:
+    """The accommodations carried through the form unchanged (JSON), as meeting-file data."""
+    try:
+        found = json.loads(text) if text.strip() else []
+    except ValueError:
+        return []
+    return found if isinstance(found, list) else []
 
 
 def _concern(fields: Fields, c: int, size: int, language: str, rows: Rows) -> dict[str, Any] | None:
@@ -286,6 +299,21 @@ def from_record(record: MeetingRecord) -> dict[str, str]:
                     f"{at}-minutes_per_week": "" if minutes is None else str(minutes),
                 }
             )
+    if record.accommodations:
+        fields["accommodations"] = json.dumps(
+            [
+                {
+                    "id": a.key,
+                    "text": {record.language: a.text, **a.translations}
+                    if a.translations
+                    else a.text,
+                    "implementers": list(a.implementers),
+                    **({"concern": a.concern} if a.concern else {}),
+                }
+                for a in record.accommodations
+            ],
+            ensure_ascii=False,
+        )
     return fields
 
 

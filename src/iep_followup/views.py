@@ -54,6 +54,7 @@ class ItemView:
     last_update_note: str | None = None
     closed_at: datetime | None = None
     kind: ItemKind = ItemKind.TASK
+    accommodation: str | None = None  # an accommodation's check-in: the accommodation's id
 
     def is_overdue(self, today: date) -> bool:
         return not self.status.is_closed and self.due_on < today
@@ -61,7 +62,7 @@ class ItemView:
     @property
     def is_routine_under_way(self) -> bool:
         """A routine kept period by period: "not started" or a percent would mislead."""
-        return self.kind is ItemKind.ROUTINE and self.status in (
+        return self.kind.has_periods and self.status in (
             ItemStatus.OPEN,
             ItemStatus.IN_PROGRESS,
         )
@@ -338,3 +339,30 @@ class RoutineRecord:
     kept: int
     periods: int
     cadence: Cadence
+
+
+@dataclass(frozen=True)
+class UseWeeks:
+    """One implementer's weeks with one accommodation: used, not used (and why), did not come
+    up, or no answer (a week that is over with nothing said)."""
+
+    used: int = 0
+    not_used: int = 0
+    not_applicable: int = 0
+    no_answer: int = 0
+    reasons: tuple[str, ...] = ()  # why it was not used, as the implementer said it
+    not_used_running: int = 0  # answered weeks in a row, up to the last, it was not used
+
+
+@dataclass(frozen=True)
+class AccommodationUse:
+    """One accommodation as one implementer applies it, and their weeks with it."""
+
+    item_id: int
+    key: str  # the accommodation's id in the meeting file
+    text: str
+    implementer_name: str
+    implementer_email: str
+    weeks: UseWeeks
+    student_external_id: str = ""
+    student_name: str = ""

@@ -60,6 +60,8 @@ ANSWER_LABELS = {
     "yes": N_("Yes, it happened"),
     "partly": N_("Partly"),
     "no": N_("No"),
+    # An accommodation's third answer: the week gave no occasion to use it
+    "not_applicable": N_("It didn't come up"),
 }
 
 # A family member named as the team recorded them, in place of "parent" or "guardian".
@@ -91,6 +93,7 @@ PERIOD_LABELS = {
     PeriodOutcome.HAPPENED: N_("it happened"),
     PeriodOutcome.PARTLY: N_("it happened in part"),
     PeriodOutcome.MISSED: N_("it did not happen"),
+    PeriodOutcome.NOT_APPLICABLE: N_("it did not come up"),
 }
 
 # Words that name the same things and must not appear beside the ones above (checked by tests).

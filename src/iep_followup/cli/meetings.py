@@ -13,7 +13,6 @@ from iep_followup.cli.app import Context, cli, now_option, pass_context
 from iep_followup.cli.output import echo_json, print_balance, print_items
 from iep_followup.domain import (
     MAX_MINUTES,
-    ItemKind,
     ItemStatus,
     PeriodOutcome,
     UpdateInput,
@@ -199,6 +198,7 @@ _PERIODS = {
     "yes": PeriodOutcome.HAPPENED,
     "partly": PeriodOutcome.PARTLY,
     "no": PeriodOutcome.MISSED,
+    "n/a": PeriodOutcome.NOT_APPLICABLE,  # an accommodation that did not come up
 }
 
 
@@ -246,7 +246,7 @@ def update(
     )
     with ctx.tracker(now=now) as tracker:
         item = tracker.record_update(item_id, change, by=by, source=UpdateSource.CLI)
-    if item.kind is ItemKind.ROUTINE:
+    if item.kind.has_periods:
         # A routine has no percent: say what this period got, as its history does.
         said = recorded_change(item.kind, change)
         got = [period_label(said.period)] if said.period else []

@@ -149,6 +149,13 @@ _NO = re.compile(
     r"|he was|she was|they were|he had|she had|estuvimos|estuvo|estaba|estaban|tuvimos|tuvo"
     r"|hubo|fuimos|se enfermo)(?![a-z]))|\s*$)"
 )
+# An accommodation's third answer: the week gave no occasion to use it. Read only for
+# accommodations, before "no" ("no surgió", "no hizo falta" are not a "no").
+_NOT_APPLICABLE = re.compile(
+    r"(?:n/a|n\.a\.|na|not applicable|(?:it )?did ?n[o'’]t come up|never came up|no need(?:ed)?"
+    r"|not needed|no aplica|no surgio|no se presento|no hizo falta|no fue necesari[oa]"
+    r"|no se necesito|no hubo (?:ocasion|necesidad))(?![a-z0-9])"
+)
 _MINUTES = re.compile(
     r"(?P<n>\d{1,4})\s*(?:minutes|minute|mins|min|minutos|minuto)(?![a-z])\.?"
     r"(?:\s+(?:today|tonight|this week|yesterday|hoy|esta semana|ayer)(?![a-z]))?"
@@ -253,6 +260,7 @@ def parse_commands(
     today: date,
     is_school_day: Callable[[date], bool] = lambda _day: True,
     routines: Collection[str] = (),
+    accommodations: Collection[str] = (),
 ) -> ParsedReply:
     """Read a trimmed reply against the refs its request listed. Never raises.
 
@@ -260,7 +268,9 @@ def parse_commands(
     `routines`: the refs that are routines, whose lines may answer "yes", "partly" or "no".
     """
     reader = _Reader(refs, language, today, is_school_day)
-    reader.routines = {_ref_key(r) for r in routines}
+    reader.accommodations = {_ref_key(r) for r in accommodations}
+    # An accommodation is answered as a routine is (yes, no), or "didn't come up".
+    reader.routines = {_ref_key(r) for r in routines} | reader.accommodations
     for line in _without_sign_off(str(text).splitlines()):
         try:
             reader.read(line)
@@ -353,6 +363,8 @@ class _Reader:
         self.paragraph: list[str] = []
         self.routines: set[str] = set()
         self.period_ok = False  # the line is about routines only
+        self.accommodations: set[str] = set()
+        self.accommodation_ok = False  # the line is about accommodations only
 
     def result(self) -> ParsedReply:
         self._end_paragraph()
@@ -396,9 +408,11 @@ class _Reader:
     ) -> None:
         while True:
             self.period_ok = all(_ref_key(ref) in self.routines for ref in refs)
+            self.accommodation_ok = all(_ref_key(ref) in self.accommodations for ref in refs)
             part = self._commands(folded, where, line, pos)
             self._understand(part, folded, pos)
             self._read_routine_words(part, folded, pos)
+            self._check_accommodation(part, refs, line)
             if part.invalid or part.unapplied or not (part.has_command or part.note):
                 self.not_understood.append(line)
             for ref in refs:
@@ -409,9 +423,11 @@ class _Reader:
 
     def _read_without_ref(self, folded: str, where: list[int], line: str, pos: int) -> None:
         self.period_ok = len(self.refs) == 1 and set(self.refs) <= self.routines
+        self.accommodation_ok = len(self.refs) == 1 and set(self.refs) <= self.accommodations
         part = self._commands(folded, where, line, pos)
         self._understand(part, folded, pos)
         self._read_routine_words(part, folded, pos)
+        self._check_accommodation(part, list(self.refs.values()), line, ask_unanswered=False)
         if not (part.has_command or part.invalid or part.unclear is not None):
             self._general(line)
             return
@@ -465,6 +481,24 @@ class _Reader:
                 part.period, part.understood = told, True
         if self.period_ok and part.minutes and part.period is None and part.status is None:
             part.period = PeriodOutcome.HAPPENED
+
+    def _check_accommodation(
+        self, part: _Part, refs: list[str], line: str, *, ask_unanswered: bool = True
+    ) -> None:
+        """An accommodation takes yes, no or didn't come up: anything else asks that question.
+
+        "A3 partly", "A3 20 min" or "A3 maybe" records no answer (the words stay a note).
+        """
+        if not self.accommodation_ok or part.unclear is not None:
+            return
+        between = part.period is PeriodOutcome.PARTLY or part.percent not in (None, 0, 100)
+        if between or part.minutes is not None:
+            part.period = part.minutes = part.percent = None
+            part.status = None if part.status is ItemStatus.DONE else part.status
+            part.invalid, part.understood = True, False
+            part.note = part.note or _clip(line) or None
+        if part.invalid or (ask_unanswered and not part.has_command):
+            self.questions.extend(Question(ref, line) for ref in refs)
 
     def _refs_at(
         self, folded: str, where: list[int], line: str, pos: int
@@ -569,6 +603,10 @@ class _Reader:
         self, folded: str, where: list[int], line: str, pos: int, part: _Part
     ) -> int | None:
         """A routine's answer for this period at `pos`; "no" takes the rest of the line as why."""
+        if self.accommodation_ok and (match := _NOT_APPLICABLE.match(folded, pos)):
+            part.period = PeriodOutcome.NOT_APPLICABLE
+            part.note = _clip(line[where[match.end()] :].lstrip(" :,;.-–—")) or None
+            return len(folded)
         if (match := _NO.match(folded, pos)) and not _is_asked(folded, match.end()):
             part.period = PeriodOutcome.MISSED
             part.note = _clip(line[where[match.end()] :]) or None

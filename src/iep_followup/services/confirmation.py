@@ -41,6 +41,7 @@ class AskedAbout:
     student: str
     routine: bool
     follow_up: str | None = None  # the student's case manager, when it is not the reader
+    accommodation: bool = False  # answered yes, no or didn't come up
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class ConfirmedQuestion:
     percents: list[int]
     example: str
     routine: bool = False  # asked as a routine is answered: yes, partly or no
+    accommodation: bool = False  # asked as an accommodation is answered: yes, no, didn't come up
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ def asked_about(
             title=i.title,
             student=i.student_name,
             routine=i.progress.kind is ItemKind.ROUTINE,
+            accommodation=i.progress.kind is ItemKind.ACCOMMODATION,
             follow_up=manager.name
             if (manager := managers.get(i.student_id)) and manager.email != reader_email
             else None,
@@ -164,6 +167,7 @@ def confirmation(
                 if q.ref and q.percents
                 else f"{q.ref or refs[0]} {q.line}",
                 routine=q.ref in by_ref and by_ref[q.ref].routine,
+                accommodation=q.ref in by_ref and by_ref[q.ref].accommodation,
             )
             for q in reply.questions
         ],

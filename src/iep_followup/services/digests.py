@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from iep_followup.digest import (
@@ -21,8 +21,10 @@ from iep_followup.errors import DatabaseError, FileAccessError, loggable
 from iep_followup.mail.contexts import digest_context
 from iep_followup.mail.kinds import MailKind
 from iep_followup.planning import SendPolicy, local_now
+from iep_followup.routines import week_of
+from iep_followup.services.accommodations import accommodation_uses
 from iep_followup.services.outgoing import Mailer
-from iep_followup.services.routines import digest_figures
+from iep_followup.services.routines import DEFAULT_WEEKS, digest_figures
 from iep_followup.store import digests, outbox, texts
 from iep_followup.store.db import Database, Session
 from iep_followup.translations import Phrasebook
@@ -110,7 +112,15 @@ def digest_inputs(
     routines, minutes = digest_figures(
         session, views, mondays=covered_weeks(start, end), end=end, timezone=timezone
     )
-    return dataclasses.replace(inputs, routines=routines, minutes=minutes)
+    uses = accommodation_uses(
+        session,
+        views,
+        since=week_of(end) - timedelta(weeks=DEFAULT_WEEKS),
+        until=end - timedelta(days=1),
+        today=end,
+        timezone=timezone,
+    )
+    return dataclasses.replace(inputs, routines=routines, minutes=minutes, accommodations=uses)
 
 
 def write_preview(

@@ -487,6 +487,7 @@ class Ingestor:
             owner,
             now,
             routines=[i.ref for i in items if i.progress.kind is ItemKind.ROUTINE],
+            accommodations=[i.ref for i in items if i.progress.kind is ItemKind.ACCOMMODATION],
         )
         reading = dataclasses.replace(
             reading, notes="\n".join((*reply.notes, *reply.not_understood))[:20_000]
@@ -552,6 +553,7 @@ class Ingestor:
         now: datetime,
         *,
         routines: Sequence[str],
+        accommodations: Sequence[str] = (),
     ) -> ParsedReply:
         """The reply's commands; with one item asked about, free text is about that item."""
         timezone = owner.timezone or self.default_timezone
@@ -562,6 +564,7 @@ class Ingestor:
             today=local_now(now, timezone).date(),
             is_school_day=self.is_school_day,
             routines=routines,
+            accommodations=accommodations,
         )
         if len(refs) == 1 and not reply.items and reply.notes:
             # Keep it in the item's history.

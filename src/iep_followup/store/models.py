@@ -171,7 +171,8 @@ class ActionItem(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(sa_column=_fk("meeting.id", index=False))
-    concern_id: int = Field(sa_column=_fk("concern.id"))
+    # None for an accommodation's check-in that answers no concern in particular.
+    concern_id: int | None = Field(default=None, sa_column=_fk("concern.id", nullable=True))
     student_id: int = Field(sa_column=_fk("student.id", index=False))
     owner_id: int = Field(sa_column=_fk("person.id", index=False, ondelete="RESTRICT"))
     key: str = Field(max_length=MAX_KEY)
@@ -188,6 +189,10 @@ class ActionItem(SQLModel, table=True):
     kind: ItemKind = Field(
         default=ItemKind.TASK,
         sa_column=Column(TextEnum(ItemKind), nullable=False, server_default=ItemKind.TASK.value),
+    )
+    # An accommodation's check-in (kind accommodation): the accommodation's id in the meeting.
+    accommodation: str | None = Field(
+        default=None, sa_column=Column(String(MAX_KEY), nullable=True)
     )
 
 
