@@ -55,6 +55,7 @@ from iep_followup.services import (
     held_items,
     mailbox,
     meetings,
+    record,
     routines,
     signin,
     team,
@@ -82,6 +83,7 @@ from iep_followup.views import (
     DeliveryReport,
     DigestRun,
     FailingAddress,
+    ImplementationRecord,
     InboundMessageView,
     InboxPoll,
     IngestResult,
@@ -525,6 +527,25 @@ class Tracker:
         """
         with self.database.transaction() as session:
             return routines.service_minutes(
+                session,
+                student_external_id,
+                since=since,
+                until=until,
+                now=self.now(),
+                timezone=self.settings.timezone,
+            )
+
+    def implementation_record(
+        self, student_external_id: str, *, since: date | None = None, until: date | None = None
+    ) -> ImplementationRecord:
+        """The plan carried out: each accommodation's weeks per implementer (used, not used and
+        why, didn't come up, no answer) and each service's minutes delivered against promised.
+
+        From `since` (by default the day of the student's latest meeting) to `until` (today),
+        dates in the district's time zone.
+        """
+        with self.database.transaction() as session:
+            return record.implementation_record(
                 session,
                 student_external_id,
                 since=since,

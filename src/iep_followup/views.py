@@ -366,3 +366,60 @@ class AccommodationUse:
     weeks: UseWeeks
     student_external_id: str = ""
     student_name: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceDelivered:
+    """A service's minutes over a record's weeks: promised and delivered."""
+
+    item: str  # the item's id in the meeting file
+    title: str
+    owner: str  # email
+    promised_minutes: int
+    delivered_minutes: int
+
+
+@dataclass(frozen=True)
+class ImplementationRecord:
+    """The plan carried out, from `since` to `until`: each accommodation as each implementer
+    applied it, and each service's minutes delivered against promised."""
+
+    student: str  # the district's id
+    student_name: str
+    since: date
+    until: date
+    accommodations: tuple[AccommodationUse, ...]
+    services: tuple[ServiceDelivered, ...]
+
+    def as_json(self) -> dict[str, object]:
+        """The record as `iep-followup record --json` prints it."""
+        return {
+            "student": self.student,
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "accommodations": [
+                {
+                    "id": a.key,
+                    "text": a.text,
+                    "implementer": a.implementer_email,
+                    "weeks": {
+                        "used": a.weeks.used,
+                        "not_used": a.weeks.not_used,
+                        "not_applicable": a.weeks.not_applicable,
+                        "no_answer": a.weeks.no_answer,
+                    },
+                    "not_used_reasons": list(a.weeks.reasons),
+                }
+                for a in self.accommodations
+            ],
+            "services": [
+                {
+                    "item": s.item,
+                    "title": s.title,
+                    "owner": s.owner,
+                    "promised_minutes": s.promised_minutes,
+                    "delivered_minutes": s.delivered_minutes,
+                }
+                for s in self.services
+            ],
+        }

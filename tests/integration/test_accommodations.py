@@ -171,3 +171,48 @@ def test_the_digest_shows_each_implementers_weeks_and_two_weeks_not_used(
     html = next(p for p in run.previews if "dana" in p.name and p.suffix == ".html")
     assert "2 weeks running" in html.read_text("utf-8")
     assert date(2026, 12, 14).weekday() == 0
+
+
+def test_the_implementation_record_counts_what_the_replies_said(
+    make_tracker: Callable[..., Tracker], clock: Clock, smtp_server: SmtpServer
+) -> None:
+    clock.now = MEETING
+    tracker = _recorded(make_tracker(smtp_url=smtp_server.url))
+    _deliver(tracker, smtp_server)
+    asked = _asked(tracker, clock, smtp_server, ASKED)
+    tom, karen = asked[TOM], asked[KAREN]
+    clock.now = REPLIED
+    tracker.ingest(reply(tom, f"{_ref(tom, EXTRA_TIME)} no: substitute this week"))
+    reading = _ref(karen, "Read one-on-one with Lucía in the resource room")
+    words = f"{_ref(karen, EXTRA_TIME)} yes\n{_ref(karen, READ_ALOUD)} n/a\n{reading} yes 40 min"
+    tracker.ingest(reply(karen, words))
+
+    clock.now = datetime(2026, 12, 8, 15, 0, tzinfo=UTC)
+    found = tracker.implementation_record(
+        "S-2026-0417", since=date(2026, 11, 30), until=date(2026, 12, 6)
+    ).as_json()
+    assert (found["student"], found["since"], found["until"]) == (
+        "S-2026-0417",
+        "2026-11-30",
+        "2026-12-06",
+    )
+    weeks = {
+        (a["id"], a["implementer"]): (a["weeks"], a["not_used_reasons"])
+        for a in found["accommodations"]  # type: ignore[attr-defined]
+    }
+    none = {"used": 0, "not_used": 0, "not_applicable": 0, "no_answer": 0}
+    assert weeks == {
+        ("extended-time", TOM): ({**none, "not_used": 1}, ["substitute this week"]),
+        ("extended-time", KAREN): ({**none, "used": 1}, []),
+        ("read-aloud", TOM): ({**none, "no_answer": 1}, []),
+        ("read-aloud", KAREN): ({**none, "not_applicable": 1}, []),
+    }
+    services = {s["item"]: s for s in found["services"]}  # type: ignore[attr-defined]
+    assert services["reading-one-on-one"] == {
+        "item": "reading-one-on-one",
+        "title": "Read one-on-one with Lucía in the resource room",
+        "owner": KAREN,
+        "promised_minutes": 45,
+        "delivered_minutes": 40,
+    }
+    assert set(services) == {"reading-one-on-one", "pencil-grip", "letter-sounds"}

@@ -409,3 +409,34 @@ def test_help_lists_every_command_with_a_description_that_is_not_cut(
         name, _, description = line.strip().partition(" ")
         assert description.strip(), name
         assert not description.rstrip().endswith(("...", "…")), line
+
+
+def test_record_prints_the_plan_carried_out_as_json(run: RunCli) -> None:
+    run("init")
+    run("import", "--now", "2026-11-16T15:00", str(EXAMPLE))
+    out = run(
+        "record",
+        "S-2026-0417",
+        "--since",
+        "2026-11-30",
+        "--until",
+        "2026-12-06",
+        "--json",
+        "--now",
+        "2026-12-08T15:00",
+    ).stdout
+    found = json.loads(out)
+    assert set(found) == {"student", "since", "until", "accommodations", "services"}
+    assert len(found["accommodations"]) == 4  # two accommodations, two implementers each
+    assert found["accommodations"][0]["weeks"] == {
+        "used": 0,
+        "not_used": 0,
+        "not_applicable": 0,
+        "no_answer": 1,
+    }
+    promised = {s["item"]: s["promised_minutes"] for s in found["services"]}
+    assert promised == {"reading-one-on-one": 45, "pencil-grip": 30, "letter-sounds": 20}
+    text = run("record", "S-2026-0417", "--now", "2026-12-08T15:00").stdout
+    assert "Accommodations (weeks used / not used / didn't come up / no answer):" in text
+    missing = run("record", "S-0000", check=False)
+    assert missing.returncode == 1 and "no student with id" in missing.stderr
