@@ -48,7 +48,11 @@ def example_with_tasks(*keys: str) -> MeetingRecord:
         dataclasses.replace(
             c,
             items=tuple(
-                dataclasses.replace(i, kind=ItemKind.TASK) if i.key in keys else i for i in c.items
+                # A task has no sessions: only a service (a routine with minutes) counts them.
+                dataclasses.replace(i, kind=ItemKind.TASK, sessions_per_week=None)
+                if i.key in keys
+                else i
+                for i in c.items
             ),
         )
         for c in record.concerns

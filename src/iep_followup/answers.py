@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from iep_followup.domain import ItemKind, ItemStatus, PeriodOutcome, UpdateInput
+from iep_followup.domain import ItemKind, ItemStatus, MissReason, PeriodOutcome, UpdateInput
 from iep_followup.errors import ValidationError
 
 TASK = ItemKind.TASK.value
@@ -59,7 +59,12 @@ def find_answer(kind: str, choice: str | None) -> Answer | None:
 
 
 def update_for(
-    answer: Answer, *, note: str = "", new_date: date | None = None, minutes: int | None = None
+    answer: Answer,
+    *,
+    note: str = "",
+    new_date: date | None = None,
+    minutes: int | None = None,
+    missed: MissReason | None = None,
 ) -> UpdateInput:
     """The update an answer records; a ValidationError when a date is needed and missing.
 
@@ -70,12 +75,15 @@ def update_for(
         raise ValidationError("choose the new date", field="new_date")
     if minutes is not None and answer.period is None:
         raise ValidationError("only a routine's answer gives minutes", field="minutes")
+    if missed is not None and answer.period not in (PeriodOutcome.PARTLY, PeriodOutcome.MISSED):
+        raise ValidationError("a missed session goes with partly or no", field="missed")
     return UpdateInput(
         status=answer.status,
         due_on=new_date if answer.asks_date else None,
         note=note.strip() or None,
         period=answer.period,
         minutes=minutes,
+        missed=missed,
     )
 
 

@@ -76,6 +76,7 @@ class AttentionKind(enum.StrEnum):
     OVERDUE = "overdue"
     MINUTES = "minutes"  # fewer service minutes given than the plan promises
     NOT_USED = "not_used"  # an accommodation not used two weeks running
+    MAKEUP = "makeup"  # make-up minutes owed above the alert
     SILENT = "silent"
     BOUNCING = "bouncing"
     HELD = "held"
@@ -166,6 +167,8 @@ class DigestInputs:
     minutes: tuple[ItemMinutes, ...] = ()  # each service item's weeks in `covered_weeks`
     # Each accommodation per implementer: their last weeks with it, up to the period's end.
     accommodations: tuple[AccommodationUse, ...] = ()
+    # Make-up minutes owed above this are a line for the case manager (None: a week's promise).
+    makeup_alert_minutes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -252,6 +255,7 @@ def compile_digest(
         *_item_attention(inputs.students, today),
         *_minutes_attention(inputs),
         *_accommodation_attention(inputs),
+        *_makeup_attention(inputs),
         *_balance_attention(inputs.students, max_share),
         *_silent_attention(inputs.requests, inputs.students, now, policy),
         *_mail_attention(inputs),
@@ -337,6 +341,22 @@ def _accommodation_attention(inputs: DigestInputs) -> Iterator[Attention]:
                 count=use.weeks.not_used_running,
                 student_ids=(use.student_external_id,),
             )
+
+
+def _makeup_attention(inputs: DigestInputs) -> Iterator[Attention]:
+    """One line per service owing more make-up minutes than the alert allows."""
+    for student in inputs.students:
+        for item in _student_minutes(inputs, student):
+            alert = inputs.makeup_alert_minutes or item.promised_per_week
+            if item.owed > alert:
+                yield Attention(
+                    AttentionKind.MAKEUP,
+                    student.name,
+                    item.owner_name,
+                    title=item.title,
+                    count=item.owed,
+                    student_ids=(student.external_id,),
+                )
 
 
 def _plan_items(items: Sequence[ItemView]) -> list[ItemView]:

@@ -163,6 +163,35 @@ class PeriodOutcome(enum.StrEnum):
 
 
 MAX_MINUTES = 3000  # in one report, or promised in one week: 50 hours
+MAX_SESSIONS = 14  # a service's sessions in one week: two a school day at most
+
+
+class MissReason(enum.StrEnum):
+    """Why a service's session did not happen."""
+
+    STUDENT_ABSENT = "student_absent"
+    PROVIDER_ABSENT = "provider_absent"
+    SCHOOL_CLOSED = "school_closed"  # closed, or an event took the time
+    OTHER = "other"
+
+    @property
+    def is_owed(self) -> bool:
+        """Missed on the school's side: the minutes are owed as make-up (a student's absence
+        is not)."""
+        return self in (MissReason.PROVIDER_ABSENT, MissReason.SCHOOL_CLOSED)
+
+
+def missed_minutes(
+    minutes_per_week: int, sessions_per_week: int | None, sessions: int, given: int | None
+) -> int:
+    """The minutes a report of missed sessions says were lost: the sessions' length when the
+    plan counts sessions, else what the week's report fell short of the promise (never more
+    than a week's minutes)."""
+    if sessions_per_week:
+        lost = sessions * (minutes_per_week // sessions_per_week)
+    else:
+        lost = minutes_per_week - (given or 0)
+    return max(0, min(lost, minutes_per_week))
 
 
 def check_minutes(value: int, field_name: str = "minutes", *, least: int = 0) -> int:
@@ -424,9 +453,17 @@ class ItemInfo:
     translations: Mapping[str, str] = NO_TRANSLATIONS  # the title in other languages
     kind: ItemKind = ItemKind.TASK  # a routine's due date is the day it ends
     accommodation: str | None = None  # an accommodation's check-in: that accommodation's id
+    sessions_per_week: int | None = None  # a service's sessions: a missed one is their share
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", _check_key(self.key))
+        if self.sessions_per_week is not None:
+            _check_sessions(self.sessions_per_week)
+            if self.service_minutes_per_week is None or self.kind != ItemKind.ROUTINE:
+                raise ValidationError(
+                    "sessions_per_week is for a routine with minutes_per_week (a service)",
+                    field="sessions_per_week",
+                )
         if self.accommodation is not None:
             object.__setattr__(self, "accommodation", _check_key(self.accommodation))
         object.__setattr__(self, "kind", parse_enum(ItemKind, self.kind, "kind"))
@@ -720,6 +757,15 @@ def _translation_problems(record: MeetingRecord) -> Iterator[tuple[Location, Val
             )
 
 
+def _check_sessions(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SESSIONS:
+        raise ValidationError(
+            f"sessions per week must be a whole number from 1 to {MAX_SESSIONS}, not {shown(value)}",
+            field="sessions_per_week",
+        )
+    return value
+
+
 def _check_key(value: str) -> str:
     key = str(value).strip().lower()
     _check_length(key, "id", MAX_KEY)
@@ -741,6 +787,10 @@ class UpdateInput:
     note: str | None = None
     period: PeriodOutcome | None = None  # a routine's answer for this period
     minutes: int | None = None  # service minutes delivered, counted in the current week
+    missed: MissReason | None = None  # a service's session missed this week, and why
+    missed_sessions: int | None = None  # how many (1 when not said)
+    missed_minutes: int | None = None  # the minutes lost: worked out by `moved` from the plan
+    makeup: bool = False  # the minutes given make up for missed ones
 
     def __post_init__(self) -> None:
         if self.status is not None:
@@ -754,7 +804,23 @@ class UpdateInput:
             object.__setattr__(self, "period", parse_enum(PeriodOutcome, self.period, "period"))
         if self.minutes is not None:
             check_minutes(self.minutes)
-        fields = (self.status, self.percent, self.due_on, self.note, self.period, self.minutes)
+        if self.missed is not None:
+            object.__setattr__(self, "missed", parse_enum(MissReason, self.missed, "missed"))
+        if self.missed_sessions is not None:
+            _check_sessions(self.missed_sessions)
+        if self.missed_minutes is not None:
+            check_minutes(self.missed_minutes, "missed_minutes")
+        if self.makeup and self.minutes is None:
+            raise ValidationError("make-up is said of minutes given: add them", field="minutes")
+        fields = (
+            self.status,
+            self.percent,
+            self.due_on,
+            self.note,
+            self.period,
+            self.minutes,
+            self.missed,
+        )
         if all(value is None for value in fields):
             raise ValidationError(
                 "an update needs a status, a percent, a new due date, a note, "
@@ -779,6 +845,9 @@ class ItemProgress:
     due_on: date
     closed_at: datetime | None = None
     kind: ItemKind = ItemKind.TASK
+    # A service's plan (read, never moved by an update): a missed session's minutes.
+    service_minutes_per_week: int | None = None
+    sessions_per_week: int | None = None
 
 
 def transition(
@@ -801,6 +870,8 @@ def transition(
         due_on=state.due_on if change.due_on is None else change.due_on,
         closed_at=_closed_at(state, status, now),
         kind=state.kind,
+        service_minutes_per_week=state.service_minutes_per_week,
+        sessions_per_week=state.sessions_per_week,
     )
 
 
@@ -814,6 +885,20 @@ def moved(
     """
     after = transition(state, change, now=now, meeting_date=meeting_date)
     said = recorded_change(state.kind, change)
+    if said.missed is not None:
+        if state.service_minutes_per_week is None:
+            raise ValidationError(
+                "a missed session is for a service (a routine with minutes); "
+                "for this item, reply with how it is going",
+                field="missed",
+            )
+        lost = missed_minutes(
+            state.service_minutes_per_week,
+            state.sessions_per_week,
+            said.missed_sessions or 1,
+            said.minutes,
+        )
+        said = dataclasses.replace(said, missed_minutes=lost)
     return after, dataclasses.replace(
         said,
         status=after.status if after.status is not state.status else said.status,
@@ -828,6 +913,12 @@ def recorded_change(kind: ItemKind, change: UpdateInput) -> UpdateInput:
     percent "partly"; a routine keeps no percent and is only closed by dropping it. A task
     has no periods: an answer for one is refused.
     """
+    if kind is not ItemKind.ROUTINE and (change.missed is not None or change.makeup):
+        raise ValidationError(
+            "a missed session is for a service (a routine with minutes); "
+            "for this item, reply with how it is going",
+            field="missed",
+        )
     if kind is ItemKind.TASK:
         if change.period is not None:
             raise ValidationError(

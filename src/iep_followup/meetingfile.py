@@ -412,12 +412,26 @@ def _item_kind(text: str | None) -> ItemKind:
 
 def _item(r: _Reader, node: yaml.Node, where: Location, language: str) -> ItemInfo:
     f = r.mapping(
-        node, where, {"id", "title", "kind", "owner", "due", "check_in", "minutes_per_week"}
+        node,
+        where,
+        {
+            "id",
+            "title",
+            "kind",
+            "owner",
+            "due",
+            "check_in",
+            "minutes_per_week",
+            "sessions_per_week",
+        },
     )
     title, translations = r.wording(f, "title", where, language)
     due = r.date(r.text(f, "due", where) or "", (*where, "due"))
     minutes = r.whole_number(
         r.text(f, "minutes_per_week", where, required=False), (*where, "minutes_per_week")
+    )
+    sessions = r.whole_number(
+        r.text(f, "sessions_per_week", where, required=False), (*where, "sessions_per_week")
     )
     cadence = r.text(f, "check_in", where, required=False) or Cadence.WEEKLY
     return r.build(
@@ -431,6 +445,7 @@ def _item(r: _Reader, node: yaml.Node, where: Location, language: str) -> ItemIn
             service_minutes_per_week=minutes,
             translations=translations,
             kind=_item_kind(r.text(f, "kind", where, required=False)),
+            sessions_per_week=sessions,
         ),
     )
 

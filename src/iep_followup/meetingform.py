@@ -29,7 +29,7 @@ MIN_ROWS = {"members": 3, "strengths": 2, "concerns": 1, "items": 2}
 MAX_ROWS = 60  # per section (and per concern): a posted count past it would only make a huge page
 
 MEMBER_FIELDS = ("name", "email", "role", "relationship", "language", "timezone", "away_until")
-ITEM_FIELDS = ("id", "owner", "due", "check_in", "kind", "minutes_per_week")
+ITEM_FIELDS = ("id", "owner", "due", "check_in", "kind", "minutes_per_week", "sessions_per_week")
 
 
 @dataclass
@@ -297,6 +297,7 @@ def from_record(record: MeetingRecord) -> dict[str, str]:
                     f"{at}-check_in": item.cadence.value,
                     f"{at}-kind": item.kind.value,
                     f"{at}-minutes_per_week": "" if minutes is None else str(minutes),
+                    f"{at}-sessions_per_week": str(item.sessions_per_week or ""),
                 }
             )
     if record.accommodations:

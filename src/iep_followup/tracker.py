@@ -807,6 +807,7 @@ class Tracker:
         minutes: int | None = None,
         nonce: str,
         client: str,
+        missed: str | None = None,
     ) -> answers.AnswerOutcome:
         """Record an answer given through a link's page, as a reply would be; once per `nonce`.
 
@@ -825,4 +826,5 @@ class Tracker:
                 client=client,
                 now=self.now(),
                 minutes=minutes,
+                missed=missed,
             )

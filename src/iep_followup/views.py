@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from iep_followup.addresses import AddressEventKind
 from iep_followup.domain import (
@@ -15,6 +16,7 @@ from iep_followup.domain import (
     ItemKind,
     ItemStatus,
     MeetingKind,
+    MissReason,
     PeriodOutcome,
     Relationship,
     Role,
@@ -317,6 +319,9 @@ class ItemMinutes:
     owner_email: str
     promised_per_week: int
     weeks: tuple[MinutesWeek, ...]
+    # In these weeks: minutes missed by reason, and make-up minutes still owed.
+    missed: tuple[tuple[MissReason, int], ...] = ()
+    owed: int = 0
 
 
 @dataclass(frozen=True)
@@ -377,6 +382,8 @@ class ServiceDelivered:
     owner: str  # email
     promised_minutes: int
     delivered_minutes: int
+    missed_minutes: tuple[tuple[MissReason, int], ...] = ()
+    owed_minutes: int = 0
 
 
 @dataclass(frozen=True)
@@ -391,7 +398,7 @@ class ImplementationRecord:
     accommodations: tuple[AccommodationUse, ...]
     services: tuple[ServiceDelivered, ...]
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self) -> dict[str, Any]:
         """The record as `iep-followup record --json` prints it."""
         return {
             "student": self.student,
@@ -419,6 +426,13 @@ class ImplementationRecord:
                     "owner": s.owner,
                     "promised_minutes": s.promised_minutes,
                     "delivered_minutes": s.delivered_minutes,
+                    "missed_minutes": {
+                        reason.value: minutes
+                        for reason, minutes in (
+                            s.missed_minutes or tuple((r, 0) for r in MissReason)
+                        )
+                    },
+                    "owed_minutes": s.owed_minutes,
                 }
                 for s in self.services
             ],

@@ -198,7 +198,7 @@ def test_the_implementation_record_counts_what_the_replies_said(
     )
     weeks = {
         (a["id"], a["implementer"]): (a["weeks"], a["not_used_reasons"])
-        for a in found["accommodations"]  # type: ignore[attr-defined]
+        for a in found["accommodations"]
     }
     none = {"used": 0, "not_used": 0, "not_applicable": 0, "no_answer": 0}
     assert weeks == {
@@ -207,12 +207,19 @@ def test_the_implementation_record_counts_what_the_replies_said(
         ("read-aloud", TOM): ({**none, "no_answer": 1}, []),
         ("read-aloud", KAREN): ({**none, "not_applicable": 1}, []),
     }
-    services = {s["item"]: s for s in found["services"]}  # type: ignore[attr-defined]
+    services = {s["item"]: s for s in found["services"]}
     assert services["reading-one-on-one"] == {
         "item": "reading-one-on-one",
         "title": "Read one-on-one with Lucía in the resource room",
         "owner": KAREN,
         "promised_minutes": 45,
         "delivered_minutes": 40,
+        "missed_minutes": {
+            "student_absent": 0,
+            "provider_absent": 0,
+            "school_closed": 0,
+            "other": 0,
+        },
+        "owed_minutes": 0,
     }
     assert set(services) == {"reading-one-on-one", "pencil-grip", "letter-sounds"}

@@ -15,7 +15,8 @@ from typing import Literal
 
 from babel.dates import get_day_names, get_month_names
 
-from iep_followup.domain import MAX_MINUTES, ItemStatus, PeriodOutcome, settle_progress
+from iep_followup.domain import MAX_MINUTES, ItemStatus, MissReason, PeriodOutcome, settle_progress
+from iep_followup.inbound.missed import is_makeup, missed_told, says_missed
 from iep_followup.inbound.routine_words import DID, minutes_told, period_told
 from iep_followup.inbound.sentences import (
     Reading,
@@ -40,6 +41,9 @@ class ItemCommands:
     understood: bool = False
     period: PeriodOutcome | None = None  # a routine's "yes" / "partly" / "no" for this period
     minutes: int | None = None  # service minutes delivered
+    missed: MissReason | None = None  # a service's session missed, and why
+    missed_sessions: int | None = None
+    makeup: bool = False  # the minutes were make-up
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class Question:
     ref: str | None
     line: str
     percents: tuple[int, ...] = ()
+    missed_for_task: bool = False  # a missed session's reason, said of a task
 
 
 @dataclass(frozen=True)
@@ -218,6 +223,9 @@ class _Part:
     note: str | None = None
     period: PeriodOutcome | None = None
     minutes: int | None = None
+    missed: MissReason | None = None
+    missed_sessions: int | None = None
+    makeup: bool = False
     invalid: bool = False  # a bad value or a contradiction: report the line
     understood: bool = False  # read from a sentence, not from a command
     unclear: tuple[int, ...] | None = None  # a sentence that could mean two things
@@ -261,6 +269,7 @@ def parse_commands(
     is_school_day: Callable[[date], bool] = lambda _day: True,
     routines: Collection[str] = (),
     accommodations: Collection[str] = (),
+    services: Collection[str] = (),
 ) -> ParsedReply:
     """Read a trimmed reply against the refs its request listed. Never raises.
 
@@ -269,6 +278,7 @@ def parse_commands(
     """
     reader = _Reader(refs, language, today, is_school_day)
     reader.accommodations = {_ref_key(r) for r in accommodations}
+    reader.services = {_ref_key(r) for r in services}
     # An accommodation is answered as a routine is (yes, no), or "didn't come up".
     reader.routines = {_ref_key(r) for r in routines} | reader.accommodations
     for line in _without_sign_off(str(text).splitlines()):
@@ -365,6 +375,9 @@ class _Reader:
         self.period_ok = False  # the line is about routines only
         self.accommodations: set[str] = set()
         self.accommodation_ok = False  # the line is about accommodations only
+        self.services: set[str] = set()  # routines with minutes: a session may be missed
+        self.service_ok = False  # the line is about services only
+        self.task_only = False  # the line is about tasks only
 
     def result(self) -> ParsedReply:
         self._end_paragraph()
@@ -409,10 +422,13 @@ class _Reader:
         while True:
             self.period_ok = all(_ref_key(ref) in self.routines for ref in refs)
             self.accommodation_ok = all(_ref_key(ref) in self.accommodations for ref in refs)
+            self.service_ok = all(_ref_key(ref) in self.services for ref in refs)
+            self.task_only = not any(_ref_key(ref) in self.routines for ref in refs)
             part = self._commands(folded, where, line, pos)
             self._understand(part, folded, pos)
             self._read_routine_words(part, folded, pos)
             self._check_accommodation(part, refs, line)
+            self._read_missed(part, refs, folded, pos, line)
             if part.invalid or part.unapplied or not (part.has_command or part.note):
                 self.not_understood.append(line)
             for ref in refs:
@@ -424,10 +440,13 @@ class _Reader:
     def _read_without_ref(self, folded: str, where: list[int], line: str, pos: int) -> None:
         self.period_ok = len(self.refs) == 1 and set(self.refs) <= self.routines
         self.accommodation_ok = len(self.refs) == 1 and set(self.refs) <= self.accommodations
+        self.service_ok = len(self.refs) == 1 and set(self.refs) <= self.services
+        self.task_only = len(self.refs) == 1 and not set(self.refs) & self.routines
         part = self._commands(folded, where, line, pos)
         self._understand(part, folded, pos)
         self._read_routine_words(part, folded, pos)
         self._check_accommodation(part, list(self.refs.values()), line, ask_unanswered=False)
+        self._read_missed(part, list(self.refs.values()), folded, pos, line)
         if not (part.has_command or part.invalid or part.unclear is not None):
             self._general(line)
             return
@@ -481,6 +500,28 @@ class _Reader:
                 part.period, part.understood = told, True
         if self.period_ok and part.minutes and part.period is None and part.status is None:
             part.period = PeriodOutcome.HAPPENED
+
+    def _read_missed(self, part: _Part, refs: list[str], folded: str, pos: int, line: str) -> None:
+        """A service's missed session and why ("missed Thursday: student absent", "I was out
+        sick", "no hubo clases"), and make-up minutes. Said of a task, it is asked about."""
+        if part.invalid or part.unclear is not None:
+            return
+        end = part.next_ref_at if part.next_ref_at is not None else len(folded)
+        words = folded[pos:end]
+        if self.task_only and says_missed(words) and missed_told(words) is not None:
+            self.questions.extend(Question(ref, line, missed_for_task=True) for ref in refs)
+            return
+        if not self.service_ok:
+            return
+        if part.minutes and is_makeup(words):
+            part.makeup = True
+            return
+        found = missed_told(words)
+        if found is None:
+            return
+        part.missed, part.missed_sessions = found.reason, found.sessions
+        part.period = PeriodOutcome.PARTLY if part.minutes else PeriodOutcome.MISSED
+        part.unapplied = False
 
     def _check_accommodation(
         self, part: _Part, refs: list[str], line: str, *, ask_unanswered: bool = True
@@ -720,6 +761,9 @@ class _Reader:
             understood=current.understood or part.understood,
             period=part.period or current.period,
             minutes=minutes,
+            missed=part.missed or current.missed,
+            missed_sessions=part.missed_sessions or current.missed_sessions,
+            makeup=part.makeup or current.makeup,
         )
 
     def _general(self, line: str) -> None:

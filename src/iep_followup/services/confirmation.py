@@ -30,6 +30,9 @@ class ConfirmedChange:
     minutes: int | None = None
     cadence: str = "weekly"
     follow_up: str | None = None  # a blocker's: the case manager who will follow it up
+    missed: str | None = None  # a service's missed session: why
+    missed_minutes: int | None = None
+    makeup: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class ConfirmedQuestion:
     example: str
     routine: bool = False  # asked as a routine is answered: yes, partly or no
     accommodation: bool = False  # asked as an accommodation is answered: yes, no, didn't come up
+    missed_for_task: bool = False  # a missed session's reason said of a task
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,9 @@ def confirmed(ref: str, recorded: RecordedUpdate) -> ConfirmedChange:
         period=recorded.period.value if recorded.period else None,
         minutes=recorded.minutes,
         cadence=recorded.cadence.value,
+        missed=recorded.missed.value if recorded.missed else None,
+        missed_minutes=recorded.missed_minutes,
+        makeup=recorded.makeup,
     )
 
 
@@ -168,6 +175,7 @@ def confirmation(
                 else f"{q.ref or refs[0]} {q.line}",
                 routine=q.ref in by_ref and by_ref[q.ref].routine,
                 accommodation=q.ref in by_ref and by_ref[q.ref].accommodation,
+                missed_for_task=q.missed_for_task,
             )
             for q in reply.questions
         ],

@@ -45,6 +45,7 @@ def run_digests(
     skip_quiet: bool,
     preview_dir: Path | None = None,
     web_url: str | None = None,
+    makeup_alert_minutes: int | None = None,
 ) -> DigestRun:
     """One digest per case manager for the last period over by `now`; one transaction each.
 
@@ -65,7 +66,10 @@ def run_digests(
                 if preview_dir is None and outbox.is_queued(session, key):
                     run.already += 1
                     continue
-                inputs = digest_inputs(session, manager, timezone, start, end, since)
+                inputs = with_makeup_alert(
+                    digest_inputs(session, manager, timezone, start, end, since),
+                    makeup_alert_minutes,
+                )
                 digest = compile_digest(
                     inputs, now=now, period=period, policy=policy, max_share=max_share
                 )
@@ -121,6 +125,10 @@ def digest_inputs(
         timezone=timezone,
     )
     return dataclasses.replace(inputs, routines=routines, minutes=minutes, accommodations=uses)
+
+
+def with_makeup_alert(inputs: DigestInputs, minutes: int | None) -> DigestInputs:
+    return dataclasses.replace(inputs, makeup_alert_minutes=minutes)
 
 
 def write_preview(

@@ -488,6 +488,11 @@ class Ingestor:
             now,
             routines=[i.ref for i in items if i.progress.kind is ItemKind.ROUTINE],
             accommodations=[i.ref for i in items if i.progress.kind is ItemKind.ACCOMMODATION],
+            services=[
+                i.ref
+                for i in items
+                if i.progress.kind is ItemKind.ROUTINE and i.progress.service_minutes_per_week
+            ],
         )
         reading = dataclasses.replace(
             reading, notes="\n".join((*reply.notes, *reply.not_understood))[:20_000]
@@ -554,6 +559,7 @@ class Ingestor:
         *,
         routines: Sequence[str],
         accommodations: Sequence[str] = (),
+        services: Sequence[str] = (),
     ) -> ParsedReply:
         """The reply's commands; with one item asked about, free text is about that item."""
         timezone = owner.timezone or self.default_timezone
@@ -565,6 +571,7 @@ class Ingestor:
             is_school_day=self.is_school_day,
             routines=routines,
             accommodations=accommodations,
+            services=services,
         )
         if len(refs) == 1 and not reply.items and reply.notes:
             # Keep it in the item's history.
@@ -687,6 +694,9 @@ def update_of(commands: ItemCommands) -> UpdateInput:
         note=commands.note,
         period=commands.period,
         minutes=commands.minutes,
+        missed=commands.missed,
+        missed_sessions=commands.missed_sessions,
+        makeup=commands.makeup,
     )
 
 

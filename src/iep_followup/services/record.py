@@ -48,6 +48,8 @@ def implementation_record(
                 owner=m.owner_email,
                 promised_minutes=sum(w.promised for w in m.weeks),
                 delivered_minutes=sum(w.delivered for w in m.weeks),
+                missed_minutes=m.missed,
+                owed_minutes=m.owed,
             )
             for m in minutes.items
         ),

@@ -36,6 +36,7 @@ from iep_followup.domain import (
     ItemKind,
     ItemStatus,
     MeetingKind,
+    MissReason,
     PeriodOutcome,
     Relationship,
     Role,
@@ -194,6 +195,8 @@ class ActionItem(SQLModel, table=True):
     accommodation: str | None = Field(
         default=None, sa_column=Column(String(MAX_KEY), nullable=True)
     )
+    # A service's sessions a week: a missed one is their share of the minutes.
+    sessions_per_week: int | None = None
 
 
 class Update(SQLModel, table=True):
@@ -228,6 +231,13 @@ class Update(SQLModel, table=True):
         default=None, sa_column=Column(TextEnum(PeriodOutcome), nullable=True)
     )
     minutes: int | None = None
+    # A service's missed session: why, how many minutes were lost, and whether `minutes` were
+    # given as make-up (a provider-side reason's lost minutes are owed: MissReason.is_owed).
+    missed_reason: MissReason | None = Field(
+        default=None, sa_column=Column(TextEnum(MissReason), nullable=True)
+    )
+    missed_minutes: int | None = None
+    makeup: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class UpdateRequest(SQLModel, table=True):

@@ -94,6 +94,7 @@ def latest_meeting(session: Session, external_id: str) -> MeetingRecord | None:
                         translations=i.translations,
                         kind=i.kind,
                         accommodation=i.accommodation,
+                        sessions_per_week=i.sessions_per_week,
                     )
                     for i in items
                     if i.concern_id == c.id

@@ -279,6 +279,7 @@ def upsert_item(
             translations=dict(info.translations),
             kind=info.kind,
             accommodation=info.accommodation,
+            sessions_per_week=info.sessions_per_week,
         )
         session.add(item)
         session.flush()
@@ -290,7 +291,15 @@ def upsert_item(
     if item.due_on != info.due_on:
         apply_update(session, item, None, UpdateInput(due_on=info.due_on), UpdateSource.IMPORT, now)
         changes.append(f"moved {_label(info)} to {info.due_on.isoformat()}")
-    names = ("title", "kind", "cadence", "service_minutes_per_week", "concern_id", "accommodation")
+    names = (
+        "title",
+        "kind",
+        "cadence",
+        "service_minutes_per_week",
+        "concern_id",
+        "accommodation",
+        "sessions_per_week",
+    )
     for name in names:
         new = concern_id if name == "concern_id" else getattr(info, name)
         if getattr(item, name) != new:
