@@ -40,21 +40,27 @@ PG_ADMIN_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-def example_with_tasks(*keys: str) -> MeetingRecord:
+def example_with_tasks(*keys: str, accommodations: bool = True) -> MeetingRecord:
     """The example meeting with these routines made one-time tasks: for tests of task behaviour
-    (a percent, "done" closing the item) on items the example keeps as routines."""
+    (a percent, "done" closing the item) on items the example keeps as routines. Without
+    `accommodations`, each owner's request lists only their own items (one each, mostly)."""
     record = load_meeting_file(EXAMPLE)
     concerns = tuple(
         dataclasses.replace(
             c,
             items=tuple(
-                dataclasses.replace(i, kind=ItemKind.TASK) if i.key in keys else i for i in c.items
+                # A task has no sessions: only a service (a routine with minutes) counts them.
+                dataclasses.replace(i, kind=ItemKind.TASK, sessions_per_week=None)
+                if i.key in keys
+                else i
+                for i in c.items
             ),
         )
         for c in record.concerns
     )
     assert {i.key for c in concerns for i in c.items} >= set(keys)
-    return dataclasses.replace(record, concerns=concerns)
+    kept = record.accommodations if accommodations else ()
+    return dataclasses.replace(record, concerns=concerns, accommodations=kept)
 
 
 def readme_library_example() -> str:

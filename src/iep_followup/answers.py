@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from iep_followup.domain import ItemKind, ItemStatus, PeriodOutcome, UpdateInput
+from iep_followup.domain import ItemKind, ItemStatus, MissReason, PeriodOutcome, UpdateInput
 from iep_followup.errors import ValidationError
 
 TASK = ItemKind.TASK.value
 ROUTINE = ItemKind.ROUTINE.value
+ACCOMMODATION = ItemKind.ACCOMMODATION.value
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,12 @@ ANSWER_SETS: dict[str, tuple[Answer, ...]] = {
         Answer("partly", period=PeriodOutcome.PARTLY),
         Answer("no", period=PeriodOutcome.MISSED),
     ),
+    # An accommodation: used this week, not used (and why), or it did not come up.
+    ACCOMMODATION: (
+        Answer("yes", period=PeriodOutcome.HAPPENED),
+        Answer("no", period=PeriodOutcome.MISSED),
+        Answer("not_applicable", period=PeriodOutcome.NOT_APPLICABLE),
+    ),
 }
 
 
@@ -52,7 +59,12 @@ def find_answer(kind: str, choice: str | None) -> Answer | None:
 
 
 def update_for(
-    answer: Answer, *, note: str = "", new_date: date | None = None, minutes: int | None = None
+    answer: Answer,
+    *,
+    note: str = "",
+    new_date: date | None = None,
+    minutes: int | None = None,
+    missed: MissReason | None = None,
 ) -> UpdateInput:
     """The update an answer records; a ValidationError when a date is needed and missing.
 
@@ -63,18 +75,22 @@ def update_for(
         raise ValidationError("choose the new date", field="new_date")
     if minutes is not None and answer.period is None:
         raise ValidationError("only a routine's answer gives minutes", field="minutes")
+    if missed is not None and answer.period not in (PeriodOutcome.PARTLY, PeriodOutcome.MISSED):
+        raise ValidationError("a missed session goes with partly or no", field="missed")
     return UpdateInput(
         status=answer.status,
         due_on=new_date if answer.asks_date else None,
         note=note.strip() or None,
         period=answer.period,
         minutes=minutes,
+        missed=missed,
     )
 
 
 def period_choice(period: PeriodOutcome | None) -> str | None:
     """The button that records this routine answer (for showing what was saved)."""
-    return next((a.choice for a in ANSWER_SETS[ROUTINE] if a.period is period), None)
+    choices = ANSWER_SETS[ROUTINE] + ANSWER_SETS[ACCOMMODATION]
+    return next((a.choice for a in choices if a.period is period), None)
 
 
 def recorded_choice(status: ItemStatus | None, period: PeriodOutcome | None) -> str | None:

@@ -134,6 +134,13 @@ class Settings(BaseSettings):
         le=1,
         description="Balance warning when one member holds more than this share.",
     )
+    makeup_alert_minutes: int | None = Field(
+        default=None,
+        ge=1,
+        le=3000,
+        description="The digest says so when a service owes more make-up minutes than this; "
+        "unset: one week of that service's promised minutes.",
+    )
     web_listen: str = Field(
         default="127.0.0.1:8000",
         description="host:port where `iep-followup web` serves the case manager's desk; set it "

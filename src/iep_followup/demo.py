@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import re
 import secrets
 import shlex
 import shutil
@@ -159,7 +160,15 @@ async def _story(
     )
     # Their items are routines (kept every week or two until a date): the answers say
     # whether it happened this period, and a service's minutes.
-    await _reply(daemon, tom, "yes - the folder went home on Friday with all the sheets.")
+    # Tom also answers for the two accommodations he applies in class: one a substitute did
+    # not use, one that did not come up (no test that week).
+    await _reply(
+        daemon,
+        tom,
+        f"{_ref(tom, 'Send the homework folder')} yes - the folder went home on Friday with all"
+        f" the sheets.\n{_ref(tom, 'Give Lucía extra time')} no: a substitute had the class on"
+        f" Tuesday\n{_ref(tom, 'Read test questions aloud')} didn't come up",
+    )
     await _reply(
         daemon,
         megan,
@@ -172,6 +181,10 @@ async def _story(
     confirmations = await _delivered(sink, 3)
     echo(
         '   Tom: "yes"; Megan: "partly, 20 min"; Rosa, in Spanish: "bloqueado: no tenemos el cuaderno de lectura".'
+    )
+    echo(
+        '   Tom, for his accommodations: extra time "no: a substitute had the class";'
+        ' reading questions aloud "didn\'t come up".'
     )
     echo(
         f"   Each got a confirmation of what was recorded ({len(confirmations)} sent, Rosa's in Spanish)."
@@ -269,6 +282,14 @@ def _balance_line(report: BalanceReport) -> str:
     return (
         f"   Balance check: {len(report.warnings)} warning(s), e.g. {report.warnings[0].message}."
     )
+
+
+def _ref(request: EmailMessage, title: str) -> str:
+    """The reference ("A2") a request gives the item whose title starts so."""
+    body = request.get_body(("plain",))
+    text = str(body.get_content()) if body else ""
+    found = re.search(rf"(A\d+)\. {re.escape(title)}", text)
+    return found.group(1) if found else "A1"
 
 
 async def _reply(

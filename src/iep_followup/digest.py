@@ -9,11 +9,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from iep_followup import accommodations
 from iep_followup.balance import WarningKind, check_balance
-from iep_followup.domain import ItemStatus, PeriodOutcome, Role
+from iep_followup.domain import ItemKind, ItemStatus, PeriodOutcome, Role
 from iep_followup.planning import RequestState, SendPolicy, is_silent
 from iep_followup.routines import WEEK, together, week_of
-from iep_followup.views import ItemMinutes, ItemView, MemberView, MinutesWeek, RoutineRecord
+from iep_followup.views import (
+    AccommodationUse,
+    ItemMinutes,
+    ItemView,
+    MemberView,
+    MinutesWeek,
+    RoutineRecord,
+)
 
 _ANCHOR = date(2024, 1, 1)  # a Monday: two-week periods count from it
 
@@ -67,6 +75,8 @@ class AttentionKind(enum.StrEnum):
     BLOCKED = "blocked"
     OVERDUE = "overdue"
     MINUTES = "minutes"  # fewer service minutes given than the plan promises
+    NOT_USED = "not_used"  # an accommodation not used two weeks running
+    MAKEUP = "makeup"  # make-up minutes owed above the alert
     SILENT = "silent"
     BOUNCING = "bouncing"
     HELD = "held"
@@ -155,6 +165,10 @@ class DigestInputs:
     general_notes: tuple[tuple[int, str, str], ...] = ()  # (student id, author, text) from replies
     routines: Mapping[int, RoutineRecord] = field(default_factory=dict)  # by item id
     minutes: tuple[ItemMinutes, ...] = ()  # each service item's weeks in `covered_weeks`
+    # Each accommodation per implementer: their last weeks with it, up to the period's end.
+    accommodations: tuple[AccommodationUse, ...] = ()
+    # Make-up minutes owed above this are a line for the case manager (None: a week's promise).
+    makeup_alert_minutes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +182,7 @@ class StudentSection:
     routines: Mapping[int, RoutineRecord] = field(default_factory=dict)  # how each is going
     minutes: tuple[ItemMinutes, ...] = ()  # per service item, the weeks this digest covers
     minutes_total: tuple[MinutesWeek, ...] = ()  # the student's services together, per week
+    accommodations: tuple[AccommodationUse, ...] = ()  # per accommodation, per implementer
 
 
 @dataclass(frozen=True)
@@ -237,7 +252,9 @@ def compile_digest(
     start, end = covered_period(today, period)
     prev_start, _ = previous_period(start, period)
     attention = needs_attention(inputs, now=now, policy=policy, max_share=max_share)
-    open_items = [i for s in inputs.students for i in s.items if not i.status.is_closed]
+    open_items = [
+        i for s in inputs.students for i in _plan_items(s.items) if not i.status.is_closed
+    ]
     load_roles = _load_by_role(open_items)
     return Digest(
         inputs.case_manager,
@@ -264,6 +281,8 @@ def needs_attention(
     attention = [
         *_item_attention(inputs.students, today),
         *_minutes_attention(inputs),
+        *_accommodation_attention(inputs),
+        *_makeup_attention(inputs),
         *_balance_attention(inputs.students, max_share),
         *_silent_attention(inputs.requests, inputs.students, now, policy),
         *_mail_attention(inputs),
@@ -328,6 +347,43 @@ def is_short_of_minutes(item: ItemMinutes) -> bool:
     return bool(known) and sum(w.delivered for w in known) < sum(w.promised for w in known)
 
 
+def _accommodation_attention(inputs: DigestInputs) -> Iterator[Attention]:
+    """One line per implementer who did not use an accommodation two weeks running."""
+    for use in inputs.accommodations:
+        if accommodations.needs_attention(use.weeks):
+            yield Attention(
+                AttentionKind.NOT_USED,
+                use.student_name,
+                use.implementer_name,
+                title=use.text,
+                note=use.weeks.reasons[-1] if use.weeks.reasons else None,
+                count=use.weeks.not_used_running,
+                student_ids=(use.student_external_id,),
+            )
+
+
+def _makeup_attention(inputs: DigestInputs) -> Iterator[Attention]:
+    """One line per service owing more make-up minutes than the alert allows."""
+    for student in inputs.students:
+        for item in _student_minutes(inputs, student):
+            alert = inputs.makeup_alert_minutes or item.promised_per_week
+            if item.owed > alert:
+                yield Attention(
+                    AttentionKind.MAKEUP,
+                    student.name,
+                    item.owner_name,
+                    title=item.title,
+                    count=item.owed,
+                    student_ids=(student.external_id,),
+                )
+
+
+def _plan_items(items: Sequence[ItemView]) -> list[ItemView]:
+    """The plan's action items: the balance leaves out the accommodations' check-ins, since
+    every teacher who has the child applies them."""
+    return [i for i in items if i.kind is not ItemKind.ACCOMMODATION]
+
+
 def _student_minutes(inputs: DigestInputs, student: StudentInput) -> tuple[ItemMinutes, ...]:
     ids = {i.id for i in student.items}
     return tuple(m for m in inputs.minutes if m.item_id in ids)
@@ -340,7 +396,7 @@ def _balance_attention(students: Sequence[StudentInput], max_share: float) -> It
             student.external_id,
             student.name,
             student.members,
-            [(i.owner_email, i.status) for i in student.items],
+            [(i.owner_email, i.status) for i in _plan_items(student.items)],
             max_share,
         )
         for warning in balance.warnings:
@@ -473,6 +529,9 @@ def _sections(inputs: DigestInputs, start: date, end: date) -> tuple[StudentSect
                 },
                 minutes=minutes,
                 minutes_total=together(m.weeks for m in minutes),
+                accommodations=tuple(
+                    a for a in inputs.accommodations if a.student_external_id == student.external_id
+                ),
             )
         )
     return tuple(sections)

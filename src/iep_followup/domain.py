@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -152,6 +153,14 @@ class ItemKind(enum.StrEnum):
 
     TASK = "task"
     ROUTINE = "routine"
+    # One implementer's weekly check-in on one accommodation: used this week, or not, or it
+    # did not come up. Recorded like a routine's periods; made from `accommodations:`.
+    ACCOMMODATION = "accommodation"
+
+    @property
+    def has_periods(self) -> bool:
+        """Kept each period until its end date: never closed by "done"."""
+        return self is not ItemKind.TASK
 
 
 class PeriodOutcome(enum.StrEnum):
@@ -160,9 +169,39 @@ class PeriodOutcome(enum.StrEnum):
     HAPPENED = "happened"  # yes
     PARTLY = "partly"
     MISSED = "missed"  # no (and why, in the note)
+    NOT_APPLICABLE = "not_applicable"  # an accommodation that did not come up this period
 
 
 MAX_MINUTES = 3000  # in one report, or promised in one week: 50 hours
+MAX_SESSIONS = 14  # a service's sessions in one week: two a school day at most
+
+
+class MissReason(enum.StrEnum):
+    """Why a service's session did not happen."""
+
+    STUDENT_ABSENT = "student_absent"
+    PROVIDER_ABSENT = "provider_absent"
+    SCHOOL_CLOSED = "school_closed"  # closed, or an event took the time
+    OTHER = "other"
+
+    @property
+    def is_owed(self) -> bool:
+        """Missed on the school's side: the minutes are owed as make-up (a student's absence
+        is not)."""
+        return self in (MissReason.PROVIDER_ABSENT, MissReason.SCHOOL_CLOSED)
+
+
+def missed_minutes(
+    minutes_per_week: int, sessions_per_week: int | None, sessions: int, given: int | None
+) -> int:
+    """The minutes a report of missed sessions says were lost: the sessions' length when the
+    plan counts sessions, else what the week's report fell short of the promise (never more
+    than a week's minutes)."""
+    if sessions_per_week:
+        lost = sessions * (minutes_per_week // sessions_per_week)
+    else:
+        lost = minutes_per_week - (given or 0)
+    return max(0, min(lost, minutes_per_week))
 
 
 def check_minutes(value: int, field_name: str = "minutes", *, least: int = 0) -> int:
@@ -472,9 +511,20 @@ class ItemInfo:
     service_minutes_per_week: int | None = None
     translations: Mapping[str, str] = NO_TRANSLATIONS  # the title in other languages
     kind: ItemKind = ItemKind.TASK  # a routine's due date is the day it ends
+    accommodation: str | None = None  # an accommodation's check-in: that accommodation's id
+    sessions_per_week: int | None = None  # a service's sessions: a missed one is their share
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", _check_key(self.key))
+        if self.sessions_per_week is not None:
+            _check_sessions(self.sessions_per_week)
+            if self.service_minutes_per_week is None or self.kind != ItemKind.ROUTINE:
+                raise ValidationError(
+                    "sessions_per_week is for a routine with minutes_per_week (a service)",
+                    field="sessions_per_week",
+                )
+        if self.accommodation is not None:
+            object.__setattr__(self, "accommodation", _check_key(self.accommodation))
         object.__setattr__(self, "kind", parse_enum(ItemKind, self.kind, "kind"))
         object.__setattr__(self, "title", check_text(self.title, "title", max_length=MAX_TITLE))
         translations = _translations(self.translations, "title", MAX_TITLE)
@@ -508,6 +558,69 @@ class ConcernInfo:
 
 
 @dataclass(frozen=True)
+class AccommodationInfo:
+    """A support applied in class ("extended time on tests"), by each of its implementers.
+
+    Each implementer is asked in their weekly check-in whether they used it: yes, no (and
+    why) or it did not come up. `concern` is the id of the concern it answers, if any.
+    """
+
+    key: str
+    text: str
+    implementers: tuple[str, ...]  # emails of team members, usually every teacher of the child
+    concern: str | None = None
+    translations: Mapping[str, str] = NO_TRANSLATIONS  # the text in other languages
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", _check_key(self.key))
+        object.__setattr__(self, "text", check_text(self.text, "text", max_length=MAX_TITLE))
+        translations = _translations(self.translations, "text", MAX_TITLE)
+        object.__setattr__(self, "translations", translations)
+        if isinstance(self.implementers, str):
+            object.__setattr__(self, "implementers", (self.implementers,))
+        implementers = tuple(normalize_email(e, "implementers") for e in self.implementers)
+        if not implementers:
+            raise ValidationError(
+                "an accommodation needs at least one implementer (a team member's email)",
+                field="implementers",
+            )
+        object.__setattr__(self, "implementers", implementers)
+        if self.concern is not None:
+            object.__setattr__(self, "concern", _check_key(self.concern))
+
+
+# An accommodation is asked about for the life of the plan: an IEP runs a year.
+ACCOMMODATION_TERM = timedelta(days=365)
+
+
+def accommodation_item_key(accommodation: str, implementer: str) -> str:
+    """The stable id of one implementer's check-in on one accommodation (re-imports find it)."""
+    digest = hashlib.sha256(canonical_address(implementer).encode()).hexdigest()[:8]
+    return f"{accommodation[: MAX_KEY - 9]}.{digest}"
+
+
+def accommodation_checks(record: MeetingRecord) -> tuple[tuple[str | None, ItemInfo], ...]:
+    """Each implementer's weekly check-in on each accommodation, as an item (and its concern)."""
+    return tuple(
+        (
+            accommodation.concern,
+            ItemInfo(
+                key=accommodation_item_key(accommodation.key, implementer),
+                title=accommodation.text,
+                owner=implementer,
+                due_on=record.held_on + ACCOMMODATION_TERM,
+                cadence=Cadence.WEEKLY,
+                translations=accommodation.translations,
+                kind=ItemKind.ACCOMMODATION,
+                accommodation=accommodation.key,
+            ),
+        )
+        for accommodation in record.accommodations
+        for implementer in accommodation.implementers
+    )
+
+
+@dataclass(frozen=True)
 class MeetingRecord:
     """Everything one meeting decided, checked as a whole before anything is stored."""
 
@@ -521,9 +634,11 @@ class MeetingRecord:
     # The language the meeting's texts are written in; `translations` on each text add others.
     language: str = "en"
     notes_translations: Mapping[str, str] = NO_TRANSLATIONS
+    accommodations: tuple[AccommodationInfo, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", parse_enum(MeetingKind, self.kind, "kind"))
+        object.__setattr__(self, "accommodations", tuple(self.accommodations))
         check_note(self.notes, "notes", max_length=MAX_MEETING_NOTES)
         object.__setattr__(self, "language", check_language(self.language))
         if not isinstance(self.notes_translations, Translations):
@@ -565,6 +680,48 @@ def meeting_problems(record: MeetingRecord) -> Iterator[tuple[Location, Validati
             )
     yield from _translation_problems(record)
     yield from _concern_problems(record, emails)
+    yield from _accommodation_problems(record, emails)
+
+
+def _accommodation_problems(
+    record: MeetingRecord, emails: set[str]
+) -> Iterator[tuple[Location, ValidationError]]:
+    concerns = {concern.key for concern in record.concerns}
+    keys: set[str] = set()
+    for i, accommodation in enumerate(record.accommodations):
+        where: Location = ("accommodations", i)
+        if accommodation.key in keys:
+            yield (
+                (*where, "id"),
+                ValidationError(
+                    f"accommodation id {accommodation.key!r} is used twice", field="id"
+                ),
+            )
+        keys.add(accommodation.key)
+        if accommodation.concern is not None and accommodation.concern not in concerns:
+            yield (
+                (*where, "concern"),
+                ValidationError(
+                    f"concern {accommodation.concern!r} is not one of the meeting's concerns",
+                    field="concern",
+                ),
+            )
+        seen: set[str] = set()
+        for j, implementer in enumerate(accommodation.implementers):
+            if implementer not in emails:
+                yield (
+                    (*where, "implementers", j),
+                    ValidationError(
+                        f"implementer {implementer} is not on the student's team; add them first",
+                        field="implementers",
+                    ),
+                )
+            elif implementer in seen:
+                yield (
+                    (*where, "implementers", j),
+                    ValidationError(f"{implementer} is listed twice", field="implementers"),
+                )
+            seen.add(implementer)
 
 
 def _team_problems(members: tuple[MemberInfo, ...]) -> Iterator[tuple[Location, ValidationError]]:
@@ -644,6 +801,9 @@ def _translation_problems(record: MeetingRecord) -> Iterator[tuple[Location, Val
             (("concerns", i, "items", j, "title"), item.translations)
             for j, item in enumerate(concern.items)
         ]
+    texts += [
+        (("accommodations", i, "text"), a.translations) for i, a in enumerate(record.accommodations)
+    ]
     for where, translations in texts:
         if record.language in translations:
             yield (
@@ -654,6 +814,15 @@ def _translation_problems(record: MeetingRecord) -> Iterator[tuple[Location, Val
                     field=str(where[-1]),
                 ),
             )
+
+
+def _check_sessions(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SESSIONS:
+        raise ValidationError(
+            f"sessions per week must be a whole number from 1 to {MAX_SESSIONS}, not {shown(value)}",
+            field="sessions_per_week",
+        )
+    return value
 
 
 def _check_key(value: str) -> str:
@@ -677,6 +846,10 @@ class UpdateInput:
     note: str | None = None
     period: PeriodOutcome | None = None  # a routine's answer for this period
     minutes: int | None = None  # service minutes delivered, counted in the current week
+    missed: MissReason | None = None  # a service's session missed this week, and why
+    missed_sessions: int | None = None  # how many (1 when not said)
+    missed_minutes: int | None = None  # the minutes lost: worked out by `moved` from the plan
+    makeup: bool = False  # the minutes given make up for missed ones
 
     def __post_init__(self) -> None:
         if self.status is not None:
@@ -690,7 +863,23 @@ class UpdateInput:
             object.__setattr__(self, "period", parse_enum(PeriodOutcome, self.period, "period"))
         if self.minutes is not None:
             check_minutes(self.minutes)
-        fields = (self.status, self.percent, self.due_on, self.note, self.period, self.minutes)
+        if self.missed is not None:
+            object.__setattr__(self, "missed", parse_enum(MissReason, self.missed, "missed"))
+        if self.missed_sessions is not None:
+            _check_sessions(self.missed_sessions)
+        if self.missed_minutes is not None:
+            check_minutes(self.missed_minutes, "missed_minutes")
+        if self.makeup and self.minutes is None:
+            raise ValidationError("make-up is said of minutes given: add them", field="minutes")
+        fields = (
+            self.status,
+            self.percent,
+            self.due_on,
+            self.note,
+            self.period,
+            self.minutes,
+            self.missed,
+        )
         if all(value is None for value in fields):
             raise ValidationError(
                 "an update needs a status, a percent, a new due date, a note, "
@@ -715,6 +904,9 @@ class ItemProgress:
     due_on: date
     closed_at: datetime | None = None
     kind: ItemKind = ItemKind.TASK
+    # A service's plan (read, never moved by an update): a missed session's minutes.
+    service_minutes_per_week: int | None = None
+    sessions_per_week: int | None = None
 
 
 # The channels that may not change a closed (done or dropped) item: an owner's email reply
@@ -763,6 +955,8 @@ def transition(
         due_on=state.due_on if change.due_on is None else change.due_on,
         closed_at=_closed_at(state, status, now),
         kind=state.kind,
+        service_minutes_per_week=state.service_minutes_per_week,
+        sessions_per_week=state.sessions_per_week,
     )
 
 
@@ -781,6 +975,20 @@ def moved(
     """
     after = transition(state, change, now=now, meeting_date=meeting_date, source=source)
     said = recorded_change(state.kind, change)
+    if said.missed is not None:
+        if state.service_minutes_per_week is None:
+            raise ValidationError(
+                "a missed session is for a service (a routine with minutes); "
+                "for this item, reply with how it is going",
+                field="missed",
+            )
+        lost = missed_minutes(
+            state.service_minutes_per_week,
+            state.sessions_per_week,
+            said.missed_sessions or 1,
+            said.minutes,
+        )
+        said = dataclasses.replace(said, missed_minutes=lost)
     return after, dataclasses.replace(
         said,
         status=after.status if after.status is not state.status else said.status,
@@ -795,6 +1003,12 @@ def recorded_change(kind: ItemKind, change: UpdateInput) -> UpdateInput:
     percent "partly"; a routine keeps no percent and is only closed by dropping it. A task
     has no periods: an answer for one is refused.
     """
+    if kind is not ItemKind.ROUTINE and (change.missed is not None or change.makeup):
+        raise ValidationError(
+            "a missed session is for a service (a routine with minutes); "
+            "for this item, reply with how it is going",
+            field="missed",
+        )
     if kind is ItemKind.TASK:
         if change.period is not None:
             raise ValidationError(
@@ -802,6 +1016,12 @@ def recorded_change(kind: ItemKind, change: UpdateInput) -> UpdateInput:
                 field="period",
             )
         return change
+    if kind is ItemKind.ACCOMMODATION:
+        _check_accommodation_answer(change)
+    elif change.period is PeriodOutcome.NOT_APPLICABLE:
+        raise ValidationError(
+            "this item is a routine: answer yes, partly or no for this period", field="period"
+        )
     said_twice = change.status is ItemStatus.DONE or change.percent is not None
     if change.period is not None and said_twice and _period_of(change) is not change.period:
         raise ValidationError(
@@ -815,8 +1035,22 @@ def recorded_change(kind: ItemKind, change: UpdateInput) -> UpdateInput:
 
 def _note_only(change: UpdateInput) -> bool:
     """A note and nothing else: it changes no progress, so a closed item keeps it."""
-    others = (f.name for f in dataclasses.fields(change) if f.name != "note")
-    return all(getattr(change, name) is None for name in others)
+    others = (f for f in dataclasses.fields(change) if f.name != "note")
+    return all(getattr(change, f.name) == f.default for f in others)
+
+
+def _check_accommodation_answer(change: UpdateInput) -> None:
+    """An accommodation was used this period, or not, or it did not come up: nothing between."""
+    if change.period is PeriodOutcome.PARTLY or change.percent not in (None, 0, 100):
+        raise ValidationError(
+            "this is an accommodation: answer yes, no or didn't come up for this week",
+            field="period",
+        )
+    if change.minutes is not None:
+        raise ValidationError(
+            "this is an accommodation: it takes yes, no or didn't come up, not minutes",
+            field="minutes",
+        )
 
 
 def _routine_status(status: ItemStatus, period: PeriodOutcome) -> ItemStatus:

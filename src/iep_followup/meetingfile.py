@@ -17,6 +17,7 @@ import yaml
 
 from iep_followup.domain import (
     SUPPORTED_LANGUAGES,
+    AccommodationInfo,
     Cadence,
     ConcernInfo,
     ItemInfo,
@@ -261,7 +262,9 @@ def parse_meeting(text: str, source: str = "<meeting>") -> MeetingRecord:
     if len(text) > MAX_FILE_BYTES:
         raise MeetingFileError(source, None, None, _TOO_BIG)
     r = _Reader(text, source)
-    top = r.mapping(r.root, (), {"student", "meeting", "team", "strengths", "concerns"})
+    top = r.mapping(
+        r.root, (), {"student", "meeting", "team", "strengths", "concerns", "accommodations"}
+    )
     for name in ("student", "meeting", "team"):
         if name not in top:
             raise r.fail((name,), "this section is required")
@@ -295,6 +298,10 @@ def parse_meeting(text: str, source: str = "<meeting>") -> MeetingRecord:
         _concern(r, node, ("concerns", i), language)
         for i, node in r.sequence(top.get("concerns"), ("concerns",))
     )
+    accommodations = tuple(
+        _accommodation(r, node, ("accommodations", i), language)
+        for i, node in r.sequence(top.get("accommodations"), ("accommodations",))
+    )
     # Cross-field rules (owners on the team, dates after the meeting) carry their own location.
     return r.build(
         ("meeting",),
@@ -308,6 +315,7 @@ def parse_meeting(text: str, source: str = "<meeting>") -> MeetingRecord:
             notes=notes,
             language=language,
             notes_translations=notes_translations,
+            accommodations=accommodations,
         ),
     )
 
@@ -371,14 +379,59 @@ def _concern(r: _Reader, node: yaml.Node, where: Location, language: str) -> Con
     )
 
 
+def _accommodation(
+    r: _Reader, node: yaml.Node, where: Location, language: str
+) -> AccommodationInfo:
+    f = r.mapping(node, where, {"id", "text", "implementers", "concern"})
+    text, translations = r.wording(f, "text", where, language)
+    implementers = tuple(
+        r.scalar(email, (*where, "implementers", j)) or ""
+        for j, email in r.sequence(f.get("implementers"), (*where, "implementers"))
+    )
+    return r.build(
+        where,
+        lambda: AccommodationInfo(
+            key=r.text(f, "id", where) or "",
+            text=text,
+            implementers=implementers,
+            concern=r.text(f, "concern", where, required=False),
+            translations=translations,
+        ),
+    )
+
+
+def _item_kind(text: str | None) -> ItemKind:
+    kind = parse_enum(ItemKind, text or "task", "kind")
+    if kind is ItemKind.ACCOMMODATION:
+        raise ValidationError(
+            "an action's kind is task or routine; list accommodations under `accommodations:`",
+            field="kind",
+        )
+    return kind
+
+
 def _item(r: _Reader, node: yaml.Node, where: Location, language: str) -> ItemInfo:
     f = r.mapping(
-        node, where, {"id", "title", "kind", "owner", "due", "check_in", "minutes_per_week"}
+        node,
+        where,
+        {
+            "id",
+            "title",
+            "kind",
+            "owner",
+            "due",
+            "check_in",
+            "minutes_per_week",
+            "sessions_per_week",
+        },
     )
     title, translations = r.wording(f, "title", where, language)
     due = r.date(r.text(f, "due", where) or "", (*where, "due"))
     minutes = r.whole_number(
         r.text(f, "minutes_per_week", where, required=False), (*where, "minutes_per_week")
+    )
+    sessions = r.whole_number(
+        r.text(f, "sessions_per_week", where, required=False), (*where, "sessions_per_week")
     )
     cadence = r.text(f, "check_in", where, required=False) or Cadence.WEEKLY
     return r.build(
@@ -391,7 +444,8 @@ def _item(r: _Reader, node: yaml.Node, where: Location, language: str) -> ItemIn
             cadence=parse_enum(Cadence, cadence, "cadence"),
             service_minutes_per_week=minutes,
             translations=translations,
-            kind=parse_enum(ItemKind, r.text(f, "kind", where, required=False) or "task", "kind"),
+            kind=_item_kind(r.text(f, "kind", where, required=False)),
+            sessions_per_week=sessions,
         ),
     )
 

@@ -12,6 +12,7 @@ language: "strength-0-text-es". Rows left blank are skipped (the form always off
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ MIN_ROWS = {"members": 3, "strengths": 2, "concerns": 1, "items": 2}
 MAX_ROWS = 60  # per section (and per concern): a posted count past it would only make a huge page
 
 MEMBER_FIELDS = ("name", "email", "role", "relationship", "language", "timezone", "away_until")
-ITEM_FIELDS = ("id", "owner", "due", "check_in", "kind", "minutes_per_week")
+ITEM_FIELDS = ("id", "owner", "due", "check_in", "kind", "minutes_per_week", "sessions_per_week")
 
 
 @dataclass
@@ -135,7 +136,19 @@ def to_data(fields: Fields) -> Converted:
     ]
     if concerns:
         data["concerns"] = concerns
+    accommodations = _accommodations_data(fields.get("accommodations", ""))
+    if accommodations:
+        data["accommodations"] = accommodations
     return Converted(data, rows, language)
+
+
+def _accommodations_data(text: str) -> list[Any]:
+    """The accommodations carried through the form unchanged (JSON), as meeting-file data."""
+    try:
+        found = json.loads(text) if text.strip() else []
+    except ValueError:
+        return []
+    return found if isinstance(found, list) else []
 
 
 def _concern(fields: Fields, c: int, size: int, language: str, rows: Rows) -> dict[str, Any] | None:
@@ -290,8 +303,24 @@ def from_record(record: MeetingRecord) -> dict[str, str]:
                     f"{at}-check_in": item.cadence.value,
                     f"{at}-kind": item.kind.value,
                     f"{at}-minutes_per_week": "" if minutes is None else str(minutes),
+                    f"{at}-sessions_per_week": str(item.sessions_per_week or ""),
                 }
             )
+    if record.accommodations:
+        fields["accommodations"] = json.dumps(
+            [
+                {
+                    "id": a.key,
+                    "text": {record.language: a.text, **a.translations}
+                    if a.translations
+                    else a.text,
+                    "implementers": list(a.implementers),
+                    **({"concern": a.concern} if a.concern else {}),
+                }
+                for a in record.accommodations
+            ],
+            ensure_ascii=False,
+        )
     return fields
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from iep_followup.domain import Cadence, PeriodOutcome
+from iep_followup.domain import Cadence, MissReason, PeriodOutcome
 from iep_followup.views import MinutesWeek, WeekReport
 
 WEEK = timedelta(days=7)
@@ -22,6 +22,9 @@ class Report:
     on: date
     period: PeriodOutcome | None = None
     minutes: int | None = None
+    missed: MissReason | None = None  # a missed session's reason, and the minutes it lost
+    missed_minutes: int | None = None
+    makeup: bool = False  # `minutes` were make-up for missed ones
 
 
 @dataclass(frozen=True)
@@ -130,3 +133,26 @@ def periods_kept(
     starts = [end - length * n for n in range(count, 0, -1)]
     starts = [start for start in starts if start >= week_of(starts_on)]
     return sum(kept(start) for start in starts), len(starts)
+
+
+def missed_and_owed(
+    reports: Iterable[Report], mondays: Sequence[date]
+) -> tuple[dict[MissReason, int], int]:
+    """The minutes missed in these weeks, by reason; and the make-up minutes still owed at the
+    end of the last of them: missed for a reason on the school's side, less the make-up given,
+    in every week reported up to then (never below zero)."""
+    weeks = set(mondays)
+    last = max(mondays, default=None)
+    missed = dict.fromkeys(MissReason, 0)
+    owed = 0
+    for report in reports:
+        monday = week_of(report.on)
+        if last is None or monday > last:
+            continue
+        if report.missed is not None and report.missed_minutes:
+            if monday in weeks:
+                missed[report.missed] += report.missed_minutes
+            owed += report.missed_minutes if report.missed.is_owed else 0
+        if report.makeup and report.minutes:
+            owed -= report.minutes
+    return missed, max(0, owed)

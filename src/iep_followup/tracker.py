@@ -65,6 +65,7 @@ from iep_followup.services import (
     held_items,
     mailbox,
     meetings,
+    record,
     routines,
     signin,
     team,
@@ -93,6 +94,7 @@ from iep_followup.views import (
     DeliveryReport,
     DigestRun,
     FailingAddress,
+    ImplementationRecord,
     InboundMessageView,
     InboxPoll,
     IngestResult,
@@ -329,6 +331,7 @@ class Tracker:
             policy=self.policy,
             default_timezone=self.settings.timezone,
             max_share=self.settings.max_share,
+            makeup_alert_minutes=self.settings.makeup_alert_minutes,
             skip_quiet=self.settings.digest_skip_quiet,
             preview_dir=preview_dir,
             web_url=self.settings.web_url,
@@ -553,6 +556,26 @@ class Tracker:
         """
         with self.database.transaction() as session:
             return routines.service_minutes(
+                session,
+                student_external_id,
+                since=since,
+                until=until,
+                now=self.now(),
+                timezone=self.settings.timezone,
+                policy=self.policy,
+            )
+
+    def implementation_record(
+        self, student_external_id: str, *, since: date | None = None, until: date | None = None
+    ) -> ImplementationRecord:
+        """The plan carried out: each accommodation's weeks per implementer (used, not used and
+        why, didn't come up, no answer) and each service's minutes delivered against promised.
+
+        From `since` (by default the day of the student's latest meeting) to `until` (today),
+        dates in the district's time zone.
+        """
+        with self.database.transaction() as session:
+            return record.implementation_record(
                 session,
                 student_external_id,
                 since=since,
@@ -959,6 +982,7 @@ class Tracker:
         minutes: int | None = None,
         nonce: str,
         client: str,
+        missed: str | None = None,
     ) -> answers.AnswerOutcome:
         """Record an answer given through a link's page, as a reply would be; once per `nonce`.
 
@@ -977,4 +1001,5 @@ class Tracker:
                 client=client,
                 now=self.now(),
                 minutes=minutes,
+                missed=missed,
             )

@@ -85,6 +85,7 @@ def read_texts(record: MeetingRecord) -> list[MeetingText]:
     for concern in record.concerns:
         texts.append(MeetingText(concern.text, record.language, concern.translations))
         texts += [MeetingText(i.title, record.language, i.translations) for i in concern.items]
+    texts += [MeetingText(a.text, record.language, a.translations) for a in record.accommodations]
     return texts
 
 

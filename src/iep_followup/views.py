@@ -9,6 +9,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from iep_followup.addresses import AddressEventKind
 from iep_followup.domain import (
@@ -16,6 +17,7 @@ from iep_followup.domain import (
     ItemKind,
     ItemStatus,
     MeetingKind,
+    MissReason,
     PeriodOutcome,
     Relationship,
     Role,
@@ -55,6 +57,7 @@ class ItemView:
     last_update_note: str | None = None
     closed_at: datetime | None = None
     kind: ItemKind = ItemKind.TASK
+    accommodation: str | None = None  # an accommodation's check-in: the accommodation's id
 
     def is_overdue(self, today: date) -> bool:
         return not self.status.is_closed and self.due_on < today
@@ -62,7 +65,7 @@ class ItemView:
     @property
     def is_routine_under_way(self) -> bool:
         """A routine kept period by period: "not started" or a percent would mislead."""
-        return self.kind is ItemKind.ROUTINE and self.status in (
+        return self.kind.has_periods and self.status in (
             ItemStatus.OPEN,
             ItemStatus.IN_PROGRESS,
         )
@@ -336,6 +339,9 @@ class ItemMinutes:
     owner_email: str
     promised_per_week: int
     weeks: tuple[MinutesWeek, ...]
+    # In these weeks: minutes missed by reason, and make-up minutes still owed.
+    missed: tuple[tuple[MissReason, int], ...] = ()
+    owed: int = 0
 
 
 @dataclass(frozen=True)
@@ -358,3 +364,96 @@ class RoutineRecord:
     kept: int
     periods: int
     cadence: Cadence
+
+
+@dataclass(frozen=True)
+class UseWeeks:
+    """One implementer's weeks with one accommodation: used, not used (and why), did not come
+    up, or no answer (a week that is over with nothing said)."""
+
+    used: int = 0
+    not_used: int = 0
+    not_applicable: int = 0
+    no_answer: int = 0
+    reasons: tuple[str, ...] = ()  # why it was not used, as the implementer said it
+    not_used_running: int = 0  # answered weeks in a row, up to the last, it was not used
+
+
+@dataclass(frozen=True)
+class AccommodationUse:
+    """One accommodation as one implementer applies it, and their weeks with it."""
+
+    item_id: int
+    key: str  # the accommodation's id in the meeting file
+    text: str
+    implementer_name: str
+    implementer_email: str
+    weeks: UseWeeks
+    student_external_id: str = ""
+    student_name: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceDelivered:
+    """A service's minutes over a record's weeks: promised and delivered."""
+
+    item: str  # the item's id in the meeting file
+    title: str
+    owner: str  # email
+    promised_minutes: int
+    delivered_minutes: int
+    missed_minutes: tuple[tuple[MissReason, int], ...] = ()
+    owed_minutes: int = 0
+
+
+@dataclass(frozen=True)
+class ImplementationRecord:
+    """The plan carried out, from `since` to `until`: each accommodation as each implementer
+    applied it, and each service's minutes delivered against promised."""
+
+    student: str  # the district's id
+    student_name: str
+    since: date
+    until: date
+    accommodations: tuple[AccommodationUse, ...]
+    services: tuple[ServiceDelivered, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        """The record as `iep-followup record --json` prints it."""
+        return {
+            "student": self.student,
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "accommodations": [
+                {
+                    "id": a.key,
+                    "text": a.text,
+                    "implementer": a.implementer_email,
+                    "weeks": {
+                        "used": a.weeks.used,
+                        "not_used": a.weeks.not_used,
+                        "not_applicable": a.weeks.not_applicable,
+                        "no_answer": a.weeks.no_answer,
+                    },
+                    "not_used_reasons": list(a.weeks.reasons),
+                }
+                for a in self.accommodations
+            ],
+            "services": [
+                {
+                    "item": s.item,
+                    "title": s.title,
+                    "owner": s.owner,
+                    "promised_minutes": s.promised_minutes,
+                    "delivered_minutes": s.delivered_minutes,
+                    "missed_minutes": {
+                        reason.value: minutes
+                        for reason, minutes in (
+                            s.missed_minutes or tuple((r, 0) for r in MissReason)
+                        )
+                    },
+                    "owed_minutes": s.owed_minutes,
+                }
+                for s in self.services
+            ],
+        }

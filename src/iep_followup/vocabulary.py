@@ -6,7 +6,15 @@ them): the emails and the desk translate them through the catalogs; the CLI prin
 
 from __future__ import annotations
 
-from iep_followup.domain import Cadence, ItemStatus, PeriodOutcome, Relationship, Role, UpdateSource
+from iep_followup.domain import (
+    Cadence,
+    ItemStatus,
+    MissReason,
+    PeriodOutcome,
+    Relationship,
+    Role,
+    UpdateSource,
+)
 
 
 def N_(message: str) -> str:  # noqa: N802  (the gettext convention for "mark, don't translate")
@@ -60,6 +68,8 @@ ANSWER_LABELS = {
     "yes": N_("Yes, it happened"),
     "partly": N_("Partly"),
     "no": N_("No"),
+    # An accommodation's third answer: the week gave no occasion to use it
+    "not_applicable": N_("It didn't come up"),
 }
 
 # A family member named as the team recorded them, in place of "parent" or "guardian".
@@ -91,6 +101,15 @@ PERIOD_LABELS = {
     PeriodOutcome.HAPPENED: N_("it happened"),
     PeriodOutcome.PARTLY: N_("it happened in part"),
     PeriodOutcome.MISSED: N_("it did not happen"),
+    PeriodOutcome.NOT_APPLICABLE: N_("it did not come up"),
+}
+
+# Why a service's session was missed, as the confirmation and the answer page say it.
+MISS_LABELS = {
+    MissReason.STUDENT_ABSENT: N_("the student was absent"),
+    MissReason.PROVIDER_ABSENT: N_("the provider was absent"),
+    MissReason.SCHOOL_CLOSED: N_("school was closed or had an event"),
+    MissReason.OTHER: N_("another reason"),
 }
 
 # Words that name the same things and must not appear beside the ones above (checked by tests).

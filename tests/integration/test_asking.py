@@ -97,16 +97,19 @@ def test_requests_carry_a_working_reply_key_and_run_once(
     smtp_server.received.clear()
     clock.now = NEXT_MONDAY_MORNING
     run = district.request_updates()
-    assert (run.asked, run.reminded) == (
-        2,
-        0,
-    )  # the occupational therapist checks in every two weeks
-    assert _deliver(district, smtp_server) == (2, 0, 0)
+    # The occupational therapist checks in every two weeks; Tom is asked about his
+    # accommodations every week.
+    assert (run.asked, run.reminded) == (3, 0)
+    assert _deliver(district, smtp_server) == (3, 0, 0)
     assert district.request_updates().asked == 0
     assert _deliver(district, smtp_server) == (0, 0, 0)
 
     mail = _by_recipient(smtp_server)
-    assert set(mail) == {"rosa.herrera@example.com", "karen.liu@lincoln.example.org"}
+    assert set(mail) == {
+        "rosa.herrera@example.com",
+        "karen.liu@lincoln.example.org",
+        "tom.okafor@lincoln.example.org",
+    }
     for address, message in mail.items():
         assert message.get_content_type() == "multipart/alternative"
         [reply_to] = message["Reply-To"].addresses
@@ -220,10 +223,10 @@ def test_one_reminder_then_silence(
     assert district.request_updates().reminded == 0
     clock.now = NEXT_MONDAY_MORNING + timedelta(days=3)  # Thursday: three school days
     run = district.request_updates()
-    assert run.reminded == 1  # Karen answered (her update counts); Rosa did not
+    assert run.reminded == 2  # Karen answered (her update counts); Rosa and Tom did not
     _deliver(district, smtp_server)
-    [reminder] = smtp_server.received
-    assert reminder.rcpt_tos == ["rosa.herrera@example.com"]
+    [reminder] = [r for r in smtp_server.received if r.rcpt_tos == ["rosa.herrera@example.com"]]
+    assert len(smtp_server.received) == 2
     assert reminder.message["Subject"].startswith("Recordatorio:")
     assert find_keys(reminder.message["Reply-To"].addresses[0].addr_spec)  # the same key works
     smtp_server.received.clear()

@@ -70,7 +70,8 @@ def test_import_then_balance_and_reimport_changes_nothing(run: RunCli) -> None:
     report = json.loads(run("balance", "--json").stdout)
     assert report[0]["open_items"] == 8
     items = json.loads(run("status", "--json").stdout)
-    assert len(items) == 8
+    assert len(items) == 12  # and each implementer's check-in on each of 2 accommodations
+    assert "added accommodation read-aloud for tom.okafor@lincoln.example.org" in first
 
 
 def test_balance_warns_about_an_unbalanced_meeting(run: RunCli) -> None:
@@ -135,16 +136,25 @@ def test_update_on_a_routine_records_the_period_and_minutes(run: RunCli) -> None
     run("init")
     run("import", str(EXAMPLE))
     owner = "karen.liu@lincoln.example.org"
-    [reading] = json.loads(run("status", "--owner", owner, "--json").stdout)
+    # Karen's routine (her other two items are her accommodations' check-ins).
+    [reading] = [
+        i
+        for i in json.loads(run("status", "--owner", owner, "--json").stdout)
+        if i["key"] == "reading-one-on-one"
+    ]
     out = run("update", str(reading["id"]), "--period", "yes", "--minutes", "45").stdout
     assert "a routine until 2027-06-04: it happened, 45 minutes this period" in out
     # "done" (100%) is this period's yes for a routine: never "0% done" or closed.
     out = run("update", str(reading["id"]), "--percent", "100").stdout
     assert "it happened this period." in out and "% done" not in out and "not started" not in out
-    [after] = json.loads(run("status", "--owner", owner, "--json").stdout)
+    [after] = [
+        i
+        for i in json.loads(run("status", "--owner", owner, "--json").stdout)
+        if i["key"] == "reading-one-on-one"
+    ]
     assert after["status"] != "done"
     # The table calls it a routine, with no percent, never "not started".
-    [row] = run("status", "--owner", owner).stdout.splitlines()[1:]
+    [row] = [r for r in run("status", "--owner", owner).stdout.splitlines() if "one-on-one" in r]
     assert row.split()[-2:] == ["routine", "-"]
     [task] = json.loads(
         run("status", "--owner", "alan.brooks@lincoln.example.org", "--json").stdout
@@ -421,3 +431,34 @@ def test_import_keeps_a_person_on_another_caseloads_team_and_says_so(
     ) in done.stderr
     members = json.loads(run("status", "--json").stdout)
     assert "Rosa Herrera" in json.dumps(members) and "Rosa Someone" not in json.dumps(members)
+
+
+def test_record_prints_the_plan_carried_out_as_json(run: RunCli) -> None:
+    run("init")
+    run("import", "--now", "2026-11-16T15:00", str(EXAMPLE))
+    out = run(
+        "record",
+        "S-2026-0417",
+        "--since",
+        "2026-11-30",
+        "--until",
+        "2026-12-06",
+        "--json",
+        "--now",
+        "2026-12-08T15:00",
+    ).stdout
+    found = json.loads(out)
+    assert set(found) == {"student", "since", "until", "accommodations", "services"}
+    assert len(found["accommodations"]) == 4  # two accommodations, two implementers each
+    assert found["accommodations"][0]["weeks"] == {
+        "used": 0,
+        "not_used": 0,
+        "not_applicable": 0,
+        "no_answer": 1,
+    }
+    promised = {s["item"]: s["promised_minutes"] for s in found["services"]}
+    assert promised == {"reading-one-on-one": 45, "pencil-grip": 30, "letter-sounds": 20}
+    text = run("record", "S-2026-0417", "--now", "2026-12-08T15:00").stdout
+    assert "Accommodations (weeks used / not used / didn't come up / no answer):" in text
+    missing = run("record", "S-0000", check=False)
+    assert missing.returncode == 1 and "no student with id" in missing.stderr

@@ -38,7 +38,9 @@ def asked(
     clock.now = MEETING
     tracker = make_tracker(smtp_url=smtp_server.url)
     tracker.record_meeting(
-        example_with_tasks("reading-one-on-one", "pencil-grip", "homework-check")
+        example_with_tasks(
+            "reading-one-on-one", "pencil-grip", "homework-check", accommodations=False
+        )
     )
     clock.now = TWO_WEEKS_ON
     tracker.request_updates()

@@ -43,7 +43,9 @@ async def _requests_sent(
     """The example meeting, two weeks on: every owner has their request, by first name."""
     clock.now = MEETING
     tracker.record_meeting(
-        example_with_tasks("reading-one-on-one", "pencil-grip", "homework-check")
+        example_with_tasks(
+            "reading-one-on-one", "pencil-grip", "homework-check", accommodations=False
+        )
     )
     clock.now = TWO_WEEKS_ON
     tracker.request_updates()

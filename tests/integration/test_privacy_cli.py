@@ -44,14 +44,15 @@ def test_an_export_from_the_command_line_is_on_the_access_log(cli: RunCli) -> No
 
 
 def test_forget_is_a_dry_run_until_yes(cli: RunCli) -> None:
+    items = len(json.loads(cli("status", "--student", STUDENT, "--json").stdout)["items"])
+    assert items >= 8  # the example's plan, and its accommodations' check-ins
     dry = cli("student", "forget", STUDENT).stdout
     assert "a dry run; nothing was changed" in dry
     assert "family members (name and address): 1" in dry
-    assert "action items: 8" in dry
-    assert len(json.loads(cli("status", "--student", STUDENT, "--json").stdout)["items"]) == 8
+    assert f"action items: {items}" in dry
     done = cli("student", "forget", STUDENT, "--yes").stdout
     assert f"{STUDENT}: forgotten." in done
-    assert "action items: 8" in done
+    assert f"action items: {items}" in done
     kept = json.loads(cli("status", "--student", STUDENT, "--json").stdout)
     assert (kept["name"], kept["items"], kept["members"]) == ("Lucía Herrera", [], [])
     [forgotten] = [

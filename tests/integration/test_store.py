@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import traceback
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from iep_followup.balance import WarningKind
+from iep_followup.config import Settings
 from iep_followup.domain import ConcernInfo, ItemInfo, ItemStatus, Role, UpdateInput, UpdateSource
 from iep_followup.errors import NotFoundError, StoreRefusedError, ValidationError
 from iep_followup.mail.kinds import OutboxStatus
@@ -312,5 +315,50 @@ def test_postgresql_sessions_run_without_jit_and_keep_the_urls_own_options(
         with database.engine.connect() as conn:
             assert conn.execute(text("SHOW jit")).scalar() == "off"
             assert conn.execute(text("SHOW statement_timeout")).scalar() == "4321ms"
+    finally:
+        database.dispose()
+
+
+def test_upgrading_a_sqlite_database_that_rebuilds_a_table_keeps_the_rows_that_refer_to_it(
+    tmp_path: Path, make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    """A migration that rebuilds `action_item` on SQLite (0014 makes concern_id nullable) drops
+    the old table; with foreign keys on, that cascaded to every update and request line."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from iep_followup.store.db import _alembic_config, _driver
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    fresh = Database(url)
+    fresh.migrate()
+    fresh.dispose()
+    with Tracker(make_settings(database_url=url), clock=clock) as tracker:
+        tracker.record_meeting(load_meeting_file(EXAMPLE))
+        item = tracker.student_status("S-2026-0417").items[0]
+        tracker.record_update(
+            item.id, UpdateInput(note="before the upgrade"), source=UpdateSource.CLI
+        )
+    database = Database(url)
+    count = (
+        "SELECT count(*) FROM item_update u JOIN action_item a ON a.id = u.item_id"
+        " WHERE a.concern_id IS NOT NULL"
+    )
+    try:
+        with database.engine.connect() as connection:
+            before = connection.execute(text(count)).scalar_one()
+        assert before >= 1
+        with database.engine.connect() as connection:
+            # Back to before 0014 as an older release left it (the downgrade itself rebuilds).
+            _driver(connection).execute("PRAGMA foreign_keys=OFF")
+            with connection.begin():
+                config = _alembic_config(url)
+                config.attributes["connection"] = connection
+                command.downgrade(config, "0013")
+            _driver(connection).execute("PRAGMA foreign_keys=ON")
+        assert database.migrate() == ["0014", "0015"]
+        with database.engine.connect() as connection:
+            assert connection.execute(text(count)).scalar_one() == before
+            assert connection.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
     finally:
         database.dispose()

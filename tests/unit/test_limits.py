@@ -154,6 +154,7 @@ def test_the_meeting_tables_take_their_sizes_from_the_domain_limits() -> None:
         ("concern", "key"): domain.MAX_KEY,
         ("action_item", "key"): domain.MAX_KEY,
         ("action_item", "title"): domain.MAX_TITLE,
+        ("action_item", "accommodation"): domain.MAX_KEY,
     }
     bounded = {
         (table.name, column.name): getattr(column.type, "length", None)

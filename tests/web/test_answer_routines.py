@@ -253,3 +253,32 @@ def test_the_history_says_what_the_saved_page_said(
         and "minutes a week" in student
         and "not started" not in student.lower()
     )
+
+
+def test_a_missed_session_and_its_reason_are_recorded_from_the_page(
+    routine: Routine, make_client: Callable[..., DeskClient]
+) -> None:
+    client = make_client()
+    page = client.get(routine.path + "?choice=no")
+    assert '<select id="missed" name="missed">' in page.text
+    assert '<option value="provider_absent">the provider was absent</option>' in page.text
+    sent = {**_form(client, routine.path), "choice": "no", "missed": "provider_absent"}
+    done = client.post(routine.path, data=sent)
+    assert done.status_code == 200 and "We saved your answer" in done.text
+    record = routine.tracker.implementation_record(
+        STUDENT, since=date(2026, 11, 30), until=date(2026, 12, 6)
+    ).as_json()
+    [service] = record["services"]
+    assert service["owed_minutes"] == 60  # a week's 60 minutes, missed on the school's side
+    assert service["missed_minutes"]["provider_absent"] == 60
+
+
+@pytest.mark.parametrize(("choice", "missed"), [("yes", "student_absent"), ("no", "sick")])
+def test_a_reason_that_does_not_fit_records_nothing(
+    choice: str, missed: str, routine: Routine, make_client: Callable[..., DeskClient]
+) -> None:
+    client = make_client()
+    sent = {**_form(client, routine.path), "choice": choice, "missed": missed}
+    refused = client.post(routine.path, data=sent)
+    assert refused.status_code == 400
+    assert routine.tracker.history(routine.item_id) == []

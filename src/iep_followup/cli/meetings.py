@@ -1,4 +1,4 @@
-"""Commands about meetings and items: init, import, status, balance, update."""
+"""Commands about meetings and items: init, import, status, balance, update, record."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from iep_followup.cli.app import ROW_ID, Context, cli, now_option, pass_context
 from iep_followup.cli.output import echo_json, print_balance, print_items
 from iep_followup.domain import (
     MAX_MINUTES,
-    ItemKind,
     ItemStatus,
     PeriodOutcome,
     UpdateInput,
@@ -202,6 +201,7 @@ _PERIODS = {
     "yes": PeriodOutcome.HAPPENED,
     "partly": PeriodOutcome.PARTLY,
     "no": PeriodOutcome.MISSED,
+    "n/a": PeriodOutcome.NOT_APPLICABLE,  # an accommodation that did not come up
 }
 
 
@@ -249,7 +249,7 @@ def update(
     )
     with ctx.tracker(now=now) as tracker:
         item = tracker.record_update(item_id, change, by=by, source=UpdateSource.CLI)
-    if item.kind is ItemKind.ROUTINE:
+    if item.kind.has_periods:
         # A routine has no percent: say what this period got, as its history does.
         said = recorded_change(item.kind, change)
         got = [period_label(said.period)] if said.period else []
@@ -268,3 +268,58 @@ def update(
     click.echo(
         f"Recorded. Item {item.id} ({item.title}) is now {status_label(item.status)}, {item.percent}% done, due {item.due_on.isoformat()}."
     )
+
+
+@cli.command("record")
+@click.argument("student_id")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="First day (default: the latest meeting's).",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Last day (default: today).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@now_option
+@pass_context
+def implementation_record(
+    ctx: Context,
+    student_id: str,
+    since: datetime | None,
+    until: datetime | None,
+    as_json: bool,
+    now: str | None,
+) -> None:
+    """The plan carried out: accommodations, services."""
+    with ctx.tracker(now=now) as tracker:
+        found = tracker.implementation_record(
+            student_id,
+            since=since.date() if since else None,
+            until=until.date() if until else None,
+        )
+    if as_json:
+        echo_json(found.as_json())
+        return
+    click.echo(
+        f"{found.student_name} ({found.student}), {found.since.isoformat()} to {found.until.isoformat()}"
+    )
+    click.echo("Accommodations (weeks used / not used / didn't come up / no answer):")
+    for a in found.accommodations:
+        w = a.weeks
+        why = f"  why not: {'; '.join(w.reasons)}" if w.reasons else ""
+        click.echo(
+            f"  {a.text} | {a.implementer_name}: {w.used} / {w.not_used} / {w.not_applicable}"
+            f" / {w.no_answer}{why}"
+        )
+    if not found.accommodations:
+        click.echo("  none")
+    click.echo("Services (minutes delivered of promised):")
+    for s in found.services:
+        click.echo(f"  {s.title} | {s.owner}: {s.delivered_minutes} of {s.promised_minutes}")
+    if not found.services:
+        click.echo("  none")

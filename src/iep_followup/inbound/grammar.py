@@ -15,7 +15,8 @@ from typing import Literal
 
 from babel.dates import get_day_names, get_month_names
 
-from iep_followup.domain import MAX_MINUTES, ItemStatus, PeriodOutcome, settle_progress
+from iep_followup.domain import MAX_MINUTES, ItemStatus, MissReason, PeriodOutcome, settle_progress
+from iep_followup.inbound.missed import is_makeup, missed_told, says_missed
 from iep_followup.inbound.routine_words import DID, minutes_told, period_told
 from iep_followup.inbound.sentences import (
     Reading,
@@ -40,6 +41,9 @@ class ItemCommands:
     understood: bool = False
     period: PeriodOutcome | None = None  # a routine's "yes" / "partly" / "no" for this period
     minutes: int | None = None  # service minutes delivered
+    missed: MissReason | None = None  # a service's session missed, and why
+    missed_sessions: int | None = None
+    makeup: bool = False  # the minutes were make-up
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class Question:
     ref: str | None
     line: str
     percents: tuple[int, ...] = ()
+    missed_for_task: bool = False  # a missed session's reason, said of a task
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,13 @@ _NO = re.compile(
     r"|he was|she was|they were|he had|she had|estuvimos|estuvo|estaba|estaban|tuvimos|tuvo"
     r"|hubo|fuimos|se enfermo)(?![a-z]))|\s*$)"
 )
+# An accommodation's third answer: the week gave no occasion to use it. Read only for
+# accommodations, before "no" ("no surgió", "no hizo falta" are not a "no").
+_NOT_APPLICABLE = re.compile(
+    r"(?:n/a|n\.a\.|na|not applicable|(?:it )?did ?n[o'’]t come up|never came up|no need(?:ed)?"
+    r"|not needed|no aplica|no surgio|no se presento|no hizo falta|no fue necesari[oa]"
+    r"|no se necesito|no hubo (?:ocasion|necesidad))(?![a-z0-9])"
+)
 _MINUTES = re.compile(
     r"(?P<n>\d{1,4})\s*(?:minutes|minute|mins|min|minutos|minuto)(?![a-z])\.?"
     r"(?:\s+(?:today|tonight|this week|yesterday|hoy|esta semana|ayer)(?![a-z]))?"
@@ -211,6 +223,9 @@ class _Part:
     note: str | None = None
     period: PeriodOutcome | None = None
     minutes: int | None = None
+    missed: MissReason | None = None
+    missed_sessions: int | None = None
+    makeup: bool = False
     invalid: bool = False  # a bad value or a contradiction: report the line
     understood: bool = False  # read from a sentence, not from a command
     unclear: tuple[int, ...] | None = None  # a sentence that could mean two things
@@ -253,6 +268,8 @@ def parse_commands(
     today: date,
     is_school_day: Callable[[date], bool] = lambda _day: True,
     routines: Collection[str] = (),
+    accommodations: Collection[str] = (),
+    services: Collection[str] = (),
 ) -> ParsedReply:
     """Read a trimmed reply against the refs its request listed. Never raises.
 
@@ -260,7 +277,10 @@ def parse_commands(
     `routines`: the refs that are routines, whose lines may answer "yes", "partly" or "no".
     """
     reader = _Reader(refs, language, today, is_school_day)
-    reader.routines = {_ref_key(r) for r in routines}
+    reader.accommodations = {_ref_key(r) for r in accommodations}
+    reader.services = {_ref_key(r) for r in services}
+    # An accommodation is answered as a routine is (yes, no), or "didn't come up".
+    reader.routines = {_ref_key(r) for r in routines} | reader.accommodations
     for line in _without_sign_off(str(text).splitlines()):
         try:
             reader.read(line)
@@ -353,6 +373,11 @@ class _Reader:
         self.paragraph: list[str] = []
         self.routines: set[str] = set()
         self.period_ok = False  # the line is about routines only
+        self.accommodations: set[str] = set()
+        self.accommodation_ok = False  # the line is about accommodations only
+        self.services: set[str] = set()  # routines with minutes: a session may be missed
+        self.service_ok = False  # the line is about services only
+        self.task_only = False  # the line is about tasks only
 
     def result(self) -> ParsedReply:
         self._end_paragraph()
@@ -396,9 +421,14 @@ class _Reader:
     ) -> None:
         while True:
             self.period_ok = all(_ref_key(ref) in self.routines for ref in refs)
+            self.accommodation_ok = all(_ref_key(ref) in self.accommodations for ref in refs)
+            self.service_ok = all(_ref_key(ref) in self.services for ref in refs)
+            self.task_only = not any(_ref_key(ref) in self.routines for ref in refs)
             part = self._commands(folded, where, line, pos)
             self._understand(part, folded, pos)
             self._read_routine_words(part, folded, pos)
+            self._check_accommodation(part, refs, line)
+            self._read_missed(part, refs, folded, pos, line)
             if part.invalid or part.unapplied or not (part.has_command or part.note):
                 self.not_understood.append(line)
             for ref in refs:
@@ -409,9 +439,14 @@ class _Reader:
 
     def _read_without_ref(self, folded: str, where: list[int], line: str, pos: int) -> None:
         self.period_ok = len(self.refs) == 1 and set(self.refs) <= self.routines
+        self.accommodation_ok = len(self.refs) == 1 and set(self.refs) <= self.accommodations
+        self.service_ok = len(self.refs) == 1 and set(self.refs) <= self.services
+        self.task_only = len(self.refs) == 1 and not set(self.refs) & self.routines
         part = self._commands(folded, where, line, pos)
         self._understand(part, folded, pos)
         self._read_routine_words(part, folded, pos)
+        self._check_accommodation(part, list(self.refs.values()), line, ask_unanswered=False)
+        self._read_missed(part, list(self.refs.values()), folded, pos, line)
         if not (part.has_command or part.invalid or part.unclear is not None):
             self._general(line)
             return
@@ -465,6 +500,46 @@ class _Reader:
                 part.period, part.understood = told, True
         if self.period_ok and part.minutes and part.period is None and part.status is None:
             part.period = PeriodOutcome.HAPPENED
+
+    def _read_missed(self, part: _Part, refs: list[str], folded: str, pos: int, line: str) -> None:
+        """A service's missed session and why ("missed Thursday: student absent", "I was out
+        sick", "no hubo clases"), and make-up minutes. Said of a task, it is asked about."""
+        if part.invalid or part.unclear is not None:
+            return
+        end = part.next_ref_at if part.next_ref_at is not None else len(folded)
+        words = folded[pos:end]
+        if self.task_only and says_missed(words) and missed_told(words) is not None:
+            self.questions.extend(Question(ref, line, missed_for_task=True) for ref in refs)
+            return
+        if not self.service_ok:
+            return
+        if part.minutes and is_makeup(words):
+            part.makeup = True
+            return
+        found = missed_told(words)
+        if found is None:
+            return
+        part.missed, part.missed_sessions = found.reason, found.sessions
+        part.period = PeriodOutcome.PARTLY if part.minutes else PeriodOutcome.MISSED
+        part.unapplied = False
+
+    def _check_accommodation(
+        self, part: _Part, refs: list[str], line: str, *, ask_unanswered: bool = True
+    ) -> None:
+        """An accommodation takes yes, no or didn't come up: anything else asks that question.
+
+        "A3 partly", "A3 20 min" or "A3 maybe" records no answer (the words stay a note).
+        """
+        if not self.accommodation_ok or part.unclear is not None:
+            return
+        between = part.period is PeriodOutcome.PARTLY or part.percent not in (None, 0, 100)
+        if between or part.minutes is not None:
+            part.period = part.minutes = part.percent = None
+            part.status = None if part.status is ItemStatus.DONE else part.status
+            part.invalid, part.understood = True, False
+            part.note = part.note or _clip(line) or None
+        if part.invalid or (ask_unanswered and not part.has_command):
+            self.questions.extend(Question(ref, line) for ref in refs)
 
     def _refs_at(
         self, folded: str, where: list[int], line: str, pos: int
@@ -569,6 +644,10 @@ class _Reader:
         self, folded: str, where: list[int], line: str, pos: int, part: _Part
     ) -> int | None:
         """A routine's answer for this period at `pos`; "no" takes the rest of the line as why."""
+        if self.accommodation_ok and (match := _NOT_APPLICABLE.match(folded, pos)):
+            part.period = PeriodOutcome.NOT_APPLICABLE
+            part.note = _clip(line[where[match.end()] :].lstrip(" :,;.-–—")) or None
+            return len(folded)
         if (match := _NO.match(folded, pos)) and not _is_asked(folded, match.end()):
             part.period = PeriodOutcome.MISSED
             part.note = _clip(line[where[match.end()] :]) or None
@@ -682,6 +761,9 @@ class _Reader:
             understood=current.understood or part.understood,
             period=part.period or current.period,
             minutes=minutes,
+            missed=part.missed or current.missed,
+            missed_sessions=part.missed_sessions or current.missed_sessions,
+            makeup=part.makeup or current.makeup,
         )
 
     def _general(self, line: str) -> None:

@@ -8,12 +8,19 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from iep_followup.answers import ROUTINE, TASK, answers_for
+from iep_followup.answers import ACCOMMODATION, ROUTINE, TASK, answers_for
 from iep_followup.digest import Attention, AttentionKind, Digest, Load
 from iep_followup.domain import Cadence, ItemKind, Relationship, Role
 from iep_followup.mail.labels import ANSWER_LABELS, terms_in
 from iep_followup.translations import Phrasebook
-from iep_followup.views import Contact, ItemDetail, MinutesWeek, Recipient, RoutineRecord
+from iep_followup.views import (
+    AccommodationUse,
+    Contact,
+    ItemDetail,
+    MinutesWeek,
+    Recipient,
+    RoutineRecord,
+)
 
 NO_VERSIONS = Phrasebook()
 
@@ -69,7 +76,8 @@ def request_context(
                 "overdue": item.due_on < today and not item.status.is_closed,
                 "status": item.status,
                 "percent": item.percent,
-                "routine": item.kind is ItemKind.ROUTINE,
+                "routine": item.kind.has_periods,
+                "accommodation": item.kind is ItemKind.ACCOMMODATION,
                 "cadence": item.cadence.value,
                 "minutes_per_week": item.minutes_per_week,
                 "last": None
@@ -103,8 +111,10 @@ def request_context(
         "refs": [ref for ref, _ in refs],
         # "How to answer" shows examples for the kinds of item this reader has: a routine is
         # answered yes / partly / no, a task done / 50% / blocked.
-        "task_refs": [ref for ref, i in refs if details[i].kind is not ItemKind.ROUTINE],
+        "task_refs": [ref for ref, i in refs if not details[i].kind.has_periods],
         "routine_refs": [ref for ref, i in refs if details[i].kind is ItemKind.ROUTINE],
+        # An accommodation is answered yes / no / didn't come up.
+        "accommodation_refs": [ref for ref, i in refs if details[i].kind is ItemKind.ACCOMMODATION],
         "reminder": reminder,
         "contacts": who,
         "glossary": terms_in(*words, "case manager" if who else "") if recipient.is_family else [],
@@ -134,7 +144,8 @@ def with_answer_links(
 
 
 def _with_answers(item: Mapping[str, Any], url: str) -> dict[str, Any]:
-    choices = answers_for(ROUTINE if item.get("routine") else TASK)
+    kind = ACCOMMODATION if item.get("accommodation") else ROUTINE if item.get("routine") else TASK
+    choices = answers_for(kind)
     return {
         **item,
         "answer_url": url,
@@ -179,7 +190,7 @@ def summary_context(
                 "due_on": d,
                 "cadence": c.value,
                 "concern": said(k),
-                "routine": kind is ItemKind.ROUTINE,
+                "routine": kind.has_periods,
                 "minutes_per_week": minutes,
             }
             for t, d, c, k, kind, minutes in my_items
@@ -225,6 +236,34 @@ def with_unanswered_links(
     return {**context, "unanswered": shown, "answer_links": True}
 
 
+def _accommodations(uses: Sequence[AccommodationUse], said: MeetingWords) -> list[dict[str, Any]]:
+    """Per accommodation, each implementer's weeks with it."""
+    grouped: dict[str, list[AccommodationUse]] = {}
+    for use in uses:
+        grouped.setdefault(use.key, []).append(use)
+    return [
+        {
+            "title": said(found[0].text),
+            "uses": [
+                {
+                    "who": u.implementer_name,
+                    "used": u.weeks.used,
+                    "not_used": u.weeks.not_used,
+                    "not_applicable": u.weeks.not_applicable,
+                    "no_answer": u.weeks.no_answer,
+                    "weeks": u.weeks.used
+                    + u.weeks.not_used
+                    + u.weeks.not_applicable
+                    + u.weeks.no_answer,
+                    "reasons": list(u.weeks.reasons),
+                }
+                for u in found
+            ],
+        }
+        for found in grouped.values()
+    ]
+
+
 def digest_context(
     digest: Digest, texts: Phrasebook = NO_VERSIONS, *, web_url: str | None = None
 ) -> dict[str, Any]:
@@ -266,8 +305,11 @@ def digest_context(
                         ],
                     }
                     for i in s.items
+                    # Accommodations have their own lines below: their weeks, not a status.
+                    if i.kind is not ItemKind.ACCOMMODATION
                 ],
                 "minutes": [_minutes(w) for w in s.minutes_total],
+                "accommodations": _accommodations(s.accommodations, said),
                 "updates": [
                     {
                         "at": u.at,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from iep_followup.vocabulary import (
     ANSWER_LABELS,
     CADENCE_LABELS,
+    MISS_LABELS,
     N_,
     PERIOD_LABELS,
     RELATIONSHIP_LABELS,
@@ -25,6 +26,7 @@ __all__ = [
     "ANSWER_LABELS",
     "CADENCE_LABELS",
     "GLOSSARY",
+    "MISS_LABELS",
     "PERIOD_LABELS",
     "RELATIONSHIP_LABELS",
     "ROLE_LABELS",

@@ -26,11 +26,19 @@ from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
 from iep_followup.catalogs import load_translations
-from iep_followup.domain import Cadence, ItemStatus, PeriodOutcome, Relationship, Role
+from iep_followup.domain import (
+    Cadence,
+    ItemStatus,
+    MissReason,
+    PeriodOutcome,
+    Relationship,
+    Role,
+)
 from iep_followup.errors import ConfigError
 from iep_followup.mail.kinds import MailKind
 from iep_followup.mail.labels import (
     CADENCE_LABELS,
+    MISS_LABELS,
     PERIOD_LABELS,
     RELATIONSHIP_LABELS,
     ROLE_LABELS,
@@ -195,6 +203,9 @@ class _Filters:
     def period(self, value: PeriodOutcome) -> str:
         return self._(PERIOD_LABELS[PeriodOutcome(value)])
 
+    def missed(self, value: MissReason) -> str:
+        return self._(MISS_LABELS[MissReason(value)])
+
     def cadence(self, value: Cadence) -> str:
         return self._(CADENCE_LABELS[Cadence(value)])
 
@@ -220,6 +231,7 @@ class _Filters:
             "role": self.role,
             "status": self.status,
             "period": self.period,
+            "missed": self.missed,
             "cadence": self.cadence,
             "relationship": self.relationship,
             "written_in": self.written_in,

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from iep_followup.answers import Answer, answers_for, find_answer, recorded_choice, update_for
-from iep_followup.domain import ItemKind, ItemStatus, UpdateSource, accepts_update
+from iep_followup.domain import (
+    ItemKind,
+    ItemStatus,
+    MissReason,
+    UpdateSource,
+    accepts_update,
+    parse_enum,
+)
 from iep_followup.errors import ValidationError
 from iep_followup.inbound.outcome import InboundOutcome
 from iep_followup.store import answers, inbox, web
@@ -85,6 +92,7 @@ def record_answer(
     client: str,
     now: datetime,
     minutes: int | None = None,
+    missed: str | None = None,
 ) -> AnswerOutcome:
     """Record one answer given on the page, once per form (its nonce).
 
@@ -115,7 +123,10 @@ def record_answer(
         raise ValidationError("choose one of the answers", field="choice")
     if minutes is not None and found.minutes_per_week is None:
         raise ValidationError("this item counts no minutes", field="minutes")
-    change = update_for(answer, note=note, new_date=new_date, minutes=minutes)
+    if missed and found.minutes_per_week is None:
+        raise ValidationError("this item has no sessions to miss", field="missed")
+    why = parse_enum(MissReason, missed, "missed") if missed else None
+    change = update_for(answer, note=note, new_date=new_date, minutes=minutes, missed=why)
     reason = f"answer link for {found.ref} of request {found.request_id}"
     inbound_id = inbox.record(
         session,

@@ -29,6 +29,9 @@ class ConfirmedChange:
     minutes: int | None = None
     cadence: str = "weekly"
     follow_up: str | None = None  # a blocker's: the case manager who will follow it up
+    missed: str | None = None  # a service's missed session: why
+    missed_minutes: int | None = None
+    makeup: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class AskedAbout:
     student: str
     routine: bool
     follow_up: str | None = None  # the student's case manager, when it is not the reader
+    accommodation: bool = False  # answered yes, no or didn't come up
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class ConfirmedQuestion:
     percents: list[int]
     example: str
     routine: bool = False  # asked as a routine is answered: yes, partly or no
+    accommodation: bool = False  # asked as an accommodation is answered: yes, no, didn't come up
+    missed_for_task: bool = False  # a missed session's reason said of a task
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,9 @@ def confirmed(ref: str, recorded: RecordedUpdate) -> ConfirmedChange:
         period=recorded.period.value if recorded.period else None,
         minutes=recorded.minutes,
         cadence=recorded.cadence.value,
+        missed=recorded.missed.value if recorded.missed else None,
+        missed_minutes=recorded.missed_minutes,
+        makeup=recorded.makeup,
     )
 
 
@@ -117,6 +126,7 @@ def asked_about(
             title=i.title,
             student=i.student_name,
             routine=i.progress.kind is ItemKind.ROUTINE,
+            accommodation=i.progress.kind is ItemKind.ACCOMMODATION,
             follow_up=manager.name
             if (manager := managers.get(i.student_id)) and manager.email != reader_email
             else None,
@@ -165,6 +175,8 @@ def confirmation(
                 if q.ref and q.percents
                 else f"{q.ref or refs[0]} {q.line}",
                 routine=q.ref in by_ref and by_ref[q.ref].routine,
+                accommodation=q.ref in by_ref and by_ref[q.ref].accommodation,
+                missed_for_task=q.missed_for_task,
             )
             for q in reply.questions
         ],

@@ -29,6 +29,7 @@ from iep_followup.digest import (
     is_short_of_minutes,
     silent_streak,
 )
+from iep_followup.domain import ItemKind
 from iep_followup.errors import NotFoundError
 from iep_followup.inbound.message import parse_message
 from iep_followup.inbound.trim import trim_reply
@@ -138,7 +139,7 @@ def student_page(
         status.external_id,
         status.name,
         status.members,
-        [(i.owner_email, i.status) for i in status.items],
+        [(i.owner_email, i.status) for i in status.items if i.kind is not ItemKind.ACCOMMODATION],
         max_share,
     )
     team = tuple(

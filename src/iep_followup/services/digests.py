@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from iep_followup.digest import (
@@ -21,8 +21,10 @@ from iep_followup.errors import DatabaseError, FileAccessError, loggable
 from iep_followup.mail.contexts import digest_context
 from iep_followup.mail.kinds import MailKind
 from iep_followup.planning import SendPolicy, local_now
+from iep_followup.routines import week_of
+from iep_followup.services.accommodations import accommodation_uses
 from iep_followup.services.outgoing import Mailer
-from iep_followup.services.routines import digest_figures
+from iep_followup.services.routines import DEFAULT_WEEKS, digest_figures
 from iep_followup.store import digests, outbox, texts
 from iep_followup.store.db import Database, Session
 from iep_followup.translations import Phrasebook
@@ -43,6 +45,7 @@ def run_digests(
     skip_quiet: bool,
     preview_dir: Path | None = None,
     web_url: str | None = None,
+    makeup_alert_minutes: int | None = None,
 ) -> DigestRun:
     """One digest per case manager for the last period over by `now`; one transaction each.
 
@@ -63,8 +66,11 @@ def run_digests(
                 if preview_dir is None and outbox.is_queued(session, key):
                     run.already += 1
                     continue
-                inputs = digest_inputs(
-                    session, manager, timezone, start, end, since, now=now, policy=policy
+                inputs = with_makeup_alert(
+                    digest_inputs(
+                        session, manager, timezone, start, end, since, now=now, policy=policy
+                    ),
+                    makeup_alert_minutes,
                 )
                 digest = compile_digest(
                     inputs, now=now, period=period, policy=policy, max_share=max_share
@@ -126,7 +132,19 @@ def digest_inputs(
         now=now,
         policy=policy,
     )
-    return dataclasses.replace(inputs, routines=routines, minutes=minutes)
+    uses = accommodation_uses(
+        session,
+        views,
+        since=week_of(end) - timedelta(weeks=DEFAULT_WEEKS),
+        until=end - timedelta(days=1),
+        today=end,
+        timezone=timezone,
+    )
+    return dataclasses.replace(inputs, routines=routines, minutes=minutes, accommodations=uses)
+
+
+def with_makeup_alert(inputs: DigestInputs, minutes: int | None) -> DigestInputs:
+    return dataclasses.replace(inputs, makeup_alert_minutes=minutes)
 
 
 def write_preview(

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from iep_followup.desk import Reader
-from iep_followup.domain import ItemKind, UpdateSource
+from iep_followup.domain import UpdateSource
 from iep_followup.errors import ValidationError
 from iep_followup.inbound.grammar import ItemCommands
 from iep_followup.inbound.outcome import InboundOutcome
@@ -65,7 +65,7 @@ def apply_to_item(
             "it; pick an item of a student whose team they are on, or record it by hand",
             field="sender",
         )
-    commands = read(held.kept_text, sender, routine=item.kind is ItemKind.ROUTINE)
+    commands = read(held.kept_text, sender, routine=item.kind.has_periods)
     if commands is None:
         raise ValidationError("the reply has no words to apply; set it aside", field="empty")
     # Logged while it is still held: the log names the students it is held for.

@@ -520,6 +520,12 @@ class Ingestor:
             owner,
             now,
             routines=[i.ref for i in items if i.progress.kind is ItemKind.ROUTINE],
+            accommodations=[i.ref for i in items if i.progress.kind is ItemKind.ACCOMMODATION],
+            services=[
+                i.ref
+                for i in items
+                if i.progress.kind is ItemKind.ROUTINE and i.progress.service_minutes_per_week
+            ],
         )
         reading = dataclasses.replace(
             reading, notes="\n".join((*reply.notes, *reply.not_understood))[:20_000]
@@ -588,6 +594,8 @@ class Ingestor:
         now: datetime,
         *,
         routines: Sequence[str],
+        accommodations: Sequence[str] = (),
+        services: Sequence[str] = (),
     ) -> ParsedReply:
         """The reply's commands; with one item asked about, free text is about that item."""
         timezone = owner.timezone or self.default_timezone
@@ -598,6 +606,8 @@ class Ingestor:
             today=local_now(now, timezone).date(),
             is_school_day=self.is_school_day,
             routines=routines,
+            accommodations=accommodations,
+            services=services,
         )
         if len(refs) == 1 and not reply.items and reply.notes:
             # Keep it in the item's history.
@@ -722,6 +732,9 @@ def update_of(commands: ItemCommands) -> UpdateInput:
         note=commands.note,
         period=commands.period,
         minutes=commands.minutes,
+        missed=commands.missed,
+        missed_sessions=commands.missed_sessions,
+        makeup=commands.makeup,
     )
 
 

@@ -12,6 +12,7 @@ from iep_followup.routines import (
     Asked,
     Report,
     minutes_by_week,
+    missed_and_owed,
     periods_kept,
     together,
     week_of,
@@ -136,25 +137,30 @@ def _item_minutes(
     timezone: str,
 ) -> tuple[ItemMinutes, ...]:
     """Each service item's minutes in these weeks: the one count the library and digest share."""
-    return tuple(
-        ItemMinutes(
-            v.id,
-            v.key,
-            v.title,
-            v.owner_name,
-            v.owner_email,
-            v.service_minutes_per_week or 0,
-            minutes_by_week(
-                reports[v.id],
+    found = []
+    for v in views:
+        missed, owed = missed_and_owed(reports[v.id], mondays)
+        found.append(
+            ItemMinutes(
+                v.id,
+                v.key,
+                v.title,
+                v.owner_name,
+                v.owner_email,
                 v.service_minutes_per_week or 0,
-                mondays,
-                starts_on=starts[v.id],
-                ends_on=_ends_on(v, timezone),
-                asked=asked.get(v.id, []),
-            ),
+                minutes_by_week(
+                    reports[v.id],
+                    v.service_minutes_per_week or 0,
+                    mondays,
+                    starts_on=starts[v.id],
+                    ends_on=_ends_on(v, timezone),
+                    asked=asked.get(v.id, []),
+                ),
+                missed=tuple(missed.items()),
+                owed=owed,
+            )
         )
-        for v in views
-    )
+    return tuple(found)
 
 
 def _reports(
@@ -165,7 +171,15 @@ def _reports(
     entries = store.period_entries(session, ids, datetime.combine(since, time(), zone))
     reports = {
         item_id: [
-            Report(local_now(e.created_at, timezone).date(), e.period, e.minutes) for e in found
+            Report(
+                local_now(e.created_at, timezone).date(),
+                e.period,
+                e.minutes,
+                e.missed,
+                e.missed_minutes,
+                e.makeup,
+            )
+            for e in found
         ]
         for item_id, found in entries.items()
     }

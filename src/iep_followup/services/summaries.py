@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 
 from iep_followup.desk import SummaryPreview
-from iep_followup.domain import MeetingRecord, Role
+from iep_followup.domain import ItemKind, MeetingRecord, Role, accommodation_checks
 from iep_followup.errors import IepFollowupError
 from iep_followup.mail.contexts import summary_context
 from iep_followup.mail.ics import DueDate, due_dates_calendar
@@ -70,7 +70,7 @@ def queue_summaries(
     relationships = {m.email: m.relationship for m in members if m.relationship is not None}
     people = asking.recipients(session, [m.person_id for m in members], default_timezone)
     team = [
-        (m.name, m.email, m.role, [i.title for i in items if i.owner_email == m.email])
+        (m.name, m.email, m.role, [i.title for i in _plan(items) if i.owner_email == m.email])
         for m in members
     ]
     student_name = (
@@ -99,7 +99,7 @@ def queue_summaries(
         attachments: tuple[Attachment, ...] = ()
         if mine:
             calendar = due_dates_calendar(
-                [_due_date(i, book, recipient.language, mailer.domain) for i in mine],
+                [_due_date(i, book, recipient.language, mailer.domain) for i in _plan(mine)],
                 stamp=now,
                 name=student_name,
             )
@@ -130,6 +130,8 @@ def preview_summaries(
     """Each member's summary as queue_summaries will write it, from the meeting not yet saved."""
     book = Phrasebook({t.original: t for t in read_texts(record)}, record.language)
     items = [(c.text, i) for c in record.concerns for i in c.items]
+    concerns = {c.key: c.text for c in record.concerns}
+    checks = [(concerns.get(k or "", ""), i) for k, i in accommodation_checks(record)]
     manager = next((m for m in record.members if m.role is Role.CASE_MANAGER), None)
     contact = Contact(manager.name, manager.email) if manager else None
     team = [
@@ -149,7 +151,7 @@ def preview_summaries(
             team=team,
             my_items=[
                 (i.title, i.due_on, i.cadence, c, i.kind, i.service_minutes_per_week)
-                for c, i in items
+                for c, i in (*items, *checks)
                 if i.owner == m.email
             ],
             contact=contact if m.role is not Role.CASE_MANAGER else None,
@@ -161,6 +163,12 @@ def preview_summaries(
             SummaryPreview(m.name, m.email, m.language, rendered.subject, rendered.text)
         )
     return previews
+
+
+def _plan(items: list[ItemView]) -> list[ItemView]:
+    """The plan's action items: each implementer's accommodations are in their own summary's
+    part (the list of what they do), not the team's list or a calendar date."""
+    return [i for i in items if i.kind is not ItemKind.ACCOMMODATION]
 
 
 def _due_date(item: ItemView, book: Phrasebook, language: str, domain: str) -> DueDate:

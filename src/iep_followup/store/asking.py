@@ -192,7 +192,7 @@ def item_details(session: Session, item_ids: Sequence[int]) -> dict[int, ItemDet
             col(ActionItem.student_id),
             student_name,
             col(ActionItem.title),
-            col(Concern.text),
+            func.coalesce(col(Concern.text), "").label("concern_text"),
             col(ActionItem.due_on),
             col(ActionItem.status),
             col(ActionItem.percent),
@@ -200,7 +200,8 @@ def item_details(session: Session, item_ids: Sequence[int]) -> dict[int, ItemDet
             col(ActionItem.cadence),
             col(ActionItem.service_minutes_per_week),
         )
-        .join(Concern, col(Concern.id) == ActionItem.concern_id)
+        # An accommodation's check-in may answer no concern.
+        .outerjoin(Concern, col(Concern.id) == ActionItem.concern_id)
         .where(col(ActionItem.id).in_(item_ids))
     ).all()
     latest_ids = (

@@ -165,6 +165,11 @@ def note_outbox_queued(session: Session) -> None:
     session.info[_OUTBOX_QUEUED] = True
 
 
+def _driver(connection: Connection) -> Any:
+    """The sqlite3 connection under `connection`, for pragmas that must run outside a transaction."""
+    return connection.connection.driver_connection
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -252,10 +257,26 @@ class Database:
         """Create or upgrade the schema to the newest revision; returns revisions applied."""
         before = self.current_revision()
         try:
-            with self.engine.begin() as connection:
-                config = _alembic_config(self.url)
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+            with self.engine.connect() as connection:
+                sqlite = self.engine.dialect.name == "sqlite"
+                if sqlite:
+                    # A migration that rebuilds a table on SQLite drops the old one; with
+                    # foreign keys on, that deletes (cascades) every row that refers to it.
+                    # The pragma only takes effect outside a transaction, hence the driver.
+                    _driver(connection).execute("PRAGMA foreign_keys=OFF")
+                try:
+                    with connection.begin():
+                        config = _alembic_config(self.url)
+                        config.attributes["connection"] = connection
+                        command.upgrade(config, "head")
+                        if (
+                            sqlite
+                            and connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                        ):
+                            raise DatabaseError("a migration left rows that refer to nothing")
+                finally:
+                    if sqlite:
+                        _driver(connection).execute("PRAGMA foreign_keys=ON")
         except SQLAlchemyError as exc:
             raise DatabaseError(_describe(exc, self.url)) from exc
         script = ScriptDirectory.from_config(_alembic_config(self.url))

@@ -36,6 +36,7 @@ from iep_followup.domain import (
     ItemKind,
     ItemStatus,
     MeetingKind,
+    MissReason,
     PeriodOutcome,
     Relationship,
     Role,
@@ -172,7 +173,8 @@ class ActionItem(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(sa_column=_fk("meeting.id", index=False))
-    concern_id: int = Field(sa_column=_fk("concern.id"))
+    # None for an accommodation's check-in that answers no concern in particular.
+    concern_id: int | None = Field(default=None, sa_column=_fk("concern.id", nullable=True))
     student_id: int = Field(sa_column=_fk("student.id", index=False))
     owner_id: int = Field(sa_column=_fk("person.id", index=False, ondelete="RESTRICT"))
     key: str = Field(max_length=MAX_KEY)
@@ -190,6 +192,12 @@ class ActionItem(SQLModel, table=True):
         default=ItemKind.TASK,
         sa_column=Column(TextEnum(ItemKind), nullable=False, server_default=ItemKind.TASK.value),
     )
+    # An accommodation's check-in (kind accommodation): the accommodation's id in the meeting.
+    accommodation: str | None = Field(
+        default=None, sa_column=Column(String(MAX_KEY), nullable=True)
+    )
+    # A service's sessions a week: a missed one is their share of the minutes.
+    sessions_per_week: int | None = None
 
 
 class Update(SQLModel, table=True):
@@ -224,6 +232,13 @@ class Update(SQLModel, table=True):
         default=None, sa_column=Column(TextEnum(PeriodOutcome), nullable=True)
     )
     minutes: int | None = None
+    # A service's missed session: why, how many minutes were lost, and whether `minutes` were
+    # given as make-up (a provider-side reason's lost minutes are owed: MissReason.is_owed).
+    missed_reason: MissReason | None = Field(
+        default=None, sa_column=Column(TextEnum(MissReason), nullable=True)
+    )
+    missed_minutes: int | None = None
+    makeup: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class UpdateRequest(SQLModel, table=True):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from iep_followup.addresses import address_key
-from iep_followup.domain import ItemStatus, Relationship, Role
+from iep_followup.domain import ItemKind, ItemStatus, Relationship, Role
 from iep_followup.errors import NotFoundError
 from iep_followup.store.models import (
     ActionItem,
@@ -53,7 +53,7 @@ def _items_query() -> Select[*tuple[Any, ...]]:
             col(ActionItem.key),
             col(Student.external_id),
             col(Student.name),
-            col(Concern.text),
+            func.coalesce(col(Concern.text), "").label("concern_text"),
             col(ActionItem.title),
             col(Person.name),
             col(Person.email),
@@ -67,9 +67,11 @@ def _items_query() -> Select[*tuple[Any, ...]]:
             col(last.note),
             col(ActionItem.closed_at),
             col(ActionItem.kind),
+            col(ActionItem.accommodation),
         )
         .join(Student, col(Student.id) == ActionItem.student_id)
-        .join(Concern, col(Concern.id) == ActionItem.concern_id)
+        # An accommodation's check-in may answer no concern.
+        .outerjoin(Concern, col(Concern.id) == ActionItem.concern_id)
         .join(Person, col(Person.id) == ActionItem.owner_id)
         .join(
             Membership,
@@ -203,7 +205,11 @@ def item_owners_by_student(
     query = (
         select(ActionItem.student_id, Person.email, ActionItem.status)
         .join(Person, col(Person.id) == ActionItem.owner_id)
-        .where(col(ActionItem.student_id).in_(student_ids))
+        .where(
+            col(ActionItem.student_id).in_(student_ids),
+            # The balance is about the plan's items; every teacher applies the accommodations.
+            col(ActionItem.kind) != ItemKind.ACCOMMODATION,
+        )
     )
     grouped: dict[int, list[tuple[str, ItemStatus]]] = defaultdict(list)
     for student_id, email, status in session.exec(query).all():

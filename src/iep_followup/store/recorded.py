@@ -6,11 +6,15 @@ re-import. Items already closed (done or dropped) are left out: a re-import leav
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlmodel import Session, col, select
 
 from iep_followup.domain import (
+    AccommodationInfo,
     ConcernInfo,
     ItemInfo,
+    ItemKind,
     MeetingRecord,
     MemberInfo,
     StrengthInfo,
@@ -89,9 +93,13 @@ def latest_meeting(session: Session, external_id: str) -> MeetingRecord | None:
                         service_minutes_per_week=i.service_minutes_per_week,
                         translations=i.translations,
                         kind=i.kind,
+                        accommodation=i.accommodation,
+                        sessions_per_week=i.sessions_per_week,
                     )
                     for i in items
-                    if i.concern_id == c.id and not i.status.is_closed
+                    if i.concern_id == c.id
+                    and not i.status.is_closed
+                    and i.kind is not ItemKind.ACCOMMODATION
                 ),
                 translations=c.translations,
             )
@@ -100,4 +108,26 @@ def latest_meeting(session: Session, external_id: str) -> MeetingRecord | None:
         notes=meeting.notes,
         language=meeting.language,
         notes_translations=meeting.notes_translations,
+        accommodations=_accommodations(items, email, {c.id: c.key for c in concerns}),
+    )
+
+
+def _accommodations(
+    items: Sequence[ActionItem], email: dict[int | None, str], concerns: dict[int | None, str]
+) -> tuple[AccommodationInfo, ...]:
+    """The accommodations as the meeting file gives them: one per id, its open check-ins'
+    owners as its implementers (in the order they were added)."""
+    grouped: dict[str, list[ActionItem]] = {}
+    for item in items:
+        if item.kind is ItemKind.ACCOMMODATION and item.accommodation and not item.status.is_closed:
+            grouped.setdefault(item.accommodation, []).append(item)
+    return tuple(
+        AccommodationInfo(
+            key=key,
+            text=checks[0].title,
+            implementers=tuple(email.get(i.owner_id, "") for i in checks),
+            concern=concerns.get(checks[0].concern_id),
+            translations=checks[0].translations,
+        )
+        for key, checks in grouped.items()
     )

@@ -21,6 +21,7 @@ from iep_followup.domain import (
     StudentInfo,
     UpdateInput,
     UpdateSource,
+    accommodation_checks,
     check_due_on,
 )
 from iep_followup.errors import NotFoundError, ValidationError
@@ -108,6 +109,13 @@ def record_meeting(
         for item_info in concern_info.items:
             seen_items.add(item_info.key)
             upsert_item(session, meeting, concern.id, item_info, people, now, changes)
+    concern_ids = dict(
+        session.exec(select(Concern.key, Concern.id).where(Concern.meeting_id == meeting.id)).all()
+    )
+    for concern_key, item_info in accommodation_checks(record):
+        seen_items.add(item_info.key)
+        concern_id = concern_ids.get(concern_key) if concern_key else None
+        upsert_item(session, meeting, concern_id, item_info, people, now, changes)
     _drop_missing_items(session, meeting.id, seen_items, now, changes)
     _remove_departed_members(session, student.id, set(people), changes)
     if changes and not created:
@@ -343,7 +351,7 @@ def upsert_concern(
 def upsert_item(
     session: Session,
     meeting: Meeting,
-    concern_id: int,
+    concern_id: int | None,
     info: ItemInfo,
     people: dict[str, Person],
     now: datetime,
@@ -370,26 +378,44 @@ def upsert_item(
             created_at=now,
             translations=dict(info.translations),
             kind=info.kind,
+            accommodation=info.accommodation,
+            sessions_per_week=info.sessions_per_week,
         )
         session.add(item)
         session.flush()
-        changes.append(f"added item {info.key}")
+        changes.append(f"added {_label(info)}")
         return item
     if item.owner_id != owner.id:
         reassign(session, item, owner, None, UpdateSource.IMPORT, now)
-        changes.append(f"reassigned item {info.key} to {owner.email}")
+        changes.append(f"reassigned {_label(info)} to {owner.email}")
     if item.due_on != info.due_on:
         apply_update(session, item, None, UpdateInput(due_on=info.due_on), UpdateSource.IMPORT, now)
-        changes.append(f"moved item {info.key} to {info.due_on.isoformat()}")
-    for name in ("title", "kind", "cadence", "service_minutes_per_week", "concern_id"):
+        changes.append(f"moved {_label(info)} to {info.due_on.isoformat()}")
+    names = (
+        "title",
+        "kind",
+        "cadence",
+        "service_minutes_per_week",
+        "concern_id",
+        "accommodation",
+        "sessions_per_week",
+    )
+    for name in names:
         new = concern_id if name == "concern_id" else getattr(info, name)
         if getattr(item, name) != new:
             setattr(item, name, new)
-            changes.append(f"changed item {info.key}'s {name.replace('_', ' ').replace(' id', '')}")
+            changes.append(f"changed {_label(info)}'s {name.replace('_', ' ').replace(' id', '')}")
     if item.translations != dict(info.translations):
         item.translations = dict(info.translations)
-        changes.append(f"changed item {info.key}'s translations")
+        changes.append(f"changed {_label(info)}'s translations")
     return item
+
+
+def _label(info: ItemInfo) -> str:
+    """How an import's changes name an item: an accommodation's check-in by its implementer."""
+    if info.accommodation is not None:
+        return f"accommodation {info.accommodation} for {info.owner}"
+    return f"item {info.key}"
 
 
 def _drop_missing_items(

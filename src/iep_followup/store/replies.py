@@ -20,6 +20,7 @@ from iep_followup.domain import (
     Cadence,
     ItemProgress,
     ItemStatus,
+    MissReason,
     PeriodOutcome,
     Translations,
     UpdateInput,
@@ -78,6 +79,9 @@ class RecordedUpdate:
     period: PeriodOutcome | None = None  # a routine's answer for this period
     minutes: int | None = None
     cadence: Cadence = Cadence.WEEKLY
+    missed: MissReason | None = None  # a service's missed session
+    missed_minutes: int | None = None
+    makeup: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,9 @@ def work_out(items: Sequence[AskedItem], wanted: Sequence[ReplyUpdate], now: dat
                 said.period,
                 said.minutes,
                 item.cadence,
+                said.missed,
+                said.missed_minutes,
+                said.makeup,
             )
         )
     unmoved = {i.item_id for i in items if states.get(i.item_id) == i.progress}
@@ -243,4 +250,7 @@ def _history_row(
         "understood": recorded.understood,
         "period": recorded.period,
         "minutes": recorded.minutes,
+        "missed_reason": recorded.missed,
+        "missed_minutes": recorded.missed_minutes,
+        "makeup": recorded.makeup,
     }

@@ -10,7 +10,7 @@ from sqlalchemy import or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from iep_followup.domain import PeriodOutcome
+from iep_followup.domain import MissReason, PeriodOutcome
 from iep_followup.planning import RequestState
 from iep_followup.store.models import ActionItem, RequestItem, Update, UpdateRequest
 
@@ -23,6 +23,9 @@ class PeriodEntry:
     created_at: datetime
     period: PeriodOutcome | None
     minutes: int | None
+    missed: MissReason | None = None
+    missed_minutes: int | None = None
+    makeup: bool = False
 
 
 def started_at(session: Session, item_ids: Sequence[int]) -> dict[int, datetime]:
@@ -46,17 +49,29 @@ def period_entries(
         return found
     rows = session.execute(
         sa_select(
-            col(Update.item_id), col(Update.created_at), col(Update.period), col(Update.minutes)
+            col(Update.item_id),
+            col(Update.created_at),
+            col(Update.period),
+            col(Update.minutes),
+            col(Update.missed_reason),
+            col(Update.missed_minutes),
+            col(Update.makeup),
         )
         .where(
             col(Update.item_id).in_(item_ids),
             col(Update.created_at) >= since,
-            or_(col(Update.period).is_not(None), col(Update.minutes).is_not(None)),
+            or_(
+                col(Update.period).is_not(None),
+                col(Update.minutes).is_not(None),
+                col(Update.missed_reason).is_not(None),
+            ),
         )
         .order_by(col(Update.id))
     ).all()
-    for item_id, created_at, period, minutes in rows:
-        found[item_id].append(PeriodEntry(item_id, created_at, period, minutes))
+    for item_id, created_at, period, minutes, missed, lost, makeup in rows:
+        found[item_id].append(
+            PeriodEntry(item_id, created_at, period, minutes, missed, lost, bool(makeup))
+        )
     return found
 
 

@@ -70,6 +70,9 @@ def apply_update(
         period=update.period,
         minutes=update.minutes,
         understood=understood,
+        missed_reason=update.missed,
+        missed_minutes=update.missed_minutes,
+        makeup=update.makeup,
     )
     session.add(row)
     if author_id is not None and author_id == item.owner_id and item.id is not None:

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from iep_followup import AnswerOutcome, AnswerPage
-from iep_followup.domain import MAX_MINUTES, MAX_NOTE, parse_whole_number
+from iep_followup.domain import MAX_MINUTES, MAX_NOTE, MissReason, parse_whole_number
 from iep_followup.errors import ValidationError
 from iep_followup.vocabulary import ANSWER_LABELS
 from iep_followup.web.i18n import LANGUAGES, environment
@@ -82,6 +82,7 @@ def _form(
         new_date=new_date,
         minutes=minutes,
         max_minutes=MAX_MINUTES,
+        miss_reasons=[reason.value for reason in MissReason],
         error=error,
     )
 
@@ -122,6 +123,7 @@ async def record(request: Request, who: Visitor) -> Response:
     choice, note = str(form.get("choice", ""))[:32], str(form.get("note", ""))[: MAX_NOTE + 1]
     new_date, nonce = str(form.get("new_date", "")).strip()[:32], str(form.get("nonce", ""))[:64]
     minutes = str(form.get("minutes", "")).strip()[:8]
+    missed = str(form.get("missed", "")).strip()[:32] or None
     tracker = tracker_of(request)
     try:
         outcome: AnswerOutcome = await asyncio.to_thread(
@@ -133,6 +135,7 @@ async def record(request: Request, who: Visitor) -> Response:
             minutes=_minutes(minutes),
             nonce=nonce,
             client=client_of(request),
+            missed=missed,
         )
     except ValidationError as exc:
         found = await asyncio.to_thread(tracker.answer_page, token)

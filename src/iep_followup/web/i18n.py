@@ -12,9 +12,15 @@ from babel.dates import format_date, format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from iep_followup.catalogs import load_translations
-from iep_followup.domain import ItemStatus, PeriodOutcome, Role, UpdateSource
+from iep_followup.domain import ItemStatus, MissReason, PeriodOutcome, Role, UpdateSource
 from iep_followup.resources import templates_dir
-from iep_followup.vocabulary import PERIOD_LABELS, ROLE_LABELS, SOURCE_LABELS, STATUS_LABELS
+from iep_followup.vocabulary import (
+    MISS_LABELS,
+    PERIOD_LABELS,
+    ROLE_LABELS,
+    SOURCE_LABELS,
+    STATUS_LABELS,
+)
 
 HERE = Path(__file__).parent
 LANGUAGES = ("en", "es")
@@ -70,6 +76,9 @@ def environment(language: str, timezone: str) -> Environment:
     def period(value: PeriodOutcome) -> str:
         return translations.gettext(PERIOD_LABELS[PeriodOutcome(value)])
 
+    def missed(value: MissReason) -> str:
+        return translations.gettext(MISS_LABELS[MissReason(value)])
+
     def channel(value: UpdateSource) -> str:
         return translations.gettext(SOURCE_LABELS[UpdateSource(value)])
 
@@ -80,6 +89,7 @@ def environment(language: str, timezone: str) -> Environment:
         "status": status,
         "role": role,
         "period": period,
+        "missed": missed,
         "channel": channel,
     }
     env.filters.update(filters)

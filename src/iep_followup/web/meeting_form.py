@@ -130,7 +130,8 @@ def _form(
         relationships=[(r.value, RELATIONSHIP_LABELS[r]) for r in Relationship],
         kinds=[(k.value, KIND_LABELS[k]) for k in MeetingKind],
         cadences=[(c.value, CADENCE_LABELS[c]) for c in Cadence],
-        item_kinds=[(k.value, ITEM_KIND_LABELS[k]) for k in ItemKind],
+        # An accommodation's check-ins come from `accommodations:`, never from an action row.
+        item_kinds=[(k.value, ITEM_KIND_LABELS[k]) for k in ItemKind if k in ITEM_KIND_LABELS],
         **context,
     )
 
