@@ -336,6 +336,7 @@ def test_every_desk_page_fits_a_phone_with_the_first_student_on_the_first_screen
         (f"/students/{STUDENT_A}", "Lucía Herrera", "student"),
         (f"/students/{STUDENT_A}/record", "Record of Lucía Herrera", "record"),
         (f"/students/{STUDENT_A}/meeting", "Edit the meeting", "edit the meeting"),
+        (f"/students/{STUDENT_A}/access", "Who has seen this record", "access log"),
         ("/meetings/new", "Record a meeting", "record a meeting"),
         ("/students/S-nobody", "Not found", "not found"),
     ):
@@ -361,6 +362,15 @@ def test_every_desk_page_fits_a_phone_with_the_first_student_on_the_first_screen
     page.get_by_role("heading", name="What we read").wait_for()
     page.get_by_text("The whole email, as it came").click()
     _check_accessibility(page, "held reply, the whole email open")
+
+    # An administrator's page: forgetting a student, with what it would remove, on a phone.
+    admin = browser.new_context(locale="en-US", viewport=PHONE).new_page()
+    admin.goto(tracker.sign_in_link(ADMIN))
+    admin.get_by_role("button", name="Sign in").click()
+    admin.get_by_role("heading", name="Caseload").wait_for()
+    admin.goto(f"{url}/students/{STUDENT_A}/forget")
+    admin.get_by_role("heading", name="Forget a student", level=1).wait_for()
+    _check_accessibility(admin, "forget a student")
 
     # In Spanish, whose words are longer, the header is still one line.
     page.set_viewport_size(PHONE)
